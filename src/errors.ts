@@ -1,0 +1,69 @@
+// The one table of Turnout error codes. The proxy's `x-turnout-error`, the API's JSON error and the
+// CLI's exit code are all derived from it here, so adding a code without deciding those fails to compile.
+
+export type ErrorCode =
+  | 'dtab_syntax'
+  | 'binding_depth'
+  | 'binding_work'
+  | 'unknown_namer'
+  | 'invalid_address'
+  | 'invalid_argument'
+  | 'invalid_config'
+  | 'invalid_lane'
+  | 'invalid_product'
+  | 'invalid_override'
+  | 'baggage_malformed'
+  | 'baggage_too_large'
+  | 'not_found';
+
+interface CodeInfo {
+  /** HTTP status the API and the proxy answer with. */
+  readonly status: number;
+  /** Process exit code the CLI ends with (2 = bad input, 1 = failure). */
+  readonly exit: number;
+  /** What the code means, for docs and `--help`. */
+  readonly summary: string;
+}
+
+export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
+  dtab_syntax: {
+    status: 400,
+    exit: 2,
+    summary: 'a path, name tree, dentry or dtab does not parse',
+  },
+  binding_depth: { status: 502, exit: 1, summary: 'delegation went deeper than the depth limit' },
+  binding_work: { status: 502, exit: 1, summary: 'delegation needed more lookups than allowed' },
+  unknown_namer: { status: 502, exit: 1, summary: 'a /$/ name refers to no built-in namer' },
+  invalid_address: { status: 502, exit: 1, summary: 'a /$/inet name has no valid port' },
+  invalid_argument: { status: 400, exit: 2, summary: 'a command or request argument is invalid' },
+  invalid_config: { status: 400, exit: 2, summary: 'a configuration document fails validation' },
+  invalid_lane: { status: 400, exit: 2, summary: 'a lane name is not a valid name' },
+  invalid_product: { status: 400, exit: 2, summary: 'a product name is not a valid name' },
+  invalid_override: { status: 400, exit: 2, summary: 'a signed routing override was rejected' },
+  baggage_malformed: { status: 400, exit: 2, summary: 'the W3C baggage header is malformed' },
+  baggage_too_large: { status: 431, exit: 2, summary: 'the W3C baggage header is over its limits' },
+  not_found: { status: 404, exit: 1, summary: 'the named thing does not exist' },
+};
+
+/** An error with a stable code (and the field it is about, when there is one). */
+export class TurnoutError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'TurnoutError';
+    this.code = code;
+    this.field = field;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; field?: string } {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof TurnoutError ? ERROR_CODES[error.code].exit : 1;
+}
