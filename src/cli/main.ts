@@ -1,0 +1,60 @@
+// The `turnout` command line: builds the command tree and maps every error to one exit code.
+
+import { Command, CommanderError } from 'commander';
+import { exitCodeOf, TurnoutError } from '../errors.js';
+import { registerDtabCommands } from './dtab-commands.js';
+import type { Io } from './io.js';
+import { processIo } from './io.js';
+import { registerRouteCommands } from './route-commands.js';
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('turnout')
+    .description(
+      'Turnout: release several microservices as one ticket, routed by lane through a lightweight mesh',
+    )
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError();
+  registerDtabCommands(program, io, setExit);
+  registerRouteCommands(program, io, setExit);
+  return program;
+}
+
+const VERSION = '0.1.0';
+
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
+}
+
+/** Runs the CLI; returns the exit code instead of exiting, so it can be tested in-process. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let exit = 0;
+  const program = buildProgram(io, (code) => {
+    exit = code;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+    return exit;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with exit code 0; usage errors are bad input.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    reportError(io, error, wantsJson(argv));
+    return exitCodeOf(error);
+  }
+}
+
+function reportError(io: Io, error: unknown, json: boolean): void {
+  if (error instanceof TurnoutError) {
+    io.err(json ? JSON.stringify({ error: error.toJSON() }) : `turnout: ${error.message}`);
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.err(
+    json
+      ? JSON.stringify({ error: { code: 'internal', message } })
+      : `turnout: internal error: ${message}`,
+  );
+}

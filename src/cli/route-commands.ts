@@ -1,0 +1,145 @@
+// `turnout route explain`: how the edge would route a request — the lane it is assigned and why,
+// the effective dtab, the delegation rule by rule, and the endpoints it lands on.
+
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CompiledSnapshot } from '../config/compile.js';
+import { compileSnapshot } from '../config/compile.js';
+import { parseSnapshot } from '../config/load.js';
+import { TurnoutError } from '../errors.js';
+import type { EdgeRequest, LaneExplanation } from '../routing/assign.js';
+import { explainLaneAssignment } from '../routing/assign.js';
+import { explain } from '../routing/explain.js';
+import { renderExplanation } from '../routing/explain-text.js';
+import { parsePath, showDentry, versionNamer } from '../routing/index.js';
+import { bindResultJson, describeBind } from './dtab-commands.js';
+import type { Io } from './io.js';
+import { emit } from './io.js';
+
+export function loadConfigFile(file: string): CompiledSnapshot {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TurnoutError(
+      'invalid_argument',
+      `cannot read --config ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      'config',
+    );
+  }
+  return compileSnapshot(parseSnapshot(text, file));
+}
+
+/** `-H 'Name: value'` pairs into Node's header shape (lower-case names, repeats joined). */
+export function parseHeaderFlags(flags: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const flag of flags) {
+    const colon = flag.indexOf(':');
+    if (colon <= 0)
+      throw new TurnoutError('invalid_argument', `-H "${flag}": expected "Name: value"`, 'header');
+    const name = flag.slice(0, colon).trim().toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) {
+      throw new TurnoutError(
+        'invalid_argument',
+        `-H "${flag}": "${name}" is not a valid header name`,
+        'header',
+      );
+    }
+    const value = flag.slice(colon + 1).trim();
+    const sep = name === 'cookie' ? '; ' : ', ';
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}${sep}${value}`;
+  }
+  return headers;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface ExplainOpts {
+  config: string;
+  product: string;
+  lane?: string;
+  header: string[];
+  query?: string;
+  clientIp: string;
+  json?: boolean;
+}
+
+export function registerRouteCommands(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  const route = program.command('route').description('explain how requests are routed');
+  route
+    .command('explain')
+    .description('which lane a request gets at the edge and why, then the delegation and endpoints')
+    .requiredOption('--config <file>', 'routing snapshot (YAML or JSON)')
+    .requiredOption('--product <name>', 'product the request is for')
+    .option('--lane <name>', 'skip edge assignment and use this lane')
+    .option('-H, --header <header>', "request header, 'Name: value' (repeatable)", collect, [])
+    .option('--query <string>', 'query string of the request, without ?')
+    .option('--client-ip <ip>', 'client address as the edge sees it', '127.0.0.1')
+    .option('--json', 'print JSON')
+    .argument('<name>', 'logical name to route, e.g. /svc/orders')
+    .action((name: string, opts: ExplainOpts) => {
+      const compiled = loadConfigFile(opts.config);
+      const product = compiled.products.get(opts.product);
+      if (product === undefined) {
+        throw new TurnoutError(
+          'not_found',
+          `unknown product "${opts.product}" in ${opts.config}`,
+          'product',
+        );
+      }
+      const path = parsePath(name);
+      const req: EdgeRequest = {
+        headers: parseHeaderFlags(opts.header),
+        query: opts.query ?? '',
+        clientAddress: opts.clientIp,
+      };
+      const assignment: LaneExplanation =
+        opts.lane === undefined
+          ? explainLaneAssignment(product.rules, req)
+          : { lane: opts.lane, ruleIndex: null, reason: 'given with --lane', rules: [] };
+      const knownLane =
+        assignment.lane === null ||
+        compiled.snapshot.products.some(
+          (p) => p.name === product.name && p.lanes.some((l) => l.name === assignment.lane),
+        );
+      const laneNote = knownLane
+        ? ''
+        : ` (product ${product.name} has no lane ${assignment.lane}: routed on stable)`;
+      const dtab = compiled.router.dtabFor(product.name, assignment.lane)!;
+      const e = explain(dtab, path, { namers: [versionNamer(compiled.endpoints)] });
+      const described = describeBind(e.result);
+      emit(
+        io,
+        opts.json === true,
+        {
+          product: product.name,
+          name,
+          lane: { ...assignment, known: knownLane },
+          dtab: dtab.map(showDentry),
+          explanation: e.tree,
+          result: bindResultJson(e.result),
+        },
+        () =>
+          [
+            `product  ${product.name} (config version ${compiled.version})`,
+            `lane     ${assignment.lane ?? 'stable'} — ${assignment.reason}${laneNote}`,
+            ...assignment.rules.map(
+              (r) =>
+                `       ${r.matched ? '*' : ' '} rules[${r.index}] → ${r.lane}: ${r.rule} — ${r.reason}`,
+            ),
+            'dtab',
+            ...dtab.map((d, i) => `  ${String(i + 1).padStart(3)}  ${showDentry(d)}`),
+            'delegation',
+            renderExplanation(e.tree).replace(/^/gm, '  '),
+            `result   ${described.text}`,
+          ].join('\n'),
+      );
+      if (!described.routed) setExit(1);
+    });
+}

@@ -1,0 +1,44 @@
+// Reads a snapshot document (YAML or JSON text) and validates it; errors name the file and field.
+
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { TurnoutError } from '../errors.js';
+import type { Snapshot } from './snapshot.js';
+import { snapshotSchema } from './snapshot.js';
+
+/** `products[0].rules[2].lane` from a zod issue path. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path)
+    out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+function firstIssue(error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0]!;
+  return { field: fieldPath(issue.path), message: issue.message };
+}
+
+export function parseSnapshot(text: string, source: string): Snapshot {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new TurnoutError(
+      'invalid_config',
+      `${source}: not valid YAML or JSON: ${(error as Error).message}`,
+    );
+  }
+  const result = snapshotSchema.safeParse(doc);
+  if (!result.success) {
+    const { field, message } = firstIssue(result.error);
+    const more =
+      result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
+    throw new TurnoutError(
+      'invalid_config',
+      `${source}: ${field || '(document)'}: ${message}${more}`,
+      field,
+    );
+  }
+  return result.data;
+}
