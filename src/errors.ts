@@ -14,7 +14,17 @@ export type ErrorCode =
   | 'invalid_override'
   | 'baggage_malformed'
   | 'baggage_too_large'
-  | 'not_found';
+  | 'not_found'
+  | 'bad_request'
+  | 'missing_context'
+  | 'unknown_product'
+  | 'unknown_service'
+  | 'headers_too_large'
+  | 'upstream_failed'
+  | 'no_endpoints'
+  | 'overloaded'
+  | 'upstream_timeout'
+  | 'shutting_down';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -43,6 +53,32 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   baggage_malformed: { status: 400, exit: 2, summary: 'the W3C baggage header is malformed' },
   baggage_too_large: { status: 431, exit: 2, summary: 'the W3C baggage header is over its limits' },
   not_found: { status: 404, exit: 1, summary: 'the named thing does not exist' },
+  bad_request: {
+    status: 400,
+    exit: 2,
+    summary: 'the request is malformed or ambiguous (smuggling guard)',
+  },
+  missing_context: {
+    status: 400,
+    exit: 2,
+    summary: 'the request carries no product and the proxy cannot infer one',
+  },
+  unknown_product: { status: 404, exit: 1, summary: 'no product serves this host' },
+  unknown_service: { status: 404, exit: 1, summary: 'the logical name routes nowhere' },
+  headers_too_large: { status: 431, exit: 2, summary: 'request headers are over the size limit' },
+  upstream_failed: {
+    status: 502,
+    exit: 1,
+    summary: 'the upstream failed or answered nothing usable',
+  },
+  no_endpoints: {
+    status: 503,
+    exit: 1,
+    summary: 'the name routes to a version with no ready endpoints',
+  },
+  overloaded: { status: 503, exit: 1, summary: 'every endpoint is at its pending-request limit' },
+  upstream_timeout: { status: 504, exit: 1, summary: 'the upstream did not answer in time' },
+  shutting_down: { status: 503, exit: 1, summary: 'the proxy is draining for shutdown' },
 };
 
 /** An error with a stable code (and the field it is about, when there is one). */

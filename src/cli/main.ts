@@ -5,6 +5,7 @@ import { exitCodeOf, TurnoutError } from '../errors.js';
 import { registerDtabCommands } from './dtab-commands.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
+import { registerProxyCommand } from './proxy-command.js';
 import { registerRouteCommands } from './route-commands.js';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
@@ -18,6 +19,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .showHelpAfterError();
   registerDtabCommands(program, io, setExit);
   registerRouteCommands(program, io, setExit);
+  registerProxyCommand(program, io, setExit);
   return program;
 }
 

@@ -1,0 +1,104 @@
+// `turnout proxy`: runs the data plane — outbound proxy, edge and admin listeners — until
+// SIGTERM/SIGINT, then drains gracefully and exits 0.
+
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { TurnoutError } from '../errors.js';
+import { startProxy } from '../proxy/main.js';
+import type { ListenAddress } from '../proxy/server.js';
+import type { Io } from './io.js';
+
+/** `127.0.0.1:4140`, `:4140` (127.0.0.1), `[::1]:4140`, or `off`. */
+export function parseListen(text: string, flag: string): ListenAddress | null {
+  if (text === 'off') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text);
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new TurnoutError(
+      'invalid_argument',
+      `${flag} ${text}: expected host:port, :port or off`,
+      flag,
+    );
+  }
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+interface ProxyFlags {
+  config: string;
+  outbound: string;
+  edge: string;
+  admin: string;
+  data: string;
+  overrideSecret: string[];
+  drainTimeout: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerProxyCommand(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('proxy')
+    .description('run the data plane: explicit HTTP proxy (outbound), edge and admin listeners')
+    .requiredOption(
+      '--config <file|url>',
+      'routing snapshot file (watched) or control-plane stream URL',
+    )
+    .option('--outbound <addr>', 'outbound (explicit proxy) listener, or off', '127.0.0.1:4140')
+    .option('--edge <addr>', 'edge (ingress) listener, or off', '127.0.0.1:8080')
+    .option(
+      '--admin <addr>',
+      'admin listener (/ready, /metrics, /config, /explain), or off',
+      '127.0.0.1:9990',
+    )
+    .option('--data <dir>', 'data directory (the last good snapshot is kept here)', '.turnout')
+    .option(
+      '--override-secret <secret>',
+      'HMAC secret for x-turnout-override tokens (repeatable; env TURNOUT_OVERRIDE_SECRETS, comma-separated)',
+      collect,
+      [],
+    )
+    .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
+    .action(async (flags: ProxyFlags) => {
+      const logger = pino({ name: 'turnout-proxy' });
+      const secrets = [
+        ...flags.overrideSecret,
+        ...(process.env.TURNOUT_OVERRIDE_SECRETS ?? '').split(','),
+      ]
+        .filter((s) => s !== '')
+        .map((s) => Buffer.from(s));
+      const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
+      const proxy = await startProxy({
+        config,
+        lastGoodPath: join(resolve(flags.data), 'proxy', 'last-good.json'),
+        outbound: parseListen(flags.outbound, '--outbound'),
+        edge: parseListen(flags.edge, '--edge'),
+        admin: parseListen(flags.admin, '--admin'),
+        overrideSecrets: secrets,
+        ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
+        logger,
+      });
+      const show = (a: ListenAddress | null) => (a === null ? 'off' : `${a.host}:${a.port}`);
+      io.err(
+        `turnout proxy: outbound ${show(proxy.outbound)}, edge ${show(proxy.edge)}, admin ${show(proxy.admin)}`,
+      );
+      await new Promise<void>((done) => {
+        const stop = (signal: string) => {
+          logger.info({ event: 'signal', signal });
+          proxy.stop(Number(flags.drainTimeout)).then(
+            () => done(),
+            () => done(),
+          );
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      setExit(0);
+    });
+}

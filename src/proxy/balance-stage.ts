@@ -1,0 +1,54 @@
+// Stage 4, balance: choose the endpoint for one attempt among the bound version's addresses
+// (power of two choices over peak-EWMA × load, skipping draining, ejected and full endpoints,
+// and the endpoints this request already tried), and feed every outcome back.
+
+import { pickEndpoint } from './balancer.js';
+import { recordFailure, recordStart, recordSuccess } from './endpoint-state.js';
+import type { AttemptResult } from './forward.js';
+import type { ProxyRuntime } from './handler.js';
+import { considerEjection } from './outlier.js';
+import type { Upstream } from './upstreams.js';
+
+export function chooseUpstream(
+  rt: ProxyRuntime,
+  addrs: readonly string[],
+  tried: ReadonlySet<string>,
+): Upstream | null {
+  const now = rt.now();
+  const all = addrs.map((a) => rt.upstreams.get(a, now));
+  const fresh = tried.size === 0 ? all : all.filter((u) => !tried.has(u.address));
+  const candidates = fresh.length > 0 ? fresh : all; // a retry may reuse an endpoint if it must
+  const state = pickEndpoint(
+    candidates.map((u) => u.state),
+    now,
+    rt.random,
+    { pendingLimit: rt.options.maxPendingPerEndpoint },
+  );
+  const chosen = state === null ? null : (candidates.find((u) => u.state === state) ?? null);
+  if (chosen !== null) recordStart(chosen.state);
+  return chosen;
+}
+
+/** A 5xx counts as a failure: an endpoint that fails fast must not look fast (linkerd2#11669). */
+export function recordOutcome(
+  rt: ProxyRuntime,
+  up: Upstream,
+  r: AttemptResult,
+  elapsedMs: number,
+  siblings: readonly string[],
+): void {
+  const now = rt.now();
+  if (r.kind === 'responded' && r.status < 500) {
+    recordSuccess(up.state, elapsedMs, now);
+    return;
+  }
+  recordFailure(up.state, elapsedMs, now);
+  const states = siblings.map((a) => rt.upstreams.get(a, now).state);
+  if (considerEjection(up.state, states, now)) {
+    rt.logger.warn({
+      event: 'endpoint_ejected',
+      endpoint: up.address,
+      until: up.state.ejectedUntilMs,
+    });
+  }
+}

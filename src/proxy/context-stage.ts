@@ -1,0 +1,131 @@
+// Stage 2, context: which product and lane a request is on. At the edge, whatever the client sent
+// about lanes is discarded and the product's rules assign the lane; inside the mesh, the context
+// travels in W3C baggage (or x-turnout-lane). A signed override is honoured in both, if valid.
+
+import type { IncomingMessage } from 'node:http';
+import type { CompiledSnapshot } from '../config/compile.js';
+import { assignLane } from '../routing/assign.js';
+import { extractContext } from '../routing/context.js';
+import type { Dtab } from '../routing/index.js';
+import { verifyOverride } from '../routing/override.js';
+import type { Target } from './identify.js';
+import { productForHost, serviceName } from './identify.js';
+import type { ProxyError } from './respond-error.js';
+
+export interface RequestRoute {
+  readonly product: string;
+  readonly lane: string | null;
+  /** The logical name to delegate, e.g. `/svc/orders`. */
+  readonly name: string;
+  readonly override: Dtab | undefined;
+  /** The verified override token, forwarded so every hop applies the same override. */
+  readonly overrideToken: string | undefined;
+}
+
+export type ContextResult =
+  | { readonly ok: true; readonly route: RequestRoute }
+  | { readonly ok: false; readonly error: ProxyError };
+
+export interface ContextInputs {
+  readonly compiled: CompiledSnapshot;
+  readonly secrets: readonly Buffer[];
+  readonly nowMs: number;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function verifiedOverride(
+  req: IncomingMessage,
+  inputs: ContextInputs,
+): { dtab?: Dtab; token?: string } {
+  const token = single(req.headers['x-turnout-override']);
+  if (token === undefined || inputs.secrets.length === 0) return {};
+  const r = verifyOverride(token, inputs.secrets, inputs.nowMs);
+  return r.ok ? { dtab: r.dtab, token } : {};
+}
+
+function queryOf(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? '' : path.slice(q + 1);
+}
+
+export function edgeContext(
+  req: IncomingMessage,
+  target: Target,
+  inputs: ContextInputs,
+): ContextResult {
+  const productName = productForHost(inputs.compiled, target);
+  const product = productName === undefined ? undefined : inputs.compiled.products.get(productName);
+  if (product === undefined) {
+    return {
+      ok: false,
+      error: { code: 'unknown_product', message: `no product serves host ${target.host}` },
+    };
+  }
+  const assignment = assignLane(product.rules, {
+    headers: req.headers,
+    query: queryOf(target.path),
+    clientAddress: req.socket.remoteAddress ?? '',
+  });
+  const override = verifiedOverride(req, inputs);
+  return {
+    ok: true,
+    route: {
+      product: product.name,
+      lane: assignment.lane,
+      name: `/svc/${product.entry}`,
+      override: override.dtab,
+      overrideToken: override.token,
+    },
+  };
+}
+
+export function meshContext(
+  req: IncomingMessage,
+  target: Target,
+  inputs: ContextInputs,
+): ContextResult {
+  const name = serviceName(target);
+  if (name === null)
+    return {
+      ok: false,
+      error: { code: 'unknown_service', message: `unknown service ${target.host}` },
+    };
+  const ctx = extractContext({
+    baggage: single(req.headers.baggage),
+    'x-turnout-lane': single(req.headers['x-turnout-lane']),
+  });
+  if (!ctx.ok) {
+    const code = ctx.error.code === 'baggage_too_large' ? 'baggage_too_large' : 'bad_request';
+    return { ok: false, error: { code, message: `${ctx.error.field}: ${ctx.error.message}` } };
+  }
+  let product = ctx.context.product;
+  if (product === null) {
+    // Without context only an unambiguous configuration can route: exactly one product.
+    const products = inputs.compiled.products;
+    if (products.size !== 1) {
+      return {
+        ok: false,
+        error: {
+          code: 'missing_context',
+          message:
+            'no turnout-product in the baggage header: forward the baggage header your service received',
+        },
+      };
+    }
+    product = products.keys().next().value as string;
+  }
+  const override = verifiedOverride(req, inputs);
+  return {
+    ok: true,
+    route: {
+      product,
+      lane: ctx.context.lane,
+      name,
+      override: override.dtab,
+      overrideToken: override.token,
+    },
+  };
+}

@@ -1,0 +1,165 @@
+// Stage 5, forward: one attempt to send a request to one endpoint through undici's raw dispatch
+// API, streaming both bodies with backpressure (never buffered whole). It resolves with what
+// happened so the caller can record it and decide on a retry; it writes the client's response
+// only once it has decided to commit to this attempt's answer.
+
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { responseHeaders } from './headers.js';
+
+export interface AttemptOptions {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  /** The client's body stream, or null when the request has none. */
+  readonly body: IncomingMessage | null;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  /** When true, a 503 answer is not written to the client: the caller may retry instead. */
+  readonly holdBack503: boolean;
+}
+
+export type AttemptResult =
+  | { readonly kind: 'responded'; readonly status: number }
+  | { readonly kind: 'held-503' }
+  | {
+      readonly kind: 'failed';
+      readonly error: Error;
+      readonly failure: FailureKind;
+      readonly responseStarted: boolean;
+      /** Whether any of the client's request body was consumed (then it cannot be replayed). */
+      readonly bodyRead: boolean;
+    };
+
+/** Errors where the connection was never made: the upstream application saw nothing. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Errors where an established connection closed before any response byte. */
+const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+export type FailureKind = 'connect' | 'reset' | 'timeout' | 'other';
+
+/**
+ * How an attempt failed. `connect`: safe to retry any request whose body was not read. `reset`:
+ * the upstream may have seen the request, so only idempotent requests are retried.
+ */
+export function failureKind(error: Error): FailureKind {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (CONNECT_ERRORS.has(code)) return 'connect';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (RESET_ERRORS.has(code)) return 'reset';
+  return 'other';
+}
+
+/** A dispatch handler that pipes the upstream response into the client's response. */
+class ResponsePipe implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private started = false;
+  private held = false;
+  private readonly onDrain = () => this.controller?.resume();
+  private readonly onClientClose = () => {
+    if (!this.res.writableFinished)
+      this.controller?.abort(new Error('client closed the connection'));
+  };
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly holdBack503: boolean,
+    private readonly done: (r: AttemptResult) => void,
+  ) {
+    res.on('close', this.onClientClose);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    this.controller = controller;
+    if (status < 200) return; // 1xx: Node answers the client's Expect itself; drop interim ones
+    this.started = true;
+    if (status === 503 && this.holdBack503) {
+      this.held = true;
+      return;
+    }
+    this.res.writeHead(status, statusMessage, responseHeaders(headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.held) return;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', this.onDrain);
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.cleanup();
+    if (this.held) {
+      this.done({ kind: 'held-503' });
+      return;
+    }
+    if (Object.keys(trailers).length > 0) this.res.addTrailers(trailers as Record<string, string>);
+    this.res.end();
+    this.done({ kind: 'responded', status: this.res.statusCode });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.cleanup();
+    this.done({
+      kind: 'failed',
+      error,
+      failure: failureKind(error),
+      responseStarted: this.started && !this.held,
+      bodyRead: false,
+    });
+  }
+
+  private cleanup(): void {
+    this.res.off('close', this.onClientClose);
+    this.res.off('drain', this.onDrain);
+  }
+}
+
+/** Sends one attempt; never rejects. */
+export function attempt(
+  pool: Dispatcher,
+  res: ServerResponse,
+  opts: AttemptOptions,
+): Promise<AttemptResult> {
+  return new Promise((resolve) => {
+    const handler = new ResponsePipe(res, opts.holdBack503, (r) => {
+      resolve(
+        r.kind === 'failed'
+          ? { ...r, bodyRead: opts.body?.readableDidRead === true }
+          : r,
+      );
+    });
+    pool.dispatch(
+      {
+        path: opts.path,
+        method: opts.method,
+        headers: opts.headers,
+        body: opts.body,
+        headersTimeout: opts.headersTimeoutMs,
+        bodyTimeout: opts.bodyTimeoutMs,
+        // The proxy decides on retries itself (budgeted); undici must not replay on its own.
+        idempotent: false,
+        blocking: true,
+      },
+      handler,
+    );
+  });
+}

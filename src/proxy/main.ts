@@ -1,0 +1,139 @@
+// Assembles a running proxy: config source → compiled snapshot in force, upstream pools, the
+// outbound, edge and admin listeners, and a graceful stop. Everything listens on 127.0.0.1
+// unless told otherwise.
+
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { CompiledSnapshot } from '../config/compile.js';
+import { createAdminServer } from './admin.js';
+import { DEFAULT_WARMUP_WINDOW_MS } from './balancer.js';
+import type { SnapshotOrigin } from './config-source.js';
+import { createConfigSource } from './config-source.js';
+import { createDestinationPicker } from './destination.js';
+import type { HandlerOptions, ProxyRuntime } from './handler.js';
+import { createRetryBudget } from './retry-budget.js';
+import type { ListenAddress } from './server.js';
+import { createTrafficServer, drainServers, listen, listenerAddress } from './server.js';
+import { createProxyStats } from './stats.js';
+import { createUpstreams } from './upstreams.js';
+
+export interface ProxyOptions {
+  /** A snapshot file (watched) or the control plane's stream URL. */
+  readonly config: string;
+  /** Where the last good snapshot is kept (null: nowhere). */
+  readonly lastGoodPath: string | null;
+  readonly outbound: ListenAddress | null;
+  readonly edge: ListenAddress | null;
+  readonly admin: ListenAddress | null;
+  /** HMAC secrets accepted for `x-turnout-override` (none: overrides are ignored). */
+  readonly overrideSecrets: readonly Buffer[];
+  readonly token?: string;
+  readonly handler?: Partial<HandlerOptions>;
+  readonly connectTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+export interface RunningProxy {
+  readonly outbound: ListenAddress | null;
+  readonly edge: ListenAddress | null;
+  readonly admin: ListenAddress | null;
+  current(): CompiledSnapshot | null;
+  /** Graceful stop: stop accepting, finish in-flight up to `deadlineMs`, close everything. */
+  stop(deadlineMs?: number): Promise<{ leftInFlight: number }>;
+}
+
+export const DEFAULT_HANDLER_OPTIONS: HandlerOptions = {
+  requestTimeoutMs: 30_000,
+  bodyTimeoutMs: 60_000,
+  maxAttempts: 3,
+  maxPendingPerEndpoint: 1_000,
+};
+
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const logger = opts.logger;
+  let compiled: CompiledSnapshot | null = null;
+  let origin: SnapshotOrigin | 'none' = 'none';
+  const stats = createProxyStats();
+  const upstreams = createUpstreams({
+    connectTimeoutMs: opts.connectTimeoutMs ?? 2_000,
+    connectionsPerEndpoint: 256,
+    keepAliveTimeoutMs: 4_000,
+  });
+  const runtime: ProxyRuntime = {
+    options: { ...DEFAULT_HANDLER_OPTIONS, ...opts.handler },
+    current: () => compiled,
+    upstreams,
+    retryBudget: createRetryBudget(),
+    stats,
+    secrets: opts.overrideSecrets,
+    logger,
+    pickDestination: createDestinationPicker(DEFAULT_WARMUP_WINDOW_MS),
+    now: () => performance.now(),
+    random: Math.random,
+  };
+  const source = createConfigSource({
+    source: opts.config,
+    lastGoodPath: opts.lastGoodPath,
+    logger,
+    ...(opts.token === undefined ? {} : { token: opts.token }),
+  });
+  await source.start((next, from) => {
+    compiled = next;
+    origin = from;
+    stats.configApplied(next.version);
+    upstreams.retain(
+      new Set(
+        next.snapshot.modules.flatMap((m) =>
+          m.versions.flatMap((v) => v.endpoints.map((e) => e.address)),
+        ),
+      ),
+    );
+    logger.info({ event: 'config_applied', version: next.version, origin: from });
+  });
+
+  const inflight = { count: 0, draining: false };
+  const traffic: Server[] = [];
+  const started: {
+    outbound: ListenAddress | null;
+    edge: ListenAddress | null;
+    admin: ListenAddress | null;
+  } = {
+    outbound: null,
+    edge: null,
+    admin: null,
+  };
+  for (const kind of ['outbound', 'edge'] as const) {
+    const at = opts[kind];
+    if (at === null) continue;
+    const server = createTrafficServer({ kind, runtime, inflight });
+    await listen(server, at);
+    traffic.push(server);
+    started[kind] = listenerAddress(server);
+  }
+  let adminServer: Server | null = null;
+  if (opts.admin !== null) {
+    adminServer = createAdminServer({
+      current: () => compiled,
+      stats,
+      startedAt: Date.now(),
+      configOrigin: () => origin,
+    });
+    await listen(adminServer, opts.admin);
+    started.admin = listenerAddress(adminServer);
+  }
+  logger.info({ event: 'proxy_listening', ...started });
+
+  return {
+    ...started,
+    current: () => compiled,
+    async stop(deadlineMs = 10_000) {
+      const result = await drainServers(traffic, inflight, deadlineMs);
+      adminServer?.close();
+      adminServer?.closeAllConnections();
+      await source.stop();
+      await upstreams.close();
+      logger.info({ event: 'proxy_stopped', leftInFlight: result.leftInFlight });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// Test harness for the proxy: real upstream HTTP servers on 127.0.0.1, a snapshot file, and a
+// proxy started in this process on ephemeral ports.
+
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import type {
+  Agent,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { SnapshotInput } from '../../src/config/snapshot.js';
+import type { ProxyOptions, RunningProxy } from '../../src/proxy/main.js';
+import { startProxy } from '../../src/proxy/main.js';
+
+export interface Upstream {
+  readonly name: string;
+  readonly server: Server;
+  readonly address: string;
+  /** Requests seen: method, url and headers. */
+  readonly seen: { method: string; url: string; headers: IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+/** An upstream answering `{ name, url, headers }` as JSON (or echoing a POST body). */
+export async function startUpstream(
+  name: string,
+  behaviour?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<Upstream> {
+  const seen: Upstream['seen'] = [];
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    if (behaviour?.(req, res)) return;
+    if (req.method === 'POST') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-served-by': name });
+      req.pipe(res);
+      return;
+    }
+    const body = JSON.stringify({ name, url: req.url, headers: req.headers });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'x-served-by': name,
+      'keep-alive': 'timeout=7',
+    });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 10_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    name,
+    server,
+    address: `127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A port that nothing listens on (bound then released). */
+export async function deadAddress(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return `127.0.0.1:${port}`;
+}
+
+export function logCapture(): {
+  logger: ReturnType<typeof pino>;
+  lines: Record<string, unknown>[];
+} {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export function writeSnapshot(dir: string, snapshot: SnapshotInput): string {
+  const file = join(dir, 'snapshot.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
+  // Rename so the watcher never sees a half-written file.
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'turnout-proxy-'));
+}
+
+export async function startTestProxy(
+  configFile: string,
+  extra: Partial<ProxyOptions> = {},
+): Promise<RunningProxy & { logs: Record<string, unknown>[] }> {
+  const { logger, lines } = logCapture();
+  const proxy = await startProxy({
+    config: configFile,
+    lastGoodPath: null,
+    outbound: { host: '127.0.0.1', port: 0 },
+    edge: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    overrideSecrets: [],
+    logger,
+    ...extra,
+  });
+  return Object.assign(proxy, { logs: lines });
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request over a fresh or agent-pooled connection. */
+export function send(
+  port: number,
+  opts: {
+    path: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    agent?: Agent;
+  },
+): Promise<Reply> {
+  // As an explicit-proxy client does (curl with http_proxy), send the absolute URI's host as Host.
+  const absolute = /^http:\/\/([^/?]+)/.exec(opts.path);
+  const headers = absolute === null ? opts.headers : { host: absolute[1]!, ...opts.headers };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: opts.path,
+        method: opts.method ?? 'GET',
+        headers,
+        agent: opts.agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
