@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
 import type { ProxyOptions, RunningProxy } from '../../src/proxy/main.js';
@@ -87,7 +88,7 @@ export function logCapture(): {
       done();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), lines };
+  return { logger: pino({ level: 'debug' }, stream) as unknown as Logger, lines };
 }
 
 export function writeSnapshot(dir: string, snapshot: SnapshotInput): string {
