@@ -77,7 +77,7 @@ export async function deadAddress(): Promise<string> {
 }
 
 export function logCapture(): {
-  logger: ReturnType<typeof pino>;
+  logger: Logger;
   lines: Record<string, unknown>[];
 } {
   const lines: Record<string, unknown>[] = [];
