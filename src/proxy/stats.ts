@@ -58,17 +58,46 @@ export function createProxyStats(): ProxyStats {
     registers: [registry],
   });
 
+  /** prom-client hashes label objects on every call; children are cached per label set instead. */
+  interface Children {
+    readonly inflight: ReturnType<typeof inflight.labels>;
+    readonly latency: ReturnType<typeof latency.labels>;
+    readonly byClass: Map<string, ReturnType<typeof requests.labels>>;
+    readonly labels: RequestLabels;
+  }
+  const children = new Map<string, Children>();
+  const MAX_CHILDREN = 50_000; // label sets are bounded by config; this only guards a runaway
+
+  function childrenOf(l: RequestLabels): Children {
+    const key = `${l.product}\n${l.lane}\n${l.module}\n${l.version}\n${l.endpoint}`;
+    let c = children.get(key);
+    if (c === undefined) {
+      if (children.size >= MAX_CHILDREN) children.clear();
+      c = {
+        inflight: inflight.labels(l.product, l.lane, l.module, l.version, l.endpoint),
+        latency: latency.labels(l.product, l.lane, l.module, l.version),
+        byClass: new Map(),
+        labels: l,
+      };
+      children.set(key, c);
+    }
+    return c;
+  }
+
   return {
     registry,
-    started: (l) => inflight.inc(l as unknown as Record<string, string>),
+    started: (l) => childrenOf(l).inflight.inc(),
     finished(l, status, seconds) {
-      const labels = l as unknown as Record<string, string>;
-      inflight.dec(labels);
-      requests.inc({ ...labels, class: statusClass(status) });
-      latency.observe(
-        { product: l.product, lane: l.lane, module: l.module, version: l.version },
-        seconds,
-      );
+      const c = childrenOf(l);
+      c.inflight.dec();
+      c.latency.observe(seconds);
+      const cls = statusClass(status);
+      let counter = c.byClass.get(cls);
+      if (counter === undefined) {
+        counter = requests.labels(l.product, l.lane, l.module, l.version, l.endpoint, cls);
+        c.byClass.set(cls, counter);
+      }
+      counter.inc();
     },
     rejected: (code, listener) => proxyErrors.inc({ code, listener }),
     configApplied: (version) => configVersion.set(version),
