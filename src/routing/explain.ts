@@ -5,7 +5,18 @@
 
 import type { TurnoutError } from '../errors.js';
 import type { BindOptions, BindResult } from './bind.js';
-import { bind, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LOOKUPS, depthError, workError } from './bind.js';
+import {
+  bind,
+  costError,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_LOOKUPS,
+  depthError,
+  MAX_BIND_NESTING,
+  nestingError,
+  treeWork,
+  WORK_PER_LOOKUP,
+  workError,
+} from './bind.js';
 import type { Dentry, Dtab } from './dtab.js';
 import { prefixMatches, showDentry } from './dtab.js';
 import type { Name, Namer, NamerResult } from './namers.js';
@@ -59,6 +70,13 @@ interface Explainer {
   readonly maxDepth: number;
   readonly maxLookups: number;
   lookups: number;
+  /** Work spent and allowed, counted as `bind` counts it, so explaining is bounded as binding is. */
+  work: number;
+  readonly maxWork: number;
+  /** Nodes open on the current branch; bounds recursion as in `bind`. */
+  nesting: number;
+  /** Set once a limit is hit: from then on nothing more is explored. */
+  spent: TurnoutError | null;
 }
 
 export function explain(dtab: Dtab, path: Path, options: BindOptions = {}): ExplainResult {
@@ -68,6 +86,10 @@ export function explain(dtab: Dtab, path: Path, options: BindOptions = {}): Expl
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     maxLookups: options.maxLookups ?? DEFAULT_MAX_LOOKUPS,
     lookups: 0,
+    work: 0,
+    maxWork: (options.maxLookups ?? DEFAULT_MAX_LOOKUPS) * WORK_PER_LOOKUP,
+    nesting: 0,
+    spent: null,
   };
   return { tree: explainPath(ex, path, null, 0), result: bind(dtab, path, options) };
 }
@@ -91,8 +113,29 @@ function matchesOf(dtab: Dtab, path: Path): { dentry: Dentry; tree: NameTree<Pat
 function explainPath(ex: Explainer, path: Path, via: string | null, depth: number): Explanation {
   const shown = showPath(path);
   if (depth > ex.maxDepth) return errorNode(shown, via, depthError(ex.maxDepth));
-  if (++ex.lookups > ex.maxLookups) return errorNode(shown, via, workError(ex.maxLookups));
+  if (ex.spent !== null) return errorNode(shown, via, ex.spent);
+  if (++ex.lookups > ex.maxLookups) return spend(ex, shown, via, workError(ex.maxLookups));
+  if (ex.nesting >= MAX_BIND_NESTING) return spend(ex, shown, via, nestingError(MAX_BIND_NESTING));
   const matches = matchesOf(ex.dtab, path);
+  ex.work += ex.dtab.length;
+  for (const m of matches) ex.work += treeWork(m.tree);
+  if (ex.work > ex.maxWork) return spend(ex, shown, via, costError(ex.maxWork));
+  ex.nesting++;
+  try {
+    return explainMatches(ex, path, shown, via, depth, matches);
+  } finally {
+    ex.nesting--;
+  }
+}
+
+function explainMatches(
+  ex: Explainer,
+  path: Path,
+  shown: string,
+  via: string | null,
+  depth: number,
+  matches: { dentry: Dentry; tree: NameTree<Path> }[],
+): Explanation {
   const onlyNeg = matches.length === 1 && matches[0]!.tree.kind === 'neg';
   if (matches.length === 0 || onlyNeg) return explainNamers(ex, path, via, depth);
   if (matches.length === 1) {
@@ -100,10 +143,42 @@ function explainPath(ex: Explainer, path: Path, via: string | null, depth: numbe
     const child = explainTree(ex, m.tree, shown, showDentry(m.dentry), depth + 1);
     return { type: 'delegate', path: shown, via, outcome: child.outcome, child };
   }
-  const children = matches.map((m) =>
+  const children = explainEach(ex, shown, matches, (m) =>
     explainTree(ex, m.tree, shown, showDentry(m.dentry), depth + 1),
   );
   return altNode(shown, via, children);
+}
+
+/** Records that a limit was hit: this node says so, and exploration stops everywhere. */
+function spend(ex: Explainer, path: string, via: string | null, error: TurnoutError): Explanation {
+  ex.spent = error;
+  return errorNode(path, via, error);
+}
+
+/** Explains items in order until a limit is hit; the rest are summarised in one node. */
+function explainEach<T>(
+  ex: Explainer,
+  path: string,
+  items: readonly T[],
+  one: (item: T) => Explanation,
+): Explanation[] {
+  const out: Explanation[] = [];
+  for (const item of items) {
+    if (ex.spent !== null) {
+      const left = items.length - out.length;
+      out.push({
+        type: 'error',
+        path,
+        via: null,
+        outcome: 'error',
+        code: ex.spent.code,
+        message: `${left} more not explained: ${ex.spent.message}`,
+      });
+      break;
+    }
+    out.push(one(item));
+  }
+  return out;
 }
 
 function explainNamers(ex: Explainer, path: Path, via: string | null, depth: number): Explanation {
@@ -163,7 +238,7 @@ function explainTree(
       return altNode(
         path,
         via,
-        tree.trees.map((t) => explainTree(ex, t, path, via, depth)),
+        explainEach(ex, path, tree.trees, (t) => explainTree(ex, t, path, via, depth)),
       );
     case 'union': {
       const branches = tree.branches.map((b) => ({

@@ -4,7 +4,7 @@
 
 import { TurnoutError } from '../errors.js';
 import type { Path } from './path.js';
-import { EMPTY_PATH, elemText, showPath } from './path.js';
+import { EMPTY_PATH, elemText, showElem, showPath } from './path.js';
 import type { Bound, NameTree } from './tree.js';
 import { EMPTY, FAIL, NEG } from './tree.js';
 
@@ -43,17 +43,23 @@ function integerString(text: string | null): number | null {
   return n >= -2147483648 && n <= 2147483647 ? n : null;
 }
 
-function inet(kind: string, texts: (string | null)[], path: Path): NamerResult {
-  const hostPort = integerString(texts[3] ?? null);
-  const bare = integerString(texts[2] ?? null);
+function inet(kind: string, path: Path): NamerResult {
+  const hostPort = integerString(elemText(path[3] ?? ''));
+  const bare = integerString(elemText(path[2] ?? ''));
   let host: string;
   let port: number;
   let used: number;
-  if (texts.length >= 4 && hostPort !== null) {
-    host = texts[2]!;
+  if (path.length >= 4 && hostPort !== null) {
+    const hostText = elemText(path[2]!);
+    if (hostText === null) {
+      return failed(
+        new TurnoutError('invalid_address', `${showPath(path)}: host is not valid UTF-8`),
+      );
+    }
+    host = hostText;
     port = hostPort;
     used = 4;
-  } else if (texts.length >= 3 && bare !== null) {
+  } else if (path.length >= 3 && bare !== null) {
     host = '';
     port = bare;
     used = 3;
@@ -79,16 +85,18 @@ function inet(kind: string, texts: (string | null)[], path: Path): NamerResult {
   return ok({ kind: 'leaf', value: bound });
 }
 
-/** `Namer.global`: `/$/inet`, `/$/fixedinet`, `/$/fail`, `/$/nil`; any other `/$/x` fails. */
+/**
+ * `Namer.global`: `/$/inet`, `/$/fixedinet`, `/$/fail`, `/$/nil`; any other `/$/x` fails.
+ * Every `/$/…` path is the global namer's, whatever its bytes: Finagle decodes elements leniently
+ * (bad UTF-8 becomes U+FFFD), so `/$/fail/\xff` is `!` and `/$/\xff` an unknown namer, never `~`.
+ */
 export function globalLookup(path: Path): NamerResult {
   if (path.length < 2 || path[0] !== '$') return OK_NEG;
-  const texts = path.map(elemText);
-  if (texts.some((t) => t === null)) return OK_NEG; // Finagle's Path.Utf8 does not match non-UTF-8
-  const kind = texts[1]!;
+  const kind = path[1]!; // byte string: equal to an ASCII name only if its bytes are that name
   switch (kind) {
     case 'inet':
     case 'fixedinet':
-      return inet(kind, texts, path);
+      return inet(kind, path);
     case 'fail':
       return OK_FAIL;
     case 'nil':
@@ -97,7 +105,7 @@ export function globalLookup(path: Path): NamerResult {
       return failed(
         new TurnoutError(
           'unknown_namer',
-          `unknown namer /$/${kind}: only /$/inet, /$/fixedinet, /$/fail and /$/nil exist (Turnout never loads namers by name)`,
+          `unknown namer /$/${showElem(kind)}: only /$/inet, /$/fixedinet, /$/fail and /$/nil exist (Turnout never loads namers by name)`,
         ),
       );
   }

@@ -11,6 +11,13 @@ import { DEFAULT_WEIGHT, EMPTY, FAIL, NEG } from './tree.js';
 
 const EOI = -1;
 
+/**
+ * How deeply parentheses may nest in a name tree. Finagle has no explicit bound (deep input
+ * overflows its stack); Turnout reports deeper input as a syntax error instead, so every parse
+ * failure is a DtabSyntaxError and no tree is deep enough to overflow show, simplify or bind.
+ */
+export const MAX_PAREN_NESTING = 100;
+
 /** Java's Character.isWhitespace, which Finagle uses between tokens. */
 function isJavaWhitespace(c: number): boolean {
   if ((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20)) return true;
@@ -40,6 +47,7 @@ function isNumberChar(c: number): boolean {
 
 class Parser {
   private idx = 0;
+  private nesting = 0;
 
   constructor(private readonly str: string) {}
 
@@ -203,10 +211,15 @@ class Parser {
     switch (c) {
       case 40 /* ( */:
         {
+          if (this.nesting >= MAX_PAREN_NESTING) {
+            this.illegal(`at most ${MAX_PAREN_NESTING} nested '('`, c);
+          }
           this.idx++;
+          this.nesting++;
           const tree = this.parseTree();
           this.eatWhitespace();
           this.eat(41 /* ) */);
+          this.nesting--;
           return tree;
         }
       case 47 /* / */:
