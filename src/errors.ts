@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'no_endpoints'
   | 'overloaded'
   | 'upstream_timeout'
+  | 'upstream_unavailable'
   | 'shutting_down';
 
 interface CodeInfo {
@@ -77,6 +78,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     summary: 'the name routes to a version with no ready endpoints',
   },
   overloaded: { status: 503, exit: 1, summary: 'every endpoint is at its pending-request limit' },
+  upstream_unavailable: {
+    status: 503,
+    exit: 1,
+    summary: 'every attempt was answered 503 and no retry was left',
+  },
   upstream_timeout: { status: 504, exit: 1, summary: 'the upstream did not answer in time' },
   shutting_down: { status: 503, exit: 1, summary: 'the proxy is draining for shutdown' },
 };

@@ -3,10 +3,10 @@
 // and the endpoints this request already tried), and feed every outcome back.
 
 import { pickEndpoint } from './balancer.js';
-import { recordFailure, recordStart, recordSuccess } from './endpoint-state.js';
+import { recordFailure, recordRelease, recordStart, recordSuccess } from './endpoint-state.js';
 import type { AttemptResult } from './forward.js';
 import type { ProxyRuntime } from './handler.js';
-import { considerEjection } from './outlier.js';
+import { considerEjection, isEjected } from './outlier.js';
 import type { Upstream } from './upstreams.js';
 
 export function chooseUpstream(
@@ -40,6 +40,12 @@ export function recordOutcome(
   const now = rt.now();
   if (r.kind === 'responded' && r.status < 500) {
     recordSuccess(up.state, elapsedMs, now);
+    return;
+  }
+  if (isEjected(up.state, now)) {
+    // In flight when the endpoint was ejected: the ejection already answers for this failure.
+    // Pricing it in again would keep the endpoint dark long after its ejection ends.
+    recordRelease(up.state);
     return;
   }
   recordFailure(up.state, elapsedMs, now);

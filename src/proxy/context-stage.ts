@@ -29,6 +29,7 @@ export type ContextResult =
 export interface ContextInputs {
   readonly compiled: CompiledSnapshot;
   readonly secrets: readonly Buffer[];
+  /** Wall-clock time (Unix ms), for override expiry. */
   readonly nowMs: number;
 }
 

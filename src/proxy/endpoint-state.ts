@@ -64,6 +64,11 @@ export function recordStart(state: EndpointState): void {
   state.inflight += 1;
 }
 
+/** Gives back the in-flight slot of a request that yields no latency sample (an upgrade). */
+export function recordRelease(state: EndpointState): void {
+  finish(state);
+}
+
 export function recordSuccess(
   state: EndpointState,
   latencyMs: number,

@@ -68,17 +68,32 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
     if (!this.res.writableFinished)
       this.controller?.abort(new Error('client closed the connection'));
   };
+  /**
+   * The response-headers deadline, on a native timer: undici's own headersTimeout runs on its
+   * coarse timers (≈0.5 s ticks), which let a 300 ms timeout fire after a second.
+   */
+  private deadline: NodeJS.Timeout | null = null;
+  private timedOut: Error | null = null;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly holdBack503: boolean,
     private readonly done: (r: AttemptResult) => void,
+    timeoutMs: number,
   ) {
     res.on('close', this.onClientClose);
+    this.deadline = setTimeout(() => {
+      this.timedOut = Object.assign(new Error(`no response headers within ${timeoutMs} ms`), {
+        code: 'UND_ERR_HEADERS_TIMEOUT',
+      });
+      // Not dispatched yet (queued for a connection): aborted as soon as it is.
+      this.controller?.abort(this.timedOut);
+    }, timeoutMs);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    if (this.timedOut !== null) controller.abort(this.timedOut);
   }
 
   onResponseStart(
@@ -88,6 +103,7 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     this.controller = controller;
+    this.clearDeadline();
     if (status < 200) return; // 1xx: Node answers the client's Expect itself; drop interim ones
     this.started = true;
     if (status === 503 && this.holdBack503) {
@@ -117,6 +133,11 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  /** Ends the attempt as failed (also when dispatch throws before any callback). */
+  fail(error: Error): void {
     this.cleanup();
     this.done({
       kind: 'failed',
@@ -127,7 +148,13 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
     });
   }
 
+  private clearDeadline(): void {
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = null;
+  }
+
   private cleanup(): void {
+    this.clearDeadline();
     this.res.off('close', this.onClientClose);
     this.res.off('drain', this.onDrain);
   }
@@ -140,26 +167,32 @@ export function attempt(
   opts: AttemptOptions,
 ): Promise<AttemptResult> {
   return new Promise((resolve) => {
-    const handler = new ResponsePipe(res, opts.holdBack503, (r) => {
-      resolve(
-        r.kind === 'failed'
-          ? { ...r, bodyRead: opts.body?.readableDidRead === true }
-          : r,
-      );
-    });
-    pool.dispatch(
-      {
-        path: opts.path,
-        method: opts.method,
-        headers: opts.headers,
-        body: opts.body,
-        headersTimeout: opts.headersTimeoutMs,
-        bodyTimeout: opts.bodyTimeoutMs,
-        // The proxy decides on retries itself (budgeted); undici must not replay on its own.
-        idempotent: false,
-        blocking: true,
+    const handler = new ResponsePipe(
+      res,
+      opts.holdBack503,
+      (r) => {
+        resolve(r.kind === 'failed' ? { ...r, bodyRead: opts.body?.readableDidRead === true } : r);
       },
-      handler,
+      opts.headersTimeoutMs,
     );
+    try {
+      pool.dispatch(
+        {
+          path: opts.path,
+          method: opts.method,
+          headers: opts.headers,
+          body: opts.body,
+          headersTimeout: opts.headersTimeoutMs,
+          bodyTimeout: opts.bodyTimeoutMs,
+          // The proxy decides on retries itself (budgeted); undici must not replay on its own.
+          idempotent: false,
+          blocking: true,
+        },
+        handler,
+      );
+    } catch (error) {
+      // undici throws on a request it will not send: a failed attempt, not a crashed handler.
+      handler.fail(error as Error);
+    }
   });
 }

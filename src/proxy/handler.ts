@@ -100,7 +100,8 @@ export function resolveRequest(
     return { code: 'no_endpoints', message: 'the proxy has no configuration yet' };
   const id = identifyTarget(req);
   if (!id.ok) return id.error;
-  const inputs = { compiled, secrets: rt.secrets, nowMs: rt.now() };
+  // Override tokens expire at a Unix time: the wall clock, not the monotonic `rt.now()`.
+  const inputs = { compiled, secrets: rt.secrets, nowMs: Date.now() };
   const ctx: ContextResult =
     kind === 'edge' ? edgeContext(req, id.target, inputs) : meshContext(req, id.target, inputs);
   if (!ctx.ok) return ctx.error;
@@ -200,7 +201,9 @@ async function forwardWithRetries(
       });
     tried.add(up.address);
     const labels = labelsFor(route, bound, up.address);
-    const canRetry = n < opts.maxAttempts && idempotent && body === null;
+    // Hold a 503 back only when a retry can actually follow; otherwise the client gets it as is.
+    const canRetry =
+      n < opts.maxAttempts && idempotent && body === null && rt.retryBudget.balance(rt.now()) >= 1;
     const startedAt = rt.now();
     rt.stats.started(labels);
     const r: AttemptResult = await attempt(up.pool, res, {
@@ -239,7 +242,7 @@ async function forwardWithRetries(
     }
     if (r.kind === 'held-503')
       return fail(rt, kind, req, res, {
-        code: 'upstream_failed',
+        code: 'upstream_unavailable',
         message: `${route.name} answered 503 Service Unavailable`,
       });
     const timeout = r.failure === 'timeout';

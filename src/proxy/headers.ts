@@ -82,6 +82,9 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): st
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (isHopByHop(lower, named) || facts.replace.has(lower)) continue;
+    // `Expect: 100-continue` was answered to the client by Node before the request reached us,
+    // and undici refuses to send an Expect header at all (NotSupportedError): never forwarded.
+    if (lower === 'expect') continue;
     if (lower === 'x-forwarded-for') {
       xff = xff === null ? raw[i + 1]! : `${xff}, ${raw[i + 1]!}`;
       continue;

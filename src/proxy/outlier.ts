@@ -2,6 +2,7 @@
 // growing time, without ever ejecting more than a share of its version. Pure: time is an argument.
 
 import type { EndpointState } from './endpoint-state.js';
+import { DEFAULT_INITIAL_EWMA_MS } from './endpoint-state.js';
 
 export interface OutlierOptions {
   /** Consecutive failures that eject (default 5). */
@@ -82,6 +83,12 @@ export function considerEjection(
   state.ejectedUntilMs = nowMs + ejectionDurationMs(state.ejections, opts);
   state.ejections += 1;
   state.consecutiveFailures = 0;
+  // The failures' latency penalty (up to 10 s) would outlast the ejection: with nothing to
+  // sample while skipped, it decays for a minute or more, keeping a recovered endpoint dark long
+  // after its ejection ends. Forget it, so the endpoint returns priced like its siblings
+  // (re-seeded from their median) and failing again is what sends it back out.
+  state.sampled = false;
+  state.ewmaMs = DEFAULT_INITIAL_EWMA_MS;
   return true;
 }
 

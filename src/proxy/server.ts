@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { chooseUpstream } from './balance-stage.js';
+import { recordRelease } from './endpoint-state.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import { handleRequest, resolveRequest, upstreamHeaderList } from './handler.js';
 import { rawErrorResponse } from './respond-error.js';
@@ -88,7 +89,13 @@ async function onUpgrade(
   if (up === null)
     return socket.end(rawErrorResponse('overloaded', 'every endpoint is at its pending limit'));
   const headers = upstreamHeaderList(req, resolved.target, resolved.route);
-  const ok = await tunnelWebSocket(up.pool, socket, head, resolved.target.path, headers);
+  let ok = false;
+  try {
+    ok = await tunnelWebSocket(up.pool, socket, head, resolved.target.path, headers);
+  } finally {
+    // The balancer counted the handshake as a request in flight; the tunnel after it is not one.
+    recordRelease(up.state);
+  }
   if (!ok)
     socket.end(
       rawErrorResponse('upstream_failed', `${resolved.route.name} refused the WebSocket upgrade`),

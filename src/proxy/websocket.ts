@@ -35,27 +35,33 @@ export function tunnelWebSocket(
   headers: string[],
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    pool.dispatch(
-      { path, method: 'GET', headers, upgrade: 'websocket' },
-      {
-        onRequestUpgrade(_controller, status, upHeaders, upstream) {
-          clientSocket.write(responseHead(status, upHeaders as Record<string, string | string[]>));
-          if (clientHead.length > 0) upstream.write(clientHead);
-          upstream.pipe(clientSocket).pipe(upstream);
-          const closeBoth = () => {
-            upstream.destroy();
-            clientSocket.destroy();
-          };
-          upstream.on('error', closeBoth);
-          clientSocket.on('error', closeBoth);
-          upstream.on('close', closeBoth);
-          clientSocket.on('close', closeBoth);
-          resolve(true);
-        },
-        onResponseError() {
-          resolve(false);
-        },
+    const handler: Dispatcher.DispatchHandler = {
+      // undici takes a handler for its new API only when it has onRequestStart.
+      onRequestStart() {},
+      onRequestUpgrade(_controller, status, upHeaders, upstream) {
+        clientSocket.write(responseHead(status, upHeaders as Record<string, string | string[]>));
+        if (clientHead.length > 0) upstream.write(clientHead);
+        upstream.pipe(clientSocket).pipe(upstream);
+        const closeBoth = () => {
+          upstream.destroy();
+          clientSocket.destroy();
+        };
+        upstream.on('error', closeBoth);
+        clientSocket.on('error', closeBoth);
+        upstream.on('close', closeBoth);
+        clientSocket.on('close', closeBoth);
+        resolve(true);
       },
-    );
+      onResponseError() {
+        resolve(false);
+      },
+    };
+    try {
+      pool.dispatch({ path, method: 'GET', headers, upgrade: 'websocket' }, handler);
+    } catch {
+      // A request undici refuses to send (it throws): a failed upgrade, not an unhandled
+      // rejection that would take the whole proxy down.
+      resolve(false);
+    }
   });
 }

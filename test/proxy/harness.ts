@@ -168,3 +168,109 @@ export function send(
     req.end(opts.body);
   });
 }
+
+// --- helpers for the resilience and lifecycle tests -------------------------------------------
+
+/** Polls `check` every `everyMs` until it is true; throws after `timeoutMs`. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+  everyMs = 5,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Waits until the proxy has applied snapshot `version`; resolves with `performance.now()` then. */
+export async function waitForVersion(proxy: RunningProxy, version: number): Promise<number> {
+  await waitFor(
+    () => (proxy.current()?.version ?? -1) >= version,
+    5_000,
+    `config version ${version}`,
+    2,
+  );
+  return performance.now();
+}
+
+export interface LoadReply {
+  readonly status: number;
+  readonly servedBy: string | undefined;
+  readonly error?: string;
+}
+
+export interface LoadResult {
+  readonly replies: LoadReply[];
+  /** Replies that were not `expectStatus` (default 200), or transport errors. */
+  readonly failures: LoadReply[];
+  /** Replies per `x-served-by`. */
+  readonly servedBy: Map<string, number>;
+}
+
+/**
+ * A bounded load: `clients` concurrent keep-alive clients, each sending one request after the
+ * other until `durationMs` has passed or `maxRequests` were sent in all.
+ */
+export async function runLoad(
+  port: number,
+  opts: {
+    clients: number;
+    durationMs: number;
+    maxRequests: number;
+    request: (i: number) => {
+      path: string;
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+    };
+    expectStatus?: number;
+  },
+): Promise<LoadResult> {
+  const { Agent } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
+  const replies: LoadReply[] = [];
+  const until = Date.now() + opts.durationMs;
+  let sent = 0;
+  async function client(): Promise<void> {
+    while (Date.now() < until && sent < opts.maxRequests) {
+      const i = sent++;
+      try {
+        const r = await send(port, { ...opts.request(i), agent });
+        const servedBy = r.headers['x-served-by'];
+        replies.push({
+          status: r.status,
+          servedBy: Array.isArray(servedBy) ? servedBy[0] : servedBy,
+        });
+      } catch (error) {
+        replies.push({ status: 0, servedBy: undefined, error: (error as Error).message });
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: opts.clients }, client));
+  } finally {
+    agent.destroy();
+  }
+  const expect = opts.expectStatus ?? 200;
+  const servedBy = new Map<string, number>();
+  for (const r of replies)
+    if (r.servedBy !== undefined) servedBy.set(r.servedBy, (servedBy.get(r.servedBy) ?? 0) + 1);
+  return { replies, failures: replies.filter((r) => r.status !== expect), servedBy };
+}
+
+/** The `x-served-by` of `n` requests sent `concurrency` at a time. */
+export async function servedBy(
+  port: number,
+  n: number,
+  req: { path: string; headers?: Record<string, string> },
+): Promise<{ statuses: number[]; by: Set<string> }> {
+  const replies = await Promise.all(Array.from({ length: n }, () => send(port, req)));
+  return {
+    statuses: replies.map((r) => r.status),
+    by: new Set(replies.map((r) => String(r.headers['x-served-by']))),
+  };
+}
