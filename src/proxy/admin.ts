@@ -79,6 +79,13 @@ export function createAdminServer(deps: AdminDeps): Server {
           () => json(res, 500, { error: { code: 'internal', message: 'metrics failed' } }),
         );
         return;
+      case '/stats':
+        // The control plane pulls this (JSON of the same series as /metrics) for canary analysis.
+        deps.stats.registry.getMetricsAsJSON().then(
+          (metrics) => json(res, 200, { version: compiled?.version ?? null, metrics }),
+          () => json(res, 500, { error: { code: 'internal', message: 'stats failed' } }),
+        );
+        return;
       case '/config':
         return json(res, compiled === null ? 503 : 200, {
           version: compiled?.version ?? null,

@@ -367,3 +367,20 @@ describe('admin listener', () => {
     expect(metrics.body).toContain('turnout_config_version 1');
   });
 });
+
+describe('admin /stats', () => {
+  it('serves the same series as JSON for the control plane to pull', async () => {
+    const r = await send(proxy.admin!.port, { path: '/stats' });
+    const body = JSON.parse(r.body);
+    expect(body.version).toBe(1);
+    const requests = body.metrics.find(
+      (m: { name: string }) => m.name === 'turnout_requests_total',
+    );
+    expect(
+      requests.values.some(
+        (v: { labels: Record<string, string>; value: number }) =>
+          v.labels.module === 'orders' && v.labels.class === '2xx' && v.value > 0,
+      ),
+    ).toBe(true);
+  });
+});
