@@ -32,6 +32,7 @@ interface ProxyFlags {
   data: string;
   overrideSecret: string[];
   drainTimeout: string;
+  json?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -65,6 +66,10 @@ export function registerProxyCommand(
       [],
     )
     .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
+    .option(
+      '--json',
+      'print the listening addresses as JSON on stdout (logs are always JSON on stdout via pino)',
+    )
     .action(async (flags: ProxyFlags) => {
       const logger = pino({ name: 'turnout-proxy' });
       const secrets = [
