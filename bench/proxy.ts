@@ -1,0 +1,1178 @@
+// `npm run bench:proxy`: Turnout's proxy against nginx, HAProxy and node `http-proxy`, all in
+// front of the same trivial upstream, on this machine, in one run of about 3 minutes.
+//
+// Every target — direct to the upstream, Turnout (the CLI, one Node process), nginx (1 worker,
+// upstream keepalive 64), HAProxy (nbthread 1, http-reuse always), http-proxy (one process, keep-
+// alive agent), node-floor (bench/proxy/node-floor.ts: node:http + undici dispatch() and nothing
+// else, the floor for a Node proxy built like Turnout's) — is started once and measured in
+// interleaved rounds (A B C …, then … C B A), so background load that comes and goes hits every
+// target alike; each figure is the better round's. Per target:
+//   - maximum rate: wrk, keep-alive, `-t1 -c50`, 2 s warm-up, then 2 rounds of 5 s;
+//   - latency at a fixed 2,000 req/s: bench/proxy/fixed-rate.ts (Debian has no wrk2 and its wrk
+//     has no -R), which times every request from its scheduled send time (no coordinated
+//     omission); 2 rounds of 2 s warm-up + 4 s measured; "added" = proxy minus direct;
+//   - CPU time per request of the proxy's processes during the max-rate rounds: unlike req/s, it
+//     barely moves when something else on the machine takes CPU, so the per-core ratio
+//     (nginx µs/req ÷ Turnout µs/req) is printed beside the raw req/s ratio;
+//   - resident memory (VmRSS of the proxy's processes): fresh, idle after the load, and with
+//     1,000 open idle keep-alive client connections that each sent one request.
+//
+// Layout on 2 cores: the proxy under test on CPU 0 (the proxies not under test sit idle there
+// too); the upstream, the load generator and this driver on CPU 1 (taskset). The same layout and
+// one core for every proxy. "other%" is CPU taken by processes that are not the bench's during a
+// round (in % of one core): a figure with other% well above 0 was measured on a busy machine.
+//
+// The upstream is nginx, 1 worker, `return 200 "ok"`: it shares CPU 1 with the load generator,
+// so it must cost as little CPU per request as possible. The run measures a Node `http` upstream
+// too (direct only) and prints both costs, so the choice is checked, not assumed.
+//
+// Flags: --quick (shorter rounds), --profile (then one Turnout max-rate run under `node
+// --cpu-prof`, summarised by bench/proxy/cpuprofile-top.ts), --priority (root: run the bench's
+// processes at nice -10, for a machine shared with other work), --keep (keep the temp dir).
+// Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
+
+import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import ts from 'typescript';
+import { summarise } from './proxy/cpuprofile-top.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    priority: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ROUNDS = 2;
+const MAX_SECONDS = flags.quick ? 3 : 5;
+const WARMUP_SECONDS = 2;
+const FIXED_RATE = 2_000;
+const FIXED_SECONDS = flags.quick ? 2 : 4;
+const WRK_CONNECTIONS = 50;
+const IDLE_CONNECTIONS = 1_000;
+const CPU_PROXY = '0';
+const CPU_LOAD = '1';
+const HOST = 'bench';
+const BAGGAGE = 'turnout-product=bench';
+const INSTALL_HINT = 'install with: apt-get install nginx haproxy wrk';
+
+const GOALS = { vsNginx: 0.5, vsHttpProxy: 2, addedP50Ms: 0.3, addedP99Ms: 1, rssMb: 100 };
+
+// ---------------------------------------------------------------------------------------------
+// Processes: every child is tracked and its whole tree is ended on exit, error or Ctrl-C.
+
+interface Child {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly log: string;
+  exited: boolean;
+}
+
+const children = new Set<Child>();
+const work = mkdtempSync(join(tmpdir(), 'turnout-bench-proxy-'));
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const tools = {
+  taskset: has('taskset'),
+  wrk: has('wrk'),
+  nginx: has('nginx'),
+  haproxy: has('haproxy'),
+};
+
+const priority = flags.priority && process.getuid?.() === 0;
+
+function start(name: string, cpu: string, cmd: string, args: readonly string[]): Child {
+  const log = join(work, `${name}.log`);
+  const fd = openSync(log, 'a');
+  let argv = [cmd, ...args];
+  if (tools.taskset) argv = ['taskset', '-c', cpu, ...argv];
+  if (priority) argv = ['nice', '-n', '-10', ...argv];
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  if (proc.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
+  const child: Child = { name, proc, pid: proc.pid, log, exited: false };
+  children.add(child);
+  proc.on('exit', () => {
+    child.exited = true;
+  });
+  proc.on('error', () => {
+    child.exited = true;
+  });
+  return child;
+}
+
+/** Pids of a process and all its descendants (from /proc, so nginx's workers are included). */
+function tree(pid: number): number[] {
+  const parentOf = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = parentOf.get(ppid) ?? [];
+      list.push(Number(entry));
+      parentOf.set(ppid, list);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number) => {
+    out.push(p);
+    for (const c of parentOf.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return out;
+}
+
+function signalTree(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function stop(child: Child, graceMs = 3_000): Promise<void> {
+  if (!child.exited) {
+    const pids = tree(child.pid);
+    signalTree([child.pid], 'SIGTERM');
+    const until = Date.now() + graceMs;
+    while (!child.exited && Date.now() < until) await sleep(20);
+    signalTree(pids, 'SIGKILL'); // whatever is left of the tree (e.g. an orphaned worker)
+  }
+  children.delete(child);
+}
+
+function killEverythingNow(): void {
+  for (const c of children) if (!c.exited) signalTree(tree(c.pid), 'SIGKILL');
+  children.clear();
+  if (!flags.keep) rmSync(work, { recursive: true, force: true });
+}
+
+process.on('exit', killEverythingNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`\nbench:proxy: ${signal}, stopping everything it started\n`);
+    killEverythingNow();
+    process.exit(130);
+  });
+}
+
+/**
+ * A helper of bench/proxy/ compiled to plain JS in the work directory, so it runs on bare `node`:
+ * through tsx it would carry tsx's loader (another thread, an esbuild child) in its CPU and RSS.
+ * The work directory links node_modules, so the helper's bare imports resolve as in the repo.
+ */
+function helper(name: string): string {
+  const out = join(work, `${name}.mjs`);
+  if (!existsSync(out)) {
+    if (!existsSync(join(work, 'node_modules')))
+      symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
+    const source = readFileSync(join(ROOT, 'bench/proxy', `${name}.ts`), 'utf8');
+    const compiled = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: `${name}.ts`,
+    });
+    writeFileSync(out, compiled.outputText);
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a child to completion (bounded), returning its output. */
+async function runToEnd(
+  name: string,
+  cpu: string,
+  cmd: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<string> {
+  const child = start(name, cpu, cmd, args);
+  const until = Date.now() + timeoutMs;
+  while (!child.exited && Date.now() < until) await sleep(50);
+  const timedOut = !child.exited;
+  await stop(child, 500);
+  const out = readFileSync(child.log, 'utf8');
+  rmSync(child.log, { force: true });
+  if (timedOut) throw new Error(`${name} did not finish in ${timeoutMs} ms:\n${out}`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc readings: CPU time, per-core busy time, resident memory.
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** User and system CPU seconds of some processes (all their threads). */
+function cpuSplit(pids: readonly number[]): { user: number; sys: number } {
+  let user = 0;
+  let sys = 0;
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      user += Number(f[11]);
+      sys += Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return { user: user / CLK_TCK, sys: sys / CLK_TCK };
+}
+
+function cpuSeconds(pids: readonly number[]): number {
+  const { user, sys } = cpuSplit(pids);
+  return user + sys;
+}
+
+interface CoreTime {
+  /** Ticks not idle (nor iowait). */
+  readonly busy: number;
+  readonly total: number;
+}
+
+function coreTimes(): Map<string, CoreTime> {
+  const out = new Map<string, CoreTime>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (m === null) continue;
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out.set(m[1]!, { busy: total - idle, total });
+  }
+  return out;
+}
+
+function coreBusy(
+  before: Map<string, CoreTime>,
+  after: Map<string, CoreTime>,
+  core: string,
+): number {
+  const a = before.get(core);
+  const b = after.get(core);
+  if (a === undefined || b === undefined || b.total === a.total) return Number.NaN;
+  return (100 * (b.busy - a.busy)) / (b.total - a.total);
+}
+
+/**
+ * CPU seconds used by this driver and every process it started, including those already ended
+ * and reaped (wrk, the fixed-rate generator: counted in this process's cutime/cstime).
+ */
+function ourCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const reaped = (Number(f[13]) + Number(f[14])) / CLK_TCK;
+  return cpuSeconds(tree(process.pid)) + reaped;
+}
+
+/**
+ * CPU time (both cores, every kind but idle and iowait) not used by the bench's processes, in %
+ * of one core. Ticks spent in interrupts are charged to the process they interrupted (tick-based
+ * accounting), so the bench's own network interrupts do not show here; hypervisor steal does.
+ */
+function otherPct(
+  before: Map<string, CoreTime>,
+  after: Map<string, CoreTime>,
+  oursSeconds: number,
+  elapsedSeconds: number,
+): number {
+  let busy = 0;
+  for (const [core, b] of after) busy += b.busy - (before.get(core)?.busy ?? b.busy);
+  return Math.max(0, (100 * (busy / CLK_TCK - oursSeconds)) / elapsedSeconds);
+}
+
+function rssKb(pids: readonly number[]): number {
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      kb += Number(m?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network helpers.
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** One request as the bench sends it: `GET http://bench/`, Host and baggage set. */
+function probe(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `http://${HOST}/`,
+        headers: { host: HOST, baggage: BAGGAGE },
+        agent: false,
+        timeout: 2_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Waits until `GET http://bench/` through `port` answers 200 "ok". */
+async function waitReady(port: number, child: Child | null, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < until) {
+    if (child?.exited) break;
+    try {
+      const r = await probe(port);
+      if (r.status === 200 && r.body === 'ok') return;
+      last = `${r.status} ${r.body.slice(0, 200)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(100);
+  }
+  const log = child === null ? '' : readFileSync(child.log, 'utf8').slice(-2_000);
+  throw new Error(`not ready on port ${port} (last: ${last})\n${log}`);
+}
+
+/** Opens `n` keep-alive connections, each sending one request and staying open once answered. */
+async function openIdle(port: number, n: number): Promise<{ sockets: Socket[]; open(): number }> {
+  const sockets: Socket[] = [];
+  const closed = new Set<Socket>();
+  const req = `GET http://${HOST}/ HTTP/1.1\r\nHost: ${HOST}\r\nbaggage: ${BAGGAGE}\r\n\r\n`;
+  const one = () =>
+    new Promise<void>((done) => {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      let seen = '';
+      const timer = setTimeout(done, 5_000);
+      s.setEncoding('utf8');
+      s.on('connect', () => s.write(req));
+      s.on('data', (chunk: string) => {
+        seen += chunk;
+        if (/\r\n\r\n[\s\S]*ok/.test(seen)) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        closed.add(s);
+        clearTimeout(timer);
+        done();
+      });
+    });
+  for (let i = 0; i < n; i += 100)
+    await Promise.all(Array.from({ length: Math.min(100, n - i) }, one));
+  return { sockets, open: () => sockets.length - closed.size };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load: wrk at maximum rate, and the fixed-rate generator.
+
+interface WrkResult {
+  readonly rps: number;
+  readonly requests: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly bad: number;
+  readonly socketErrors: string | null;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000;
+}
+
+function parseWrk(out: string): WrkResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (rps === null) throw new Error(`could not read wrk's output:\n${out}`);
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    return m === null ? Number.NaN : toMs(m[1]!, m[2]!);
+  };
+  const requests = /(\d+) requests in/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const socket = /Socket errors: (.*)/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    requests: Number(requests?.[1] ?? 0),
+    p50Ms: pct('50'),
+    p99Ms: pct('99'),
+    bad: Number(non2xx?.[1] ?? 0),
+    socketErrors: socket?.[1] ?? null,
+  };
+}
+
+const wrkScript = join(work, 'bench.lua');
+writeFileSync(
+  wrkScript,
+  [
+    '-- absolute-form request, as an explicit-proxy client sends it',
+    `wrk.path = "http://${HOST}/"`,
+    `wrk.headers["Host"] = "${HOST}"`,
+    `wrk.headers["baggage"] = "${BAGGAGE}"`,
+    '',
+  ].join('\n'),
+);
+
+async function wrk(port: number, seconds: number): Promise<WrkResult> {
+  const out = await runToEnd(
+    'wrk',
+    CPU_LOAD,
+    'wrk',
+    [
+      '-t1',
+      `-c${WRK_CONNECTIONS}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      wrkScript,
+      `http://127.0.0.1:${port}/`,
+    ],
+    (seconds + 15) * 1000,
+  );
+  return parseWrk(out);
+}
+
+interface Percentiles {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+interface FixedResult {
+  readonly due: number;
+  readonly completed: number;
+  readonly outstanding: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly firstError: string | null;
+  readonly latencyMs: Percentiles;
+  readonly generatorLatenessMs: Percentiles;
+}
+
+async function fixedRate(port: number): Promise<FixedResult> {
+  const out = await runToEnd(
+    'fixed-rate',
+    CPU_LOAD,
+    process.execPath,
+    [
+      helper('fixed-rate'),
+      '--target',
+      `127.0.0.1:${port}`,
+      '--path',
+      `http://${HOST}/`,
+      '--host',
+      HOST,
+      '--header',
+      `baggage: ${BAGGAGE}`,
+      '--rate',
+      String(FIXED_RATE),
+      '--seconds',
+      String(FIXED_SECONDS),
+      '--warmup',
+      '2',
+    ],
+    (FIXED_SECONDS + 20) * 1000,
+  );
+  const line = out
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  if (line === undefined) throw new Error(`fixed-rate printed no result:\n${out}`);
+  return JSON.parse(line) as FixedResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets.
+
+interface Target {
+  readonly name: string;
+  readonly missing?: string;
+  port: number;
+  /** The proxy's process (null for direct). */
+  child: Child | null;
+  rssStartKb?: number;
+  rssAfterKb?: number;
+  rssConnsKb?: number;
+  rssHwmKb?: number;
+  openConns?: number;
+  failed?: string;
+  readonly max: MaxRun[];
+  readonly fixed: FixedRun[];
+}
+
+interface MaxRun {
+  readonly wrk: WrkResult;
+  readonly cpuPct: number;
+  readonly cpuUsPerReq: number;
+  /** The user-space part of cpuUsPerReq (the rest is kernel). */
+  readonly userUsPerReq: number;
+  readonly core0Pct: number;
+  readonly core1Pct: number;
+  readonly otherPct: number;
+}
+
+interface FixedRun {
+  readonly result: FixedResult;
+  /** The proxy's CPU (the upstream's, for direct) during the round, in % of one core. */
+  readonly cpuPct: number;
+  readonly otherPct: number;
+}
+
+const userLine = process.getuid?.() === 0 ? 'user root;\n' : '';
+
+function nginxUpstreamConf(port: number): string {
+  return `${userLine}worker_processes 1;
+daemon off;
+pid ${work}/nginx-upstream.pid;
+error_log ${work}/nginx-upstream.error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_timeout 75s;
+  keepalive_requests 100000000;
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location / { return 200 "ok"; }
+  }
+}
+`;
+}
+
+function nginxProxyConf(port: number, upstream: string): string {
+  return `${userLine}worker_processes 1;
+daemon off;
+pid ${work}/nginx-proxy.pid;
+error_log ${work}/nginx-proxy.error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_timeout 75s;
+  keepalive_requests 100000000;
+  upstream bench {
+    server ${upstream};
+    keepalive 64;
+    keepalive_requests 100000000;
+  }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location / {
+      proxy_pass http://bench;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`;
+}
+
+function haproxyConf(port: number, upstream: string): string {
+  return `global
+  nbthread 1
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+  option forwardfor
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend bench
+backend bench
+  server upstream ${upstream}
+`;
+}
+
+/** The routing snapshot: /svc/bench => /v/bench/1 => the upstream. */
+function snapshot(upstream: string): string {
+  return JSON.stringify({
+    version: 1,
+    products: [{ name: 'bench', entry: 'bench', dtab: '/svc/bench => /v/bench/1' }],
+    modules: [{ name: 'bench', versions: [{ version: '1', endpoints: [{ address: upstream }] }] }],
+  });
+}
+
+/** How to run the CLI: dist/ if it is current (rebuilt if stale), else src/ through tsx. */
+function turnoutCommand(): { args: string[]; note: string } {
+  const dist = join(ROOT, 'dist/cli/main.js');
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  let stale = !existsSync(dist) || newest(join(ROOT, 'src')) > statSync(dist).mtimeMs;
+  let note = 'bin/turnout.js (dist/, current)';
+  if (stale) {
+    process.stdout.write('dist/ is older than src/: running `npm run build` first …\n');
+    const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+    stale = r.status !== 0;
+    note = 'bin/turnout.js (dist/, rebuilt from the working tree)';
+  }
+  return stale
+    ? {
+        args: ['--import', 'tsx', join(ROOT, 'bench/proxy/turnout-src.ts')],
+        note: 'src/ through tsx (dist/ is stale and `npm run build` failed)',
+      }
+    : { args: [join(ROOT, 'bin/turnout.js')], note };
+}
+
+async function startTurnout(
+  upstream: string,
+  cmd: { args: string[] },
+  nodeFlags: readonly string[] = [],
+): Promise<{ port: number; child: Child }> {
+  const port = await freePort();
+  const file = join(work, 'snapshot.json');
+  writeFileSync(file, snapshot(upstream));
+  const child = start('turnout', CPU_PROXY, process.execPath, [
+    ...nodeFlags,
+    ...cmd.args,
+    'proxy',
+    '--config',
+    file,
+    '--outbound',
+    `127.0.0.1:${port}`,
+    '--edge',
+    'off',
+    '--admin',
+    'off',
+    '--data',
+    join(work, 'turnout-data'),
+    '--drain-timeout',
+    '1000',
+  ]);
+  await waitReady(port, child);
+  return { port, child };
+}
+
+async function startTarget(
+  t: Target,
+  upstream: string,
+  turnoutCmd: { args: string[] },
+): Promise<void> {
+  if (t.name === 'direct') {
+    t.port = Number(upstream.split(':')[1]);
+    return;
+  }
+  if (t.name === 'turnout') {
+    Object.assign(t, await startTurnout(upstream, turnoutCmd));
+    return;
+  }
+  const port = await freePort();
+  let child: Child;
+  if (t.name === 'nginx') {
+    const conf = join(work, 'nginx-proxy.conf');
+    writeFileSync(conf, nginxProxyConf(port, upstream));
+    child = start('nginx-proxy', CPU_PROXY, 'nginx', ['-p', `${work}/`, '-c', conf]);
+  } else if (t.name === 'haproxy') {
+    const conf = join(work, 'haproxy.cfg');
+    writeFileSync(conf, haproxyConf(port, upstream));
+    child = start('haproxy', CPU_PROXY, 'haproxy', ['-db', '-f', conf]);
+  } else {
+    child = start(t.name, CPU_PROXY, process.execPath, [helper(t.name), String(port), upstream]);
+  }
+  t.port = port;
+  t.child = child;
+  await waitReady(port, child);
+}
+
+/** One max-rate round, with the CPU accounting around it. */
+async function maxRound(t: Target, upstream: Child, seconds: number): Promise<MaxRun> {
+  const who = tree(t.child?.pid ?? upstream.pid);
+  const cpu0 = cpuSplit(who);
+  const ours0 = ourCpuSeconds();
+  const cores0 = coreTimes();
+  const t0 = performance.now();
+  const wrkResult = await wrk(t.port, seconds);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cores1 = coreTimes();
+  const cpu1 = cpuSplit(who);
+  const used = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
+  const requests = Math.max(1, wrkResult.requests);
+  return {
+    wrk: wrkResult,
+    cpuPct: (100 * used) / elapsed,
+    cpuUsPerReq: (1e6 * used) / requests,
+    userUsPerReq: (1e6 * (cpu1.user - cpu0.user)) / requests,
+    core0Pct: coreBusy(cores0, cores1, CPU_PROXY),
+    core1Pct: coreBusy(cores0, cores1, CPU_LOAD),
+    otherPct: otherPct(cores0, cores1, ourCpuSeconds() - ours0, elapsed),
+  };
+}
+
+async function fixedRound(t: Target, upstream: Child): Promise<FixedRun> {
+  const who = tree(t.child?.pid ?? upstream.pid);
+  const cpu0 = cpuSeconds(who);
+  const ours0 = ourCpuSeconds();
+  const cores0 = coreTimes();
+  const t0 = performance.now();
+  const result = await fixedRate(t.port);
+  const elapsed = (performance.now() - t0) / 1000;
+  return {
+    result,
+    // The generator runs ~0.5 s (start-up) longer than its schedule: a slight underestimate.
+    cpuPct: (100 * (cpuSeconds(who) - cpu0)) / elapsed,
+    otherPct: otherPct(cores0, coreTimes(), ourCpuSeconds() - ours0, elapsed),
+  };
+}
+
+/** VmRSS fresh/after load, then with IDLE_CONNECTIONS idle keep-alive connections open. */
+async function memory(t: Target): Promise<void> {
+  if (t.child === null) return;
+  const pids = tree(t.child.pid);
+  t.rssAfterKb = rssKb(pids);
+  const idle = await openIdle(t.port, IDLE_CONNECTIONS);
+  await sleep(500);
+  t.rssConnsKb = rssKb(tree(t.child.pid));
+  t.openConns = idle.open();
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${t.child.pid}/status`, 'utf8'));
+  t.rssHwmKb = Number(hwm?.[1] ?? Number.NaN);
+  for (const s of idle.sockets) s.destroy();
+  await sleep(200);
+}
+
+/** Runs `step` for every live target, in the given order, recording a failure instead of throwing. */
+async function eachTarget(
+  list: readonly Target[],
+  label: string,
+  step: (t: Target) => Promise<void>,
+): Promise<void> {
+  process.stdout.write(`• ${label}:`);
+  for (const t of list) {
+    if (t.missing !== undefined || t.failed !== undefined) continue;
+    process.stdout.write(` ${t.name}`);
+    try {
+      await step(t);
+    } catch (error) {
+      t.failed = (error as Error).message.split('\n')[0];
+      process.stdout.write(` (FAILED: ${(error as Error).message})`);
+    }
+  }
+  process.stdout.write('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+const f = (n: number | undefined, digits = 2) =>
+  n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits);
+const k = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US');
+const mb = (kb: number | undefined) => (kb === undefined ? '—' : (kb / 1024).toFixed(1));
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The round with the lowest CPU per request: "total (user)". */
+function cpuCell(t: Target): string {
+  const r = [...t.max].sort((a, b) => a.cpuUsPerReq - b.cpuUsPerReq)[0];
+  return r === undefined ? '—' : `${f(r.cpuUsPerReq, 1)} (${f(r.userUsPerReq, 0)})`;
+}
+
+function bestMax(t: Target): MaxRun | undefined {
+  return [...t.max].sort((a, b) => b.wrk.rps - a.wrk.rps)[0];
+}
+
+/** The lower of the rounds, metric by metric. */
+function bestLatency(t: Target, q: 'p50' | 'p99' | 'p999'): number {
+  const xs = t.fixed.map((r) => r.result.latencyMs[q]);
+  return xs.length === 0 ? Number.NaN : Math.min(...xs);
+}
+
+function report(list: Target[]): void {
+  const direct = list.find((t) => t.name === 'direct');
+  const added = (t: Target, q: 'p50' | 'p99') =>
+    direct === undefined || t === direct ? Number.NaN : bestLatency(t, q) - bestLatency(direct, q);
+  const headers = [
+    'target',
+    'max req/s',
+    '(other round)',
+    'wrk p50',
+    'wrk p99',
+    'CPU%',
+    'CPU µs/req (user)',
+    'cpu0%',
+    'cpu1%',
+    'other%',
+    '2k p50',
+    '2k p99',
+    '2k p99.9',
+    '+p50',
+    '+p99',
+    'CPU%',
+    'other%',
+    'RSS fresh',
+    'after',
+    'with 1k conns',
+    'errors',
+  ];
+  const body: string[][] = [];
+  for (const t of list) {
+    if (t.missing !== undefined) {
+      body.push([t.name, 'skipped', ...headers.slice(2).map(() => '')]);
+      continue;
+    }
+    const m = bestMax(t);
+    const other = t.max.find((r) => r !== m);
+    const errs =
+      t.max.reduce((n, r) => n + r.wrk.bad, 0) +
+      t.fixed.reduce((n, r) => n + r.result.errors + r.result.non2xx + r.result.outstanding, 0);
+    const socketErrs = t.max.find((r) => r.wrk.socketErrors !== null)?.wrk.socketErrors;
+    const fixedOther =
+      t.fixed.length === 0 ? Number.NaN : Math.max(...t.fixed.map((r) => r.otherPct));
+    // The load core saturated while the proxy's did not: the figure is the load side's limit.
+    const loadBound = m !== undefined && m.core1Pct >= 95 && m.cpuPct < 90;
+    body.push([
+      t.name,
+      `${k(m?.wrk.rps)}${loadBound ? '*' : ''}`,
+      other === undefined ? '' : `(${k(other.wrk.rps)})`,
+      f(m?.wrk.p50Ms),
+      f(m?.wrk.p99Ms),
+      f(m?.cpuPct, 0),
+      cpuCell(t),
+      f(m?.core0Pct, 0),
+      f(m?.core1Pct, 0),
+      f(m?.otherPct, 0),
+      f(bestLatency(t, 'p50'), 3),
+      f(bestLatency(t, 'p99'), 3),
+      f(bestLatency(t, 'p999'), 3),
+      t === direct ? '' : f(added(t, 'p50'), 3),
+      t === direct ? '' : f(added(t, 'p99'), 3),
+      f(t.fixed.length === 0 ? Number.NaN : Math.min(...t.fixed.map((r) => r.cpuPct)), 0),
+      f(fixedOther, 0),
+      t.child === null ? '' : mb(t.rssStartKb),
+      t.child === null ? '' : mb(t.rssAfterKb),
+      t.child === null ? '' : `${mb(t.rssConnsKb)} (${t.openConns ?? 0} open)`,
+      `${errs}${socketErrs ? ` (wrk: ${socketErrs})` : ''}`,
+    ]);
+  }
+  process.stdout.write(`\n${table(headers, body)}\n`);
+  process.stdout.write(
+    [
+      '',
+      `max req/s: wrk -t1 -c${WRK_CONNECTIONS}, keep-alive, the better of ${ROUNDS} interleaved ${MAX_SECONDS} s rounds (the other in brackets); wrk p50/p99 in ms, from that round. * = CPU ${CPU_LOAD} (load + upstream) saturated before the proxy did: a lower bound, compare CPU µs/req instead.`,
+      `CPU%: the proxy's processes (the upstream's, for direct) in that round; CPU µs/req: their CPU time per request, user-space part in brackets (lowest round); cpu0%/cpu1%: each core's busy time (proxy on CPU ${CPU_PROXY}, upstream + load on CPU ${CPU_LOAD}); other%: CPU used by processes not the bench's, in % of one core.`,
+      `2k p50/p99/p99.9 (ms): latency at a fixed ${FIXED_RATE} req/s from each request's scheduled send time, the lower of ${ROUNDS} rounds of ${FIXED_SECONDS} s; +p50/+p99: minus direct's; CPU%: the proxy's CPU at that rate (lower round); other%: the busier round's.`,
+      `RSS (MB): VmRSS of the proxy's processes: fresh (before any traffic), idle after the load rounds, and with ${IDLE_CONNECTIONS} idle keep-alive client connections open.`,
+      '',
+    ].join('\n'),
+  );
+  for (const t of list) {
+    if (t.missing !== undefined) process.stdout.write(`  ${t.name}: skipped — ${t.missing}\n`);
+    if (t.failed !== undefined) process.stdout.write(`  ${t.name}: failed — ${t.failed}\n`);
+    const firstError = t.fixed.find((r) => r.result.firstError !== null)?.result.firstError;
+    if (firstError) process.stdout.write(`  ${t.name}: first fixed-rate error: ${firstError}\n`);
+  }
+  if (!tools.wrk)
+    process.stdout.write(`  max-rate columns skipped: wrk not found (${INSTALL_HINT})\n`);
+  const lateness = direct?.fixed.map((r) => r.result.generatorLatenessMs);
+  if (lateness !== undefined && lateness.length > 0)
+    process.stdout.write(
+      `  the generator's own lateness (send − schedule), direct rounds: p50 ${lateness.map((l) => f(l.p50, 3)).join('/')} ms, p99 ${lateness.map((l) => f(l.p99, 3)).join('/')} ms (in every latency above; cancels out of +p50/+p99)\n`,
+    );
+
+  // Goals.
+  const by = (name: string) => list.find((t) => t.name === name && t.missing === undefined);
+  const turnout = by('turnout');
+  const nginx = by('nginx');
+  const hp = by('http-proxy');
+  const ratio = (a?: number, b?: number) =>
+    a === undefined || b === undefined ? Number.NaN : a / b;
+  const usPerReq = (t?: Target) =>
+    t === undefined || t.max.length === 0
+      ? undefined
+      : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  const vsNginx = ratio(turnout && bestMax(turnout)?.wrk.rps, nginx && bestMax(nginx)?.wrk.rps);
+  const vsHp = ratio(turnout && bestMax(turnout)?.wrk.rps, hp && bestMax(hp)?.wrk.rps);
+  const coreVsNginx = ratio(usPerReq(nginx), usPerReq(turnout));
+  const coreVsHp = ratio(usPerReq(hp), usPerReq(turnout));
+  const coreVsFloor = ratio(usPerReq(by('node-floor')), usPerReq(turnout));
+  const a50 = turnout === undefined ? Number.NaN : added(turnout, 'p50');
+  const a99 = turnout === undefined ? Number.NaN : added(turnout, 'p99');
+  const rss = turnout?.rssConnsKb === undefined ? Number.NaN : turnout.rssConnsKb / 1024;
+  const verdict = (v: number, pass: boolean) => (Number.isNaN(v) ? 'n/a' : pass ? 'MET' : 'MISSED');
+  const goal = (label: string, value: string, target: string, v: number, pass: boolean) =>
+    `  ${label.padEnd(42)} ${value.padStart(10)}   goal ${target.padEnd(9)} ${verdict(v, pass)}`;
+  process.stdout.write(
+    [
+      '',
+      'Turnout against its goals:',
+      goal(
+        'max req/s ÷ nginx',
+        `${f(vsNginx)}×`,
+        `≥ ${GOALS.vsNginx}×`,
+        vsNginx,
+        vsNginx >= GOALS.vsNginx,
+      ),
+      goal(
+        '  per core (nginx µs/req ÷ Turnout µs/req)',
+        `${f(coreVsNginx)}×`,
+        `≥ ${GOALS.vsNginx}×`,
+        coreVsNginx,
+        coreVsNginx >= GOALS.vsNginx,
+      ),
+      goal(
+        'max req/s ÷ http-proxy',
+        `${f(vsHp)}×`,
+        `≥ ${GOALS.vsHttpProxy}×`,
+        vsHp,
+        vsHp >= GOALS.vsHttpProxy,
+      ),
+      goal(
+        '  per core (http-proxy µs/req ÷ Turnout)',
+        `${f(coreVsHp)}×`,
+        `≥ ${GOALS.vsHttpProxy}×`,
+        coreVsHp,
+        coreVsHp >= GOALS.vsHttpProxy,
+      ),
+      goal(
+        `added p50 at ${FIXED_RATE} req/s`,
+        `${f(a50, 3)} ms`,
+        `≤ ${GOALS.addedP50Ms} ms`,
+        a50,
+        a50 <= GOALS.addedP50Ms,
+      ),
+      goal(
+        `added p99 at ${FIXED_RATE} req/s`,
+        `${f(a99, 3)} ms`,
+        `≤ ${GOALS.addedP99Ms} ms`,
+        a99,
+        a99 <= GOALS.addedP99Ms,
+      ),
+      goal(
+        `RSS with ${IDLE_CONNECTIONS} idle connections`,
+        `${f(rss, 1)} MB`,
+        `≤ ${GOALS.rssMb} MB`,
+        rss,
+        rss <= GOALS.rssMb,
+      ),
+      `  (for scale: node-floor µs/req ÷ Turnout µs/req = ${f(coreVsFloor)}×, nginx ÷ node-floor = ${f(ratio(usPerReq(nginx), usPerReq(by('node-floor'))))}×: the part of the gap that Turnout's own code could close, and the platform's)`,
+      '',
+      `Added latency over direct at ${FIXED_RATE} req/s, p50 / p99 (ms):`,
+      ...list
+        .filter((t) => t !== direct && t.fixed.length > 0)
+        .map((t) => `  ${t.name.padEnd(12)} ${f(added(t, 'p50'), 3)} / ${f(added(t, 'p99'), 3)}`),
+      '',
+    ].join('\n'),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main.
+
+async function startUpstream(kind: 'nginx' | 'node'): Promise<{ child: Child; address: string }> {
+  const port = await freePort();
+  let child: Child;
+  if (kind === 'nginx') {
+    const conf = join(work, 'nginx-upstream.conf');
+    writeFileSync(conf, nginxUpstreamConf(port));
+    child = start('upstream-nginx', CPU_LOAD, 'nginx', ['-p', `${work}/`, '-c', conf]);
+  } else {
+    child = start('upstream-node', CPU_LOAD, process.execPath, [helper('upstream'), String(port)]);
+  }
+  await waitReady(port, child);
+  return { child, address: `127.0.0.1:${port}` };
+}
+
+/** Direct max rate and upstream CPU per request for the Node upstream (the one not chosen). */
+async function nodeUpstreamCheck(): Promise<{ rps: number; usPerReq: number } | null> {
+  if (!tools.wrk || !tools.nginx) return null;
+  const up = await startUpstream('node');
+  try {
+    const port = Number(up.address.split(':')[1]);
+    await wrk(port, 1);
+    const t: Target = { name: 'node-upstream', port, child: null, max: [], fixed: [] };
+    const r = await maxRound(t, up.child, 3);
+    return { rps: r.wrk.rps, usPerReq: r.cpuUsPerReq };
+  } finally {
+    await stop(up.child);
+  }
+}
+
+async function profileTurnout(upstream: string, cmd: { args: string[] }): Promise<void> {
+  if (!tools.wrk) {
+    process.stdout.write(`--profile needs wrk: ${INSTALL_HINT}\n`);
+    return;
+  }
+  const dir = join(work, 'profile');
+  mkdirSync(dir, { recursive: true });
+  const seconds = 10;
+  process.stdout.write(`\n• profile: Turnout under node --cpu-prof, wrk ${seconds} s … `);
+  const running = await startTurnout(upstream, cmd, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  let r: WrkResult;
+  try {
+    await wrk(running.port, WARMUP_SECONDS);
+    r = await wrk(running.port, seconds);
+  } finally {
+    await stop(running.child, 10_000);
+  }
+  process.stdout.write(`${k(r.rps)} req/s under the profiler\n`);
+  const file = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
+  if (file === undefined) {
+    process.stdout.write('no .cpuprofile was written\n');
+    return;
+  }
+  const kept = join(tmpdir(), `turnout-proxy-${Date.now()}.cpuprofile`);
+  copyFileSync(join(dir, file), kept);
+  process.stdout.write(
+    `${summarise(JSON.parse(readFileSync(kept, 'utf8')), 25)}\nprofile kept at ${kept}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  if (tools.taskset) spawnSync('taskset', ['-a', '-p', '-c', CPU_LOAD, String(process.pid)]);
+  const model = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?';
+  process.stdout.write(
+    [
+      `bench:proxy — ${new Date().toISOString()}, node ${process.version}, ${model} × ${coreTimes().size} cores`,
+      tools.taskset
+        ? `layout: proxy under test on CPU ${CPU_PROXY} (the idle other proxies too); upstream, load generator (wrk / fixed-rate) and this driver on CPU ${CPU_LOAD}`
+        : 'layout: taskset not found (util-linux): nothing is pinned, so proxy and load share both cores',
+      priority
+        ? 'priority: the bench runs at nice -10 (--priority)'
+        : flags.priority
+          ? 'priority: normal (--priority needs root)'
+          : 'priority: normal (use --priority as root on a machine shared with other work)',
+      `work dir: ${work}`,
+      '',
+    ].join('\n'),
+  );
+  for (const t of ['wrk', 'nginx', 'haproxy'] as const)
+    if (!tools[t]) process.stdout.write(`${t} not found: its rows are skipped (${INSTALL_HINT})\n`);
+
+  const turnoutCmd = turnoutCommand();
+  process.stdout.write(`turnout: ${turnoutCmd.note}\n`);
+  const nodeCheck = await nodeUpstreamCheck().catch((error: Error) => {
+    process.stdout.write(`node upstream check failed: ${error.message}\n`);
+    return null;
+  });
+  const upstream = await startUpstream(tools.nginx ? 'nginx' : 'node');
+  process.stdout.write(
+    tools.nginx
+      ? `upstream: nginx, 1 worker, return 200 "ok", on CPU ${CPU_LOAD} at ${upstream.address}\n`
+      : `upstream: Node http (nginx not found: ${INSTALL_HINT}); it will limit the max-rate rows\n`,
+  );
+
+  const make = (name: string, missing?: string): Target => ({
+    name,
+    port: 0,
+    child: null,
+    max: [],
+    fixed: [],
+    ...(missing === undefined ? {} : { missing }),
+  });
+  const list: Target[] = [
+    make('direct'),
+    make('turnout'),
+    make('nginx', tools.nginx ? undefined : `nginx not found: ${INSTALL_HINT}`),
+    make('haproxy', tools.haproxy ? undefined : `haproxy not found: ${INSTALL_HINT}`),
+    make('http-proxy'),
+    make('node-floor'),
+  ];
+  await eachTarget(list, 'start', async (t) => {
+    await startTarget(t, upstream.address, turnoutCmd);
+    if (t.child !== null) t.rssStartKb = rssKb(tree(t.child.pid));
+  });
+  if (tools.wrk) {
+    await eachTarget(list, `warm-up (wrk ${WARMUP_SECONDS} s)`, async (t) => {
+      await wrk(t.port, WARMUP_SECONDS);
+    });
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? list : [...list].reverse();
+      await eachTarget(order, `max rate, round ${round + 1} (wrk ${MAX_SECONDS} s)`, async (t) => {
+        t.max.push(await maxRound(t, upstream.child, MAX_SECONDS));
+      });
+    }
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? list : [...list].reverse();
+    await eachTarget(order, `${FIXED_RATE} req/s, round ${round + 1}`, async (t) => {
+      t.fixed.push(await fixedRound(t, upstream.child));
+    });
+  }
+  await eachTarget(list, `memory (${IDLE_CONNECTIONS} idle connections)`, memory);
+  for (const t of list) if (t.child !== null) await stop(t.child);
+
+  const direct = list[0]!;
+  if (nodeCheck !== null && direct.max.length > 0) {
+    const nginxUs = Math.min(...direct.max.map((r) => r.cpuUsPerReq));
+    process.stdout.write(
+      `\nupstream choice: nginx costs ${f(nginxUs, 1)} µs CPU/request (direct ${k(bestMax(direct)?.wrk.rps)} req/s beside wrk on one core); a Node http upstream costs ${f(nodeCheck.usPerReq, 1)} µs (direct ${k(nodeCheck.rps)} req/s). The upstream shares CPU ${CPU_LOAD} with the load generator, so the cheaper one leaves CPU ${CPU_LOAD} more headroom before the load side, not the proxy, becomes the limit.\n`,
+    );
+  }
+  report(list);
+  if (flags.profile) await profileTurnout(upstream.address, turnoutCmd);
+  await stop(upstream.child);
+  process.stdout.write(`total time ${((performance.now() - began) / 1000).toFixed(0)} s\n`);
+}
+
+main().then(
+  () => {
+    killEverythingNow();
+  },
+  (error: Error) => {
+    process.stderr.write(`bench:proxy failed: ${error.stack ?? error.message}\n`);
+    killEverythingNow();
+    process.exitCode = 1;
+  },
+);
