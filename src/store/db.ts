@@ -1,0 +1,183 @@
+// The SQL tables as Kysely sees them, and row ↔ record mapping. JSON is stored as text in both
+// back-ends (see migrations/0001-initial.ts for why); timestamps are ISO 8601 UTC text, which sorts
+// and compares as time in both. Postgres returns bigint as a string, hence the Number() below.
+
+import type { Generated, Selectable } from 'kysely';
+import type {
+  AuditEntry,
+  HealthState,
+  Instance,
+  InstanceState,
+  Lane,
+  Module,
+  Org,
+  Product,
+  Ticket,
+  TicketEvent,
+  TicketItem,
+  TicketState,
+  Version,
+} from './model.js';
+
+type Id = number | string | bigint;
+
+export interface Database {
+  orgs: { name: string; created_at: string };
+  products: {
+    name: string;
+    org: string;
+    hosts: string;
+    entry: string;
+    retain_tickets: number;
+    base_dtab: string;
+    created_at: string;
+    updated_at: string;
+  };
+  modules: {
+    name: string;
+    org: string;
+    calls: string;
+    health: string;
+    run: string;
+    created_at: string;
+    updated_at: string;
+  };
+  versions: { module: string; version: string; run: string | null; created_at: string };
+  instances: {
+    id: string;
+    module: string;
+    version: string;
+    host: string;
+    address: string;
+    state: InstanceState;
+    health: HealthState;
+    weight: number;
+    lease_expires_at: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  lanes: {
+    product: string;
+    name: string;
+    overlay: string;
+    rules: string;
+    created_at: string;
+    updated_at: string;
+  };
+  tickets: {
+    id: Generated<number>;
+    product: string;
+    state: TicketState;
+    revert_of: number | null;
+    created_by: string;
+    created_at: string;
+    updated_at: string;
+  };
+  ticket_items: { ticket_id: number; module: string; version: string };
+  ticket_events: {
+    ticket_id: number;
+    seq: number;
+    type: string;
+    data: string;
+    actor: string;
+    at: string;
+  };
+  audit: {
+    id: Generated<Id>;
+    actor: string;
+    action: string;
+    target: string;
+    before: string;
+    after: string;
+    at: string;
+  };
+  change_counter: { id: number; version: Id };
+}
+
+type Row<T extends keyof Database> = Selectable<Database[T]>;
+
+export const toJson = (value: unknown): string => JSON.stringify(value);
+const fromJson = <T>(text: string): T => JSON.parse(text) as T;
+
+export const orgOf = (r: Row<'orgs'>): Org => ({ name: r.name, createdAt: r.created_at });
+
+export const productOf = (r: Row<'products'>): Product => ({
+  name: r.name,
+  org: r.org,
+  hosts: fromJson(r.hosts),
+  entry: r.entry,
+  retainTickets: r.retain_tickets,
+  baseDtab: r.base_dtab,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const moduleOf = (r: Row<'modules'>): Module => ({
+  name: r.name,
+  org: r.org,
+  calls: fromJson(r.calls),
+  health: fromJson(r.health),
+  run: fromJson(r.run),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const versionOf = (r: Row<'versions'>): Version => ({
+  module: r.module,
+  version: r.version,
+  run: r.run === null ? null : fromJson(r.run),
+  createdAt: r.created_at,
+});
+
+export const instanceOf = (r: Row<'instances'>): Instance => ({
+  id: r.id,
+  module: r.module,
+  version: r.version,
+  host: r.host,
+  address: r.address,
+  state: r.state,
+  health: r.health,
+  weight: r.weight,
+  leaseExpiresAt: r.lease_expires_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const laneOf = (r: Row<'lanes'>): Lane => ({
+  product: r.product,
+  name: r.name,
+  overlay: r.overlay,
+  rules: fromJson(r.rules),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const ticketOf = (r: Row<'tickets'>, items: TicketItem[]): Ticket => ({
+  id: Number(r.id),
+  product: r.product,
+  state: r.state,
+  items,
+  revertOf: r.revert_of === null ? null : Number(r.revert_of),
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const ticketEventOf = (r: Row<'ticket_events'>): TicketEvent => ({
+  ticketId: Number(r.ticket_id),
+  seq: Number(r.seq),
+  type: r.type,
+  data: fromJson(r.data),
+  actor: r.actor,
+  at: r.at,
+});
+
+export const auditOf = (r: Row<'audit'>): AuditEntry => ({
+  id: Number(r.id),
+  actor: r.actor,
+  action: r.action,
+  target: r.target,
+  before: fromJson(r.before),
+  after: fromJson(r.after),
+  at: r.at,
+});

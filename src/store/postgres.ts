@@ -1,0 +1,58 @@
+// The fleet back-end: Postgres through a `pg` Pool, for several control-plane replicas sharing one
+// database. Isolation stays at READ COMMITTED: writers serialize on the change-counter row lock
+// (sql-context.ts), so each check reads the latest committed state without serialization-failure
+// retries, and readers never block.
+
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './db.js';
+import { openSqlStore } from './sql-store.js';
+import type { Store } from './store.js';
+
+export interface PostgresStoreOptions {
+  /** Pool size per replica; the control plane's queries are short. */
+  maxConnections?: number;
+}
+
+/** Opens the store at `url` (`postgres://user@host:port/db`), applying pending migrations. */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<Store> {
+  return openSqlStore({ db: await createPostgresKysely(url, options), dialect: 'postgres' });
+}
+
+/** The Kysely database over a checked connection pool, not migrated. */
+export async function createPostgresKysely(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<Kysely<Database>> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    application_name: 'turnout',
+  });
+  // An idle client's error (the server restarted) would otherwise crash the process; the pool
+  // drops that client and the next query gets a fresh one.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot connect to Postgres at ${redact(url)}: ${reason}`, { cause: error });
+  }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** The URL without its password, for error messages. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

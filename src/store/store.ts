@@ -1,0 +1,139 @@
+// The one store interface the control plane uses, whatever the back-end (SQLite or Postgres).
+// Every mutation validates first (src/store/validate.ts), writes an audit entry and bumps the
+// store-wide change counter, all in one transaction: a rejected change leaves nothing behind.
+
+import type { Page, PageRequest } from './cursor.js';
+import type {
+  AuditEntry,
+  AuditInput,
+  Instance,
+  InstanceInput,
+  InstancePatch,
+  Lane,
+  LaneInput,
+  Module,
+  ModuleInput,
+  Org,
+  OrgInput,
+  Product,
+  ProductInput,
+  Ticket,
+  TicketEvent,
+  TicketEventInput,
+  TicketInput,
+  TicketPatch,
+  TicketState,
+  Version,
+  VersionInput,
+} from './model.js';
+
+export type { Page, PageRequest } from './cursor.js';
+
+/** Reads: `get*` answer null for a missing record; lists are ordered by key and paginated. */
+export interface StoreReads {
+  getOrg(name: string): Promise<Org | null>;
+  listOrgs(page?: PageRequest): Promise<Page<Org>>;
+  getProduct(name: string): Promise<Product | null>;
+  listProducts(query?: PageRequest & { org?: string }): Promise<Page<Product>>;
+  getModule(name: string): Promise<Module | null>;
+  listModules(query?: PageRequest & { org?: string }): Promise<Page<Module>>;
+  getVersion(module: string, version: string): Promise<Version | null>;
+  listVersions(query?: PageRequest & { module?: string }): Promise<Page<Version>>;
+  getInstance(id: string): Promise<Instance | null>;
+  listInstances(
+    query?: PageRequest & { module?: string; version?: string; host?: string },
+  ): Promise<Page<Instance>>;
+  getLane(product: string, name: string): Promise<Lane | null>;
+  listLanes(query?: PageRequest & { product?: string }): Promise<Page<Lane>>;
+  getTicket(id: number): Promise<Ticket | null>;
+  /** Ordered by id, so oldest first. */
+  listTickets(
+    query?: PageRequest & { product?: string; state?: TicketState },
+  ): Promise<Page<Ticket>>;
+  listTicketEvents(ticketId: number, page?: PageRequest): Promise<Page<TicketEvent>>;
+  /** Oldest first unless `newestFirst` (the dashboard's view). */
+  listAudit(
+    query?: PageRequest & { target?: string; newestFirst?: boolean },
+  ): Promise<Page<AuditEntry>>;
+  /**
+   * The store-wide change counter: it grows by exactly one per committed mutating transaction,
+   * and transactions commit in counter order (they are serialized), so a reader that saw N has
+   * seen every change up to N. The config stream publishes it as the snapshot version.
+   */
+  changeVersion(): Promise<number>;
+}
+
+/**
+ * Mutations; `actor` is who asks (a user, a token's name, `engine`), recorded in the audit log.
+ * `update*` replace the mutable fields; an update that changes nothing writes nothing.
+ */
+export interface StoreWrites {
+  createOrg(input: OrgInput, actor: string): Promise<Org>;
+  deleteOrg(name: string, actor: string): Promise<void>;
+  createProduct(input: ProductInput, actor: string): Promise<Product>;
+  updateProduct(input: ProductInput, actor: string): Promise<Product>;
+  deleteProduct(name: string, actor: string): Promise<void>;
+  createModule(input: ModuleInput, actor: string): Promise<Module>;
+  updateModule(input: ModuleInput, actor: string): Promise<Module>;
+  deleteModule(name: string, actor: string): Promise<void>;
+  /** Idempotent for identical content; different content for an existing version is an error. */
+  createVersion(input: VersionInput, actor: string): Promise<Version>;
+  deleteVersion(module: string, version: string, actor: string): Promise<void>;
+  createInstance(input: InstanceInput, actor: string): Promise<Instance>;
+  updateInstance(id: string, patch: InstancePatch, actor: string): Promise<Instance>;
+  deleteInstance(id: string, actor: string): Promise<void>;
+  /**
+   * Heartbeats: moves lease expiry forward for the given instances, answering how many exist.
+   * Not audited and no change-counter bump: it changes nothing a proxy routes on, and bumping
+   * every few seconds per instance would wake every config-stream subscriber for nothing.
+   */
+  renewLeases(ids: readonly string[], until: string): Promise<number>;
+  createLane(input: LaneInput, actor: string): Promise<Lane>;
+  updateLane(input: LaneInput, actor: string): Promise<Lane>;
+  deleteLane(product: string, name: string, actor: string): Promise<void>;
+  createTicket(input: TicketInput, actor: string): Promise<Ticket>;
+  updateTicket(id: number, patch: TicketPatch, actor: string): Promise<Ticket>;
+  appendTicketEvent(ticketId: number, input: TicketEventInput, actor: string): Promise<TicketEvent>;
+  /** For actions that are not store mutations (a login, an approval); mutations audit themselves. */
+  appendAudit(input: AuditInput): Promise<AuditEntry>;
+}
+
+export interface StoreTx extends StoreReads, StoreWrites {}
+
+export interface Store extends StoreTx {
+  readonly backend: 'sqlite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction: all its writes commit together or, if it throws, none do.
+   * Inside `fn` use only `tx` (the store itself rejects calls there). Each method called on the
+   * store directly runs in a transaction of its own. Ids from an identity (tickets, audit) are
+   * unique and increasing but not gapless on Postgres, where a rolled-back insert uses one up.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The method names of StoreWrites, checked exhaustive by the compiler (a Record of every key). */
+const WRITES: Record<keyof StoreWrites, true> = {
+  createOrg: true,
+  deleteOrg: true,
+  createProduct: true,
+  updateProduct: true,
+  deleteProduct: true,
+  createModule: true,
+  updateModule: true,
+  deleteModule: true,
+  createVersion: true,
+  deleteVersion: true,
+  createInstance: true,
+  updateInstance: true,
+  deleteInstance: true,
+  renewLeases: true,
+  createLane: true,
+  updateLane: true,
+  deleteLane: true,
+  createTicket: true,
+  updateTicket: true,
+  appendTicketEvent: true,
+  appendAudit: true,
+};
+export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];
