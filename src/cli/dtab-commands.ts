@@ -11,7 +11,6 @@ import {
   parseDtab,
   parsePath,
   showDentry,
-  showDtab,
   showNameTree,
   showPrefix,
 } from '../routing/index.js';
@@ -122,5 +121,3 @@ export function registerDtabCommands(
       if (!described.routed) setExit(1);
     });
 }
-
-export { showDtab };

@@ -62,11 +62,15 @@ export function createRouter(input: RouterInput): Router {
   const maxEntries = input.maxCacheEntries ?? 10_000;
   const cache = new Map<string, RouteDecision>();
 
+  /** The lane's precompiled dtab (base ++ overlay), or the base when the lane is not known. */
+  function laneDtabOf(p: CompiledProduct, lane: string | null): Dtab | undefined {
+    return lane === null ? undefined : p.lanes.get(lane);
+  }
+
   function dtabFor(product: string, lane: string | null, override?: Dtab): Dtab | null {
     const p = products.get(product);
     if (p === undefined) return null;
-    const laneDtab = lane === null ? undefined : p.lanes.get(lane);
-    return effectiveDtab(laneDtab ?? p.base, undefined, override);
+    return effectiveDtab(laneDtabOf(p, lane) ?? p.base, undefined, override);
   }
 
   function decide(
@@ -75,7 +79,7 @@ export function createRouter(input: RouterInput): Router {
     name: string,
     override?: Dtab,
   ): RouteDecision {
-    const laneDtab = lane === null ? undefined : p.lanes.get(lane);
+    const laneDtab = laneDtabOf(p, lane);
     const dtab = effectiveDtab(laneDtab ?? p.base, undefined, override);
     return {
       product: p.name,
