@@ -128,7 +128,7 @@ function routeRequest(
   if (decision.result.state === 'failed') {
     rt.logger.warn({
       event: 'route_failed',
-      name: route.name,
+      service: route.name,
       product: route.product,
       lane: route.lane,
       error: decision.result.error.message,
@@ -249,7 +249,7 @@ async function forwardWithRetries(
     rt.logger.info({
       event: 'upstream_failed',
       endpoint: up.address,
-      name: route.name,
+      service: route.name,
       error: r.error.message,
       attempts: n,
     });
