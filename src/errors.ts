@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'baggage_malformed'
   | 'baggage_too_large'
   | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'internal'
   | 'bad_request'
   | 'missing_context'
   | 'unknown_product'
@@ -54,6 +57,13 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   baggage_malformed: { status: 400, exit: 2, summary: 'the W3C baggage header is malformed' },
   baggage_too_large: { status: 431, exit: 2, summary: 'the W3C baggage header is over its limits' },
   not_found: { status: 404, exit: 1, summary: 'the named thing does not exist' },
+  unauthorized: {
+    status: 401,
+    exit: 2,
+    summary: 'the API request carries no valid bearer token',
+  },
+  forbidden: { status: 403, exit: 1, summary: "the token's role may not do this" },
+  internal: { status: 500, exit: 1, summary: 'an unexpected error; details are in the server log' },
   bad_request: {
     status: 400,
     exit: 2,

@@ -1,0 +1,162 @@
+// The control plane's HTTP API: Fastify, JSON under /v1, one plugin per resource (registered here
+// and nowhere else), zod schemas at the edge for validation, serialisation and the OpenAPI document
+// at /openapi.json. Every error answers `{ error: { code, message, field? } }` with the status of
+// its code in the one error table (src/errors.ts).
+
+import swagger from '@fastify/swagger';
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  FastifySchemaCompiler,
+} from 'fastify';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { ERROR_CODES, TurnoutError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { fieldOf } from '../store/validate.js';
+import type { ApiAuth } from './auth.js';
+import { installAuth, isInsecureLocal } from './auth.js';
+import { auditPlugin } from './routes/audit.js';
+import { instancesPlugin } from './routes/instances.js';
+import { lanesPlugin } from './routes/lanes.js';
+import { modulesPlugin } from './routes/modules.js';
+import { orgsPlugin } from './routes/orgs.js';
+import { productsPlugin } from './routes/products.js';
+import { ticketsPlugin } from './routes/tickets.js';
+import { streamPlugin } from './stream.js';
+
+export interface ApiServerOptions {
+  store: Store;
+  auth: ApiAuth;
+  /** A pino logger; none: the server logs nothing. */
+  logger?: FastifyBaseLogger;
+}
+
+const INSECURE_LOCAL = Symbol('turnout.insecureLocal');
+
+/** Request validation with the store's wording ("is required") and the failing field's path. */
+const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema, httpPart }) =>
+  (data) => {
+    const result = schema.safeParse(data, {
+      error: (issue) =>
+        issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
+    });
+    if (result.success) return { value: result.data };
+    const issue = result.error.issues[0];
+    const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const path = issue === undefined ? [] : issue.path;
+    const field = fieldOf(unknownKey === undefined ? path : [...path, unknownKey]);
+    const what = httpPart === 'body' ? 'body' : (httpPart ?? 'request');
+    const message =
+      unknownKey === undefined ? (issue?.message ?? 'is invalid') : 'is not a known field';
+    return {
+      error: new TurnoutError(
+        'invalid_argument',
+        `${field === '' ? what : field}: ${message}`,
+        field || undefined,
+      ),
+    };
+  };
+
+function errorBody(error: TurnoutError) {
+  return { error: error.toJSON() };
+}
+
+/** Builds the API (not listening: use listenApi, or app.inject in tests). */
+export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
+  const { store, auth } = options;
+  const app = Fastify({
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // Generous for configs, but bounded.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.decorate(INSECURE_LOCAL, isInsecureLocal(auth));
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((error: FastifyError | TurnoutError, request, reply) => {
+    if (error instanceof TurnoutError) {
+      return reply.code(ERROR_CODES[error.code].status).send(errorBody(error));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // Fastify's own client errors: bad JSON, wrong content type, body too large.
+      const e = new TurnoutError('bad_request', error.message);
+      return reply.code(ERROR_CODES.bad_request.status).send(errorBody(e));
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const e = new TurnoutError(
+      'not_found',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    );
+    return reply.code(404).send(errorBody(e));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Turnout control plane',
+        description: 'Catalog, lanes, instances, tickets and audit of a Turnout control plane.',
+        version: '1',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  installAuth(app, auth);
+
+  app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+
+  await app.register(
+    async (v1) => {
+      await v1.register(orgsPlugin, { store });
+      await v1.register(productsPlugin, { store });
+      await v1.register(modulesPlugin, { store });
+      await v1.register(instancesPlugin, { store });
+      await v1.register(lanesPlugin, { store });
+      await v1.register(ticketsPlugin, { store });
+      await v1.register(auditPlugin, { store });
+      await v1.register(streamPlugin, { store });
+    },
+    { prefix: '/v1' },
+  );
+
+  await app.ready();
+  return app;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+/**
+ * Starts listening; answers the bound address. An app built with `insecureLocal` listens only on
+ * 127.0.0.1 or ::1, since anyone who can reach it can do anything.
+ */
+export async function listenApi(app: FastifyInstance, options: ListenOptions): Promise<string> {
+  const insecure = (app as unknown as Record<symbol, boolean>)[INSECURE_LOCAL] === true;
+  if (insecure && options.host !== '127.0.0.1' && options.host !== '::1') {
+    throw new TurnoutError(
+      'invalid_argument',
+      `insecure local mode listens only on 127.0.0.1 or ::1, not ${options.host}`,
+      'host',
+    );
+  }
+  return app.listen({ host: options.host, port: options.port });
+}

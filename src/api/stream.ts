@@ -1,0 +1,127 @@
+// GET /v1/stream: the routing snapshot as Server-Sent Events, for proxies. The protocol is the one
+// the proxy's client documents at the top of src/proxy/config-source.ts:
+//
+//   - `200`, `Content-Type: text/event-stream`, `Cache-Control: no-cache`;
+//   - resume point `?since=<version>` or `Last-Event-ID: <version>` (the query wins when both);
+//   - on connect the current snapshot at once, unless its version equals `since` (and it has not
+//     been republished at that version after a lease expiry); then every new snapshot, in version
+//     order, each as `event: snapshot` / `id: <version>` / `data: <one-line JSON>` / blank line;
+//   - a `: keepalive` comment every `keepaliveMs` (15 s);
+//   - drop-to-latest per connection: while a slow client's socket is full, the snapshots published
+//     meanwhile are skipped and only the newest is written when it drains.
+//
+// Register it under the `/v1` prefix, like the other route plugins. The route asks for the
+// `viewer` role through `config.role`, which only the auth hook of src/api/auth.ts enforces:
+// registered on an app without `installAuth` (as in the tests), the stream is open.
+//
+// Without a `publisher` option the plugin starts its own over `store` and stops it on close.
+
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsync } from 'fastify';
+import type { PublishedSnapshot } from '../control/publisher.js';
+import { SnapshotPublisher } from '../control/publisher.js';
+import type { Store } from '../store/store.js';
+
+export interface StreamPluginOptions {
+  store: Store;
+  publisher?: SnapshotPublisher;
+  /** Interval of the `: keepalive` comment. Default 15000. */
+  keepaliveMs?: number;
+}
+
+export const KEEPALIVE_MS = 15_000;
+
+/** The SSE frame of one snapshot (the JSON is one line: JSON.stringify never emits a newline). */
+export function snapshotFrame(s: Pick<PublishedSnapshot, 'version' | 'json'>): string {
+  return `event: snapshot\nid: ${s.version}\ndata: ${s.json}\n\n`;
+}
+
+/** `since` from the query or Last-Event-ID: a non-negative integer, null when absent. */
+export function parseSince(query: unknown, lastEventId: unknown): number | null | 'invalid' {
+  const q = (query as { since?: unknown } | undefined)?.since;
+  const raw = q !== undefined ? q : lastEventId;
+  if (raw === undefined || raw === '') return null;
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return 'invalid';
+  return Number(text);
+}
+
+function waitDrainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app, options) => {
+  const keepaliveMs = options.keepaliveMs ?? KEEPALIVE_MS;
+  let publisher = options.publisher;
+  if (publisher === undefined) {
+    const own = new SnapshotPublisher(options.store, { logger: app.log });
+    publisher = own;
+    await own.start();
+    app.addHook('onClose', async () => own.stop());
+  }
+  const pub = publisher;
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.socket?.destroy();
+  });
+
+  app.get('/stream', { config: { role: 'viewer' } }, async (request, reply) => {
+    const since = parseSince(request.query, request.headers['last-event-id']);
+    if (since === 'invalid') {
+      return reply.code(400).send({
+        error: {
+          code: 'invalid_argument',
+          message: 'since: must be a non-negative integer (a snapshot version)',
+          field: 'since',
+        },
+      });
+    }
+    reply.hijack();
+    const res = reply.raw;
+    res.socket?.setNoDelay(true);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    open.add(res);
+
+    const sub = pub.subscribe();
+    const cur = pub.current();
+    if (cur !== null && since !== null && cur.version === since && cur.revision === 0)
+      sub.skip(cur);
+
+    let closed = false;
+    const keepalive = setInterval(() => {
+      if (!closed) res.write(': keepalive\n\n');
+    }, keepaliveMs);
+    res.on('close', () => {
+      closed = true;
+      clearInterval(keepalive);
+      sub.close();
+      open.delete(res);
+    });
+
+    try {
+      while (!closed) {
+        const s = await sub.next();
+        if (closed) break;
+        if (!res.write(snapshotFrame(s))) await waitDrainOrClose(res);
+      }
+    } catch {
+      // subscription closed (client gone or publisher stopped)
+    } finally {
+      if (!closed) res.end();
+    }
+  });
+};

@@ -1,0 +1,167 @@
+// Compiles the control plane's store state into the proxy's routing snapshot (src/config/snapshot.ts).
+// Pure: the caller reads the state (readStoreState in publisher.ts, inside one transaction so the
+// lists and the change counter agree) and passes the clock.
+//
+// Rules of the compilation:
+// - `version` is the store's change counter at the read, so it only ever grows.
+// - Every product → `{name, hosts, entry, dtab: product.baseDtab, lanes, rules}`.
+// - A product's lanes are ordered by creation (`createdAt`, then name for ties), and its `rules`
+//   are the concatenation of each lane's rules in that order: an older lane's rules are tried
+//   first. (Rule order matters: the first matching rule assigns the lane.)
+// - Every module → `{name, calls, versions}`; every version of it → `{version, endpoints}`.
+// - An instance is an endpoint of its version when it is not `stopped`, its health is not
+//   `unhealthy`, and its lease has not expired (`leaseExpiresAt` null = no lease = never expires).
+//   An expired lease means "not ready": the instance leaves the endpoint set at once, even before
+//   the registry marks it unhealthy. The endpoint keeps the instance's state (`starting`,
+//   `ready`, `draining`) and weight, so proxies stop sending new requests to a draining one.
+// - The result must pass `snapshotSchema` and the proxy's own `compileSnapshot`; otherwise the
+//   answer is a `SnapshotCompileError` and nothing may be published.
+
+import { compileSnapshot as compileForProxy } from '../config/compile.js';
+import { fieldPath } from '../config/load.js';
+import type { Snapshot, SnapshotInput } from '../config/snapshot.js';
+import { snapshotSchema } from '../config/snapshot.js';
+import type { Instance, Lane, Module, Product, Version } from '../store/model.js';
+
+/** Everything the compilation reads, at one change-counter value. */
+export interface StoreState {
+  readonly changeVersion: number;
+  readonly products: readonly Product[];
+  readonly lanes: readonly Lane[];
+  readonly modules: readonly Module[];
+  readonly versions: readonly Version[];
+  readonly instances: readonly Instance[];
+}
+
+export class SnapshotCompileError extends Error {
+  override readonly name = 'SnapshotCompileError';
+  readonly version: number;
+  /** The snapshot field at fault (`products[0].dtab`), or '' for the document. */
+  readonly field: string;
+  constructor(version: number, field: string, message: string) {
+    super(`snapshot ${version}: ${field || '(document)'}: ${message}`);
+    this.version = version;
+    this.field = field;
+  }
+}
+
+export type CompileResult =
+  | {
+      readonly ok: true;
+      readonly snapshot: Snapshot;
+      /** The snapshot as one-line JSON (what the stream sends as `data:`). */
+      readonly json: string;
+      /**
+       * The earliest lease expiry still in the future among the instances counted as endpoints
+       * (ms since the epoch), or null: the snapshot's content changes then, without a store change.
+       */
+      readonly nextLeaseExpiryMs: number | null;
+    }
+  | { readonly ok: false; readonly error: SnapshotCompileError };
+
+/** Whether an instance is in its version's endpoint set at `nowMs`. */
+export function isEndpoint(instance: Instance, nowMs: number): boolean {
+  if (instance.state === 'stopped' || instance.health === 'unhealthy') return false;
+  if (instance.leaseExpiresAt === null) return true;
+  return Date.parse(instance.leaseExpiresAt) > nowMs;
+}
+
+function byCreation(a: Lane, b: Lane): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function compileStoreSnapshot(state: StoreState, now: Date = new Date()): CompileResult {
+  const nowMs = now.getTime();
+  let nextLeaseExpiryMs: number | null = null;
+
+  const lanesOf = new Map<string, Lane[]>();
+  for (const lane of state.lanes) {
+    const list = lanesOf.get(lane.product) ?? [];
+    list.push(lane);
+    lanesOf.set(lane.product, list);
+  }
+
+  const products = [...state.products]
+    .sort((a, b) => byKey(a.name, b.name))
+    .map((p) => {
+      const lanes = [...(lanesOf.get(p.name) ?? [])].sort(byCreation);
+      return {
+        name: p.name,
+        hosts: [...p.hosts],
+        entry: p.entry,
+        dtab: p.baseDtab,
+        lanes: lanes.map((l) => ({ name: l.name, overlay: l.overlay })),
+        rules: lanes.flatMap((l) => l.rules),
+      };
+    });
+
+  const endpointsOf = new Map<
+    string,
+    { address: string; state: Instance['state']; weight: number }[]
+  >();
+  const sortedInstances = [...state.instances].sort((a, b) => byKey(a.id, b.id));
+  for (const i of sortedInstances) {
+    if (!isEndpoint(i, nowMs)) continue;
+    if (i.leaseExpiresAt !== null) {
+      const at = Date.parse(i.leaseExpiresAt);
+      if (nextLeaseExpiryMs === null || at < nextLeaseExpiryMs) nextLeaseExpiryMs = at;
+    }
+    const key = `${i.module}\u0000${i.version}`;
+    const list = endpointsOf.get(key) ?? [];
+    list.push({ address: i.address, state: i.state, weight: i.weight });
+    endpointsOf.set(key, list);
+  }
+
+  const versionsOf = new Map<string, Version[]>();
+  for (const v of state.versions) {
+    const list = versionsOf.get(v.module) ?? [];
+    list.push(v);
+    versionsOf.set(v.module, list);
+  }
+
+  const modules = [...state.modules]
+    .sort((a, b) => byKey(a.name, b.name))
+    .map((m) => ({
+      name: m.name,
+      calls: [...m.calls],
+      versions: [...(versionsOf.get(m.name) ?? [])]
+        .sort((a, b) => byKey(a.version, b.version))
+        .map((v) => ({
+          version: v.version,
+          endpoints: endpointsOf.get(`${m.name}\u0000${v.version}`) ?? [],
+        })),
+    }));
+
+  const input: SnapshotInput = { version: state.changeVersion, products, modules };
+  const parsed = snapshotSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const more =
+      parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
+    return {
+      ok: false,
+      error: new SnapshotCompileError(
+        state.changeVersion,
+        fieldPath(issue.path),
+        `${issue.message}${more}`,
+      ),
+    };
+  }
+  try {
+    compileForProxy(parsed.data);
+  } catch (error) {
+    const field = (error as { field?: unknown }).field;
+    return {
+      ok: false,
+      error: new SnapshotCompileError(
+        state.changeVersion,
+        typeof field === 'string' ? field : '',
+        error instanceof Error ? error.message : String(error),
+      ),
+    };
+  }
+  return { ok: true, snapshot: parsed.data, json: JSON.stringify(parsed.data), nextLeaseExpiryMs };
+}

@@ -1,0 +1,102 @@
+// The API contract against a SQLite store in a temp dir, plus what does not depend on the store:
+// the OpenAPI document and insecure local mode.
+
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { createApiServer, listenApi } from '../../src/api/server.js';
+import { describeApiContract } from './api-contract.js';
+import { sqliteStore, startApi } from './harness.js';
+
+describeApiContract('sqlite', sqliteStore);
+
+describe('OpenAPI document', () => {
+  it('is served without a token, is OpenAPI 3 JSON, and has a path for every route', async () => {
+    const api = await startApi();
+    try {
+      const doc = await api.call('GET', '/openapi.json', { as: null });
+      expect(doc.status).toBe(200);
+      expect(doc.headers['content-type']).toMatch(/application\/json/);
+      expect(doc.body.openapi).toMatch(/^3\./);
+      const documented = new Set<string>();
+      for (const [path, ops] of Object.entries(doc.body.paths as Record<string, object>)) {
+        for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${path}`);
+      }
+      const expected = [
+        'GET /v1/orgs',
+        'POST /v1/orgs',
+        'GET /v1/orgs/{org}',
+        'DELETE /v1/orgs/{org}',
+        'GET /v1/products',
+        'POST /v1/products',
+        'GET /v1/products/{product}',
+        'PUT /v1/products/{product}',
+        'DELETE /v1/products/{product}',
+        'GET /v1/modules',
+        'POST /v1/modules',
+        'GET /v1/modules/{module}',
+        'PUT /v1/modules/{module}',
+        'DELETE /v1/modules/{module}',
+        'GET /v1/modules/{module}/versions',
+        'POST /v1/modules/{module}/versions',
+        'GET /v1/modules/{module}/versions/{version}',
+        'DELETE /v1/modules/{module}/versions/{version}',
+        'GET /v1/instances',
+        'POST /v1/instances',
+        'GET /v1/instances/{id}',
+        'PATCH /v1/instances/{id}',
+        'DELETE /v1/instances/{id}',
+        'GET /v1/products/{product}/lanes',
+        'POST /v1/products/{product}/lanes',
+        'GET /v1/products/{product}/lanes/{lane}',
+        'PUT /v1/products/{product}/lanes/{lane}',
+        'DELETE /v1/products/{product}/lanes/{lane}',
+        'GET /v1/tickets',
+        'GET /v1/tickets/{id}',
+        'GET /v1/tickets/{id}/events',
+        'GET /v1/audit',
+        'GET /v1/stream',
+      ];
+      expect([...documented].sort()).toEqual([...expected].sort());
+      // Request bodies come from the store's schemas.
+      const post = doc.body.paths['/v1/products'].post;
+      const body = post.requestBody.content['application/json'].schema;
+      expect(body.required).toEqual(expect.arrayContaining(['name', 'org', 'entry']));
+      expect(post.responses['201']).toBeDefined();
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('insecure local mode', () => {
+  it('needs no token, records actor "local", and refuses a non-loopback listen', async () => {
+    const api = await startApi({ auth: { insecureLocal: true } });
+    try {
+      const a = await api.call('POST', '/v1/orgs', { as: null, body: { name: 'acme' } });
+      expect(a.status).toBe(201);
+      const audit = await api.call('GET', '/v1/audit', { as: null });
+      expect(audit.body.items[0].actor).toBe('local');
+      await expect(listenApi(api.app, { host: '0.0.0.0', port: 0 })).rejects.toMatchObject({
+        code: 'invalid_argument',
+        field: 'host',
+      });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('listenApi binds loopback in insecure mode', async () => {
+    const { store, dispose } = await sqliteStore();
+    const app = await createApiServer({ store, auth: { insecureLocal: true } });
+    try {
+      const address = await listenApi(app, { host: '127.0.0.1', port: 0 });
+      expect(address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await request(`${address}/v1/orgs`);
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+    } finally {
+      await app.close();
+      await dispose();
+    }
+  });
+});
