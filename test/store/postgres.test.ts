@@ -1,123 +1,43 @@
-// The store contract against Postgres: one database per test on the cluster named by
-// TURNOUT_TEST_PG_URL, or, when that is unset, on a throwaway cluster this file starts with
-// scripts/postgres-start.sh (Debian's postgresql package) and stops afterwards. Without either,
-// the suite fails under CI (a silently skipped back-end is a missing test) and skips locally.
+// The store contract against Postgres (a database per test; see test/support/postgres.ts).
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, it } from 'vitest';
 import { migrateToLatest } from '../../src/store/migrations/index.js';
 import { createPostgresKysely, openPostgresStore } from '../../src/store/postgres.js';
+import type { TestPostgres } from '../support/postgres.js';
+import { withTestPostgres } from '../support/postgres.js';
 import type { StoreTarget } from './store-contract.js';
 import { describeStore } from './store-contract.js';
 
-const root = join(import.meta.dirname, '..', '..');
+withTestPostgres('store contract (postgres)', (pgTest) => {
+  describeStore('postgres', () => postgresTarget(pgTest));
+});
 
-/** The PostgreSQL bin dir the start script would use: $PG_BIN, or the newest Debian one. */
-function postgresBinaries(): string | null {
-  const usable = (b: string) => existsSync(join(b, 'initdb')) && existsSync(join(b, 'pg_ctl'));
-  const pinned = process.env.PG_BIN;
-  if (pinned) return usable(pinned) ? pinned : null;
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return null;
-  const bins = readdirSync(base)
-    .map((v) => join(base, v, 'bin'))
-    .filter(usable);
-  return bins.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).pop() ?? null;
-}
-
-const given = process.env.TURNOUT_TEST_PG_URL;
-const binaries = given ? null : postgresBinaries();
-const unavailable =
-  given || binaries
-    ? null
-    : 'TURNOUT_TEST_PG_URL is unset and no PostgreSQL binaries are installed (/usr/lib/postgresql/*/bin); install them with `apt-get install -y postgresql` or point TURNOUT_TEST_PG_URL at a database';
-
-let baseUrl = given ?? '';
-let admin: pg.Pool | undefined;
-const clusterDir = join(tmpdir(), `turnout-pg-${process.pid}-${Date.now()}`);
-const script = (name: string) => join(root, 'scripts', name);
-
-if (unavailable === null) {
-  beforeAll(() => {
-    if (!given) {
-      const out = execFileSync('bash', [script('postgres-start.sh')], {
-        env: { ...process.env, TURNOUT_PG_DIR: clusterDir, PG_BIN: binaries ?? '' },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const line = out.split('\n').find((l) => l.startsWith('TURNOUT_TEST_PG_URL='));
-      if (!line) throw new Error(`postgres-start.sh printed no URL: ${out}`);
-      baseUrl = line.slice('TURNOUT_TEST_PG_URL='.length).trim();
-    }
-    admin = new pg.Pool({ connectionString: baseUrl, max: 2 });
-  }, 120_000);
-
-  afterAll(async () => {
-    await admin?.end();
-    if (!given) {
-      execFileSync('bash', [script('postgres-stop.sh')], {
-        env: { ...process.env, TURNOUT_PG_DIR: clusterDir, PG_BIN: binaries ?? '' },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-    }
-  }, 60_000);
-
-  describeStore('postgres', postgresTarget);
-} else if (process.env.CI === 'true') {
-  describe('store contract (postgres)', () => {
-    it('has a Postgres to test against', () => {
-      throw new Error(unavailable);
-    });
-  });
-} else {
-  console.warn(`skipping the Postgres store tests: ${unavailable}`);
-  describe.skip('store contract (postgres)', () => {
-    it('needs Postgres', () => {});
-  });
-}
-
-let counter = 0;
-
-/** A fresh database per test, dropped afterwards (WITH (FORCE) ends stray connections). */
-async function postgresTarget(): Promise<StoreTarget> {
-  if (!admin) throw new Error('no Postgres');
-  const pool = admin;
-  const name = `turnout_t_${process.pid}_${++counter}`;
-  await pool.query(`create database ${name}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  const dbUrl = url.toString();
+async function postgresTarget(pgTest: TestPostgres): Promise<StoreTarget> {
+  const db = await pgTest.createDatabase('turnout_t');
   const withDb = async <T>(
-    fn: (db: Awaited<ReturnType<typeof createPostgresKysely>>) => Promise<T>,
+    fn: (k: Awaited<ReturnType<typeof createPostgresKysely>>) => Promise<T>,
   ) => {
-    const db = await createPostgresKysely(dbUrl, { maxConnections: 2 });
+    const k = await createPostgresKysely(db.url, { maxConnections: 2 });
     try {
-      return await fn(db);
+      return await fn(k);
     } finally {
-      await db.destroy();
+      await k.destroy();
     }
   };
   return {
-    open: () => openPostgresStore(dbUrl, { maxConnections: 5 }),
+    open: () => openPostgresStore(db.url, { maxConnections: 5 }),
     migrate: () =>
-      withDb(async (db) =>
-        (await migrateToLatest(db as never, 'postgres')).map((r) => r.migrationName),
+      withDb(async (k) =>
+        (await migrateToLatest(k as never, 'postgres')).map((r) => r.migrationName),
       ),
     tables: () =>
-      withDb(async (db) => {
+      withDb(async (k) => {
         const { rows } = await sql<{ tablename: string }>`
           select tablename from pg_tables
           where schemaname = 'public' and tablename not like 'kysely_%'
-          order by tablename`.execute(db);
+          order by tablename`.execute(k);
         return rows.map((r) => r.tablename);
       }),
-    dispose: async () => {
-      await pool.query(`drop database if exists ${name} with (force)`);
-    },
+    dispose: () => db.drop(),
   };
 }
