@@ -3,10 +3,12 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
 import { registerDtabCommands } from './dtab-commands.js';
+import { registerGetCommand } from './get-command.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { registerProxyCommand } from './proxy-command.js';
 import { registerRouteCommands } from './route-commands.js';
+import { registerUpCommand } from './up-command.js';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('turnout')
@@ -20,6 +22,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerDtabCommands(program, io, setExit);
   registerRouteCommands(program, io, setExit);
   registerProxyCommand(program, io, setExit);
+  registerUpCommand(program, io, setExit);
+  registerGetCommand(program, io, setExit);
   return program;
 }
 

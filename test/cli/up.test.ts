@@ -1,0 +1,248 @@
+// `turnout up` end to end: the real bin starts the API and a proxy child; the proxy becomes ready
+// from the stream; `turnout get` reads through the API; SIGTERM stops both and exits 0.
+
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, turnout } from './run.js';
+
+const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
+
+function newest(dir: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    max = Math.max(max, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return max;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function post(url: string, body: unknown): Promise<number> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  await res.body.text();
+  return res.statusCode;
+}
+
+describe('turnout up', () => {
+  let data: string;
+  let up: ChildProcess | undefined;
+
+  beforeAll(() => {
+    const dist = join(ROOT, 'dist');
+    let stale = true;
+    try {
+      stale = newest(join(ROOT, 'src')) > newest(dist);
+    } catch {
+      stale = true;
+    }
+    if (stale) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    data = mkdtempSync(join(tmpdir(), 'turnout-up-'));
+  }, 120_000);
+
+  afterAll(() => {
+    if (up?.pid !== undefined && up.exitCode === null) up.kill('SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  it('runs the API and a proxy, serves get, and stops both on SIGTERM', async () => {
+    const [apiPort, outPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    const server = `http://127.0.0.1:${apiPort}`;
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'up',
+        '--insecure-local',
+        '--json',
+        '--data',
+        data,
+        '--api',
+        `127.0.0.1:${apiPort}`,
+        '--outbound',
+        `127.0.0.1:${outPort}`,
+        '--edge',
+        'off',
+        '--admin',
+        `127.0.0.1:${adminPort}`,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    up = child;
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+
+    await waitFor('the proxy admin /ready', async () => {
+      const res = await request(`http://127.0.0.1:${adminPort}/ready`);
+      await res.body.text();
+      return res.statusCode === 200;
+    });
+    const summary = JSON.parse(stdout.trim().split('\n')[0] ?? '{}') as {
+      api: string;
+      proxy: { pid: number };
+    };
+    expect(summary.api).toBe(server);
+    const proxyPid = summary.proxy.pid;
+    expect(alive(proxyPid)).toBe(true);
+
+    expect(await post(`${server}/v1/orgs`, { name: 'acme' })).toBe(201);
+    expect(
+      await post(`${server}/v1/modules`, {
+        name: 'web',
+        org: 'acme',
+        run: { process: { command: 'node' } },
+      }),
+    ).toBe(201);
+    expect(await post(`${server}/v1/products`, { name: 'shop', org: 'acme', entry: 'web' })).toBe(
+      201,
+    );
+
+    const got = await turnout('get', 'products', '--json', '--server', server);
+    expect(got.code, got.stderr).toBe(0);
+    const products = JSON.parse(got.stdout) as Array<{ name: string; org: string }>;
+    expect(products.map((p) => p.name)).toEqual(['shop']);
+
+    const table = await turnout('get', 'products', '--server', server);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/NAME\s+ORG/);
+    expect(table.stdout).toContain('shop');
+
+    const missing = await turnout('get', 'products', 'nope', '--server', server);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('not_found: ');
+
+    child.kill('SIGTERM');
+    const code = await Promise.race([
+      exited,
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000)),
+    ]);
+    expect(code, stderr).toBe(0);
+    await waitFor('the proxy to exit', async () => !alive(proxyPid));
+  }, 60_000);
+
+  it('a second up on the same data dir resumes the state, with a reused 0600 admin token', async () => {
+    const [apiPort, adminPort] = [await freePort(), await freePort()];
+    const server = `http://127.0.0.1:${apiPort}`;
+    const start = () => {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'up',
+          '--json',
+          '--data',
+          data,
+          '--api',
+          `127.0.0.1:${apiPort}`,
+          '--outbound',
+          'off',
+          '--edge',
+          'off',
+          '--admin',
+          `127.0.0.1:${adminPort}`,
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      up = child;
+      let stdout = '';
+      child.stdout?.on('data', (b: Buffer) => {
+        stdout += b.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      return { child, exited, stdout: () => stdout };
+    };
+    const stopped = async (run: ReturnType<typeof start>) => {
+      run.child.kill('SIGTERM');
+      return Promise.race([
+        run.exited,
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000)),
+      ]);
+    };
+    const ready = () =>
+      waitFor('the proxy admin /ready', async () => {
+        const res = await request(`http://127.0.0.1:${adminPort}/ready`);
+        await res.body.text();
+        return res.statusCode === 200;
+      });
+
+    const first = start();
+    await ready();
+    const token = (
+      JSON.parse(first.stdout().trim().split('\n')[0] ?? '{}') as { adminToken: string }
+    ).adminToken;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(statSync(join(data, 'admin-token')).mode & 0o777).toBe(0o600);
+    const denied = await turnout('get', 'products', '--server', server);
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain('unauthorized: ');
+    expect(await stopped(first)).toBe(0);
+
+    const second = start();
+    await ready();
+    const again = (
+      JSON.parse(second.stdout().trim().split('\n')[0] ?? '{}') as { adminToken: string }
+    ).adminToken;
+    expect(again).toBe(token);
+    const got = await turnout('get', 'products', '--json', '--server', server, '--token', token);
+    expect(got.code, got.stderr).toBe(0);
+    expect((JSON.parse(got.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([
+      'shop',
+    ]);
+    expect(await stopped(second)).toBe(0);
+  }, 60_000);
+
+  it('get against a closed port fails with a helpful message', async () => {
+    const port = await freePort();
+    const run = await turnout('get', 'products', '--server', `http://127.0.0.1:${port}`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `cannot reach the Turnout API at http://127.0.0.1:${port}: connection refused — is \`turnout up\` running?`,
+    );
+  });
+});
