@@ -6,7 +6,7 @@ import { orgOf, productOf, toJson } from './db.js';
 import type { Org, Product } from './model.js';
 import { orgInputSchema, productInputSchema } from './model.js';
 import { keyAfter, pageOf, type SqlContext } from './sql-context.js';
-import { sameContent } from './sql-shared.js';
+import { listOrgRecords, sameContent } from './sql-shared.js';
 import type { StoreTx } from './store.js';
 import {
   checkHostsFree,
@@ -114,17 +114,7 @@ export function catalogOps(cx: SqlContext): CatalogOps {
     },
 
     getProduct,
-    async listProducts(query) {
-      const { limit, after } = pageOf(query, 1);
-      let q = db
-        .selectFrom('products')
-        .selectAll()
-        .orderBy('name')
-        .limit(limit + 1);
-      if (query?.org !== undefined) q = q.where('org', '=', query.org);
-      if (after) q = q.where(keyAfter(['name'], after));
-      return toPage(await q.execute(), limit, (r) => [r.name], productOf);
-    },
+    listProducts: (query) => listOrgRecords(db, 'products', query, productOf),
     async createProduct(input, actor) {
       await cx.lock(actor);
       const p = parseInput(productInputSchema, input, 'product');

@@ -2,14 +2,12 @@
 // run spec. Each write locks, validates against the current state, writes and audits.
 
 import { TurnoutError } from '../errors.js';
-import { toPage } from './cursor.js';
 import { moduleOf, toJson } from './db.js';
 import type { Module } from './model.js';
 import { moduleInputSchema } from './model.js';
 import { findOrg } from './sql-catalog.js';
 import type { SqlContext } from './sql-context.js';
-import { keyAfter, pageOf } from './sql-context.js';
-import { loadGraph, sameContent } from './sql-shared.js';
+import { listOrgRecords, loadGraph, sameContent } from './sql-shared.js';
 import type { StoreTx } from './store.js';
 import {
   checkCalls,
@@ -49,17 +47,7 @@ export function moduleOps(cx: SqlContext): ModuleOps {
 
   return {
     getModule,
-    async listModules(query) {
-      const { limit, after } = pageOf(query, 1);
-      let q = db
-        .selectFrom('modules')
-        .selectAll()
-        .orderBy('name')
-        .limit(limit + 1);
-      if (query?.org !== undefined) q = q.where('org', '=', query.org);
-      if (after) q = q.where(keyAfter(['name'], after));
-      return toPage(await q.execute(), limit, (r) => [r.name], moduleOf);
-    },
+    listModules: (query) => listOrgRecords(db, 'modules', query, moduleOf),
     async createModule(input, actor) {
       await cx.lock(actor);
       const m = parseInput(moduleInputSchema, input, 'module');
