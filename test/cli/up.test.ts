@@ -2,26 +2,18 @@
 // from the stream; `turnout get` reads through the API; SIGTERM stops both and exits 0.
 
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../support/build.js';
 import { ROOT, turnout } from './run.js';
 
 const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
-
-function newest(dir: string): number {
-  let max = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    max = Math.max(max, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return max;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -67,15 +59,8 @@ describe('turnout up', () => {
   let data: string;
   let up: ChildProcess | undefined;
 
-  beforeAll(() => {
-    const dist = join(ROOT, 'dist');
-    let stale = true;
-    try {
-      stale = newest(join(ROOT, 'src')) > newest(dist);
-    } catch {
-      stale = true;
-    }
-    if (stale) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  beforeAll(async () => {
+    await ensureBuilt();
     data = mkdtempSync(join(tmpdir(), 'turnout-up-'));
   }, 120_000);
 

@@ -3,43 +3,18 @@
 // config when the watched file turns invalid.
 
 import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
+import { ensureBuilt } from '../support/build.js';
 import type { Upstream } from './harness.js';
 import { deadAddress, send, startUpstream, tempDir, waitFor, writeSnapshot } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'turnout.js');
-const DIST_MAIN = join(ROOT, 'dist', 'cli', 'main.js');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npm run build`, unless dist/ is already newer than every source file. */
-async function ensureBuilt(): Promise<void> {
-  let built = 0;
-  try {
-    built = statSync(DIST_MAIN).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  if (built > newestMtime(join(ROOT, 'src'))) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npm', ['run', 'build'], { cwd: ROOT, timeout: 120_000 }, (error, _out, stderr) =>
-      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
-    );
-  });
-}
 
 interface ProxyProcess {
   readonly child: ChildProcess;
