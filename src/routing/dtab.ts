@@ -82,6 +82,16 @@ export function simplifyDtab(dtab: Dtab): Dtab {
 }
 
 /**
+ * What one matching dentry makes of `path`: its destination with the residual (the path after
+ * the prefix; wildcard positions are consumed, never captured) appended to every leaf.
+ */
+export function rewrite(dentry: Dentry, path: Path): NameTree<Path> {
+  if (path.length === dentry.prefix.length) return dentry.dst;
+  const residual = path.slice(dentry.prefix.length);
+  return mapTree(dentry.dst, (p) => concatPaths(p, residual));
+}
+
+/**
  * One step of delegation: every dentry whose prefix matches, last first, each with the residual
  * (the path after the prefix; wildcard positions are consumed, never captured) appended to every
  * leaf. No match → `~`; one → that tree as is; several → an alternation, latest rule first.
@@ -90,10 +100,9 @@ export function lookup(dtab: Dtab, path: Path): NameTree<Path> {
   let first: NameTree<Path> | null = null;
   let rest: NameTree<Path>[] | null = null;
   for (let i = dtab.length - 1; i >= 0; i--) {
-    const { prefix, dst } = dtab[i]!;
-    if (!prefixMatches(prefix, path)) continue;
-    const residual = path.length === prefix.length ? path.slice(0, 0) : path.slice(prefix.length);
-    const tree = residual.length === 0 ? dst : mapTree(dst, (p) => concatPaths(p, residual));
+    const dentry = dtab[i]!;
+    if (!prefixMatches(dentry.prefix, path)) continue;
+    const tree = rewrite(dentry, path);
     if (first === null) first = tree;
     else if (rest === null) rest = [first, tree];
     else rest.push(tree);

@@ -18,13 +18,13 @@ import {
   workError,
 } from './bind.js';
 import type { Dentry, Dtab } from './dtab.js';
-import { prefixMatches, showDentry } from './dtab.js';
+import { prefixMatches, rewrite, showDentry } from './dtab.js';
 import type { Name, Namer, NamerResult } from './namers.js';
 import { globalLookup } from './namers.js';
 import type { Path } from './path.js';
-import { concatPaths, pathStartsWith, showPath } from './path.js';
+import { pathStartsWith, showPath } from './path.js';
 import type { NameTree } from './tree.js';
-import { isBound, mapTree } from './tree.js';
+import { isBound } from './tree.js';
 
 /** How a node ended: what binding this subtree alone yields. */
 export type Outcome = 'bound' | 'empty' | 'neg' | 'fail' | 'error' | 'pending';
@@ -103,8 +103,7 @@ function matchesOf(dtab: Dtab, path: Path): { dentry: Dentry; tree: NameTree<Pat
   for (let i = dtab.length - 1; i >= 0; i--) {
     const dentry = dtab[i]!;
     if (!prefixMatches(dentry.prefix, path)) continue;
-    const residual = path.slice(dentry.prefix.length);
-    out.push({ dentry, tree: mapTree(dentry.dst, (p) => concatPaths(p, residual)) });
+    out.push({ dentry, tree: rewrite(dentry, path) });
   }
   return out;
 }
