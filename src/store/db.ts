@@ -14,6 +14,7 @@ import type {
   Product,
   Ticket,
   TicketEvent,
+  TicketGoal,
   TicketItem,
   TicketState,
   Version,
@@ -72,7 +73,12 @@ export interface Database {
     created_by: string;
     created_at: string;
     updated_at: string;
+    goal: TicketGoal | null;
+    plan: Generated<string>;
+    progress: Generated<string>;
+    promoted_seq: number | null;
   };
+  leases: { name: string; holder: string; expires_at: string };
   ticket_items: { ticket_id: number; module: string; version: string };
   ticket_events: {
     ticket_id: number;
@@ -161,6 +167,10 @@ export const ticketOf = (r: Row<'tickets'>, items: TicketItem[]): Ticket => ({
   createdBy: r.created_by,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  goal: r.goal,
+  plan: fromJson(r.plan),
+  progress: fromJson(r.progress),
+  promotedSeq: r.promoted_seq === null ? null : Number(r.promoted_seq),
 });
 
 export const ticketEventOf = (r: Row<'ticket_events'>): TicketEvent => ({

@@ -128,12 +128,16 @@ export const laneInputSchema = z.strictObject({
 export const TICKET_STATES = [
   'open',
   'deploying',
+  'deployed',
   'prerelease',
   'canary',
   'promoted',
   'aborted',
   'failed',
 ] as const;
+
+/** What an operator last asked of a ticket; the engine moves `state` towards it. */
+export const TICKET_GOALS = ['deployed', 'prerelease', 'canary', 'promoted', 'aborted'] as const;
 
 const ticketItemSchema = z.strictObject({
   module: nameSchema('module'),
@@ -146,10 +150,22 @@ export const ticketInputSchema = z.strictObject({
   items: ticketItemsSchema,
   /** The ticket this one reverts (a rollback is a new ticket, never a rewrite). */
   revertOf: z.int().positive().nullable().default(null),
+  goal: z.enum(TICKET_GOALS).nullable().default(null),
+  plan: z.json().default({}),
 });
 
+/**
+ * `plan` (rollout settings) and `progress` (where the engine is) are the release engine's JSON,
+ * validated by src/release/; the store keeps them as they are.
+ */
 export const ticketPatchSchema = z
-  .strictObject({ state: z.enum(TICKET_STATES), items: ticketItemsSchema })
+  .strictObject({
+    state: z.enum(TICKET_STATES),
+    items: ticketItemsSchema,
+    goal: z.enum(TICKET_GOALS).nullable(),
+    plan: z.json(),
+    progress: z.json(),
+  })
   .partial();
 
 export const ticketEventInputSchema = z.strictObject({
@@ -174,6 +190,7 @@ export type Health = Out<typeof healthSchema>;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 export type HealthState = (typeof HEALTH_STATES)[number];
 export type TicketState = (typeof TICKET_STATES)[number];
+export type TicketGoal = (typeof TICKET_GOALS)[number];
 export type TicketItem = Out<typeof ticketItemSchema>;
 
 export type Org = Out<typeof orgInputSchema> & { createdAt: string };
@@ -189,6 +206,11 @@ export interface Ticket extends Stamped {
   items: TicketItem[];
   revertOf: number | null;
   createdBy: string;
+  goal: TicketGoal | null;
+  plan: Json;
+  progress: Json;
+  /** The order of promotions across the store (set when the ticket becomes promoted), or null. */
+  promotedSeq: number | null;
 }
 export type TicketEvent = Out<typeof ticketEventInputSchema> & {
   ticketId: number;

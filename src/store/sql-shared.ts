@@ -17,8 +17,12 @@ export async function loadGraph(db: Db): Promise<Map<string, string[]>> {
 
 /** True when a stored record already holds `input` (timestamps aside): such an update is a no-op. */
 export function sameContent(record: object, input: object): boolean {
+  return sameJson(withoutStamps(record), withoutStamps(input));
+}
+
+function withoutStamps(record: object): object {
   const { createdAt: _c, updatedAt: _u, ...content } = record as Record<string, unknown>;
-  return sameJson(content, input);
+  return content;
 }
 
 /** One page of an org-owned catalog table, by name, optionally only one org's rows. */

@@ -11,6 +11,7 @@ import { catalogOps } from './sql-catalog.js';
 import { SqlContext } from './sql-context.js';
 import { fleetOps } from './sql-fleet.js';
 import { laneOps } from './sql-lanes.js';
+import { leaseOps } from './sql-leases.js';
 import { moduleOps } from './sql-modules.js';
 import { ticketOps } from './sql-tickets.js';
 import type { Store, StoreTx, StoreWrites } from './store.js';
@@ -23,6 +24,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...fleetOps(cx),
     ...laneOps(cx),
     ...ticketOps(cx),
+    ...leaseOps(cx),
     changeVersion: () => cx.changeVersion(),
   };
 }

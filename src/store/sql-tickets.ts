@@ -75,6 +75,15 @@ export function ticketOps(cx: SqlContext): TicketOps {
     checkTicketItems(product, items, graph, used, (i) => known.has(`${i.module}@${i.version}`));
   }
 
+  /** Promotions are numbered store-wide; the writer lock makes max+1 safe. */
+  async function nextPromotedSeq(): Promise<number> {
+    const row = await db
+      .selectFrom('tickets')
+      .select((eb) => eb.fn.max('promoted_seq').as('seq'))
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0) + 1;
+  }
+
   async function writeItems(ticketId: number, items: TicketItem[]): Promise<void> {
     await db.deleteFrom('ticket_items').where('ticket_id', '=', ticketId).execute();
     await db
@@ -126,6 +135,8 @@ export function ticketOps(cx: SqlContext): TicketOps {
           product: t.product,
           state: 'open',
           revert_of: t.revertOf,
+          goal: t.goal,
+          plan: toJson(t.plan),
           created_by: actor,
           created_at: now,
           updated_at: now,
@@ -144,10 +155,18 @@ export function ticketOps(cx: SqlContext): TicketOps {
       const before = await getTicket(id);
       if (before === null) throw notFound('ticket', String(id));
       const items = p.items === undefined ? before.items : [...p.items].sort(byModule);
+      const state = p.state ?? before.state;
       const updated: Ticket = {
         ...before,
-        state: p.state ?? before.state,
+        state,
         items,
+        goal: p.goal === undefined ? before.goal : p.goal,
+        plan: p.plan === undefined ? before.plan : p.plan,
+        progress: p.progress === undefined ? before.progress : p.progress,
+        promotedSeq:
+          state === 'promoted' && before.promotedSeq === null
+            ? await nextPromotedSeq()
+            : before.promotedSeq,
         updatedAt: cx.now(),
       };
       if (sameContent(before, updated)) return before;
@@ -157,7 +176,14 @@ export function ticketOps(cx: SqlContext): TicketOps {
       }
       await db
         .updateTable('tickets')
-        .set({ state: updated.state, updated_at: updated.updatedAt })
+        .set({
+          state: updated.state,
+          goal: updated.goal,
+          plan: toJson(updated.plan),
+          progress: toJson(updated.progress),
+          promoted_seq: updated.promotedSeq,
+          updated_at: updated.updatedAt,
+        })
         .where('id', '=', id)
         .execute();
       await cx.audit(actor, 'ticket.update', `ticket/${id}`, before, updated);

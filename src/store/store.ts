@@ -94,6 +94,13 @@ export interface StoreWrites {
   createTicket(input: TicketInput, actor: string): Promise<Ticket>;
   updateTicket(id: number, patch: TicketPatch, actor: string): Promise<Ticket>;
   appendTicketEvent(ticketId: number, input: TicketEventInput, actor: string): Promise<TicketEvent>;
+  /**
+   * Takes the named lease for `ttlMs` if it is free, expired or already `holder`'s; answers
+   * whether `holder` holds it now. Atomic across replicas; not audited, no change-counter bump.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up (only if `holder` holds it), so another replica takes over at once. */
+  releaseLease(name: string, holder: string): Promise<void>;
   /** For actions that are not store mutations (a login, an approval); mutations audit themselves. */
   appendAudit(input: AuditInput): Promise<AuditEntry>;
 }
@@ -134,6 +141,8 @@ const WRITES: Record<keyof StoreWrites, true> = {
   createTicket: true,
   updateTicket: true,
   appendTicketEvent: true,
+  acquireLease: true,
+  releaseLease: true,
   appendAudit: true,
 };
 export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];

@@ -10,6 +10,7 @@ const TABLES = [
   'change_counter',
   'instances',
   'lanes',
+  'leases',
   'modules',
   'orgs',
   'products',
@@ -148,6 +149,65 @@ export function crudTests(env: ContractEnv): void {
       await s.deleteLane('shop', 'dev', ACTOR);
       expect(await s.getInstance(i.id)).toBeNull();
       expect(await s.getLane('shop', 'dev')).toBeNull();
+    });
+
+    it('tickets keep goal, plan and progress, and number promotions in order', async () => {
+      const s = env.store();
+      await s.transaction((tx) => seed(tx));
+      const items = [{ module: 'orders', version: '1.1.0' }];
+      const t = await s.createTicket(
+        { product: 'shop', items, goal: 'deployed', plan: { surge: 2 } },
+        ACTOR,
+      );
+      expect(t).toMatchObject({ goal: 'deployed', plan: { surge: 2 }, progress: {} });
+      expect(t.promotedSeq).toBeNull();
+      const moved = await s.updateTicket(
+        t.id,
+        { state: 'deployed', progress: { phase: 'ready', at: 3 } },
+        'engine',
+      );
+      expect(await s.getTicket(t.id)).toEqual(moved);
+      expect(moved.progress).toEqual({ phase: 'ready', at: 3 });
+
+      const auditBefore = (await s.listAudit({ limit: 1000 })).items.length;
+      const versionBefore = await s.changeVersion();
+      const same = await s.updateTicket(t.id, { state: 'deployed', goal: 'deployed' }, 'engine');
+      expect(same).toEqual(moved); // nothing changed: nothing written
+      expect((await s.listAudit({ limit: 1000 })).items.length).toBe(auditBefore);
+      expect(await s.changeVersion()).toBe(versionBefore);
+
+      const first = await s.updateTicket(t.id, { state: 'promoted', goal: 'promoted' }, 'engine');
+      const t2 = await s.createTicket({ product: 'shop', items }, ACTOR);
+      const second = await s.updateTicket(t2.id, { state: 'promoted' }, 'engine');
+      expect(first.promotedSeq).not.toBeNull();
+      expect(second.promotedSeq).toBe((first.promotedSeq ?? 0) + 1);
+      // Set once: a later update of a promoted ticket keeps its place.
+      const again = await s.updateTicket(t.id, { progress: { reclaimed: true } }, 'engine');
+      expect(again.promotedSeq).toBe(first.promotedSeq);
+      await expectError(
+        s.updateTicket(t.id, { goal: 'sideways' as 'promoted' }, 'engine'),
+        'invalid_config',
+        'goal',
+      );
+    });
+
+    it('a lease has one holder until it expires or is released', async () => {
+      const s = env.store();
+      expect(await s.acquireLease('engine', 'a', 60_000)).toBe(true);
+      expect(await s.acquireLease('engine', 'b', 60_000)).toBe(false);
+      expect(await s.acquireLease('engine', 'a', 60_000)).toBe(true); // renewal
+      await s.releaseLease('engine', 'b'); // not b's: no effect
+      expect(await s.acquireLease('engine', 'b', 60_000)).toBe(false);
+      await s.releaseLease('engine', 'a');
+      expect(await s.acquireLease('engine', 'b', 1)).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await s.acquireLease('engine', 'a', 60_000)).toBe(true); // b's expired
+      const other = await env.openAnother();
+      const both = await Promise.all([
+        other.acquireLease('solo', 'x', 60_000),
+        s.acquireLease('solo', 'y', 60_000),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
     });
 
     it('ticket events are appended in sequence', async () => {

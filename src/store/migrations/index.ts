@@ -6,6 +6,7 @@
 import type { Kysely, Migration, MigrationResult } from 'kysely';
 import { Migrator } from 'kysely';
 import { initial } from './0001-initial.js';
+import { releaseEngine } from './0002-release-engine.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -13,6 +14,7 @@ export type SqlDialect = 'sqlite' | 'postgres';
 export function migrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
+    '0002-release-engine': releaseEngine(dialect),
   };
 }
 
