@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'overloaded'
   | 'upstream_timeout'
   | 'upstream_unavailable'
-  | 'shutting_down';
+  | 'shutting_down'
+  | 'instance_start_failed';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -95,6 +96,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   upstream_timeout: { status: 504, exit: 1, summary: 'the upstream did not answer in time' },
   shutting_down: { status: 503, exit: 1, summary: 'the proxy is draining for shutdown' },
+  instance_start_failed: {
+    status: 500,
+    exit: 1,
+    summary: 'an instance could not be started (missing command, bad working directory, no port)',
+  },
 };
 
 /** An error with a stable code (and the field it is about, when there is one). */

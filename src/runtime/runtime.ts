@@ -1,0 +1,65 @@
+// The one seam every runtime implements: the process runtime now (local child processes), the
+// agent and Kubernetes runtimes later. The release engine decides what runs; a runtime only runs it.
+
+export interface InstanceSpec {
+  /** Chosen by the caller (the release engine), stable across restarts, e.g. "orders-2.0.0-a1b2". */
+  id: string;
+  module: string;
+  version: string;
+  /** Already merged: the module's run spec with the version's overrides applied. */
+  run: { command: string; args: string[]; cwd: string | null; env: Record<string, string> };
+}
+
+export interface RunningInstance {
+  id: string;
+  module: string;
+  version: string;
+  /** 127.0.0.1:port */
+  address: string;
+  pid: number;
+  /** ISO 8601, when the current process was started. */
+  startedAt: string;
+  /** How many times the runtime restarted it after an unexpected exit. */
+  restarts: number;
+}
+
+/** An instance ended without being asked to; `restartInMs` is null when it will not be restarted. */
+export interface InstanceExited {
+  id: string;
+  module: string;
+  version: string;
+  pid: number;
+  /** Exit code and signal; both null when the process was not our child (adopted) or never ran. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  restartInMs: number | null;
+  /** Set when the restart itself failed (e.g. the command disappeared). */
+  error?: string;
+}
+
+export interface RuntimeEvents {
+  exited: InstanceExited;
+  restarted: RunningInstance;
+}
+
+export interface Runtime {
+  /**
+   * Starts the instance, or answers the existing one if `id` already runs (idempotent: never two
+   * processes for one id). Resolves once the process is spawned; health is the control plane's job.
+   */
+  start(spec: InstanceSpec): Promise<RunningInstance>;
+  /** Asks the instance to stop, forces it after deadlineMs, resolves when it is gone. Idempotent. */
+  stop(id: string, options?: { deadlineMs?: number }): Promise<void>;
+  /** The instances this runtime supervises (one waiting for a restart shows its last process). */
+  list(): RunningInstance[];
+  /**
+   * After a control-plane restart: takes over instances an earlier run left running, after checking
+   * each is still the same process, and forgets the ones that died. Answers both.
+   */
+  adopt(): Promise<{ adopted: RunningInstance[]; dead: string[] }>;
+  /** The tail of the instance's log (stdout and stderr). */
+  logs(id: string, options?: { tailLines?: number }): Promise<string>;
+  on<E extends keyof RuntimeEvents>(event: E, listener: (e: RuntimeEvents[E]) => void): void;
+  /** Stops supervising WITHOUT stopping the instances: the next run adopts them. */
+  close(): Promise<void>;
+}
