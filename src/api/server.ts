@@ -18,6 +18,7 @@ import type { Store } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
 import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
+import { applyPlugin } from './routes/apply.js';
 import { auditPlugin } from './routes/audit.js';
 import { instancesPlugin } from './routes/instances.js';
 import { lanesPlugin } from './routes/lanes.js';
@@ -131,6 +132,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(lanesPlugin, { store });
       await v1.register(ticketsPlugin, { store });
       await v1.register(auditPlugin, { store });
+      await v1.register(applyPlugin, { store });
       await v1.register(streamPlugin, { store });
     },
     { prefix: '/v1' },

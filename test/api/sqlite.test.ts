@@ -54,6 +54,7 @@ describe('OpenAPI document', () => {
         'GET /v1/tickets/{id}',
         'GET /v1/tickets/{id}/events',
         'GET /v1/audit',
+        'POST /v1/apply',
         'GET /v1/stream',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());

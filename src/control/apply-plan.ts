@@ -1,0 +1,244 @@
+// What `turnout apply` will do, decided without I/O: for each document create, update (with the
+// fields that change, before → after) or unchanged, in an order where everything a document
+// refers to exists before it (orgs → modules, callees first → versions → products → lanes).
+// References are checked against the state after the apply (the store plus these documents), so
+// documents may refer to each other in any order; what needs the whole store (hosts, runtime
+// changes) is left to the store's own checks when the plan runs.
+
+import { TurnoutError } from '../errors.js';
+import type { Lane, Module, Org, Product, Version } from '../store/model.js';
+import {
+  checkCalls,
+  checkLaneRuleTargets,
+  checkNoCycle,
+  checkOverrideKind,
+  checkVersionUnchanged,
+  findCycle,
+  sameJson,
+  unknownRef,
+} from '../store/validate.js';
+import type { ApplyDocument, ApplyKind, DocumentOf } from './apply-documents.js';
+import {
+  APPLY_KINDS,
+  atDocument,
+  documentKey,
+  documentLabel,
+  keyField,
+} from './apply-documents.js';
+
+/** The records a plan compares against; a record missing from a map does not exist. */
+export interface CatalogState {
+  /** At least every org the documents name or refer to. */
+  orgs: ReadonlyMap<string, Org>;
+  /** Every module: the dependency graph is checked whole. */
+  modules: ReadonlyMap<string, Module>;
+  /** By `module@version`, at least those the documents name. */
+  versions: ReadonlyMap<string, Version>;
+  /** At least every product the documents name or refer to. */
+  products: ReadonlyMap<string, Product>;
+  /** By `product/name`, at least those the documents name. */
+  lanes: ReadonlyMap<string, Lane>;
+}
+
+export type ApplyAction = 'create' | 'update' | 'unchanged';
+
+export interface FieldChange {
+  /** `hosts`, `run.process.env.SERVICE_NAME`; absent on one side means not set there. */
+  field: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface ApplyStep {
+  /** The document's position in the request (0-based). */
+  index: number;
+  kind: ApplyKind;
+  /** Its key within the kind: `orders`, `orders@2.0.0`, `shop/dev`. */
+  name: string;
+  action: ApplyAction;
+  /** For an update, every field that changes. */
+  changes: FieldChange[];
+  document: ApplyDocument;
+}
+
+/** Steps in execution order. */
+export interface ApplyPlan {
+  steps: ApplyStep[];
+}
+
+/** Plans `documents` against `state`, or throws the first problem, naming document and field. */
+export function planApply(documents: readonly ApplyDocument[], state: CatalogState): ApplyPlan {
+  checkUnique(documents);
+  const desired = desiredState(documents, state);
+  const steps = documents.map((doc, index): ApplyStep => {
+    try {
+      return { index, kind: doc.kind, name: documentKey(doc), document: doc, ...decide(doc) };
+    } catch (error) {
+      return atDocument(index, error);
+    }
+  });
+  checkAcyclic(documents, desired.graph);
+  return { steps: executionOrder(steps, desired.graph) };
+
+  function decide(doc: ApplyDocument): Decision {
+    switch (doc.kind) {
+      case 'Org':
+        return compare(state.orgs.get(doc.name), doc);
+      case 'Module':
+        if (!desired.orgs.has(doc.org)) throw unknownRef('org', 'org', doc.org);
+        checkCalls(doc.name, doc.calls, (name) => desired.graph.has(name));
+        return compare(state.modules.get(doc.name), doc);
+      case 'Version':
+        return decideVersion(doc, state, desired);
+      case 'Product':
+        if (!desired.orgs.has(doc.org)) throw unknownRef('org', 'org', doc.org);
+        if (!desired.graph.has(doc.entry)) throw unknownRef('entry', 'module', doc.entry);
+        return compare(state.products.get(doc.name), doc);
+      case 'Lane':
+        if (!desired.products.has(doc.product)) throw unknownRef('product', 'product', doc.product);
+        checkLaneRuleTargets(doc.name, doc.rules);
+        return compare(state.lanes.get(documentKey(doc)), doc);
+    }
+  }
+}
+
+type Decision = Pick<ApplyStep, 'action' | 'changes'>;
+
+/** Versions are immutable: identical content is unchanged, different content is an error. */
+function decideVersion(
+  doc: DocumentOf<'Version'>,
+  state: CatalogState,
+  desired: DesiredState,
+): Decision {
+  const module = desired.modules.get(doc.module);
+  if (module === undefined) throw unknownRef('module', 'module', doc.module);
+  checkOverrideKind(doc.module, module.run, doc.run);
+  const existing = state.versions.get(documentKey(doc));
+  if (existing === undefined) return { action: 'create', changes: [] };
+  checkVersionUnchanged(existing, doc);
+  return { action: 'unchanged', changes: [] };
+}
+
+/** The same object twice in one apply is ambiguous (which one wins?), so it is refused. */
+function checkUnique(documents: readonly ApplyDocument[]): void {
+  const seen = new Map<string, number>();
+  documents.forEach((doc, index) => {
+    const id = `${doc.kind}/${documentKey(doc)}`;
+    const first = seen.get(id);
+    if (first === undefined) {
+      seen.set(id, index);
+      return;
+    }
+    const field = keyField(doc.kind);
+    atDocument(
+      index,
+      new TurnoutError(
+        'invalid_config',
+        `${field}: ${documentLabel(doc)} is also document ${first + 1}; an apply names each object once`,
+        field,
+      ),
+    );
+  });
+}
+
+interface DesiredState {
+  orgs: ReadonlySet<string>;
+  products: ReadonlySet<string>;
+  modules: ReadonlyMap<string, Pick<Module, 'run' | 'calls'>>;
+  graph: ReadonlyMap<string, readonly string[]>;
+}
+
+/** What exists once the documents are applied: names, the module graph and the modules' runs. */
+function desiredState(documents: readonly ApplyDocument[], state: CatalogState): DesiredState {
+  const orgs = new Set(state.orgs.keys());
+  const products = new Set(state.products.keys());
+  const modules = new Map<string, Pick<Module, 'run' | 'calls'>>(state.modules);
+  for (const doc of documents) {
+    if (doc.kind === 'Org') orgs.add(doc.name);
+    else if (doc.kind === 'Product') products.add(doc.name);
+    else if (doc.kind === 'Module') modules.set(doc.name, doc);
+  }
+  const graph = new Map([...modules].map(([name, m]) => [name, m.calls] as const));
+  return { orgs, products, modules, graph };
+}
+
+/** A cycle is reported at the first module document on it (the store's graph has none). */
+function checkAcyclic(
+  documents: readonly ApplyDocument[],
+  graph: ReadonlyMap<string, readonly string[]>,
+): void {
+  const cycle = findCycle(graph);
+  if (cycle === null) return;
+  const index = documents.findIndex((d) => d.kind === 'Module' && cycle.includes(d.name));
+  const doc = documents[index] as DocumentOf<'Module'>;
+  try {
+    checkNoCycle(graph, doc.name);
+  } catch (error) {
+    atDocument(index, error);
+  }
+}
+
+/** The document's content compared with the stored record (timestamps aside). */
+function compare(record: object | undefined, doc: ApplyDocument): Decision {
+  if (record === undefined) return { action: 'create', changes: [] };
+  const { createdAt: _c, updatedAt: _u, ...before } = record as Record<string, unknown>;
+  const { kind: _k, ...after } = doc as Record<string, unknown>;
+  const changes = diff(before, after, '');
+  return { action: changes.length === 0 ? 'unchanged' : 'update', changes };
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Leaf-level differences between two JSON values; arrays compare whole (order matters). */
+export function diff(before: unknown, after: unknown, path: string): FieldChange[] {
+  if (sameJson(before, after)) return [];
+  if (!isMap(before) || !isMap(after)) {
+    const change: FieldChange = { field: path };
+    if (before !== undefined) change.before = before;
+    if (after !== undefined) change.after = after;
+    return [change];
+  }
+  const keys = [...new Set([...Object.keys(after), ...Object.keys(before)])];
+  return keys.flatMap((k) => diff(before[k], after[k], path === '' ? k : `${path}.${k}`));
+}
+
+const KIND_RANK = new Map<ApplyKind, number>(APPLY_KINDS.map((k, i) => [k, i]));
+
+/** Kinds in APPLY_KINDS order, document order within a kind, except modules: callees first. */
+function executionOrder(
+  steps: readonly ApplyStep[],
+  graph: ReadonlyMap<string, readonly string[]>,
+): ApplyStep[] {
+  const moduleRank = calleesFirst(
+    steps.filter((s) => s.kind === 'Module').map((s) => s.name),
+    graph,
+  );
+  const rank = (s: ApplyStep) => (s.kind === 'Module' ? (moduleRank.get(s.name) ?? 0) : s.index);
+  return [...steps].sort(
+    (a, b) => (KIND_RANK.get(a.kind) ?? 0) - (KIND_RANK.get(b.kind) ?? 0) || rank(a) - rank(b),
+  );
+}
+
+/**
+ * Positions for `names` such that every module comes after the modules it reaches in the graph
+ * after the apply. Ordering over the whole graph (not only these names) matters: each
+ * intermediate state is then acyclic too, even when updates reverse an existing call.
+ */
+function calleesFirst(
+  names: readonly string[],
+  graph: ReadonlyMap<string, readonly string[]>,
+): Map<string, number> {
+  const wanted = new Set(names);
+  const rank = new Map<string, number>();
+  const visited = new Set<string>();
+  const visit = (name: string): void => {
+    if (visited.has(name)) return;
+    visited.add(name);
+    for (const callee of graph.get(name) ?? []) visit(callee);
+    if (wanted.has(name)) rank.set(name, rank.size);
+  };
+  for (const name of names) visit(name);
+  return rank;
+}
