@@ -48,7 +48,8 @@ export interface Subscriber {
   close(): void;
 }
 
-async function all<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+/** Every item of a paginated list, page by page. */
+export async function listAll<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
   const out: T[] = [];
   let cursor: string | undefined;
   for (;;) {
@@ -64,11 +65,11 @@ export async function readStoreState(store: Store): Promise<StoreState> {
   return store.transaction(async (tx: StoreReads) => {
     const changeVersion = await tx.changeVersion();
     const [products, lanes, modules, versions, instances] = await Promise.all([
-      all((p) => tx.listProducts(p)),
-      all((p) => tx.listLanes(p)),
-      all((p) => tx.listModules(p)),
-      all((p) => tx.listVersions(p)),
-      all((p) => tx.listInstances(p)),
+      listAll((p) => tx.listProducts(p)),
+      listAll((p) => tx.listLanes(p)),
+      listAll((p) => tx.listModules(p)),
+      listAll((p) => tx.listVersions(p)),
+      listAll((p) => tx.listInstances(p)),
     ]);
     return { changeVersion, products, lanes, modules, versions, instances };
   });

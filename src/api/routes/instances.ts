@@ -1,4 +1,5 @@
-// /v1/instances: read by viewers; registered, patched and removed by releasers (the runtimes).
+// /v1/instances: read by viewers; registered, patched, removed and kept alive (heartbeats) by
+// releasers (the runtimes).
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -14,6 +15,17 @@ const listQuery = pageQuerySchema.extend({
   module: nameSchema('module').optional(),
   version: versionLabelSchema.optional(),
   host: z.string().min(1).optional(),
+});
+
+/** Lease renewal: many instances per call (an agent renews every instance on its host at once). */
+const heartbeatBody = z.strictObject({
+  ids: z.array(keySchema).min(1, 'ids: at least one instance id').max(1000),
+  ttlMs: z.int().min(500).max(3_600_000).describe('the lease runs this long from now'),
+});
+const heartbeatAnswer = z.object({
+  renewed: z.number().describe('how many of the ids exist and had their lease renewed'),
+  unknown: z.array(z.string()).describe('ids that name no instance (register them again)'),
+  leaseExpiresAt: z.string().describe('ISO 8601 UTC'),
 });
 
 export const instancesPlugin: FastifyPluginAsyncZod<ResourceOptions> = async (app, { store }) => {
@@ -50,6 +62,31 @@ export const instancesPlugin: FastifyPluginAsyncZod<ResourceOptions> = async (ap
       },
     },
     async (req, reply) => reply.code(201).send(await store.createInstance(req.body, actorOf(req))),
+  );
+
+  app.post(
+    '/instances/heartbeat',
+    {
+      config: { role: 'releaser' },
+      schema: {
+        tags: ['instances'],
+        body: heartbeatBody,
+        response: { 200: heartbeatAnswer, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const ids = [...new Set(req.body.ids)];
+      const leaseExpiresAt = new Date(Date.now() + req.body.ttlMs).toISOString();
+      const renewed = await store.renewLeases(ids, leaseExpiresAt);
+      // Only a short count costs look-ups: in the usual case every id exists.
+      const unknown =
+        renewed === ids.length
+          ? []
+          : (
+              await Promise.all(ids.map(async (id) => ((await store.getInstance(id)) ? null : id)))
+            ).filter((id): id is string => id !== null);
+      return { renewed, unknown, leaseExpiresAt };
+    },
   );
 
   app.patch(

@@ -1,0 +1,106 @@
+// The lease sweeper: every `intervalMs` it marks instances whose lease has expired unhealthy in the
+// store (decisions in lease-sweep.ts), audited as actor `registry`. Cheap when nothing happens: it
+// re-reads the instance list only when the store changed or a lease it saw is due (heartbeats only
+// move leases later, so an unchanged store with no due lease has nothing to sweep).
+
+import type { Instance } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import { updateInstanceIfStill } from './instance-update.js';
+import { expiredLeases, nextExpiryMs, sweepPatch } from './lease-sweep.js';
+import type { ControlLogger } from './logger.js';
+import { listAll } from './publisher.js';
+
+export const REGISTRY_ACTOR = 'registry';
+
+export interface LeaseSweeperOptions {
+  readonly store: Store;
+  /** Default 1000. */
+  readonly intervalMs?: number;
+  /** The clock (ms since the epoch); tests move it. */
+  readonly now?: () => number;
+  readonly logger?: ControlLogger;
+  /** Called after each instance the sweep changed (e.g. to wake the snapshot publisher). */
+  readonly onChange?: (instance: Instance) => void;
+}
+
+export class LeaseSweeper {
+  private readonly store: Store;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private readonly logger: ControlLogger | undefined;
+  private readonly onChange: ((instance: Instance) => void) | undefined;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<string[]> | null = null;
+  private seenVersion: number | null = null;
+  private dueMs: number | null = null;
+
+  constructor(options: LeaseSweeperOptions) {
+    this.store = options.store;
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+    this.onChange = options.onChange;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
+    this.timer.unref();
+    void this.sweep();
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One sweep now (or the one running); answers the ids it marked unhealthy. */
+  sweep(): Promise<string[]> {
+    if (this.running !== null) return this.running;
+    this.running = this.sweepOnce()
+      .catch((error: unknown) => {
+        this.logger?.error(
+          { event: 'lease_sweep_failed', reason: (error as Error).message },
+          'lease sweep failed; retrying at the next interval',
+        );
+        return [];
+      })
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private async sweepOnce(): Promise<string[]> {
+    const version = await this.store.changeVersion();
+    const nowMs = this.now();
+    const due = this.dueMs !== null && nowMs >= this.dueMs;
+    if (version === this.seenVersion && !due) return [];
+    const instances = await listAll((p) => this.store.listInstances(p));
+    this.seenVersion = version;
+    this.dueMs = nextExpiryMs(instances, nowMs);
+    const marked: string[] = [];
+    for (const id of expiredLeases(instances, nowMs)) {
+      const r = await updateInstanceIfStill(
+        this.store,
+        id,
+        (fresh) => sweepPatch(fresh, this.now()),
+        REGISTRY_ACTOR,
+      );
+      if (r === null || !r.changed) {
+        // Renewed since the list was read: look again next time, with its new lease.
+        this.dueMs = nowMs;
+        continue;
+      }
+      marked.push(id);
+      this.logger?.info(
+        { event: 'lease_expired', instance: id, leaseExpiresAt: r.instance.leaseExpiresAt },
+        'instance lease expired; marked unhealthy',
+      );
+      this.onChange?.(r.instance);
+    }
+    return marked;
+  }
+}

@@ -1,0 +1,113 @@
+// The stats scraper: every `intervalMs` it pulls each proxy admin's `/stats` (all targets at once,
+// each bounded by `timeoutMs`) and feeds the StatsWindow. A proxy that does not answer is skipped
+// and logged once, until it answers again; one that leaves the targets is forgotten. Scrapes never
+// overlap: a round still running when the next is due makes that one a no-op.
+
+import { Agent, request } from 'undici';
+import type { ControlLogger } from './logger.js';
+import { parseProxySample } from './stats-sample.js';
+import type { StatsWindow } from './stats-window.js';
+
+export interface StatsScraperOptions {
+  readonly window: StatsWindow;
+  /** Admin base URLs of the proxies, e.g. `http://127.0.0.1:9990` (read each round). */
+  readonly targets: () => readonly string[];
+  /** Default 1000. */
+  readonly intervalMs?: number;
+  /** Per scrape. Default: the interval, at most 2000. */
+  readonly timeoutMs?: number;
+  readonly now?: () => number;
+  readonly logger?: ControlLogger;
+}
+
+export class StatsScraper {
+  private readonly window: StatsWindow;
+  private readonly targets: () => readonly string[];
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly logger: ControlLogger | undefined;
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
+  private readonly down = new Set<string>();
+  private known = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped: Promise<void> | null = null;
+
+  constructor(options: StatsScraperOptions) {
+    this.window = options.window;
+    this.targets = options.targets;
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.timeoutMs = options.timeoutMs ?? Math.min(this.intervalMs, 2000);
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+  }
+
+  start(): void {
+    if (this.timer !== null || this.stopped !== null) return;
+    this.timer = setInterval(() => void this.scrape(), this.intervalMs);
+    this.timer.unref();
+    void this.scrape();
+  }
+
+  /** Stops the timer, waits for a round in progress, closes connections. */
+  stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.stopped ??= (async () => {
+      await this.running;
+      await this.agent.close();
+    })();
+    return this.stopped;
+  }
+
+  /** Scrapes every target now (or joins the round running). */
+  scrape(): Promise<void> {
+    if (this.stopped !== null) return Promise.resolve();
+    if (this.running !== null) return this.running;
+    this.running = this.round().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
+    const targets = new Set(this.targets());
+    for (const gone of this.known) {
+      if (targets.has(gone)) continue;
+      this.window.forget(gone);
+      this.down.delete(gone);
+    }
+    this.known = targets;
+    await Promise.all([...targets].map((t) => this.scrapeOne(t)));
+  }
+
+  private async scrapeOne(base: string): Promise<void> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.timeoutMs);
+    try {
+      const res = await request(`${base.replace(/\/+$/, '')}/stats`, {
+        dispatcher: this.agent,
+        signal: abort.signal,
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump().catch(() => {});
+        throw new Error(`/stats answered ${res.statusCode}`);
+      }
+      const sample = parseProxySample(await res.body.json());
+      this.window.ingest(base, sample, this.now());
+      if (this.down.delete(base))
+        this.logger?.info({ event: 'proxy_stats_back', proxy: base }, 'proxy stats answer again');
+    } catch (error) {
+      if (this.down.has(base)) return;
+      this.down.add(base);
+      const reason = abort.signal.aborted ? 'timeout' : (error as Error).message;
+      this.logger?.warn(
+        { event: 'proxy_stats_unreachable', proxy: base, reason },
+        'cannot read proxy stats; skipping it until it answers',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
