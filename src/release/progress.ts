@@ -1,0 +1,48 @@
+// Where the engine is with a ticket (its `progress` JSON): everything needed to resume after a
+// restart lives here or in the store's other records, never only in memory.
+
+import { z } from 'zod';
+
+export const verdictSchema = z.strictObject({
+  module: z.string(),
+  version: z.string(),
+  verdict: z.enum(['pass', 'fail', 'wait']),
+  reason: z.string(),
+  lane: z.strictObject({
+    requests: z.number(),
+    errorRate: z.number(),
+    p99Ms: z.number().nullable(),
+  }),
+  stable: z.strictObject({
+    requests: z.number(),
+    errorRate: z.number(),
+    p99Ms: z.number().nullable(),
+  }),
+});
+
+export const progressSchema = z.strictObject({
+  /** When the current dependency level began deploying (its ready timeout counts from here). */
+  levelStartedAt: z.number().optional(),
+  /** The dependency level being deployed (0 = the modules that call none of the others). */
+  level: z.number().optional(),
+  /** Index into plan.canary.steps of the step in force. */
+  canaryStep: z.number().optional(),
+  stepStartedAt: z.number().optional(),
+  /** The highest step index an operator approved (manual canaries). */
+  approvedStep: z.number().optional(),
+  /** Set when the last canary step has been held and passed: ready to promote. */
+  canaryDone: z.boolean().optional(),
+  analysis: z.array(verdictSchema).optional(),
+  /** Why the ticket failed or aborted, or what it waits for. */
+  message: z.string().optional(),
+  /** Set once reclaim has run after this ticket's promotion. */
+  reclaimed: z.boolean().optional(),
+});
+
+export type Progress = z.output<typeof progressSchema>;
+export type Verdict = z.output<typeof verdictSchema>;
+
+export function readProgress(json: unknown): Progress {
+  const parsed = progressSchema.safeParse(json ?? {});
+  return parsed.success ? parsed.data : {};
+}

@@ -1,0 +1,437 @@
+// The release engine's brain: one pure function from a ticket and what is observed around it to
+// the next idempotent step. Called on every tick; when nothing needs doing it answers no actions
+// and no patch, so a repeated call (after a crash, on another replica) is harmless.
+//
+// The order is the release flow of DESIGN.md §4: deploy (levels bottom-up, in batches, gated on
+// readiness) → pre-release (the lane is live for the header) → canary (steps of share, analysis
+// against stable) → promote (the base dtab names the ticket's versions, the lane retires).
+// An abort — asked for, or decided by analysis — removes the lane at once.
+
+import { isEndpoint } from '../control/compile-snapshot.js';
+import type {
+  Instance,
+  Lane,
+  LaneInput,
+  Product,
+  Ticket,
+  TicketGoal,
+  TicketItem,
+  TicketState,
+} from '../store/model.js';
+import type { Figures } from './analysis.js';
+import { analyze, overall } from './analysis.js';
+import type { ReleasePlan } from './plan.js';
+import type { Graph } from './planner.js';
+import { deployLevels } from './planner.js';
+import type { Progress, Verdict } from './progress.js';
+import { laneName, laneOverlay, laneRules, withStable } from './routes.js';
+import { isTerminal } from './transitions.js';
+
+export interface TicketView {
+  readonly ticket: Ticket;
+  readonly plan: ReleasePlan;
+  readonly progress: Progress;
+  readonly product: Product;
+  readonly graph: Graph;
+  /** Every instance of the ticket's module versions, whoever started it (version convergence). */
+  readonly instances: readonly Instance[];
+  /** The ticket's lane as stored, or null. */
+  readonly lane: Lane | null;
+  /** The product's other active tickets. */
+  readonly others: readonly Ticket[];
+  /** Lane and stable figures of one item since `sinceMs`; null: no stats source, no analysis. */
+  readonly traffic:
+    | ((item: TicketItem, sinceMs: number) => { lane: Figures; stable: Figures })
+    | null;
+  readonly now: number;
+}
+
+export type Action =
+  | {
+      readonly kind: 'start';
+      readonly id: string;
+      readonly module: string;
+      readonly version: string;
+    }
+  | { readonly kind: 'putLane'; readonly lane: LaneInput }
+  | { readonly kind: 'deleteLane'; readonly product: string; readonly name: string }
+  | { readonly kind: 'setBaseDtab'; readonly product: string; readonly dtab: string };
+
+export interface TicketEventOut {
+  readonly type: string;
+  readonly data: Record<string, unknown>;
+}
+
+export interface Decision {
+  readonly actions: readonly Action[];
+  /** Fields of the ticket to write, or null when nothing changes. */
+  readonly patch: { state?: TicketState; goal?: TicketGoal; progress?: Progress } | null;
+  readonly events: readonly TicketEventOut[];
+}
+
+const NOTHING: Decision = { actions: [], patch: null, events: [] };
+
+/** An instance counts as ready when it is ready and routable (healthy enough, lease valid). */
+export function isReady(i: Instance, now: number): boolean {
+  return i.state === 'ready' && isEndpoint(i, now);
+}
+
+/** Live: started and not on its way out. */
+function isLive(i: Instance): boolean {
+  return i.state === 'starting' || i.state === 'ready';
+}
+
+/** Deterministic instance ids, so a start repeated after a crash names the same instance. */
+export function instanceId(module: string, version: string, index: number): string {
+  return `${module}-${version}-${index}`;
+}
+
+export function reconcile(view: TicketView): Decision {
+  const { ticket } = view;
+  if (ticket.goal === null || isTerminal(ticket.state)) return NOTHING;
+  if (ticket.goal === 'aborted')
+    return abort(view, view.progress.message ?? 'aborted by an operator', 'aborted');
+  if (ticket.state === 'failed') return NOTHING; // waits for a command (deploy again, amend, abort)
+
+  const deploy = deployStep(view);
+  if (deploy !== null) return deploy;
+  const deployed: Decision =
+    ticket.state === 'open' || ticket.state === 'deploying'
+      ? change(view, { state: 'deployed', progress: stripDeploy(view.progress) }, [
+          event('deployed', {}),
+        ])
+      : NOTHING;
+  switch (ticket.goal) {
+    case 'deployed':
+      return deployed;
+    case 'promoted':
+      return merge(deployed, promote(view));
+    case 'prerelease':
+      return merge(deployed, prerelease(view));
+    case 'canary':
+      return merge(deployed, canary(view));
+  }
+}
+
+function event(type: string, data: Record<string, unknown>): TicketEventOut {
+  return { type, data };
+}
+
+function change(
+  view: TicketView,
+  patch: NonNullable<Decision['patch']>,
+  events: TicketEventOut[],
+  actions: Action[] = [],
+): Decision {
+  return { actions, patch, events };
+}
+
+/** Two decisions of one tick, the later one's patch fields winning. */
+function merge(a: Decision, b: Decision): Decision {
+  const patch =
+    a.patch === null
+      ? b.patch
+      : b.patch === null
+        ? a.patch
+        : { ...a.patch, ...b.patch, progress: { ...a.patch.progress, ...b.patch.progress } };
+  return { actions: [...a.actions, ...b.actions], patch, events: [...a.events, ...b.events] };
+}
+
+function stripDeploy(p: Progress): Progress {
+  const { level: _l, levelStartedAt: _s, message: _m, ...rest } = p;
+  return rest;
+}
+
+// --- deploy -----------------------------------------------------------------------------------
+
+/** null when every item has its replicas ready; otherwise what to do about the lowest level short. */
+function deployStep(view: TicketView): Decision | null {
+  const { ticket, plan, now } = view;
+  const versionOf = new Map(ticket.items.map((i) => [i.module, i.version]));
+  const levels = deployLevels(
+    ticket.items.map((i) => i.module),
+    view.graph,
+  );
+  for (let level = 0; level < levels.length; level++) {
+    const short = (levels[level] ?? [])
+      .map((module) => ({ module, version: versionOf.get(module) as string }))
+      .map((item) => ({ ...item, ...countInstances(view.instances, item, now) }))
+      .filter((c) => c.ready < plan.replicas);
+    if (short.length === 0) continue;
+    return deployLevel(view, level, short);
+  }
+  return null;
+}
+
+interface Counted {
+  module: string;
+  version: string;
+  ready: number;
+  live: Instance[];
+}
+
+function countInstances(instances: readonly Instance[], item: TicketItem, now: number) {
+  const mine = instances.filter((i) => i.module === item.module && i.version === item.version);
+  return {
+    ready: mine.filter((i) => isReady(i, now)).length,
+    live: mine.filter(isLive),
+    all: mine,
+  };
+}
+
+function deployLevel(
+  view: TicketView,
+  level: number,
+  short: (Counted & { all: Instance[] })[],
+): Decision {
+  const { plan, now, progress } = view;
+  const sameLevel = progress.level === level && progress.levelStartedAt !== undefined;
+  const levelStartedAt = sameLevel ? (progress.levelStartedAt as number) : now;
+  if (now - levelStartedAt > plan.readyTimeoutMs) {
+    const what = short
+      .map((c) => `${c.module}@${c.version} has ${c.ready} of ${plan.replicas} ready`)
+      .join('; ');
+    const message = `deploy failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what}`;
+    return change(view, { state: 'failed', progress: { ...progress, message } }, [
+      event('deploy.failed', { level, message }),
+    ]);
+  }
+  const starting = short.reduce((n, c) => n + c.live.length - c.ready, 0);
+  let budget = plan.surge - starting;
+  const actions: Action[] = [];
+  for (const c of short) {
+    // A draining instance keeps its id until it has stopped; a stopped one's id may be reused.
+    const taken = new Set(c.all.filter((i) => i.state !== 'stopped').map((i) => i.id));
+    for (
+      let index = 0, missing = plan.replicas - c.live.length;
+      missing > 0 && budget > 0;
+      index++
+    ) {
+      const id = instanceId(c.module, c.version, index);
+      if (taken.has(id)) continue;
+      actions.push({ kind: 'start', id, module: c.module, version: c.version });
+      missing--;
+      budget--;
+    }
+  }
+  const events = sameLevel
+    ? []
+    : [event('deploy.level', { level, modules: short.map((c) => `${c.module}@${c.version}`) })];
+  for (const a of actions)
+    if (a.kind === 'start')
+      events.push(event('instance.start', { id: a.id, module: a.module, version: a.version }));
+  const message = `deploying level ${level}: ${short.map((c) => `${c.module}@${c.version} ${c.ready}/${view.plan.replicas} ready`).join(', ')}`;
+  const next: Progress = { ...progress, level, levelStartedAt, message };
+  const patch =
+    view.ticket.state === 'deploying' && sameLevel && progress.message === message
+      ? null
+      : { state: 'deploying' as const, progress: next };
+  return { actions, patch, events };
+}
+
+// --- pre-release, canary -----------------------------------------------------------------------
+
+function wantedLane(view: TicketView, percent: number | null): LaneInput {
+  const name = laneName(view.ticket.id);
+  const canary = view.plan.canary;
+  return {
+    product: view.ticket.product,
+    name,
+    overlay: laneOverlay(view.ticket.items),
+    rules: laneRules(
+      name,
+      view.plan.prereleaseHeader,
+      canary === null || percent === null ? null : { plan: canary, percent },
+    ),
+  };
+}
+
+function laneActions(view: TicketView, wanted: LaneInput): Action[] {
+  const lane = view.lane;
+  const same =
+    lane !== null &&
+    lane.overlay === wanted.overlay &&
+    JSON.stringify(lane.rules) === JSON.stringify(wanted.rules);
+  return same ? [] : [{ kind: 'putLane', lane: wanted }];
+}
+
+function prerelease(view: TicketView): Decision {
+  const lane = wantedLane(view, null);
+  const actions = laneActions(view, lane);
+  if (view.ticket.state === 'prerelease' && actions.length === 0) return NOTHING;
+  const header = `${view.plan.prereleaseHeader}: ${lane.name}`;
+  const events =
+    view.ticket.state === 'prerelease' ? [] : [event('prerelease', { lane: lane.name, header })];
+  return change(
+    view,
+    { state: 'prerelease', progress: { ...view.progress, message: `pre-release: send ${header}` } },
+    events,
+    actions,
+  );
+}
+
+function canary(view: TicketView): Decision {
+  const plan = view.plan.canary;
+  if (plan === null) return prerelease(view); // cannot happen through the API: canary needs steps
+  const { progress, now } = view;
+  const step = progress.canaryStep ?? 0;
+  const stepStartedAt = progress.stepStartedAt ?? now;
+  const percent = plan.steps[step] ?? 100;
+  const actions = laneActions(view, wantedLane(view, percent));
+  const events: TicketEventOut[] = [];
+  if (progress.canaryStep === undefined) events.push(event('canary.step', { step, percent }));
+
+  const verdicts = analysis(view, stepStartedAt);
+  const verdict = verdicts === null ? 'pass' : overall(verdicts);
+  if (verdict === 'fail') {
+    const failed = (verdicts ?? []).filter((v) => v.verdict === 'fail');
+    const message = `analysis failed at ${percent} %: ${failed.map((v) => `${v.module}@${v.version} ${v.reason}`).join('; ')}`;
+    return abort(
+      { ...view, progress: { ...progress, analysis: verdicts ?? [] } },
+      message,
+      'analysis.failed',
+    );
+  }
+
+  const held =
+    plan.pauseMs === null
+      ? (progress.approvedStep ?? -1) >= step
+      : now - stepStartedAt >= plan.pauseMs;
+  const approved = (progress.approvedStep ?? -1) >= step;
+  let next: Progress = { ...progress, canaryStep: step, stepStartedAt };
+  if (verdicts !== null && verdictKindChanged(progress.analysis, verdicts))
+    next = { ...next, analysis: verdicts };
+  if (progress.canaryDone === true) {
+    next = { ...next, message: `canary complete at ${percent} %: ready to promote` };
+  } else if (held && (verdict === 'pass' || approved)) {
+    next = { ...next, analysis: verdicts ?? next.analysis ?? [] };
+    if (step + 1 < plan.steps.length) {
+      next = {
+        ...next,
+        canaryStep: step + 1,
+        stepStartedAt: now,
+        message: `canary at ${plan.steps[step + 1]} %`,
+      };
+      events.push(
+        event('canary.step', { step: step + 1, percent: plan.steps[step + 1], analysis: verdicts }),
+      );
+    } else {
+      next = {
+        ...next,
+        canaryDone: true,
+        message: `canary complete at ${percent} %: ready to promote`,
+      };
+      events.push(event('canary.done', { percent, analysis: verdicts }));
+    }
+  } else {
+    next = {
+      ...next,
+      message: holdMessage(percent, plan.pauseMs, stepStartedAt, now, held, verdicts),
+    };
+  }
+  const unchanged =
+    view.ticket.state === 'canary' &&
+    actions.length === 0 &&
+    events.length === 0 &&
+    JSON.stringify(next) === JSON.stringify(progress);
+  if (unchanged) return NOTHING;
+  return change(view, { state: 'canary', progress: next }, events, actions);
+}
+
+function holdMessage(
+  percent: number,
+  pauseMs: number | null,
+  since: number,
+  now: number,
+  held: boolean,
+  verdicts: Verdict[] | null,
+): string {
+  if (held) {
+    const waiting = (verdicts ?? [])
+      .filter((v) => v.verdict === 'wait')
+      .map((v) => `${v.module}@${v.version}: ${v.reason}`);
+    return `canary at ${percent} %: waiting for enough traffic (${waiting.join('; ')}); approve to go on anyway`;
+  }
+  if (pauseMs === null) return `canary at ${percent} %: waiting for approval`;
+  // Seconds only: a message changing every tick would be a store write every tick.
+  const left = Math.max(0, Math.ceil((pauseMs - (now - since)) / 10_000) * 10);
+  return `canary at ${percent} %: holding, about ${left} s left`;
+}
+
+function verdictKindChanged(
+  before: readonly Verdict[] | undefined,
+  after: readonly Verdict[],
+): boolean {
+  if (before === undefined || before.length !== after.length) return true;
+  return before.some((v, i) => v.verdict !== after[i]?.verdict);
+}
+
+function analysis(view: TicketView, stepStartedAt: number): Verdict[] | null {
+  if (view.traffic === null) return null;
+  const since = Math.max(stepStartedAt, view.now - view.plan.analysis.windowMs);
+  return view.ticket.items.map((item) => {
+    const figures = (view.traffic as NonNullable<TicketView['traffic']>)(item, since);
+    return analyze(item, figures.lane, figures.stable, view.plan.analysis);
+  });
+}
+
+// --- promote, abort ----------------------------------------------------------------------------
+
+/** Other active tickets of the product that change one of this ticket's modules. */
+export function conflicts(ticket: Ticket, others: readonly Ticket[]): string[] {
+  const mine = new Set(ticket.items.map((i) => i.module));
+  return others
+    .filter((o) => o.id !== ticket.id && !isTerminal(o.state))
+    .flatMap((o) =>
+      o.items
+        .filter((i) => mine.has(i.module))
+        .map((i) => `ticket ${o.id} also changes ${i.module}`),
+    );
+}
+
+function promote(view: TicketView): Decision {
+  const { ticket, product } = view;
+  const clash = conflicts(ticket, view.others);
+  if (clash.length > 0) {
+    const message = `cannot promote: ${clash.join('; ')} (abort or promote it first)`;
+    return view.progress.message === message
+      ? NOTHING
+      : change(view, { progress: { ...view.progress, message } }, []);
+  }
+  const actions: Action[] = [
+    {
+      kind: 'setBaseDtab',
+      product: product.name,
+      dtab: withStable(product.baseDtab, ticket.items),
+    },
+  ];
+  if (view.lane !== null)
+    actions.push({ kind: 'deleteLane', product: product.name, name: view.lane.name });
+  const { message: _m, ...progress } = view.progress;
+  return change(
+    view,
+    { state: 'promoted', progress },
+    [event('promoted', { items: ticket.items, revertOf: ticket.revertOf })],
+    actions,
+  );
+}
+
+function abort(view: TicketView, message: string, type: 'aborted' | 'analysis.failed'): Decision {
+  const actions: Action[] =
+    view.lane === null
+      ? []
+      : [{ kind: 'deleteLane', product: view.ticket.product, name: view.lane.name }];
+  const events = [
+    event(type, {
+      message,
+      ...(view.progress.analysis ? { analysis: view.progress.analysis } : {}),
+    }),
+  ];
+  if (type === 'analysis.failed') events.push(event('aborted', { message }));
+  return change(
+    view,
+    { state: 'aborted', goal: 'aborted', progress: { ...view.progress, message } },
+    events,
+    actions,
+  );
+}

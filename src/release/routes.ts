@@ -1,0 +1,75 @@
+// What a ticket changes in routing, as store values: the lane overlay that sends lane traffic to
+// the ticket's versions, the lane's edge rules (pre-release header, canary segments and share),
+// the product's base dtab after promotion, and the versions a dtab names (for reclaim).
+
+import type { Dentry } from '../routing/dtab.js';
+import { showDentry } from '../routing/dtab.js';
+import type { LaneRuleInput } from '../routing/lane-rules.js';
+import { parseDtab } from '../routing/parser.js';
+import type { NameTree } from '../routing/tree.js';
+import type { TicketItem } from '../store/model.js';
+import type { CanaryPlan } from './plan.js';
+
+/** Every ticket has its own lane, named after it. */
+export function laneName(ticketId: number): string {
+  return `t-${ticketId}`;
+}
+
+/** `/svc/<module> => /v/<module>/<version>;` one per line, in item order. */
+export function itemDtab(items: readonly TicketItem[]): string {
+  return items.map((i) => `/svc/${i.module} => /v/${i.module}/${i.version};`).join('\n');
+}
+
+/** The lane overlay: lane traffic uses the ticket's versions and falls back to stable elsewhere. */
+export function laneOverlay(items: readonly TicketItem[]): string {
+  return itemDtab(items);
+}
+
+/**
+ * The product's base dtab with each item's module pointing at the item's version: dentries for
+ * exactly `/svc/<module>` are replaced (wherever they were), every other rule is kept in order.
+ */
+export function withStable(baseDtab: string, items: readonly TicketItem[]): string {
+  const changed = new Set(items.map((i) => i.module));
+  const kept = parseDtab(baseDtab).filter((d) => !isServiceEntry(d, changed));
+  const lines = kept.map((d) => `${showDentry(d)};`);
+  if (items.length > 0) lines.push(itemDtab(items));
+  return lines.join('\n');
+}
+
+function isServiceEntry(d: Dentry, modules: ReadonlySet<string>): boolean {
+  return d.prefix.length === 2 && d.prefix[0] === 'svc' && modules.has(d.prefix[1] ?? '');
+}
+
+/** The lane's edge rules: testers by header, then canary segments, then the sticky share. */
+export function laneRules(
+  lane: string,
+  prereleaseHeader: string,
+  canary: { plan: CanaryPlan; percent: number } | null,
+): LaneRuleInput[] {
+  const rules: LaneRuleInput[] = [{ lane, header: { name: prereleaseHeader, equals: lane } }];
+  if (canary === null) return rules;
+  for (const segment of canary.plan.segments) rules.push({ lane, ...segment } as LaneRuleInput);
+  if (canary.percent > 0) rules.push({ lane, percent: canary.percent, key: canary.plan.key });
+  return rules;
+}
+
+/** `module@version` of every `/v/<module>/<version>` leaf in a dtab (unparseable text: none). */
+export function versionsNamed(dtabText: string): Set<string> {
+  const out = new Set<string>();
+  let dtab: readonly Dentry[];
+  try {
+    dtab = parseDtab(dtabText);
+  } catch {
+    return out;
+  }
+  const visit = (t: NameTree<readonly string[]>): void => {
+    if (t.kind === 'leaf') {
+      const p = t.value;
+      if (p.length >= 3 && p[0] === 'v') out.add(`${p[1]}@${p[2]}`);
+    } else if (t.kind === 'alt') t.trees.forEach(visit);
+    else if (t.kind === 'union') for (const b of t.branches) visit(b.tree);
+  };
+  for (const d of dtab) visit(d.dst);
+  return out;
+}

@@ -1,0 +1,80 @@
+// The ticket state machine as a table: which operator commands each state accepts, and what each
+// command asks for (the goal). Commands only record intent; the engine (reconcile.ts) moves the
+// state towards the goal. The API answers a refused command with this table's reason.
+
+import type { TicketGoal, TicketState } from '../store/model.js';
+
+export const COMMANDS = [
+  'deploy',
+  'prerelease',
+  'canary',
+  'approve',
+  'promote',
+  'abort',
+  'amend',
+] as const;
+export type Command = (typeof COMMANDS)[number];
+
+const ACTIVE: readonly TicketState[] = [
+  'open',
+  'deploying',
+  'deployed',
+  'prerelease',
+  'canary',
+  'failed',
+];
+
+/** States each command is accepted in. */
+export const ACCEPTS: Readonly<Record<Command, readonly TicketState[]>> = {
+  deploy: ['open', 'deploying', 'deployed', 'failed'],
+  prerelease: ['open', 'deploying', 'deployed', 'prerelease', 'failed'],
+  canary: ['open', 'deploying', 'deployed', 'prerelease', 'failed'],
+  approve: ['canary'],
+  promote: ACTIVE,
+  abort: ACTIVE,
+  amend: ACTIVE,
+};
+
+/** The goal each command sets (approve and amend keep the goal they find, see amendGoal). */
+export const GOAL_OF: Readonly<Record<Exclude<Command, 'approve' | 'amend'>, TicketGoal>> = {
+  deploy: 'deployed',
+  prerelease: 'prerelease',
+  canary: 'canary',
+  promote: 'promoted',
+  abort: 'aborted',
+};
+
+/** A terminal ticket never changes again (a rollback is a new ticket). */
+export function isTerminal(state: TicketState): boolean {
+  return state === 'promoted' || state === 'aborted';
+}
+
+export function isActive(state: TicketState): boolean {
+  return !isTerminal(state);
+}
+
+/** Why `command` is refused in `state`, or null when it is accepted. */
+export function refusal(command: Command, state: TicketState): string | null {
+  if (ACCEPTS[command].includes(state)) return null;
+  if (isTerminal(state)) {
+    return `the ticket is ${state}; history is never rewritten${state === 'promoted' ? ' (revert it instead)' : ''}`;
+  }
+  return `${command} is not possible while the ticket is ${state} (accepted in: ${ACCEPTS[command].join(', ')})`;
+}
+
+/** Amending new versions restarts verification: a canary goes back to pre-release. */
+export function amendGoal(goal: TicketGoal | null): TicketGoal | null {
+  return goal === 'canary' ? 'prerelease' : goal;
+}
+
+/** The order goals are reached in, for "is the ticket at least deployed". */
+export const STATE_RANK: Readonly<Record<TicketState, number>> = {
+  open: 0,
+  failed: 0,
+  deploying: 1,
+  deployed: 2,
+  prerelease: 3,
+  canary: 4,
+  promoted: 5,
+  aborted: 5,
+};

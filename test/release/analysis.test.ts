@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { analyze, overall } from '../../src/release/analysis.js';
+import { analysisSchema } from '../../src/release/plan.js';
+
+const plan = analysisSchema.parse({}); // 5 % errors, +2 points over stable, p99 ×2 and +50 ms, 20 requests
+const item = { module: 'orders', version: '2.0.0' };
+const f = (requests: number, errorRate: number, p99Ms: number | null) => ({
+  requests,
+  errorRate,
+  p99Ms,
+});
+
+describe('analyze', () => {
+  it.each([
+    { lane: f(0, 0, null), stable: f(100, 0, 10), verdict: 'wait', reason: /0 of 20/ },
+    { lane: f(19, 0, 10), stable: f(100, 0, 10), verdict: 'wait', reason: /19 of 20/ },
+    { lane: f(20, 0, 10), stable: f(100, 0, 10), verdict: 'pass', reason: /≤/ },
+    { lane: f(100, 0.05, 10), stable: f(100, 0, 10), verdict: 'pass', reason: /5.00 %/ },
+    {
+      lane: f(100, 0.06, 10),
+      stable: f(100, 0, 10),
+      verdict: 'fail',
+      reason: /error rate 6.00 % > limit 5.00 %/,
+    },
+    // stable itself erring at 10 %: the lane may be at most 2 points worse
+    { lane: f(100, 0.11, 10), stable: f(100, 0.1, 10), verdict: 'pass', reason: /≤ 12.00 %/ },
+    { lane: f(100, 0.13, 10), stable: f(100, 0.1, 10), verdict: 'fail', reason: /> limit 12.00 %/ },
+    // latency: limit is max(2 × stable, stable + 50 ms)
+    { lane: f(100, 0, 60), stable: f(100, 0, 10), verdict: 'pass', reason: /p99 60.0 ms/ },
+    {
+      lane: f(100, 0, 61),
+      stable: f(100, 0, 10),
+      verdict: 'fail',
+      reason: /p99 61.0 ms > limit 60.0 ms/,
+    },
+    { lane: f(100, 0, 399), stable: f(100, 0, 200), verdict: 'pass', reason: /p99/ },
+    { lane: f(100, 0, 401), stable: f(100, 0, 200), verdict: 'fail', reason: /limit 400.0 ms/ },
+    { lane: f(100, 0, 500), stable: f(0, 0, null), verdict: 'pass', reason: /stable n\/a/ },
+    // every one of 5 requests failed: over the limit whatever the next 15 do
+    { lane: f(5, 1, 3), stable: f(100, 0, 10), verdict: 'fail', reason: /100.00 %/ },
+    { lane: f(5, 0.2, 3), stable: f(100, 0, 10), verdict: 'wait', reason: /5 of 20/ },
+  ])('lane $lane vs stable $stable → $verdict', ({ lane, stable, verdict, reason }) => {
+    const v = analyze(item, lane, stable, plan);
+    expect(v.verdict).toBe(verdict);
+    expect(v.reason).toMatch(reason);
+    expect(v).toMatchObject({
+      module: 'orders',
+      version: '2.0.0',
+      lane: { requests: lane.requests },
+    });
+  });
+
+  it('overall: a failure wins over waiting, waiting over passing', () => {
+    const v = (verdict: 'pass' | 'fail' | 'wait') => ({
+      ...analyze(item, f(0, 0, null), f(0, 0, null), plan),
+      verdict,
+    });
+    expect(overall([v('pass'), v('wait'), v('fail')])).toBe('fail');
+    expect(overall([v('pass'), v('wait')])).toBe('wait');
+    expect(overall([v('pass')])).toBe('pass');
+    expect(overall([])).toBe('pass');
+  });
+});
