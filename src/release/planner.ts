@@ -43,7 +43,9 @@ export function deployLevels(modules: readonly string[], graph: Graph): string[]
   const levels: string[][] = [];
   for (const m of [...inTicket].sort()) {
     const l = levelOf(m);
-    (levels[l] ??= []).push(m);
+    const list = levels[l] ?? [];
+    list.push(m);
+    levels[l] = list;
   }
   return levels.filter((l) => l !== undefined).map((l) => l.sort());
 }

@@ -97,9 +97,7 @@ export function reconcile(view: TicketView): Decision {
   if (deploy !== null) return deploy;
   const deployed: Decision =
     ticket.state === 'open' || ticket.state === 'deploying'
-      ? change(view, { state: 'deployed', progress: stripDeploy(view.progress) }, [
-          event('deployed', {}),
-        ])
+      ? change({ state: 'deployed', progress: stripDeploy(view.progress) }, [event('deployed', {})])
       : NOTHING;
   switch (ticket.goal) {
     case 'deployed':
@@ -118,7 +116,6 @@ function event(type: string, data: Record<string, unknown>): TicketEventOut {
 }
 
 function change(
-  view: TicketView,
   patch: NonNullable<Decision['patch']>,
   events: TicketEventOut[],
   actions: Action[] = [],
@@ -192,7 +189,7 @@ function deployLevel(
       .map((c) => `${c.module}@${c.version} has ${c.ready} of ${plan.replicas} ready`)
       .join('; ');
     const message = `deploy failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what}`;
-    return change(view, { state: 'failed', progress: { ...progress, message } }, [
+    return change({ state: 'failed', progress: { ...progress, message } }, [
       event('deploy.failed', { level, message }),
     ]);
   }
@@ -263,7 +260,6 @@ function prerelease(view: TicketView): Decision {
   const events =
     view.ticket.state === 'prerelease' ? [] : [event('prerelease', { lane: lane.name, header })];
   return change(
-    view,
     { state: 'prerelease', progress: { ...view.progress, message: `pre-release: send ${header}` } },
     events,
     actions,
@@ -335,7 +331,7 @@ function canary(view: TicketView): Decision {
     events.length === 0 &&
     JSON.stringify(next) === JSON.stringify(progress);
   if (unchanged) return NOTHING;
-  return change(view, { state: 'canary', progress: next }, events, actions);
+  return change({ state: 'canary', progress: next }, events, actions);
 }
 
 function holdMessage(
@@ -396,7 +392,7 @@ function promote(view: TicketView): Decision {
     const message = `cannot promote: ${clash.join('; ')} (abort or promote it first)`;
     return view.progress.message === message
       ? NOTHING
-      : change(view, { progress: { ...view.progress, message } }, []);
+      : change({ progress: { ...view.progress, message } }, []);
   }
   const actions: Action[] = [
     {
@@ -409,7 +405,6 @@ function promote(view: TicketView): Decision {
     actions.push({ kind: 'deleteLane', product: product.name, name: view.lane.name });
   const { message: _m, ...progress } = view.progress;
   return change(
-    view,
     { state: 'promoted', progress },
     [event('promoted', { items: ticket.items, revertOf: ticket.revertOf })],
     actions,
@@ -429,7 +424,6 @@ function abort(view: TicketView, message: string, type: 'aborted' | 'analysis.fa
   ];
   if (type === 'analysis.failed') events.push(event('aborted', { message }));
   return change(
-    view,
     { state: 'aborted', goal: 'aborted', progress: { ...view.progress, message } },
     events,
     actions,
