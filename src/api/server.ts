@@ -13,6 +13,8 @@ import type {
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { SnapshotPublisher } from '../control/publisher.js';
+import type { StatsWindow } from '../control/stats-window.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
@@ -26,6 +28,7 @@ import { modulesPlugin } from './routes/modules.js';
 import { orgsPlugin } from './routes/orgs.js';
 import { productsPlugin } from './routes/products.js';
 import { ticketsPlugin } from './routes/tickets.js';
+import { trafficPlugin } from './routes/traffic.js';
 import { streamPlugin } from './stream.js';
 
 export interface ApiServerOptions {
@@ -33,7 +36,13 @@ export interface ApiServerOptions {
   auth: ApiAuth;
   /** A pino logger; none: the server logs nothing. */
   logger?: FastifyBaseLogger;
+  /** The routing snapshot publisher (the caller starts and stops it); none: the server owns one. */
+  publisher?: SnapshotPublisher;
+  /** Live proxy traffic for /v1/traffic; none: those routes answer not_found. */
+  statsWindow?: StatsWindow;
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const INSECURE_LOCAL = Symbol('turnout.insecureLocal');
 
@@ -119,6 +128,25 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
 
   installAuth(app, auth);
 
+  // One publisher for every plugin. A successful write wakes it before the answer goes out: a hook
+  // rather than a notifying Store wrapper because it covers every route plugin (present and
+  // future, e.g. apply) with nothing to keep in step with the Store interface, and runs after the
+  // handler's transaction committed. Awaiting it means a client that got a 2xx for a write already
+  // finds it in /v1/snapshot and /v1/stream. Writers outside HTTP (health checker, lease sweeper)
+  // notify the publisher themselves (src/control/control-plane.ts).
+  let publisher = options.publisher;
+  if (publisher === undefined) {
+    const own = new SnapshotPublisher(store, { logger: app.log });
+    await own.start();
+    app.addHook('onClose', async () => own.stop());
+    publisher = own;
+  }
+  const pub = publisher;
+  app.addHook('onSend', async (request, reply) => {
+    if (!READS.has(request.method) && reply.statusCode >= 200 && reply.statusCode < 300)
+      await pub.notify();
+  });
+
   app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
@@ -133,7 +161,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(ticketsPlugin, { store });
       await v1.register(auditPlugin, { store });
       await v1.register(applyPlugin, { store });
-      await v1.register(streamPlugin, { store });
+      await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
+      await v1.register(streamPlugin, { store, publisher: pub });
     },
     { prefix: '/v1' },
   );

@@ -14,11 +14,24 @@
 // `viewer` role through `config.role`, which only the auth hook of src/api/auth.ts enforces:
 // registered on an app without `installAuth` (as in the tests), the stream is open.
 //
-// Without a `publisher` option the plugin starts its own over `store` and stops it on close.
+// Without a `publisher` option the plugin starts its own over `store` and stops it on close
+// (createApiServer passes the server's one publisher).
+//
+// GET /v1/snapshot: the same snapshot by long-poll, for clients that cannot hold an SSE stream.
+//
+//   - no `since`: `200` with the current snapshot JSON at once;
+//   - `since=<version>`: `200` at once when the current version differs; otherwise waits up to
+//     `waitMs` (default 30000, at most 60000) for the next publish: `200` with it, or `304` (no
+//     body) when nothing was published;
+//   - `since=<version>.<revision>`: the same, comparing the revision too, so a client that echoes
+//     the `x-turnout-snapshot` header of each answer also gets republishes after a lease expiry
+//     (same version, new endpoints) without ever being answered twice for the same snapshot;
+//   - every 200 carries `x-turnout-snapshot: <version>.<revision>`; a closing server answers the
+//     waiting polls `304` at once.
 
 import type { ServerResponse } from 'node:http';
-import type { FastifyPluginAsync } from 'fastify';
-import type { PublishedSnapshot } from '../control/publisher.js';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { PublishedSnapshot, Subscriber } from '../control/publisher.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import type { Store } from '../store/store.js';
 
@@ -30,6 +43,8 @@ export interface StreamPluginOptions {
 }
 
 export const KEEPALIVE_MS = 15_000;
+export const LONG_POLL_DEFAULT_MS = 30_000;
+export const LONG_POLL_MAX_MS = 60_000;
 
 /** The SSE frame of one snapshot (the JSON is one line: JSON.stringify never emits a newline). */
 export function snapshotFrame(s: Pick<PublishedSnapshot, 'version' | 'json'>): string {
@@ -44,6 +59,47 @@ export function parseSince(query: unknown, lastEventId: unknown): number | null 
   const text = Array.isArray(raw) ? raw[0] : raw;
   if (typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return 'invalid';
   return Number(text);
+}
+
+function invalid(reply: FastifyReply, field: string, message: string) {
+  return reply.code(400).send({ error: { code: 'invalid_argument', message, field } });
+}
+
+/** A long-poll resume point: `<version>` or `<version>.<revision>`. */
+export function parseSnapshotTag(
+  raw: unknown,
+): { version: number; revision: number | null } | null | 'invalid' {
+  if (raw === undefined || raw === '') return null;
+  const m = typeof raw === 'string' ? /^(\d{1,15})(?:\.(\d{1,9}))?$/.exec(raw) : null;
+  if (m === null) return 'invalid';
+  return { version: Number(m[1]), revision: m[2] === undefined ? null : Number(m[2]) };
+}
+
+function isHeld(
+  s: PublishedSnapshot,
+  since: { version: number; revision: number | null } | null,
+): boolean {
+  if (since === null) return false;
+  return s.version === since.version && (since.revision === null || s.revision === since.revision);
+}
+
+/** The next snapshot `sub` has not had, or null after `ms` or on `cancel()`; closes `sub`. */
+function nextWithin(
+  sub: Subscriber,
+  ms: number,
+): { result: Promise<PublishedSnapshot | null>; cancel: () => void } {
+  let cancel = () => {};
+  const result = new Promise<PublishedSnapshot | null>((resolve) => {
+    const settle = (s: PublishedSnapshot | null) => {
+      clearTimeout(timer);
+      sub.close();
+      resolve(s);
+    };
+    const timer = setTimeout(() => settle(null), ms);
+    cancel = () => settle(null);
+    sub.next().then(settle, () => settle(null));
+  });
+  return { result, cancel };
 }
 
 function waitDrainOrClose(res: ServerResponse): Promise<void> {
@@ -69,8 +125,45 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
   }
   const pub = publisher;
   const open = new Set<ServerResponse>();
+  const polls = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const res of open) res.socket?.destroy();
+    for (const cancel of polls) cancel();
+  });
+
+  app.get('/snapshot', { config: { role: 'viewer' } }, async (request, reply) => {
+    const query = (request.query ?? {}) as { since?: unknown; waitMs?: unknown };
+    const since = parseSnapshotTag(query.since);
+    if (since === 'invalid')
+      return invalid(reply, 'since', 'since: must be a snapshot version, or version.revision');
+    let waitMs = LONG_POLL_DEFAULT_MS;
+    if (query.waitMs !== undefined) {
+      const text = String(query.waitMs);
+      if (!/^\d{1,6}$/.test(text) || Number(text) > LONG_POLL_MAX_MS)
+        return invalid(reply, 'waitMs', `waitMs: must be an integer from 0 to ${LONG_POLL_MAX_MS}`);
+      waitMs = Number(text);
+    }
+    const sub = pub.subscribe();
+    const cur = pub.current();
+    let answer: PublishedSnapshot | null = null;
+    if (cur !== null && !isHeld(cur, since)) {
+      sub.close();
+      answer = cur;
+    } else {
+      if (cur !== null) sub.skip(cur);
+      const wait = nextWithin(sub, waitMs);
+      polls.add(wait.cancel);
+      reply.raw.once('close', wait.cancel); // the client went away
+      answer = await wait.result;
+      polls.delete(wait.cancel);
+      reply.raw.off('close', wait.cancel);
+    }
+    if (answer === null) return reply.code(304).send();
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('x-turnout-snapshot', `${answer.version}.${answer.revision}`)
+      .header('cache-control', 'no-cache')
+      .send(answer.json);
   });
 
   app.get('/stream', { config: { role: 'viewer' } }, async (request, reply) => {

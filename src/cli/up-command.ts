@@ -1,6 +1,8 @@
-// `turnout up`: the control plane (SQLite store + API) in this process and the proxy as its own
-// child process (`turnout proxy --config http://<api>/v1/stream`), so control-plane work never
-// stalls traffic. SIGINT/SIGTERM stops the proxy first (and waits for it), then the API and store.
+// `turnout up`: the control plane (SQLite store, API, health checker, lease sweeper, stats scraper;
+// src/control/control-plane.ts) in this process and the proxy as its own child process
+// (`turnout proxy --config http://<api>/v1/stream`), so control-plane work never stalls traffic.
+// The scraper reads the proxy's admin /stats. SIGINT/SIGTERM stops the stats scraper, then the proxy
+// (and waits for it), then the rest of the control plane and the store.
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -11,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
-import { createApiServer, listenApi } from '../api/server.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import { startControlPlane } from '../control/control-plane.js';
 import { TurnoutError } from '../errors.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Io } from './io.js';
@@ -94,14 +97,23 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
 
       const logger = pino({ name: 'turnout-api', level: 'warn' }, pino.destination(2));
       const store = await openSqliteStore(join(dataDir, 'turnout.db'));
-      let app: Awaited<ReturnType<typeof createApiServer>>;
+      const proxyAdmin = parseListen(flags.admin, '--admin');
+      const adminUrls =
+        proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
+      let cp: ControlPlane;
       try {
-        app = await createApiServer({ store, auth, logger });
-        await listenApi(app, api);
+        cp = await startControlPlane({
+          store,
+          auth,
+          listen: api,
+          proxyAdminUrls: () => adminUrls,
+          logger,
+        });
       } catch (error) {
         await store.close().catch(() => {});
         throw error;
       }
+      const app = cp.app;
       const address = app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : api.port;
       const apiUrl = `http://${hostForUrl(api.host)}:${port}`;
@@ -177,9 +189,11 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
           if (stopping) return;
           stopping = true;
           io.err(`turnout up: ${why}; stopping`);
+          // The scraper first, so the proxy going away is not logged as a proxy that is down.
+          await cp.statsScraper.stop().catch(() => {});
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await waitForExit(child, 15_000);
-          await app.close().catch(() => {});
+          await cp.stop().catch(() => {});
           await store.close().catch(() => {});
           done(exit);
         };

@@ -56,6 +56,10 @@ describe('OpenAPI document', () => {
         'GET /v1/audit',
         'POST /v1/apply',
         'GET /v1/stream',
+        'GET /v1/snapshot',
+        'POST /v1/instances/heartbeat',
+        'GET /v1/traffic',
+        'GET /v1/traffic/series',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());
       // Request bodies come from the store's schemas.

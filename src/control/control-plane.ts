@@ -1,0 +1,117 @@
+// The control plane in one process, for `turnout up`, the demo and tests: the HTTP API (with the
+// config stream and the snapshot publisher), the health checker, the lease sweeper and the stats
+// scraper over the given store. The caller owns the store (opens and closes it).
+//
+// Adding a worker (the release engine): start it after the API listens, pass `onChange: wake` if it
+// writes to the store outside HTTP (so proxies see its writes at once), and stop it in `stop()`
+// before the API closes.
+
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApiAuth } from '../api/auth.js';
+import type { ListenOptions } from '../api/server.js';
+import { createApiServer, listenApi } from '../api/server.js';
+import type { Store } from '../store/store.js';
+import type { HealthCheckerOptions } from './health-checker.js';
+import { HealthChecker } from './health-checker.js';
+import { LeaseSweeper } from './lease-sweeper.js';
+import { SnapshotPublisher } from './publisher.js';
+import { StatsScraper } from './stats-scraper.js';
+import { StatsWindow } from './stats-window.js';
+
+export interface ControlPlaneOptions {
+  readonly store: Store;
+  readonly auth: ApiAuth;
+  /** Where the API listens (port 0: any free port; `url` says which). */
+  readonly listen: ListenOptions;
+  /** Admin base URLs of the proxies whose stats to keep (`http://127.0.0.1:9990`); read each scrape. */
+  readonly proxyAdminUrls?: () => readonly string[];
+  /** A pino logger; none: nothing is logged. */
+  readonly logger?: Logger;
+  /** Stats scrape interval. Default 1000. */
+  readonly statsIntervalMs?: number;
+  /** Lease sweep interval. Default 1000. */
+  readonly leaseSweepMs?: number;
+  /** Health checker tuning (concurrency, timeouts, clock…). */
+  readonly health?: Omit<HealthCheckerOptions, 'store' | 'logger' | 'onChange'>;
+}
+
+export interface ControlPlane {
+  readonly app: FastifyInstance;
+  /** The API's base URL, e.g. `http://127.0.0.1:7070`. */
+  readonly url: string;
+  readonly publisher: SnapshotPublisher;
+  readonly statsWindow: StatsWindow;
+  readonly healthChecker: HealthChecker;
+  readonly leaseSweeper: LeaseSweeper;
+  readonly statsScraper: StatsScraper;
+  /** Stops the workers, then the API and the publisher; the store stays open. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { store, logger } = options;
+  const child = (component: string) => logger?.child({ component });
+  const publisher = new SnapshotPublisher(store, { logger: child('publisher') });
+  await publisher.start();
+  const statsWindow = new StatsWindow();
+  let app: FastifyInstance | undefined;
+  let url: string;
+  try {
+    app = await createApiServer({
+      store,
+      auth: options.auth,
+      publisher,
+      statsWindow,
+      logger,
+    });
+    url = await listenApi(app, options.listen);
+  } catch (error) {
+    await app?.close().catch(() => {});
+    publisher.stop();
+    throw error;
+  }
+  // Background writes bypass the API's notify hook: wake the publisher for them too.
+  const wake = () => void publisher.notify();
+  const leaseSweeper = new LeaseSweeper({
+    store,
+    onChange: wake,
+    intervalMs: options.leaseSweepMs,
+    logger: child('registry'),
+  });
+  const healthChecker = new HealthChecker({
+    ...options.health,
+    store,
+    onChange: wake,
+    logger: child('health'),
+  });
+  const statsScraper = new StatsScraper({
+    window: statsWindow,
+    targets: options.proxyAdminUrls ?? (() => []),
+    intervalMs: options.statsIntervalMs,
+    logger: child('stats'),
+  });
+  leaseSweeper.start();
+  await healthChecker.start();
+  statsScraper.start();
+
+  const api = app;
+  let stopping: Promise<void> | null = null;
+  return {
+    app: api,
+    url,
+    publisher,
+    statsWindow,
+    healthChecker,
+    leaseSweeper,
+    statsScraper,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all([statsScraper.stop(), healthChecker.stop(), leaseSweeper.stop()]);
+        await api.close();
+        publisher.stop();
+      })();
+      return stopping;
+    },
+  };
+}
