@@ -89,24 +89,43 @@ export class ProcessRuntime implements Runtime {
       throw new TurnoutError('invalid_argument', why, 'id');
     }
     const existing = this.instances.get(spec.id);
-    if (existing !== undefined) return sameInstance(runningInstance(existing.current), spec);
+    const stopping = existing?.stopping ?? null;
+    if (existing !== undefined && stopping === null) {
+      return sameInstance(runningInstance(existing.current), spec);
+    }
     const pending = this.starting.get(spec.id);
     if (pending !== undefined) return pending.then((running) => sameInstance(running, spec));
-    const started = this.limit
-      .run(() => this.launch(spec))
+    // While the id is being stopped, a start waits for the stop and then starts afresh.
+    const started = (stopping ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => this.limit.run(() => this.launch(spec)))
       .finally(() => this.starting.delete(spec.id));
     this.starting.set(spec.id, started);
     return started;
   }
 
   async stop(id: string, options: { deadlineMs?: number } = {}): Promise<void> {
-    await this.starting.get(id)?.catch(() => {});
     const deadlineMs = options.deadlineMs ?? this.options.stopDeadlineMs ?? DEFAULTS.stopDeadlineMs;
-    // Left running by an earlier run and not adopted yet: stopping it is still this call's job.
-    const instance = this.instances.get(id) ?? (await this.adoptOne(id));
-    if (instance === null) return;
+    // Both read before any await: a start() called before this stop is stopped too, and one called
+    // after it sees the stop under way (and starts afresh once it is done).
+    const known = this.instances.get(id);
+    const pending = this.starting.get(id);
+    if (known !== undefined) await this.stopInstance(known, deadlineMs);
+    if (pending !== undefined) {
+      await pending.catch(() => {});
+      const started = this.instances.get(id);
+      if (started !== undefined) await this.stopInstance(started, deadlineMs);
+    } else if (known === undefined) {
+      // Left running by an earlier run and not adopted yet: still ours to stop.
+      const earlier = await this.adoptOne(id);
+      if (earlier !== null) await this.stopInstance(earlier, deadlineMs);
+    }
+  }
+
+  private async stopInstance(instance: SupervisedInstance, deadlineMs: number): Promise<void> {
+    const { id } = instance.current;
     await instance.stop(deadlineMs);
-    this.instances.delete(id);
+    if (this.instances.get(id) === instance) this.instances.delete(id);
   }
 
   list(): RunningInstance[] {
@@ -195,6 +214,8 @@ export class ProcessRuntime implements Runtime {
       await removeRecord(this.dir, record.id);
       return null;
     }
+    const known = this.instances.get(record.id);
+    if (known !== undefined) return known; // adopted meanwhile (by adopt() or a start)
     const pollMs = this.options.pollMs ?? DEFAULTS.pollMs;
     return this.supervise(record, watchProcess(record.pid, record.processStart, pollMs));
   }

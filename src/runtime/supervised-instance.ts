@@ -35,7 +35,7 @@ export class SupervisedInstance {
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | null = null;
-  private stopping: Promise<void> | null = null;
+  private stopCall: Promise<void> | null = null;
 
   constructor(
     private record: InstanceRecord,
@@ -51,8 +51,13 @@ export class SupervisedInstance {
 
   /** Concurrent calls share one stop; each resolves when the process is gone. */
   stop(deadlineMs: number): Promise<void> {
-    this.stopping ??= this.stopNow(deadlineMs);
-    return this.stopping;
+    this.stopCall ??= this.stopNow(deadlineMs);
+    return this.stopCall;
+  }
+
+  /** The stop under way (or done); null when none was asked for. */
+  get stopping(): Promise<void> | null {
+    return this.stopCall;
   }
 
   private async stopNow(deadlineMs: number): Promise<void> {
@@ -125,7 +130,7 @@ export class SupervisedInstance {
       startedAt: new Date(this.deps.now()).toISOString(),
       restarts: this.record.restarts + 1,
     };
-    if (this.stopping !== null) return; // stop() arrived meanwhile and terminates it
+    if (this.stopCall !== null) return; // stop() arrived meanwhile and terminates it
     await this.deps.save(this.record);
     if (!this.inPhase('backoff')) return; // released meanwhile: the record lets the next run adopt it
     this.phase = 'running';

@@ -123,6 +123,29 @@ export function runtimeContract(name: string, open: () => Promise<RuntimeUnderTe
       await r.stop('never-started');
     });
 
+    it('starts afresh when started while a stop is still under way', async () => {
+      const r = await runtime();
+      const spec = fixtureSpec('again', { IGNORE_SIGTERM: '1' });
+      const first = await started(r, spec);
+      const stopping = r.stop(spec.id, { deadlineMs: 500 });
+      const second = await started(r, spec);
+      await stopping;
+      expect(second.pid).not.toBe(first.pid);
+      expect(alive(first.pid)).toBe(false);
+      expect((await get(second.address)).json().pid).toBe(second.pid);
+      expect(r.list()).toEqual([second]);
+    });
+
+    it('stops an instance whose start was still under way when stop was called', async () => {
+      const r = await runtime();
+      const starting = r.start(fixtureSpec('brief'));
+      await r.stop('brief', { deadlineMs: 1000 });
+      const instance = await starting;
+      pids.push(instance.pid);
+      expect(alive(instance.pid)).toBe(false);
+      expect(r.list()).toEqual([]);
+    });
+
     it('escalates to SIGKILL once the deadline passes for a process that ignores SIGTERM', async () => {
       const r = await runtime();
       const stubborn = await started(r, fixtureSpec('stubborn', { IGNORE_SIGTERM: '1' }));

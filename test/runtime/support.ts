@@ -5,6 +5,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readProcStat } from '../../src/runtime/process-identity.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVICE = join(ROOT, 'examples', 'services', 'service.mjs');
@@ -42,13 +43,15 @@ export function get(
   });
 }
 
+/** Whether the process runs (a zombie has ended, it only waits for its parent to reap it). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const stat = readProcStat(pid);
+  return stat !== null && stat.state !== 'Z';
 }
 
 /** Polls `check` every 20 ms until it holds (or throws after `timeoutMs`). */
