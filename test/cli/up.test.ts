@@ -1,9 +1,12 @@
 // `turnout up` end to end: the real bin starts the API and a proxy child; the proxy becomes ready
-// from the stream; `turnout get` reads through the API; SIGTERM stops both and exits 0.
+// from the stream; `turnout get` reads through the API; a registered instance is health-checked to
+// ready and its traffic reaches /v1/traffic; SIGTERM stops both and exits 0.
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,8 +49,12 @@ function alive(pid: number): boolean {
 }
 
 async function post(url: string, body: unknown): Promise<number> {
+  return send('POST', url, body);
+}
+
+async function send(method: 'POST' | 'PUT', url: string, body: unknown): Promise<number> {
   const res = await request(url, {
-    method: 'POST',
+    method,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
@@ -141,6 +148,53 @@ describe('turnout up', () => {
     const missing = await turnout('get', 'products', 'nope', '--server', server);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('not_found: ');
+
+    // The control plane's health checker makes a registered instance ready, the proxy routes to
+    // it, and the stats scraper brings the proxy's counts to /v1/traffic.
+    const instance = createHttpServer((_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((r) => instance.listen(0, '127.0.0.1', r));
+    try {
+      const address = `127.0.0.1:${(instance.address() as AddressInfo).port}`;
+      expect(await post(`${server}/v1/modules/web/versions`, { version: '1.0.0' })).toBe(201);
+      expect(
+        await send('PUT', `${server}/v1/products/shop`, {
+          org: 'acme',
+          entry: 'web',
+          baseDtab: '/svc/web => /v/web/1.0.0;',
+        }),
+      ).toBe(200);
+      expect(
+        await post(`${server}/v1/instances`, {
+          id: 'web-1',
+          module: 'web',
+          version: '1.0.0',
+          host: 'local',
+          address,
+        }),
+      ).toBe(201);
+      await waitFor('web-1 to be ready', async () => {
+        const res = await request(`${server}/v1/instances/web-1`);
+        const body = (await res.body.json()) as { state: string; health: string };
+        return body.state === 'ready' && body.health === 'healthy';
+      });
+      const through = async () => {
+        const res = await request(`http://127.0.0.1:${outPort}/`, {
+          headers: { host: 'web', baggage: 'turnout-product=shop' },
+        });
+        await res.body.text();
+        return res.statusCode;
+      };
+      await waitFor('a request routed to web-1', async () => (await through()) === 200);
+      for (let i = 0; i < 4; i++) expect(await through()).toBe(200);
+      await waitFor('the requests in /v1/traffic', async () => {
+        const res = await request(`${server}/v1/traffic?product=shop&module=web`);
+        const body = (await res.body.json()) as { total: { requests: number } };
+        return body.total.requests >= 5;
+      });
+    } finally {
+      instance.closeAllConnections();
+      instance.close();
+    }
 
     child.kill('SIGTERM');
     const code = await Promise.race([
