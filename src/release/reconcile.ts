@@ -24,7 +24,7 @@ import type { ReleasePlan } from './plan.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
-import { laneName, laneOverlay, laneRules, withStable } from './routes.js';
+import { laneName, laneOverlay, laneRules } from './routes.js';
 import { isTerminal } from './transitions.js';
 
 export interface TicketView {
@@ -55,7 +55,8 @@ export type Action =
     }
   | { readonly kind: 'putLane'; readonly lane: LaneInput }
   | { readonly kind: 'deleteLane'; readonly product: string; readonly name: string }
-  | { readonly kind: 'setBaseDtab'; readonly product: string; readonly dtab: string };
+  /** The product's base dtab names these versions (rewritten from the dtab as stored then). */
+  | { readonly kind: 'setStable'; readonly product: string; readonly items: readonly TicketItem[] };
 
 export interface TicketEventOut {
   readonly type: string;
@@ -396,9 +397,9 @@ function promote(view: TicketView): Decision {
   }
   const actions: Action[] = [
     {
-      kind: 'setBaseDtab',
+      kind: 'setStable',
       product: product.name,
-      dtab: withStable(product.baseDtab, ticket.items),
+      items: ticket.items,
     },
   ];
   if (view.lane !== null)

@@ -68,3 +68,19 @@ export const runOverrideSchema = exactlyOne(
   processOverrideSchema,
   kubernetesRunSchema,
 ) as unknown as z.ZodType<RunOverride, RunOverrideInput>;
+
+/** A version's process spec: its module's, with the version's overrides (env merged by name). */
+export function processRunOf(
+  moduleRun: RunSpec,
+  versionRun: RunOverride | null,
+): z.output<typeof processRunSchema> | null {
+  if (!('process' in moduleRun)) return null;
+  const base = moduleRun.process;
+  const over = versionRun !== null && 'process' in versionRun ? versionRun.process : {};
+  return {
+    command: over.command ?? base.command,
+    args: over.args ?? base.args,
+    cwd: over.cwd !== undefined ? over.cwd : base.cwd,
+    env: { ...base.env, ...over.env },
+  };
+}

@@ -327,9 +327,9 @@ describe('reconcile: promote and abort', () => {
     );
     expect(d.actions).toEqual([
       {
-        kind: 'setBaseDtab',
+        kind: 'setStable',
         product: 'shop',
-        dtab: '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
+        items: ITEMS,
       },
       { kind: 'deleteLane', product: 'shop', name: 't-7' },
     ]);

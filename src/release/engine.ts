@@ -1,0 +1,363 @@
+// The release engine: a reconcile loop. Each tick, the replica holding the `release-engine` lease
+// observes the store, asks reconcile() what each active ticket needs, and carries it out —
+// instance starts through the runtime, every store change of one ticket in one transaction. Then
+// reclaim drains and stops instances no product needs. Nothing lives only in memory, so a replica
+// killed mid-rollout is replaced by the next tick of another (or of itself, restarted).
+
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { StatsWindow } from '../control/stats-window.js';
+import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
+import type { Instance } from '../store/model.js';
+import { processRunOf } from '../store/run-spec.js';
+import type { Store } from '../store/store.js';
+import type { Observed } from './observe.js';
+import { observe, ticketViews } from './observe.js';
+import { keptVersions, toReclaim } from './reclaim.js';
+import type { Action, Decision, TicketView } from './reconcile.js';
+import { reconcile } from './reconcile.js';
+import { withStable } from './routes.js';
+
+export const ENGINE_ACTOR = 'engine';
+export const ENGINE_LEASE = 'release-engine';
+
+export interface EngineOptions {
+  readonly store: Store;
+  /** Runs instances on this host; null: the engine starts nothing (instances come from elsewhere). */
+  readonly runtime: Runtime | null;
+  /** The `host` recorded on instances this engine's runtime runs. */
+  readonly host?: string;
+  /** Live traffic for canary analysis; null: no analysis (steps advance on time or approval). */
+  readonly traffic: StatsWindow | null;
+  /** Called after the engine wrote to the store, so proxies hear of it at once. */
+  readonly onChange?: () => void;
+  readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  readonly tickMs?: number;
+  readonly leaseTtlMs?: number;
+  /** How long a draining instance gets no new requests before it is stopped. */
+  readonly drainMs?: number;
+  /** SIGTERM → SIGKILL deadline when stopping an instance. */
+  readonly stopDeadlineMs?: number;
+  /** This replica's name in the lease. */
+  readonly holder?: string;
+  readonly now?: () => number;
+}
+
+export class ReleaseEngine {
+  private readonly o: Required<Omit<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic'>> &
+    Pick<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic'>;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private leader = false;
+  /** Stops in progress, so a slow stop is not started twice. */
+  private readonly stopping = new Set<string>();
+
+  constructor(options: EngineOptions) {
+    this.o = {
+      host: 'local',
+      tickMs: 250,
+      leaseTtlMs: 5000,
+      drainMs: 2000,
+      stopDeadlineMs: 10_000,
+      holder: `engine-${randomUUID()}`,
+      now: () => Date.now(),
+      ...options,
+    };
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Re-registers what the runtime adopted, then ticks every tickMs. */
+  async start(): Promise<void> {
+    if (this.timer !== null || this.stopped) return;
+    await this.tick();
+    this.timer = setInterval(() => void this.kick(), this.o.tickMs);
+    this.timer.unref();
+  }
+
+  /** Stops ticking (instances keep running) and gives the lease up for another replica. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+    if (this.leader) await this.o.store.releaseLease(ENGINE_LEASE, this.o.holder).catch(() => {});
+    this.leader = false;
+  }
+
+  /** Something changed (a command): tick now. Resolves when that tick (or the running one) ends. */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== null) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.tick();
+        } while (this.again && !this.stopped);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const was = this.leader;
+      this.leader = await this.o.store.acquireLease(ENGINE_LEASE, this.o.holder, this.o.leaseTtlMs);
+      if (!this.leader) return;
+      if (!was)
+        this.o.logger?.info(
+          { event: 'engine_leader', holder: this.o.holder },
+          'release engine leading',
+        );
+      let observed = await observe(this.o.store);
+      if (!was) observed = (await this.recover(observed)) ? await observe(this.o.store) : observed;
+      const now = this.o.now();
+      let wrote = false;
+      for (const view of ticketViews(observed, now, this.o.traffic)) {
+        wrote = (await this.advance(view, observed)) || wrote;
+      }
+      if (wrote) observed = await observe(this.o.store);
+      await this.reclaim(observed, now);
+    } catch (error) {
+      this.o.logger?.error(
+        { event: 'engine_tick_failed', err: error },
+        'release engine tick failed',
+      );
+    }
+  }
+
+  /** One ticket: start what it needs, then write its decision in one transaction. */
+  private async advance(view: TicketView, observed: Observed): Promise<boolean> {
+    const decision = reconcile(view);
+    if (decision.actions.length === 0 && decision.patch === null && decision.events.length === 0) {
+      return false;
+    }
+    for (const action of decision.actions) {
+      if (action.kind !== 'start') continue;
+      const failure = await this.startInstance(action, observed);
+      if (failure !== null) {
+        await this.failTicket(view, failure);
+        return true;
+      }
+    }
+    await this.commit(view, decision);
+    return true;
+  }
+
+  private async commit(view: TicketView, decision: Decision): Promise<void> {
+    const id = view.ticket.id;
+    await this.o.store.transaction(async (tx) => {
+      for (const action of decision.actions) await applyStoreAction(tx, action, view);
+      if (decision.patch !== null) await tx.updateTicket(id, decision.patch, ENGINE_ACTOR);
+      for (const e of decision.events) {
+        await tx.appendTicketEvent(id, { type: e.type, data: e.data as never }, ENGINE_ACTOR);
+      }
+    });
+    for (const e of decision.events) {
+      this.o.logger?.info(
+        { event: `ticket_${e.type}`, ticket: id, ...e.data },
+        `ticket ${id}: ${e.type}`,
+      );
+    }
+    this.o.onChange?.();
+  }
+
+  private async failTicket(view: TicketView, message: string): Promise<void> {
+    await this.o.store.transaction(async (tx) => {
+      await tx.updateTicket(
+        view.ticket.id,
+        { state: 'failed', progress: { ...view.progress, message } },
+        ENGINE_ACTOR,
+      );
+      await tx.appendTicketEvent(
+        view.ticket.id,
+        { type: 'deploy.failed', data: { message } },
+        ENGINE_ACTOR,
+      );
+    });
+    this.o.logger?.warn(
+      { event: 'ticket_deploy_failed', ticket: view.ticket.id, reason: message },
+      message,
+    );
+  }
+
+  /** Spawns (or finds) the process, then registers it: `starting` until health checks pass. */
+  private async startInstance(
+    action: Extract<Action, { kind: 'start' }>,
+    observed: Observed,
+  ): Promise<string | null> {
+    const runtime = this.o.runtime;
+    if (runtime === null) return `no runtime on this control plane can start ${action.id}`;
+    const spec = await this.specOf(action, observed);
+    if (typeof spec === 'string') return spec;
+    let address: string;
+    try {
+      address = (await runtime.start(spec)).address;
+    } catch (error) {
+      return `${action.module}@${action.version} did not start: ${(error as Error).message}`;
+    }
+    await this.register(action.id, action.module, action.version, address, observed.instances);
+    return null;
+  }
+
+  /** The version's process spec: its module's with the version's overrides. */
+  private async specOf(
+    action: Extract<Action, { kind: 'start' }>,
+    observed: Observed,
+  ): Promise<InstanceSpec | string> {
+    const module = observed.modules.find((m) => m.name === action.module);
+    const version = await this.o.store.getVersion(action.module, action.version);
+    if (module === undefined || version === null) {
+      return `${action.module}@${action.version} does not exist`;
+    }
+    const run = processRunOf(module.run, version.run);
+    if (run === null) {
+      return `${action.module} runs on Kubernetes, which this control plane does not drive`;
+    }
+    return { id: action.id, module: action.module, version: action.version, run };
+  }
+
+  private async register(
+    id: string,
+    module: string,
+    version: string,
+    address: string,
+    known: readonly Instance[],
+  ): Promise<void> {
+    const existing = known.find((i) => i.id === id) ?? (await this.o.store.getInstance(id));
+    if (existing === null || existing === undefined) {
+      await this.o.store.createInstance(
+        { id, module, version, host: this.o.host, address, state: 'starting' },
+        ENGINE_ACTOR,
+      );
+    } else {
+      await this.o.store.updateInstance(
+        id,
+        { address, state: 'starting', health: 'unknown' },
+        ENGINE_ACTOR,
+      );
+    }
+    this.o.onChange?.();
+  }
+
+  /**
+   * On taking the lead: instances the runtime adopted but the store does not know (a crash between
+   * spawn and register) are registered; instances the store says run here but the runtime lost
+   * (they died while no control plane watched) are started again under the same id.
+   */
+  private async recover(observed: Observed): Promise<boolean> {
+    const runtime = this.o.runtime;
+    if (runtime === null) return false;
+    const running = new Map(runtime.list().map((r) => [r.id, r]));
+    const known = new Map(observed.instances.map((i) => [i.id, i]));
+    let changed = false;
+    for (const r of running.values()) {
+      if (known.has(r.id)) continue;
+      await this.register(r.id, r.module, r.version, r.address, observed.instances);
+      changed = true;
+    }
+    for (const i of observed.instances) {
+      if (i.host !== this.o.host || running.has(i.id)) continue;
+      if (i.state === 'stopped') continue;
+      if (i.state === 'draining') {
+        await this.o.store.updateInstance(i.id, { state: 'stopped' }, ENGINE_ACTOR);
+      } else {
+        const failure = await this.startInstance(
+          { kind: 'start', id: i.id, module: i.module, version: i.version },
+          observed,
+        );
+        if (failure !== null)
+          this.o.logger?.warn(
+            { event: 'instance_restart_failed', instance: i.id, reason: failure },
+            failure,
+          );
+      }
+      changed = true;
+    }
+    if (changed) this.o.onChange?.();
+    return changed;
+  }
+
+  /** Drains what no product needs, then stops what has drained for drainMs. */
+  private async reclaim(observed: Observed, now: number): Promise<void> {
+    const runtime = this.o.runtime;
+    if (runtime === null) return;
+    const mine = observed.instances.filter((i) => i.host === this.o.host);
+    const keep = keptVersions(observed.products, observed.lanes, observed.tickets);
+    const drain = toReclaim(mine, keep);
+    for (const i of drain) {
+      await this.o.store.updateInstance(i.id, { state: 'draining' }, ENGINE_ACTOR);
+      this.o.logger?.info(
+        { event: 'instance_draining', instance: i.id },
+        `reclaim: draining ${i.id}`,
+      );
+    }
+    if (drain.length > 0) this.o.onChange?.();
+    for (const i of mine) {
+      if (i.state !== 'draining' || this.stopping.has(i.id)) continue;
+      if (now - Date.parse(i.updatedAt) < this.o.drainMs) continue;
+      this.stopping.add(i.id);
+      void this.stopInstance(runtime, i).finally(() => this.stopping.delete(i.id));
+    }
+  }
+
+  private async stopInstance(runtime: Runtime, i: Instance): Promise<void> {
+    try {
+      await runtime.stop(i.id, { deadlineMs: this.o.stopDeadlineMs });
+      await this.o.store.updateInstance(i.id, { state: 'stopped' }, ENGINE_ACTOR);
+      this.o.logger?.info(
+        { event: 'instance_stopped', instance: i.id },
+        `reclaim: stopped ${i.id}`,
+      );
+      this.o.onChange?.();
+    } catch (error) {
+      this.o.logger?.error(
+        { event: 'instance_stop_failed', instance: i.id, err: error },
+        'stop failed',
+      );
+    }
+  }
+}
+
+async function applyStoreAction(
+  tx: Parameters<Parameters<Store['transaction']>[0]>[0],
+  action: Action,
+  view: TicketView,
+): Promise<void> {
+  switch (action.kind) {
+    case 'start':
+      return; // done through the runtime before the transaction
+    case 'putLane':
+      if ((await tx.getLane(action.lane.product, action.lane.name)) === null) {
+        await tx.createLane(action.lane, ENGINE_ACTOR);
+      } else {
+        await tx.updateLane(action.lane, ENGINE_ACTOR);
+      }
+      return;
+    case 'deleteLane':
+      if ((await tx.getLane(action.product, action.name)) !== null) {
+        await tx.deleteLane(action.product, action.name, ENGINE_ACTOR);
+      }
+      return;
+    case 'setStable': {
+      // Read inside the transaction: another ticket of this tick may have just promoted.
+      const p = (await tx.getProduct(action.product)) ?? view.product;
+      const { createdAt: _c, updatedAt: _u, ...input } = p;
+      await tx.updateProduct(
+        { ...input, baseDtab: withStable(p.baseDtab, action.items) },
+        ENGINE_ACTOR,
+      );
+      return;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+// What the engine observes in one tick: the store's tickets, products, modules, lanes and
+// instances, read once, and the live traffic figures — turned into one TicketView per ticket the
+// engine has work for.
+
+import { listAll } from '../control/publisher.js';
+import type { StatsWindow } from '../control/stats-window.js';
+import type { Instance, Lane, Module, Product, Ticket, TicketItem } from '../store/model.js';
+import type { Store } from '../store/store.js';
+import type { Figures } from './analysis.js';
+import { readPlan } from './plan.js';
+import { readProgress } from './progress.js';
+import type { TicketView } from './reconcile.js';
+import { laneName } from './routes.js';
+import { isTerminal } from './transitions.js';
+
+/** The lane label the proxies give traffic outside any lane. */
+export const STABLE_LANE = 'stable';
+
+export interface Observed {
+  readonly tickets: Ticket[];
+  readonly products: Product[];
+  readonly modules: Module[];
+  readonly lanes: Lane[];
+  readonly instances: Instance[];
+}
+
+export async function observe(store: Store): Promise<Observed> {
+  return store.transaction(async (tx) => {
+    const [tickets, products, modules, lanes, instances] = await Promise.all([
+      listAll((p) => tx.listTickets(p)),
+      listAll((p) => tx.listProducts(p)),
+      listAll((p) => tx.listModules(p)),
+      listAll((p) => tx.listLanes(p)),
+      listAll((p) => tx.listInstances(p)),
+    ]);
+    return { tickets, products, modules, lanes, instances };
+  });
+}
+
+/** Lane and stable figures for one item, from the stats window. */
+export function trafficOf(window: StatsWindow, product: string, ticketId: number, now: number) {
+  return (item: TicketItem, sinceMs: number): { lane: Figures; stable: Figures } => {
+    const span = Math.max(1, now - sinceMs);
+    const of = (lane: string) => window.summary({ product, lane, module: item.module }, span, now);
+    const lane = window.summary(
+      { product, lane: laneName(ticketId), module: item.module, version: item.version },
+      span,
+      now,
+    );
+    return { lane, stable: of(STABLE_LANE) };
+  };
+}
+
+/** A view for every ticket with a goal that is not terminal yet. */
+export function ticketViews(o: Observed, now: number, window: StatsWindow | null): TicketView[] {
+  const graph = new Map(o.modules.map((m) => [m.name, m.calls]));
+  const products = new Map(o.products.map((p) => [p.name, p]));
+  const active = o.tickets.filter((t) => t.goal !== null && !isTerminal(t.state));
+  const views: TicketView[] = [];
+  for (const ticket of active) {
+    const product = products.get(ticket.product);
+    if (product === undefined) continue; // a product is never deleted while tickets refer to it
+    const wanted = new Set(ticket.items.map((i) => `${i.module}@${i.version}`));
+    views.push({
+      ticket,
+      plan: readPlan(ticket.plan),
+      progress: readProgress(ticket.progress),
+      product,
+      graph,
+      instances: o.instances.filter((i) => wanted.has(`${i.module}@${i.version}`)),
+      lane:
+        o.lanes.find((l) => l.product === ticket.product && l.name === laneName(ticket.id)) ?? null,
+      others: o.tickets.filter(
+        (t) => t.product === ticket.product && t.id !== ticket.id && !isTerminal(t.state),
+      ),
+      traffic: window === null ? null : trafficOf(window, ticket.product, ticket.id, now),
+      now,
+    });
+  }
+  return views;
+}
