@@ -2,11 +2,12 @@
 // 127.0.0.1, each with a port of its own, its output in `<dataDir>/instances/<id>.log` and its
 // record in `<id>.json`, restarted when it crashes and adopted by the next run of the control plane.
 
+export type { ProcessRuntimeOptions } from './process-runtime-options.js';
+
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TurnoutError } from '../errors.js';
-import type { BackoffPolicy } from './backoff.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { buildEnv } from './env.js';
 import { readTail } from './log-tail.js';
@@ -20,37 +21,15 @@ import {
   writeRecord,
 } from './pid-files.js';
 import { INSTANCE_HOST, PortAllocator } from './port-allocator.js';
-import type { PortRange } from './ports.js';
 import { DEFAULT_PORT_RANGE } from './ports.js';
 import type { ProcessHandle } from './process-handle.js';
 import { spawnProcess, terminate, watchProcess } from './process-handle.js';
 import { isSameProcess } from './process-identity.js';
+import type { ProcessRuntimeOptions } from './process-runtime-options.js';
+import { DEFAULTS } from './process-runtime-options.js';
 import type { InstanceSpec, RunningInstance, Runtime, RuntimeEvents } from './runtime.js';
 import { StartLimit } from './start-limit.js';
 import { runningInstance, SupervisedInstance } from './supervised-instance.js';
-
-export interface ProcessRuntimeOptions {
-  /** Instances' logs and records go in `<dataDir>/instances/`. */
-  dataDir: string;
-  /** What a relative `run.cwd` is resolved against, and the cwd when it is null. Default: cwd. */
-  baseDir?: string;
-  /** The outbound proxy given to instances as http_proxy, e.g. http://127.0.0.1:4140. */
-  proxyUrl?: string | null;
-  portRange?: PortRange;
-  maxConcurrentStarts?: number;
-  backoff?: BackoffPolicy;
-  /** How long stop() waits after SIGTERM before SIGKILL, unless the call says. */
-  stopDeadlineMs?: number;
-  /** How often an adopted instance (not our child) is checked for life. */
-  pollMs?: number;
-  /** The control plane's environment, of which a safe few variables pass to instances. */
-  parentEnv?: Readonly<Record<string, string | undefined>>;
-  now?: () => number;
-  /** Picks where in the port range the search starts, in [0, 1). */
-  random?: () => number;
-}
-
-const DEFAULTS = { maxConcurrentStarts: 4, stopDeadlineMs: 10_000, pollMs: 1000, tailLines: 200 };
 
 export async function openProcessRuntime(options: ProcessRuntimeOptions): Promise<ProcessRuntime> {
   const dir = join(resolve(options.dataDir), 'instances');

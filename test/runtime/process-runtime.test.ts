@@ -1,6 +1,7 @@
 // The process runtime: the shared runtime contract, then what is particular to local processes —
 // pid files, the environment, working directories, ports, and adoption by a later run.
 
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { ProcessRuntime, ProcessRuntimeOptions } from '../../src/runtime/pr
 import { openProcessRuntime } from '../../src/runtime/process-runtime.js';
 import type { InstanceExited, RunningInstance } from '../../src/runtime/runtime.js';
 import { fixtureSpec, runtimeContract, serviceSpec, TEST_BACKOFF } from './contract.js';
-import { alive, get, killAll, ROOT, tempDir, waitFor } from './support.js';
+import { alive, FIXTURES, get, killAll, ROOT, tempDir, waitFor } from './support.js';
 
 runtimeContract('process', async () => ({
   runtime: await openProcessRuntime({
@@ -173,6 +174,34 @@ describe('process runtime', () => {
       await later.stop(orders.id, { deadlineMs: 2000 });
       expect(alive(orders.pid)).toBe(false);
       expect(existsSync(join(dataDir, 'instances', 'orders-2.0.0.json'))).toBe(false);
+    });
+
+    it('finds its instances still running after the control plane was killed with SIGKILL', async () => {
+      const dataDir = tempDir('runtime');
+      const controlPlane = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(FIXTURES, 'control-plane.ts'), dataDir],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      pids.push(controlPlane.pid!);
+      const line = await new Promise<string>((resolve) => {
+        let out = '';
+        controlPlane.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+      });
+      const orders = await answering(JSON.parse(line) as RunningInstance);
+      const gone = new Promise((done) => controlPlane.on('exit', done));
+      controlPlane.kill('SIGKILL');
+      await gone;
+
+      expect((await get(orders.address)).json()).toMatchObject({ service: 'orders' });
+      const later = await open({ dataDir });
+      const { adopted } = await later.adopt();
+      expect(adopted.map((i) => [i.id, i.pid])).toEqual([['orders-2.0.0', orders.pid]]);
+      await later.stop(orders.id, { deadlineMs: 2000 });
+      expect(alive(orders.pid)).toBe(false);
     });
 
     it('restarts an adopted instance that dies, on its port', async () => {
