@@ -156,7 +156,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(orgsPlugin, { store });
       await v1.register(productsPlugin, { store });
       await v1.register(modulesPlugin, { store });
-      await v1.register(instancesPlugin, { store });
+      await v1.register(instancesPlugin, { store, onLeasesRenewed: () => pub.leasesRenewed() });
       await v1.register(lanesPlugin, { store });
       await v1.register(ticketsPlugin, { store });
       await v1.register(auditPlugin, { store });

@@ -56,6 +56,11 @@ export type CompileResult =
        * (ms since the epoch), or null: the snapshot's content changes then, without a store change.
        */
       readonly nextLeaseExpiryMs: number | null;
+      /**
+       * How many instances are left out only because their lease expired: a heartbeat (which
+       * changes no counter) may bring them back, so the publisher recompiles after one.
+       */
+      readonly expiredLeases: number;
     }
   | { readonly ok: false; readonly error: SnapshotCompileError };
 
@@ -103,8 +108,12 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
     { address: string; state: Instance['state']; weight: number }[]
   >();
   const sortedInstances = [...state.instances].sort((a, b) => byKey(a.id, b.id));
+  let expiredLeases = 0;
   for (const i of sortedInstances) {
-    if (!isEndpoint(i, nowMs)) continue;
+    if (!isEndpoint(i, nowMs)) {
+      if (i.state !== 'stopped' && i.health !== 'unhealthy') expiredLeases++;
+      continue;
+    }
     if (i.leaseExpiresAt !== null) {
       const at = Date.parse(i.leaseExpiresAt);
       if (nextLeaseExpiryMs === null || at < nextLeaseExpiryMs) nextLeaseExpiryMs = at;
@@ -163,5 +172,11 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
       ),
     };
   }
-  return { ok: true, snapshot: parsed.data, json: JSON.stringify(parsed.data), nextLeaseExpiryMs };
+  return {
+    ok: true,
+    snapshot: parsed.data,
+    json: JSON.stringify(parsed.data),
+    nextLeaseExpiryMs,
+    expiredLeases,
+  };
 }

@@ -11,6 +11,9 @@
 // snapshot it has not had yet. A subscriber that is slow (its socket is full) simply pulls later
 // and skips every snapshot published meanwhile; nobody waits for it.
 //
+// Heartbeats renew leases without a store change; `leasesRenewed()` recompiles when the snapshot
+// in force left instances out for an expired lease (one of them may be back).
+//
 // A compile error is logged and remembered (`lastError()`); the snapshot in force stays published.
 // The same store version is not recompiled again until the store changes (or a lease expires).
 
@@ -84,6 +87,8 @@ export class SnapshotPublisher {
   private currentSnapshot: PublishedSnapshot | null = null;
   private compiledVersion: number | null = null;
   private nextLeaseExpiryMs: number | null = null;
+  private expiredLeases = 0;
+  private renewed = false;
   private error: SnapshotCompileError | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -116,6 +121,13 @@ export class SnapshotPublisher {
 
   /** The store may have changed: check now. Returns when that check (or the one running) ends. */
   notify(): Promise<void> {
+    return this.check();
+  }
+
+  /** Leases were renewed (a heartbeat): recompile if an expired lease kept an instance out. */
+  leasesRenewed(): Promise<void> {
+    if (this.expiredLeases === 0) return Promise.resolve();
+    this.renewed = true;
     return this.check();
   }
 
@@ -191,13 +203,16 @@ export class SnapshotPublisher {
     const version = await this.store.changeVersion();
     const nowMs = this.now().getTime();
     const leaseDue = this.nextLeaseExpiryMs !== null && nowMs >= this.nextLeaseExpiryMs;
-    if (version === this.compiledVersion && !leaseDue) return;
+    const renewed = this.renewed;
+    this.renewed = false;
+    if (version === this.compiledVersion && !leaseDue && !renewed) return;
     const state = await readStoreState(this.store);
     const result = compileStoreSnapshot(state, this.now());
     this.compiledVersion = state.changeVersion;
     if (!result.ok) {
       this.error = result.error;
       this.nextLeaseExpiryMs = null;
+      this.expiredLeases = 0;
       this.logger?.error(
         {
           event: 'snapshot_compile_failed',
@@ -210,6 +225,7 @@ export class SnapshotPublisher {
     }
     this.error = null;
     this.nextLeaseExpiryMs = result.nextLeaseExpiryMs;
+    this.expiredLeases = result.expiredLeases;
     const cur = this.currentSnapshot;
     if (cur !== null && cur.json === result.json) return;
     if (cur !== null && result.snapshot.version < cur.version) return; // never go back

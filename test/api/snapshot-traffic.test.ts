@@ -125,7 +125,7 @@ describe('GET /v1/snapshot (long-poll)', () => {
     expect((await call(url, `/v1/snapshot?since=${v + 1}&waitMs=0`)).status).toBe(304);
   });
 
-  it('hands a lease-expiry republish to clients that echo version.revision', async () => {
+  it('hands lease-expiry and heartbeat republishes to clients that echo version.revision', async () => {
     const { url } = await serve();
     await store.createOrg({ name: 'acme' }, 'a');
     await store.createModule({ name: 'web', org: 'acme', run: { process: { command: 'x' } } }, 'a');
@@ -153,6 +153,18 @@ describe('GET /v1/snapshot (long-poll)', () => {
     expect(endpoints(next.body)).toBe(0);
     // Echoing the new tag: nothing newer.
     expect((await call(url, `/v1/snapshot?since=${next.tag}&waitMs=0`)).status).toBe(304);
+
+    // A heartbeat revives the lease: no store change, yet the instance is routed again at once.
+    const beat = await call(url, '/v1/instances/heartbeat', {
+      method: 'POST',
+      body: { ids: ['i-1'], ttlMs: 60_000 },
+      as: 'releaser',
+    });
+    expect(beat.status).toBe(200);
+    const revived = await call(url, `/v1/snapshot?since=${next.tag}&waitMs=0`);
+    expect(revived.status).toBe(200);
+    expect(revived.body.version).toBe(version);
+    expect(endpoints(revived.body)).toBe(1);
   });
 
   it('rejects bad since and waitMs, needs a token, and ends waiting polls on close', async () => {

@@ -28,7 +28,15 @@ const heartbeatAnswer = z.object({
   leaseExpiresAt: z.string().describe('ISO 8601 UTC'),
 });
 
-export const instancesPlugin: FastifyPluginAsyncZod<ResourceOptions> = async (app, { store }) => {
+export interface InstancesPluginOptions extends ResourceOptions {
+  /** Called after a heartbeat renewed leases (the snapshot publisher's leasesRenewed). */
+  onLeasesRenewed?: () => Promise<void>;
+}
+
+export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = async (
+  app,
+  { store, onLeasesRenewed },
+) => {
   app.get(
     '/instances',
     {
@@ -78,6 +86,7 @@ export const instancesPlugin: FastifyPluginAsyncZod<ResourceOptions> = async (ap
       const ids = [...new Set(req.body.ids)];
       const leaseExpiresAt = new Date(Date.now() + req.body.ttlMs).toISOString();
       const renewed = await store.renewLeases(ids, leaseExpiresAt);
+      if (renewed > 0) await onLeasesRenewed?.();
       // Only a short count costs look-ups: in the usual case every id exists.
       const unknown =
         renewed === ids.length
