@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'baggage_malformed'
   | 'baggage_too_large'
   | 'not_found'
+  | 'conflict'
   | 'unauthorized'
   | 'forbidden'
   | 'internal'
@@ -58,6 +59,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   baggage_malformed: { status: 400, exit: 2, summary: 'the W3C baggage header is malformed' },
   baggage_too_large: { status: 431, exit: 2, summary: 'the W3C baggage header is over its limits' },
   not_found: { status: 404, exit: 1, summary: 'the named thing does not exist' },
+  conflict: {
+    status: 409,
+    exit: 1,
+    summary: "the request conflicts with the current state (a ticket's state, another ticket)",
+  },
   unauthorized: {
     status: 401,
     exit: 2,

@@ -94,6 +94,15 @@ export const ticketSchema = z.object({
   items: z.array(z.object({ module: z.string(), version: z.string() })),
   revertOf: z.number().nullable(),
   createdBy: z.string(),
+  goal: z
+    .string()
+    .nullable()
+    .describe('what an operator last asked for; the engine moves state towards it'),
+  plan: z
+    .unknown()
+    .describe('rollout settings: replicas, surge, canary steps, analysis thresholds'),
+  progress: z.unknown().describe("the engine's progress: level, canary step, analysis, message"),
+  promotedSeq: z.number().nullable(),
   ...stamped,
 });
 

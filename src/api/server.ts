@@ -16,12 +16,14 @@ import type { z } from 'zod';
 import { SnapshotPublisher } from '../control/publisher.js';
 import type { StatsWindow } from '../control/stats-window.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
 import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
 import { applyPlugin } from './routes/apply.js';
 import { auditPlugin } from './routes/audit.js';
+import { instanceLogsPlugin } from './routes/instance-logs.js';
 import { instancesPlugin } from './routes/instances.js';
 import { lanesPlugin } from './routes/lanes.js';
 import { modulesPlugin } from './routes/modules.js';
@@ -40,6 +42,10 @@ export interface ApiServerOptions {
   publisher?: SnapshotPublisher;
   /** Live proxy traffic for /v1/traffic; none: those routes answer not_found. */
   statsWindow?: StatsWindow;
+  /** Wakes the release engine after a ticket command; none: it finds the command on its next tick. */
+  kickEngine?: () => void;
+  /** The runtime whose instances' logs /v1/instances/:id/logs serves; none: not_found. */
+  runtime?: Runtime | null;
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -158,7 +164,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(modulesPlugin, { store });
       await v1.register(instancesPlugin, { store, onLeasesRenewed: () => pub.leasesRenewed() });
       await v1.register(lanesPlugin, { store });
-      await v1.register(ticketsPlugin, { store });
+      await v1.register(ticketsPlugin, { store, kick: options.kickEngine });
+      await v1.register(instanceLogsPlugin, { store, runtime: options.runtime ?? null });
       await v1.register(auditPlugin, { store });
       await v1.register(applyPlugin, { store });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
