@@ -12,9 +12,35 @@ export interface ApiClientOptions {
   token?: string | undefined;
 }
 
+export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export interface ApiClient {
   readonly server: string;
   get(path: string): Promise<unknown>;
+  post(path: string, body: unknown, options?: CallOptions): Promise<unknown>;
+  put(path: string, body: unknown): Promise<unknown>;
+  patch(path: string, body: unknown): Promise<unknown>;
+  /** Answers null (the API's 204). */
+  delete(path: string): Promise<unknown>;
+  /** Every item of a paginated list, following nextCursor. */
+  list(path: string): Promise<unknown[]>;
+}
+
+export interface CallOptions {
+  /** How long to wait for the answer; default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * An error the API answered: `message` reads `<code>: <the API's message>` for people; `reason`
+ * is the API's message as sent, for commands that rewrite it (apply maps fields back to files).
+ */
+export class ApiError extends TurnoutError {
+  readonly reason: string;
+  constructor(code: ErrorCode, reason: string, field: string | undefined) {
+    super(code, `${code}: ${reason}`, field);
+    this.reason = reason;
+  }
 }
 
 function isErrorCode(code: unknown): code is ErrorCode {
@@ -45,43 +71,74 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const token = options.token ?? process.env.TURNOUT_TOKEN;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
+  async function call(
+    method: ApiMethod,
+    path: string,
+    body: unknown,
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    const timeout = options.timeoutMs ?? 10_000;
+    const sent = body === undefined ? undefined : JSON.stringify(body);
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(`${server}${path}`, {
+        method,
+        headers: sent === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        body: sent,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    } catch (error) {
+      throw unreachable(server, error);
+    }
+    const text = await res.body.text();
+    let answer: unknown;
+    try {
+      answer = text === '' ? null : JSON.parse(text);
+    } catch {
+      answer = undefined;
+    }
+    if (res.statusCode >= 400) throw apiError(res.statusCode, answer);
+    if (answer === undefined) {
+      throw new TurnoutError('internal', `internal: the API answered a body that is not JSON`);
+    }
+    return answer;
+  }
+
   return {
     server,
-    async get(path) {
-      let res: Awaited<ReturnType<typeof request>>;
-      try {
-        res = await request(`${server}${path}`, {
-          method: 'GET',
-          headers,
-          headersTimeout: 10_000,
-          bodyTimeout: 10_000,
-        });
-      } catch (error) {
-        throw unreachable(server, error);
-      }
-      const text = await res.body.text();
-      let body: unknown;
-      try {
-        body = text === '' ? null : JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      if (res.statusCode >= 400) {
-        const e = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } })
-          ?.error;
-        if (e !== undefined && isErrorCode(e.code)) {
-          throw new TurnoutError(
-            e.code,
-            `${e.code}: ${String(e.message)}`,
-            typeof e.field === 'string' ? e.field : undefined,
-          );
-        }
-        throw new TurnoutError('internal', `internal: the API answered HTTP ${res.statusCode}`);
-      }
-      if (body === undefined) {
-        throw new TurnoutError('internal', `internal: the API answered a body that is not JSON`);
-      }
-      return body;
+    get: (path) => call('GET', path, undefined),
+    post: (path, body, options) => call('POST', path, body, options),
+    put: (path, body) => call('PUT', path, body),
+    patch: (path, body) => call('PATCH', path, body),
+    delete: (path) => call('DELETE', path, undefined),
+    async list(path) {
+      const items: unknown[] = [];
+      const join = path.includes('?') ? '&' : '?';
+      let cursor: string | null = null;
+      do {
+        const page = (await call(
+          'GET',
+          cursor === null ? path : `${path}${join}cursor=${encodeURIComponent(cursor)}`,
+          undefined,
+        )) as { items?: unknown[]; nextCursor?: string | null };
+        items.push(...(page.items ?? []));
+        cursor = page.nextCursor ?? null;
+      } while (cursor !== null);
+      return items;
     },
   };
+}
+
+function apiError(status: number, answer: unknown): TurnoutError {
+  const e = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)
+    ?.error;
+  if (e !== undefined && isErrorCode(e.code)) {
+    return new ApiError(
+      e.code,
+      String(e.message),
+      typeof e.field === 'string' ? e.field : undefined,
+    );
+  }
+  return new TurnoutError('internal', `internal: the API answered HTTP ${status}`);
 }

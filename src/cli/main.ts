@@ -2,10 +2,13 @@
 
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
+import { registerApplyCommand } from './apply-command.js';
+import { registerDescribeCommand } from './describe-command.js';
 import { registerDtabCommands } from './dtab-commands.js';
 import { registerGetCommand } from './get-command.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
+import { registerLaneCommand } from './lane-command.js';
 import { registerProxyCommand } from './proxy-command.js';
 import { registerRouteCommands } from './route-commands.js';
 import { registerUpCommand } from './up-command.js';
@@ -24,6 +27,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerProxyCommand(program, io, setExit);
   registerUpCommand(program, io, setExit);
   registerGetCommand(program, io, setExit);
+  registerApplyCommand(program, io, setExit);
+  registerDescribeCommand(program, io, setExit);
+  registerLaneCommand(program, io, setExit);
   return program;
 }
 

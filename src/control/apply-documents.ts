@@ -1,5 +1,6 @@
 // The documents `turnout apply` sends: `kind` plus exactly the fields of that kind's create body
 // (the store's input schemas), so a document and an API body can never disagree about a field.
+// On update, a field a document leaves out keeps its stored value.
 
 import { z } from 'zod';
 import { TurnoutError } from '../errors.js';
@@ -15,24 +16,73 @@ import {
 export const APPLY_KINDS = ['Org', 'Module', 'Version', 'Product', 'Lane'] as const;
 export type ApplyKind = (typeof APPLY_KINDS)[number];
 
+type Undefaulted<T extends z.core.$ZodShape> = {
+  [K in keyof T]: T[K] extends z.ZodDefault<infer I>
+    ? z.ZodOptional<I>
+    : T[K] extends z.ZodPrefault<infer I>
+      ? z.ZodOptional<I>
+      : T[K];
+};
+
+/**
+ * The shape with top-level defaults removed: a field a document leaves out is kept as stored on
+ * update (defaults fill it only on create). So re-applying a file never resets what others
+ * changed since, such as the base dtab the release engine rewrites on promote.
+ */
+function undefaulted<T extends z.core.$ZodShape>(shape: T): Undefaulted<T> {
+  const out: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(shape)) {
+    out[key] =
+      field instanceof z.ZodDefault || field instanceof z.ZodPrefault
+        ? (field.unwrap() as z.ZodType).optional()
+        : (field as z.ZodType);
+  }
+  return out as Undefaulted<T>;
+}
+
+const kind = <K extends ApplyKind>(k: K) => ({ kind: z.literal(k) });
+
+/** What a request carries. Versions are immutable, so theirs is always the whole content. */
 export const applyDocumentSchema = z.discriminatedUnion(
   'kind',
   [
-    orgInputSchema.extend({ kind: z.literal('Org') }),
-    moduleInputSchema.extend({ kind: z.literal('Module') }),
-    versionInputSchema.extend({ kind: z.literal('Version') }),
-    productInputSchema.extend({ kind: z.literal('Product') }),
-    laneInputSchema.extend({ kind: z.literal('Lane') }),
+    z.strictObject({ ...orgInputSchema.shape, ...kind('Org') }),
+    z.strictObject({ ...undefaulted(moduleInputSchema.shape), ...kind('Module') }),
+    z.strictObject({ ...versionInputSchema.shape, ...kind('Version') }),
+    z.strictObject({ ...undefaulted(productInputSchema.shape), ...kind('Product') }),
+    z.strictObject({ ...undefaulted(laneInputSchema.shape), ...kind('Lane') }),
   ],
-  { error: `kind is one of ${APPLY_KINDS.join(', ')}` },
+  { error: `must be one of ${APPLY_KINDS.join(', ')}` },
 );
 
+/** A document as sent (fields with defaults may be absent). */
 export type ApplyDocument = z.output<typeof applyDocumentSchema>;
 export type ApplyDocumentInput = z.input<typeof applyDocumentSchema>;
-export type DocumentOf<K extends ApplyKind> = Extract<ApplyDocument, { kind: K }>;
+
+/** The whole object a document stands for, every field present: what the store is given. */
+const catalogObjectSchema = z.discriminatedUnion('kind', [
+  orgInputSchema.extend(kind('Org')),
+  moduleInputSchema.extend(kind('Module')),
+  versionInputSchema.extend(kind('Version')),
+  productInputSchema.extend(kind('Product')),
+  laneInputSchema.extend(kind('Lane')),
+]);
+export type CatalogObject = z.output<typeof catalogObjectSchema>;
+export type ObjectOf<K extends ApplyKind> = Extract<CatalogObject, { kind: K }>;
+
+/**
+ * The object `doc` stands for: on create, with the store's defaults for what it leaves out; on
+ * update, with the stored values of what it leaves out.
+ */
+export function completeDocument(doc: ApplyDocument, stored: object | undefined): CatalogObject {
+  const given = Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined));
+  if (stored === undefined) return catalogObjectSchema.parse(given);
+  const { createdAt: _c, updatedAt: _u, ...content } = stored as Record<string, unknown>;
+  return catalogObjectSchema.parse({ ...content, ...given });
+}
 
 /** A document's identity within its kind: `orders`, `orders@2.0.0`, `shop/dev`. */
-export function documentKey(doc: ApplyDocument): string {
+export function documentKey(doc: ApplyDocument | CatalogObject): string {
   switch (doc.kind) {
     case 'Version':
       return `${doc.module}@${doc.version}`;
@@ -49,7 +99,7 @@ export function keyField(kind: ApplyKind): string {
 }
 
 /** `module orders`, `version orders@2.0.0`: how messages name a document. */
-export function documentLabel(doc: ApplyDocument): string {
+export function documentLabel(doc: ApplyDocument | CatalogObject): string {
   return `${doc.kind.toLowerCase()} ${documentKey(doc)}`;
 }
 

@@ -17,10 +17,11 @@ import {
   sameJson,
   unknownRef,
 } from '../store/validate.js';
-import type { ApplyDocument, ApplyKind, DocumentOf } from './apply-documents.js';
+import type { ApplyDocument, ApplyKind, CatalogObject, ObjectOf } from './apply-documents.js';
 import {
   APPLY_KINDS,
   atDocument,
+  completeDocument,
   documentKey,
   documentLabel,
   keyField,
@@ -58,7 +59,8 @@ export interface ApplyStep {
   action: ApplyAction;
   /** For an update, every field that changes. */
   changes: FieldChange[];
-  document: ApplyDocument;
+  /** The whole object to write: the document with defaults (create) or stored values (update). */
+  object: CatalogObject;
 }
 
 /** Steps in execution order. */
@@ -69,53 +71,68 @@ export interface ApplyPlan {
 /** Plans `documents` against `state`, or throws the first problem, naming document and field. */
 export function planApply(documents: readonly ApplyDocument[], state: CatalogState): ApplyPlan {
   checkUnique(documents);
-  const desired = desiredState(documents, state);
-  const steps = documents.map((doc, index): ApplyStep => {
+  const objects = documents.map((doc) => completeDocument(doc, storedOf(doc, state)));
+  const desired = desiredState(objects, state);
+  const steps = objects.map((object, index): ApplyStep => {
     try {
-      return { index, kind: doc.kind, name: documentKey(doc), document: doc, ...decide(doc) };
+      return { index, kind: object.kind, name: documentKey(object), object, ...decide(object) };
     } catch (error) {
       return atDocument(index, error);
     }
   });
-  checkAcyclic(documents, desired.graph);
+  checkAcyclic(objects, desired.graph);
   return { steps: executionOrder(steps, desired.graph) };
 
-  function decide(doc: ApplyDocument): Decision {
-    switch (doc.kind) {
+  function decide(object: CatalogObject): Decision {
+    const stored = storedOf(object, state);
+    switch (object.kind) {
       case 'Org':
-        return compare(state.orgs.get(doc.name), doc);
+        return compare(stored, object);
       case 'Module':
-        if (!desired.orgs.has(doc.org)) throw unknownRef('org', 'org', doc.org);
-        checkCalls(doc.name, doc.calls, (name) => desired.graph.has(name));
-        return compare(state.modules.get(doc.name), doc);
+        if (!desired.orgs.has(object.org)) throw unknownRef('org', 'org', object.org);
+        checkCalls(object.name, object.calls, (name) => desired.graph.has(name));
+        return compare(stored, object);
       case 'Version':
-        return decideVersion(doc, state, desired);
+        return decideVersion(object, state.versions.get(documentKey(object)), desired);
       case 'Product':
-        if (!desired.orgs.has(doc.org)) throw unknownRef('org', 'org', doc.org);
-        if (!desired.graph.has(doc.entry)) throw unknownRef('entry', 'module', doc.entry);
-        return compare(state.products.get(doc.name), doc);
+        if (!desired.orgs.has(object.org)) throw unknownRef('org', 'org', object.org);
+        if (!desired.graph.has(object.entry)) throw unknownRef('entry', 'module', object.entry);
+        return compare(stored, object);
       case 'Lane':
-        if (!desired.products.has(doc.product)) throw unknownRef('product', 'product', doc.product);
-        checkLaneRuleTargets(doc.name, doc.rules);
-        return compare(state.lanes.get(documentKey(doc)), doc);
+        if (!desired.products.has(object.product))
+          throw unknownRef('product', 'product', object.product);
+        checkLaneRuleTargets(object.name, object.rules);
+        return compare(stored, object);
     }
   }
+}
+
+/** The stored record a document names, if any. */
+function storedOf(doc: ApplyDocument | CatalogObject, state: CatalogState): object | undefined {
+  const key = documentKey(doc);
+  const maps = {
+    Org: state.orgs,
+    Module: state.modules,
+    Version: state.versions,
+    Product: state.products,
+    Lane: state.lanes,
+  } satisfies Record<ApplyKind, ReadonlyMap<string, object>>;
+  return maps[doc.kind].get(key);
 }
 
 type Decision = Pick<ApplyStep, 'action' | 'changes'>;
 
 /** Versions are immutable: identical content is unchanged, different content is an error. */
 function decideVersion(
-  doc: DocumentOf<'Version'>,
-  state: CatalogState,
+  version: ObjectOf<'Version'>,
+  existing: Version | undefined,
   desired: DesiredState,
 ): Decision {
-  const module = desired.modules.get(doc.module);
-  if (module === undefined) throw unknownRef('module', 'module', doc.module);
-  checkOverrideKind(doc.module, module.run, doc.run);
-  const existing = state.versions.get(documentKey(doc));
+  const module = desired.modules.get(version.module);
+  if (module === undefined) throw unknownRef('module', 'module', version.module);
+  checkOverrideKind(version.module, module.run, version.run);
   if (existing === undefined) return { action: 'create', changes: [] };
-  checkVersionUnchanged(existing, doc);
+  checkVersionUnchanged(existing, version);
   return { action: 'unchanged', changes: [] };
 }
 
@@ -149,11 +166,11 @@ interface DesiredState {
 }
 
 /** What exists once the documents are applied: names, the module graph and the modules' runs. */
-function desiredState(documents: readonly ApplyDocument[], state: CatalogState): DesiredState {
+function desiredState(objects: readonly CatalogObject[], state: CatalogState): DesiredState {
   const orgs = new Set(state.orgs.keys());
   const products = new Set(state.products.keys());
   const modules = new Map<string, Pick<Module, 'run' | 'calls'>>(state.modules);
-  for (const doc of documents) {
+  for (const doc of objects) {
     if (doc.kind === 'Org') orgs.add(doc.name);
     else if (doc.kind === 'Product') products.add(doc.name);
     else if (doc.kind === 'Module') modules.set(doc.name, doc);
@@ -164,13 +181,13 @@ function desiredState(documents: readonly ApplyDocument[], state: CatalogState):
 
 /** A cycle is reported at the first module document on it (the store's graph has none). */
 function checkAcyclic(
-  documents: readonly ApplyDocument[],
+  objects: readonly CatalogObject[],
   graph: ReadonlyMap<string, readonly string[]>,
 ): void {
   const cycle = findCycle(graph);
   if (cycle === null) return;
-  const index = documents.findIndex((d) => d.kind === 'Module' && cycle.includes(d.name));
-  const doc = documents[index] as DocumentOf<'Module'>;
+  const index = objects.findIndex((d) => d.kind === 'Module' && cycle.includes(d.name));
+  const doc = objects[index] as ObjectOf<'Module'>;
   try {
     checkNoCycle(graph, doc.name);
   } catch (error) {
@@ -179,7 +196,7 @@ function checkAcyclic(
 }
 
 /** The document's content compared with the stored record (timestamps aside). */
-function compare(record: object | undefined, doc: ApplyDocument): Decision {
+function compare(record: object | undefined, doc: CatalogObject): Decision {
   if (record === undefined) return { action: 'create', changes: [] };
   const { createdAt: _c, updatedAt: _u, ...before } = record as Record<string, unknown>;
   const { kind: _k, ...after } = doc as Record<string, unknown>;

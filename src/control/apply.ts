@@ -4,7 +4,7 @@
 // (host conflicts, runtime changes and every other store check), and changes nothing.
 
 import type { Store, StoreTx } from '../store/store.js';
-import type { ApplyDocument } from './apply-documents.js';
+import type { ApplyDocument, CatalogObject } from './apply-documents.js';
 import { atDocument, documentKey } from './apply-documents.js';
 import type { ApplyAction, ApplyStep, CatalogState } from './apply-plan.js';
 import { planApply } from './apply-plan.js';
@@ -21,7 +21,7 @@ export interface ApplyResult {
   changed: boolean;
   counts: Record<ApplyAction, number>;
   /** One per document, in document order. */
-  actions: Omit<ApplyStep, 'document'>[];
+  actions: Omit<ApplyStep, 'object'>[];
 }
 
 /** Thrown inside the transaction to roll a dry run back; carries the result out. */
@@ -60,18 +60,18 @@ function summarise(steps: readonly ApplyStep[], dryRun: boolean): ApplyResult {
   for (const s of steps) counts[s.action] += 1;
   const actions = [...steps]
     .sort((a, b) => a.index - b.index)
-    .map(({ document: _d, ...action }) => action);
+    .map(({ object: _o, ...action }) => action);
   return { dryRun, changed: counts.create + counts.update > 0, counts, actions };
 }
 
-/** The document's fields without `kind`: the store's input for that kind. */
-function fields<D extends ApplyDocument>(doc: D): Omit<D, 'kind'> {
+/** The object's fields without `kind`: the store's input for that kind. */
+function fields<D extends CatalogObject>(doc: D): Omit<D, 'kind'> {
   const { kind: _k, ...rest } = doc;
   return rest;
 }
 
 async function write(tx: StoreTx, step: ApplyStep, actor: string): Promise<unknown> {
-  const doc = step.document;
+  const doc = step.object;
   const create = step.action === 'create';
   switch (doc.kind) {
     case 'Org':

@@ -168,6 +168,27 @@ export function describeApplyContract(label: string, open: StoreOpener): void {
       expect((await api.call('GET', '/v1/products/shop')).body.retainTickets).toBe(3);
     });
 
+    it('a field a document leaves out keeps what others set since (a promoted base dtab)', async () => {
+      const docs = shopDocuments();
+      await apply(docs);
+      const dtab = '/svc/web => /v/web/2.0.0;';
+      const put = await api.call('PUT', '/v1/products/shop', {
+        body: { org: 'acme', entry: 'web', hosts: ['shop.localhost'], baseDtab: dtab },
+      });
+      expect(put.status).toBe(200);
+      const again = await apply(docs);
+      expect(again.body.changed).toBe(false);
+      expect((await api.call('GET', '/v1/products/shop')).body.baseDtab).toBe(dtab);
+      // Written out, it is replaced.
+      const reset = docs.map((d) =>
+        d.kind === 'Product' && d.name === 'shop' ? { ...d, baseDtab: '' } : d,
+      );
+      const applied = await apply(reset);
+      expect(applied.body.actions.find((x: { name: string }) => x.name === 'shop').changes).toEqual(
+        [{ field: 'baseDtab', before: dtab, after: '' }],
+      );
+    });
+
     it('modules may call modules that come later in the same apply', async () => {
       const a = await apply([
         { kind: 'Module', name: 'web', org: 'acme', calls: ['orders'], run: proc },

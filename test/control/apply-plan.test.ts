@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ApplyDocumentInput } from '../../src/control/apply-documents.js';
-import { applyDocumentSchema } from '../../src/control/apply-documents.js';
+import { applyDocumentSchema, completeDocument } from '../../src/control/apply-documents.js';
 import type { CatalogState } from '../../src/control/apply-plan.js';
 import { diff, planApply } from '../../src/control/apply-plan.js';
 import { TurnoutError } from '../../src/errors.js';
@@ -25,7 +25,7 @@ function stored(docs: ApplyDocumentInput[]): CatalogState {
     products: new Map<string, Product>(),
     lanes: new Map<string, Lane>(),
   };
-  for (const doc of parse(docs)) {
+  for (const doc of parse(docs).map((d) => completeDocument(d, undefined))) {
     const { kind: _k, ...d } = doc;
     const stamps = { createdAt: T, updatedAt: T };
     if (doc.kind === 'Org') state.orgs.set(doc.name, { name: doc.name, createdAt: T });
@@ -115,10 +115,16 @@ describe('planApply: create, update, unchanged', () => {
       ],
     },
     {
-      name: 'a field left out returns to its default (the document is the whole object)',
+      name: 'a field written out is replaced, even by its default value',
       before: [acme, mod('web'), { ...shop, retainTickets: 9 } as ApplyDocumentInput],
-      doc: shop,
+      doc: { ...shop, retainTickets: 5 } as ApplyDocumentInput,
       changes: [{ field: 'retainTickets', before: 9, after: 5 }],
+    },
+    {
+      name: 'a field written as empty is emptied',
+      before: [acme, mod('account'), mod('web', ['account'])],
+      doc: mod('web', []),
+      changes: [{ field: 'calls', before: ['account'], after: [] }],
     },
     {
       name: 'nested fields are named to the leaf; a key only on one side has only that side',
@@ -155,6 +161,19 @@ describe('planApply: create, update, unchanged', () => {
       expect(step).toMatchObject({ action: 'update', changes: c.changes });
     });
   }
+
+  it('a field left out keeps its stored value (a base dtab set by a promotion survives)', () => {
+    const promoted = { ...shop, baseDtab: '/svc/web => /v/web/2.0.0;', retainTickets: 9 };
+    const state = stored([acme, mod('web'), promoted as ApplyDocumentInput]);
+    const [step] = plan([shop], state).steps;
+    expect(step).toMatchObject({ action: 'unchanged', changes: [] });
+    expect(step?.object).toMatchObject({ baseDtab: '/svc/web => /v/web/2.0.0;', retainTickets: 9 });
+  });
+
+  it('on create, a field left out takes the store default', () => {
+    const [, , step] = plan([acme, mod('web'), shop]).steps;
+    expect(step?.object).toMatchObject({ kind: 'Product', retainTickets: 5, baseDtab: '' });
+  });
 
   it('an org that exists is unchanged (orgs have nothing to update)', () => {
     expect(actions([acme], stored([acme]))).toEqual({ 'Org/acme': 'unchanged' });
@@ -268,6 +287,13 @@ describe('planApply: problems name the document and the field', () => {
       docs: [mod('a', ['b'])],
       field: 'documents[0].calls',
       message: /dependency cycle a → b → a/,
+    },
+    {
+      name: 'a cycle through stored calls that a document leaves out (they are kept)',
+      state: [acme, mod('a'), mod('b', ['a'])],
+      docs: [{ kind: 'Module', name: 'b', org: 'acme', run: proc() }, mod('a', ['b'])],
+      field: 'documents[0].calls',
+      message: /dependency cycle b → a → b/,
     },
     {
       name: 'a version of a module that exists nowhere',

@@ -1,0 +1,124 @@
+// The YAML side of `turnout apply`: files → documents, each remembering where it came from (file,
+// position in the file, its parsed YAML for line numbers), and API errors about `documents[i]`
+// mapped back to `shop.yaml:12: document 3 (module orders): calls[0]: …`.
+
+import { readFileSync } from 'node:fs';
+import type { Document } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { TurnoutError } from '../errors.js';
+import { ApiError } from './api-client.js';
+
+export interface SourceDocument {
+  file: string;
+  /** Position in its file, from 1, counting empty documents too (so it matches what you count). */
+  position: number;
+  value: unknown;
+  yaml: Document.Parsed;
+  lines: LineCounter;
+}
+
+/** An apply error located in a file; `--json` reports the location as fields too. */
+export class DocumentError extends TurnoutError {
+  constructor(
+    error: TurnoutError,
+    message: string,
+    field: string | undefined,
+    readonly file: string,
+    readonly document: number,
+    readonly line: number | undefined,
+  ) {
+    super(error.code, message, field);
+  }
+
+  override toJSON() {
+    const located = { file: this.file, document: this.document };
+    return {
+      ...super.toJSON(),
+      ...located,
+      ...(this.line === undefined ? {} : { line: this.line }),
+    };
+  }
+}
+
+/** `-` reads standard input. */
+function readSource(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    const why = (error as { code?: string }).code ?? (error as Error).message;
+    throw new TurnoutError('invalid_argument', `cannot read ${file}: ${why}`, 'file');
+  }
+}
+
+/** Every non-empty document of every file, in order; a YAML syntax error names file and line. */
+export function readDocuments(files: readonly string[]): SourceDocument[] {
+  const out: SourceDocument[] = [];
+  for (const file of files) {
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(readSource(file), { lineCounter: lines });
+    docs.forEach((yaml, i) => {
+      const problem = yaml.errors[0];
+      if (problem !== undefined) {
+        const first = problem.message.split('\n')[0] ?? problem.message;
+        throw new TurnoutError('invalid_config', `${file}: invalid YAML: ${first}`);
+      }
+      // An empty or comment-only document (a trailing ---) is nothing to apply.
+      const value: unknown = yaml.toJS();
+      if (value === null || value === undefined) return;
+      out.push({ file, position: i + 1, value, yaml, lines });
+    });
+  }
+  return out;
+}
+
+/** `module orders`, `version orders@2.0.0`, `lane shop/dev`, as far as the document says. */
+export function labelOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.kind !== 'string') return undefined;
+  const s = (x: unknown) => (typeof x === 'string' || typeof x === 'number' ? String(x) : '?');
+  const key =
+    v.kind === 'Version'
+      ? `${s(v.module)}@${s(v.version)}`
+      : v.kind === 'Lane'
+        ? `${s(v.product)}/${s(v.name)}`
+        : s(v.name);
+  return `${v.kind.toLowerCase()} ${key}`;
+}
+
+/** `run.process.env.X` / `calls[0]` → ['run','process','env','X'] / ['calls', 0]. */
+export function pathOf(field: string): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (const m of field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    path.push(m[2] === undefined ? (m[1] as string) : Number(m[2]));
+  }
+  return path;
+}
+
+/** The line of the deepest node on `path` that exists (a missing field: its parent's line). */
+function lineOf(source: SourceDocument, path: readonly (string | number)[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = source.yaml.getIn(path.slice(0, n), true) as { range?: [number, number, number] };
+    const start = node?.range?.[0];
+    if (start !== undefined) return source.lines.linePos(start).line;
+  }
+  return undefined;
+}
+
+/** An API error about `documents[i].field`, told in terms of the file it came from. */
+export function locateError(error: unknown, sources: readonly SourceDocument[]): unknown {
+  if (!(error instanceof ApiError) || error.field === undefined) return error;
+  const m = /^documents\[(\d+)\](?:\.?(.*))?$/.exec(error.field);
+  const source = m === null ? undefined : sources[Number(m[1])];
+  if (m === null || source === undefined) return error;
+  const rest = m[2] ?? '';
+  const reason = error.reason.startsWith(`${error.field}: `)
+    ? error.reason.slice(error.field.length + 2)
+    : error.reason;
+  const line = lineOf(source, pathOf(rest));
+  const label = labelOf(source.value);
+  const where = `${source.file}${line === undefined ? '' : `:${line}`}`;
+  const what = `document ${source.position}${label === undefined ? '' : ` (${label})`}`;
+  const message = `${where}: ${what}: ${rest === '' ? '' : `${rest}: `}${reason}`;
+  return new DocumentError(error, message, rest || undefined, source.file, source.position, line);
+}
