@@ -10,6 +10,7 @@ import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { registerLaneCommand } from './lane-command.js';
 import { registerProxyCommand } from './proxy-command.js';
+import { registerLogsCommand, registerReleaseCommand } from './release-command.js';
 import { registerRouteCommands } from './route-commands.js';
 import { registerUpCommand } from './up-command.js';
 
@@ -30,6 +31,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerApplyCommand(program, io, setExit);
   registerDescribeCommand(program, io, setExit);
   registerLaneCommand(program, io, setExit);
+  registerReleaseCommand(program, io, setExit);
+  registerLogsCommand(program, io, setExit);
   return program;
 }
 

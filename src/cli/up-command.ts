@@ -16,6 +16,7 @@ import type { ApiAuth } from '../api/auth.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import { startControlPlane } from '../control/control-plane.js';
 import { TurnoutError } from '../errors.js';
+import { openProcessRuntime } from '../runtime/process-runtime.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Io } from './io.js';
 import { parseListen } from './proxy-command.js';
@@ -29,6 +30,7 @@ interface UpFlags {
   edge: string;
   admin: string;
   insecureLocal?: boolean;
+  keepInstances?: boolean;
   json?: boolean;
 }
 
@@ -79,6 +81,10 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
     .option('--edge <addr>', 'proxy edge (ingress) listener, or off', '127.0.0.1:8080')
     .option('--admin <addr>', 'proxy admin listener, or off', '127.0.0.1:9990')
     .option('--insecure-local', 'no API authentication (loopback only)')
+    .option(
+      '--keep-instances',
+      'on stop, leave module instances running for the next `turnout up` to adopt',
+    )
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
       const api = parseListen(flags.api, '--api');
@@ -100,6 +106,15 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
       const proxyAdmin = parseListen(flags.admin, '--admin');
       const adminUrls =
         proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
+      const outbound = parseListen(flags.outbound, '--outbound');
+      // Instances run from the current directory (relative commands and cwd resolve here), and
+      // reach other modules through this proxy's outbound listener.
+      const runtime = await openProcessRuntime({
+        dataDir,
+        baseDir: process.cwd(),
+        proxyUrl: outbound === null ? null : `http://${hostForUrl(outbound.host)}:${outbound.port}`,
+      });
+      const adopted = await runtime.adopt();
       let cp: ControlPlane;
       try {
         cp = await startControlPlane({
@@ -108,8 +123,10 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
           listen: api,
           proxyAdminUrls: () => adminUrls,
           logger,
+          release: { runtime },
         });
       } catch (error) {
+        await runtime.close().catch(() => {});
         await store.close().catch(() => {});
         throw error;
       }
@@ -154,6 +171,7 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
               adminTokenFile: join(dataDir, 'admin-token'),
               adminTokenCreated: token.created,
             }),
+        instances: { adopted: adopted.adopted.length, dead: adopted.dead.length },
         proxy: {
           pid: child.pid ?? null,
           config: streamUrl,
@@ -172,6 +190,7 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
           `  outbound ${flags.outbound}`,
           `  edge     ${flags.edge}`,
           `  admin    ${flags.admin}`,
+          `  runtime  local processes (${adopted.adopted.length} adopted from an earlier run)`,
         ];
         if (token !== null) {
           lines.push(
@@ -193,7 +212,12 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
           await cp.statsScraper.stop().catch(() => {});
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await waitForExit(child, 15_000);
+          // The engine stops before instances do, so it does not restart what is being stopped.
           await cp.stop().catch(() => {});
+          if (flags.keepInstances !== true) {
+            await Promise.all(runtime.list().map((i) => runtime.stop(i.id).catch(() => {})));
+          }
+          await runtime.close().catch(() => {});
           await store.close().catch(() => {});
           done(exit);
         };

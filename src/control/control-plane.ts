@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
 import type { ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
+import type { EngineOptions } from '../release/engine.js';
+import { ReleaseEngine } from '../release/engine.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import type { HealthCheckerOptions } from './health-checker.js';
 import { HealthChecker } from './health-checker.js';
@@ -34,6 +37,13 @@ export interface ControlPlaneOptions {
   readonly leaseSweepMs?: number;
   /** Health checker tuning (concurrency, timeouts, clock…). */
   readonly health?: Omit<HealthCheckerOptions, 'store' | 'logger' | 'onChange'>;
+  /**
+   * Runs the release engine (on whichever replica holds its lease) with this runtime for the
+   * instances it starts; absent: no engine (tickets are recorded but nothing moves them).
+   */
+  readonly release?: {
+    readonly runtime: Runtime | null;
+  } & Partial<Omit<EngineOptions, 'store' | 'runtime' | 'traffic' | 'onChange' | 'logger'>>;
 }
 
 export interface ControlPlane {
@@ -45,6 +55,7 @@ export interface ControlPlane {
   readonly healthChecker: HealthChecker;
   readonly leaseSweeper: LeaseSweeper;
   readonly statsScraper: StatsScraper;
+  readonly engine: ReleaseEngine | null;
   /** Stops the workers, then the API and the publisher; the store stays open. Idempotent. */
   stop(): Promise<void>;
 }
@@ -55,6 +66,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const publisher = new SnapshotPublisher(store, { logger: child('publisher') });
   await publisher.start();
   const statsWindow = new StatsWindow();
+  let engine: ReleaseEngine | null = null;
   let app: FastifyInstance | undefined;
   let url: string;
   try {
@@ -64,6 +76,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       publisher,
       statsWindow,
       logger,
+      // The engine starts after the API listens; a command before then waits for its first tick.
+      kickEngine: () => void engine?.kick(),
+      runtime: options.release?.runtime ?? null,
     });
     url = await listenApi(app, options.listen);
   } catch (error) {
@@ -94,6 +109,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   leaseSweeper.start();
   await healthChecker.start();
   statsScraper.start();
+  if (options.release !== undefined) {
+    engine = new ReleaseEngine({
+      ...options.release,
+      store,
+      traffic: statsWindow,
+      onChange: wake,
+      logger: child('engine'),
+    });
+    await engine.start();
+  }
+  const releaseEngine = engine;
 
   const api = app;
   let stopping: Promise<void> | null = null;
@@ -105,8 +131,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     healthChecker,
     leaseSweeper,
     statsScraper,
+    engine: releaseEngine,
     stop() {
       stopping ??= (async () => {
+        await releaseEngine?.stop();
         await Promise.all([statsScraper.stop(), healthChecker.stop(), leaseSweeper.stop()]);
         await api.close();
         publisher.stop();

@@ -1,0 +1,357 @@
+// `turnout release …`: create and drive release tickets through the API. Commands record intent;
+// the engine does the work. `--wait` (and `status --watch`) show a live progress view until the
+// ticket gets where it was sent (or fails); `--json` prints the ticket (NDJSON while watching).
+
+import type { Command } from 'commander';
+import { TurnoutError } from '../errors.js';
+import type { ApiClient } from './api-client.js';
+import { createApiClient } from './api-client.js';
+import type { ApiFlags } from './flags.js';
+import { apiFlags, collect } from './flags.js';
+import type { Io } from './io.js';
+import type { EventData, InstanceData, TicketData } from './release-view.js';
+import { renderTicket, settled } from './release-view.js';
+
+type Flags = ApiFlags & { wait?: boolean; watch?: boolean; interval?: string };
+
+/** `orders=2.0.0` → item; the error names the flag and the reason. */
+export function parseItem(text: string): { module: string; version: string } {
+  const at = text.indexOf('=');
+  if (at <= 0 || at === text.length - 1) {
+    throw new TurnoutError(
+      'invalid_argument',
+      `--set ${text}: expected module=version, e.g. --set orders=2.0.0`,
+      'set',
+    );
+  }
+  return { module: text.slice(0, at), version: text.slice(at + 1) };
+}
+
+/** `500ms`, `30s`, `5m`, `1h` → milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (m === null)
+    throw new TurnoutError(
+      'invalid_argument',
+      `${flag} ${text}: a duration such as 500ms, 30s, 5m or 1h`,
+      flag.replace(/^--/, ''),
+    );
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** `header:x-user-tier=internal`, `cookie:beta=1`, `cidr:10.0.0.0/8`, `query:beta=1` → a lane match. */
+export function parseSegment(text: string): Record<string, unknown> {
+  const m = /^(header|cookie|query):([^=]+)=(.*)$/.exec(text);
+  if (m !== null) return { [m[1] as string]: { name: m[2], equals: m[3] } };
+  const c = /^cidr:(.+)$/.exec(text);
+  if (c !== null) return { cidr: c[1] };
+  throw new TurnoutError(
+    'invalid_argument',
+    `--segment ${text}: expected header:NAME=VALUE, cookie:NAME=VALUE, query:NAME=VALUE or cidr:PREFIX`,
+    'segment',
+  );
+}
+
+function parseKey(text: string): Record<string, string> {
+  const m = /^(header|cookie):(.+)$/.exec(text);
+  if (m === null)
+    throw new TurnoutError(
+      'invalid_argument',
+      `--key ${text}: expected header:NAME or cookie:NAME`,
+      'key',
+    );
+  return { [m[1] as string]: m[2] as string };
+}
+
+function ticketId(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new TurnoutError(
+      'invalid_argument',
+      `ticket ${text}: a ticket id is a positive integer`,
+      'ticket',
+    );
+  return n;
+}
+
+async function snapshot(client: ApiClient, id: number) {
+  const ticket = (await client.get(`/v1/tickets/${id}`)) as TicketData;
+  const instances = (
+    await Promise.all(
+      ticket.items.map((i) =>
+        client.list(
+          `/v1/instances?module=${encodeURIComponent(i.module)}&version=${encodeURIComponent(i.version)}`,
+        ),
+      ),
+    )
+  ).flat() as InstanceData[];
+  const events = (await client.list(`/v1/tickets/${id}/events`)) as EventData[];
+  return { ticket, instances, events };
+}
+
+/** Redraws the view until `done` says so (or once, without a goal); answers the last ticket. */
+async function follow(
+  io: Io,
+  client: ApiClient,
+  id: number,
+  flags: Flags,
+  goal: string | null,
+): Promise<TicketData> {
+  const tty = process.stdout.isTTY === true && flags.json !== true;
+  const interval = flags.interval === undefined ? 500 : parseDuration(flags.interval, '--interval');
+  let last = '';
+  for (;;) {
+    const s = await snapshot(client, id);
+    const text =
+      flags.json === true
+        ? JSON.stringify(s.ticket)
+        : renderTicket(s.ticket, s.instances, s.events).join('\n');
+    if (text !== last) {
+      io.out(tty ? `\x1b[H\x1b[2J${text}` : text);
+      last = text;
+    }
+    if (goal === null || settled(s.ticket, goal)) return s.ticket;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+function exitFor(ticket: TicketData, goal: string): number {
+  if (ticket.state === 'failed') return 1;
+  if (ticket.state === 'aborted' && goal !== 'aborted') return 1;
+  return 0;
+}
+
+export function registerReleaseCommand(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  const release = program
+    .command('release')
+    .description(
+      'create and drive release tickets (deploy → prerelease → canary → promote, revert)',
+    );
+  const client = (f: Flags) => createApiClient({ server: f.server, token: f.token });
+
+  /** Prints the ticket, then follows it to `goal` when --wait. */
+  const finish = async (
+    f: Flags,
+    ticket: TicketData,
+    goal: string | null,
+    hint?: () => string[],
+  ) => {
+    if (f.wait === true && goal !== null) {
+      const end = await follow(io, client(f), ticket.id, f, goal);
+      setExit(exitFor(end, goal));
+      if (hint !== undefined && f.json !== true && end.state === goal) io.out(hint().join('\n'));
+      return;
+    }
+    io.out(f.json === true ? JSON.stringify(ticket) : renderTicket(ticket, [], []).join('\n'));
+    if (hint !== undefined && f.json !== true) io.out(hint().join('\n'));
+    setExit(0);
+  };
+
+  apiFlags(
+    release
+      .command('create <product>')
+      .description('a new ticket: --set module=version for each module it changes')
+      .requiredOption('--set <module=version>', 'an item (repeat for each module)', collect, [])
+      .option('--replicas <n>', 'instances per version', (v) => Number(v))
+      .option('--surge <n>', 'instances started at once per dependency level', (v) => Number(v))
+      .option('--ready-timeout <duration>', 'how long a level may take to become ready'),
+  ).action(
+    async (
+      product: string,
+      f: Flags & { set: string[]; replicas?: number; surge?: number; readyTimeout?: string },
+    ) => {
+      const plan: Record<string, unknown> = {};
+      if (f.replicas !== undefined) plan.replicas = f.replicas;
+      if (f.surge !== undefined) plan.surge = f.surge;
+      if (f.readyTimeout !== undefined)
+        plan.readyTimeoutMs = parseDuration(f.readyTimeout, '--ready-timeout');
+      const ticket = (await client(f).post('/v1/tickets', {
+        product,
+        items: f.set.map(parseItem),
+        plan,
+      })) as TicketData;
+      await finish(f, ticket, null, () => [
+        `next: turnout release deploy ${ticket.id} --wait   (or prerelease ${ticket.id})`,
+      ]);
+    },
+  );
+
+  const simple = (
+    name: string,
+    goal: string | null,
+    describe: string,
+    hint?: (t: TicketData) => string[],
+  ) =>
+    apiFlags(
+      release
+        .command(`${name} <ticket>`)
+        .description(describe)
+        .option('--wait', 'show live progress until done'),
+    ).action(async (id: string, f: Flags) => {
+      const ticket = (await client(f).post(
+        `/v1/tickets/${ticketId(id)}/${name}`,
+        {},
+      )) as TicketData;
+      await finish(f, ticket, goal, hint === undefined ? undefined : () => hint(ticket));
+    });
+
+  simple('deploy', 'deployed', 'start the ticket’s versions bottom-up, gated on health');
+  simple(
+    'prerelease',
+    'prerelease',
+    'make the ticket’s lane reachable by header (deploys first)',
+    prereleaseHint,
+  );
+  simple('approve', null, 'let a canary go on to its next step');
+  simple(
+    'promote',
+    'promoted',
+    'make the ticket’s versions stable for the product; the lane retires',
+  );
+  simple('abort', 'aborted', 'lane traffic to 0 at once; instances stay until reclaim');
+
+  apiFlags(
+    release
+      .command('canary <ticket>')
+      .description('raise the lane’s traffic share step by step, with analysis against stable')
+      .requiredOption('--steps <list>', 'shares in %, e.g. 1,10,50')
+      .option(
+        '--pause <duration>',
+        'hold each step this long (default: wait for `release approve`)',
+      )
+      .option('--manual', 'each step waits for `release approve`')
+      .option(
+        '--segment <match>',
+        'send these users at every step: header:NAME=VALUE, cookie:…, query:…, cidr:…',
+        collect,
+        [],
+      )
+      .option(
+        '--key <key>',
+        'the user key the share is hashed on: header:NAME or cookie:NAME (default header:x-user-id)',
+      )
+      .option('--wait', 'show live progress until the canary completes'),
+  ).action(
+    async (
+      id: string,
+      f: Flags & {
+        steps: string;
+        pause?: string;
+        manual?: boolean;
+        segment: string[];
+        key?: string;
+      },
+    ) => {
+      if (f.manual === true && f.pause !== undefined)
+        throw new TurnoutError(
+          'invalid_argument',
+          '--manual and --pause exclude each other',
+          'pause',
+        );
+      const steps = f.steps.split(',').map((s) => Number(s.trim()));
+      if (steps.some((s) => !Number.isFinite(s)))
+        throw new TurnoutError(
+          'invalid_argument',
+          `--steps ${f.steps}: numbers separated by commas, e.g. 1,10,50`,
+          'steps',
+        );
+      const body: Record<string, unknown> = {
+        steps,
+        pauseMs: f.pause === undefined ? null : parseDuration(f.pause, '--pause'),
+        segments: f.segment.map(parseSegment),
+      };
+      if (f.key !== undefined) body.key = parseKey(f.key);
+      const ticket = (await client(f).post(
+        `/v1/tickets/${ticketId(id)}/canary`,
+        body,
+      )) as TicketData;
+      await finish(f, ticket, 'canary', () => [
+        `next: turnout release promote ${ticket.id}   (or abort ${ticket.id})`,
+      ]);
+    },
+  );
+
+  apiFlags(
+    release
+      .command('amend <ticket>')
+      .description('replace items’ versions before promotion; verification starts over')
+      .requiredOption('--set <module=version>', 'an item (repeat)', collect, [])
+      .option('--wait', 'show live progress'),
+  ).action(async (id: string, f: Flags & { set: string[] }) => {
+    const ticket = (await client(f).post(`/v1/tickets/${ticketId(id)}/amend`, {
+      items: f.set.map(parseItem),
+    })) as TicketData;
+    await finish(f, ticket, ticket.goal);
+  });
+
+  apiFlags(
+    release
+      .command('revert <ticket>')
+      .description(
+        'a new ticket restoring what was promoted before <ticket>; promoted at once when its instances still run',
+      )
+      .option('--wait', 'show live progress until promoted'),
+  ).action(async (id: string, f: Flags) => {
+    const ticket = (await client(f).post(`/v1/tickets/${ticketId(id)}/revert`, {})) as TicketData;
+    await finish(f, ticket, 'promoted');
+  });
+
+  apiFlags(
+    release
+      .command('status <ticket>')
+      .description('the ticket’s progress: items, instances, canary, analysis, events')
+      .option(
+        '--watch',
+        'keep the view live until the ticket is promoted, aborted or failed (Ctrl-C to leave)',
+      )
+      .option('--interval <duration>', 'refresh interval for --watch', '500ms'),
+  ).action(async (id: string, f: Flags) => {
+    const n = ticketId(id);
+    if (f.watch === true) {
+      await follow(io, client(f), n, f, 'promoted');
+    } else {
+      const s = await snapshot(client(f), n);
+      io.out(
+        f.json === true
+          ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
+          : renderTicket(s.ticket, s.instances, s.events).join('\n'),
+      );
+    }
+    setExit(0);
+  });
+}
+
+function prereleaseHint(t: TicketData): string[] {
+  const header = `${t.plan.prereleaseHeader ?? 'x-prerelease'}: t-${t.id}`;
+  const edge = process.env.TURNOUT_EDGE ?? 'http://127.0.0.1:8080';
+  return [
+    `pre-release lane t-${t.id} is live for requests carrying the header  ${header}`,
+    `  curl -H '${header}' -H 'Host: <a ${t.product} host>' ${edge}/`,
+    `  in a browser: add the request header ${header} with a header extension (e.g. ModHeader)`,
+    `  inside the mesh: x-turnout-lane: t-${t.id} (or baggage turnout-lane=t-${t.id})`,
+  ];
+}
+
+export function registerLogsCommand(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  apiFlags(
+    program
+      .command('logs <instance>')
+      .description('the tail of an instance’s output')
+      .option('--tail <n>', 'lines', '200'),
+  ).action(async (id: string, f: ApiFlags & { tail: string }) => {
+    const logs = (await createApiClient({ server: f.server, token: f.token }).get(
+      `/v1/instances/${encodeURIComponent(id)}/logs?tail=${encodeURIComponent(f.tail)}`,
+    )) as { lines: string[] };
+    io.out(f.json === true ? JSON.stringify(logs) : logs.lines.join('\n'));
+    setExit(0);
+  });
+}

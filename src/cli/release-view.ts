@@ -1,0 +1,90 @@
+// The release progress view: a ticket, its instances and its latest events as lines of text.
+// Pure (the data comes in, lines go out), so `release status`, `--watch` and `--wait` print the
+// same thing and tests can read it.
+
+import type { Progress } from '../release/progress.js';
+
+export interface TicketData {
+  id: number;
+  product: string;
+  state: string;
+  goal: string | null;
+  items: { module: string; version: string }[];
+  revertOf: number | null;
+  plan: { canary?: { steps: number[] } | null; prereleaseHeader?: string; replicas?: number };
+  progress: Progress;
+}
+
+export interface InstanceData {
+  id: string;
+  module: string;
+  version: string;
+  address: string;
+  state: string;
+  health: string;
+}
+
+export interface EventData {
+  seq: number;
+  type: string;
+  actor: string;
+  at: string;
+  data: unknown;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const ms = (x: number | null) => (x === null ? '-' : `${x.toFixed(0)}ms`);
+
+function bar(done: number, total: number, width = 20): string {
+  const filled = total === 0 ? 0 : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+export function renderTicket(
+  t: TicketData,
+  instances: InstanceData[],
+  events: EventData[],
+): string[] {
+  const lines = [
+    `ticket ${t.id}  product ${t.product}  state ${t.state}${t.goal !== null && t.goal !== t.state ? ` → ${t.goal}` : ''}${t.revertOf !== null ? `  (reverts ticket ${t.revertOf})` : ''}`,
+  ];
+  if (t.progress.message !== undefined) lines.push(`  ${t.progress.message}`);
+  const replicas = t.plan.replicas ?? 1;
+  lines.push('  items');
+  for (const item of t.items) {
+    const mine = instances.filter((i) => i.module === item.module && i.version === item.version);
+    const ready = mine.filter((i) => i.state === 'ready' && i.health !== 'unhealthy').length;
+    const detail = mine.map((i) => `${i.id} ${i.state}/${i.health}`).join(', ');
+    lines.push(
+      `    ${`${item.module}@${item.version}`.padEnd(28)} ${bar(Math.min(ready, replicas), replicas, 10)} ${ready}/${replicas} ready${detail === '' ? '' : `  ${detail}`}`,
+    );
+  }
+  const steps = t.plan.canary?.steps;
+  if (steps !== undefined && (t.state === 'canary' || t.progress.canaryStep !== undefined)) {
+    const at = t.progress.canaryStep ?? 0;
+    const done = t.progress.canaryDone === true ? steps.length : at;
+    const marks = steps
+      .map((s, i) => (i < done ? `${s}%✓` : i === at ? `[${s}%]` : `${s}%`))
+      .join(' → ');
+    lines.push(`  canary ${bar(done, steps.length)} ${marks}`);
+  }
+  for (const v of t.progress.analysis ?? []) {
+    lines.push(
+      `  analysis ${`${v.module}@${v.version}`.padEnd(20)} ${v.verdict.toUpperCase().padEnd(4)} lane ${v.lane.requests} req ${pct(v.lane.errorRate)} err p99 ${ms(v.lane.p99Ms)} | stable ${v.stable.requests} req ${pct(v.stable.errorRate)} err p99 ${ms(v.stable.p99Ms)}`,
+    );
+  }
+  const recent = events.slice(-6);
+  if (recent.length > 0) lines.push('  events');
+  for (const e of recent)
+    lines.push(`    ${e.at.slice(11, 19)} ${e.type.padEnd(16)} by ${e.actor}`);
+  return lines;
+}
+
+/** Whether waiting for `goal` is over: reached, or ended otherwise. */
+export function settled(t: TicketData, goal: string): boolean {
+  if (t.state === 'failed' || t.state === 'aborted' || t.state === 'promoted') return true;
+  if (goal === 'canary') return t.progress.canaryDone === true;
+  if (goal === 'deployed')
+    return t.state === 'deployed' || t.state === 'prerelease' || t.state === 'canary';
+  return t.state === goal;
+}
