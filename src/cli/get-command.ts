@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
 import { createApiClient } from './api-client.js';
+import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 
@@ -89,54 +90,37 @@ export function formatTable(columns: readonly string[], rows: readonly unknown[]
   return [line(header), ...cells.map(line)].join('\n');
 }
 
-interface GetFlags {
-  server?: string;
-  token?: string;
-  json?: boolean;
-}
-
 export function registerGetCommand(
   program: Command,
   io: Io,
   setExit: (code: number) => void,
 ): void {
-  program
-    .command('get')
-    .description(
-      `list or show catalog resources through the API: ${KINDS.join('|')} (versions <module>, lanes <product>)`,
-    )
-    .argument('<kind>', KINDS.join('|'))
-    .argument('[name]', 'one item (or the module for versions, the product for lanes)')
-    .option('--server <url>', 'the Turnout API (env TURNOUT_SERVER, default http://127.0.0.1:7070)')
-    .option('--token <token>', 'API bearer token (env TURNOUT_TOKEN)')
-    .option('--json', 'print JSON')
-    .action(async (kind: string, name: string | undefined, flags: GetFlags) => {
-      if (!(KINDS as readonly string[]).includes(kind)) {
-        throw new TurnoutError(
-          'invalid_argument',
-          `unknown kind ${kind}: expected one of ${KINDS.join(', ')}`,
-          'kind',
-        );
-      }
-      const info = INFO[kind as Kind];
-      const client = createApiClient({ server: flags.server, token: flags.token });
-      const json = flags.json === true;
-      if (name !== undefined && info.one !== undefined) {
-        const item = await client.get(info.one(name));
-        emit(io, json, item, () => formatTable(info.columns, [item]));
-      } else {
-        const items: unknown[] = [];
-        let cursor: string | null = null;
-        const base = info.list(name);
-        do {
-          const page = (await client.get(
-            cursor === null ? base : `${base}?cursor=${enc(cursor)}`,
-          )) as { items?: unknown[]; nextCursor?: string | null };
-          items.push(...(page.items ?? []));
-          cursor = page.nextCursor ?? null;
-        } while (cursor !== null);
-        emit(io, json, items, () => formatTable(info.columns, items));
-      }
-      setExit(0);
-    });
+  apiFlags(
+    program
+      .command('get')
+      .description(
+        `list or show catalog resources through the API: ${KINDS.join('|')} (versions <module>, lanes <product>)`,
+      )
+      .argument('<kind>', KINDS.join('|'))
+      .argument('[name]', 'one item (or the module for versions, the product for lanes)'),
+  ).action(async (kind: string, name: string | undefined, flags: ApiFlags) => {
+    if (!(KINDS as readonly string[]).includes(kind)) {
+      throw new TurnoutError(
+        'invalid_argument',
+        `unknown kind ${kind}: expected one of ${KINDS.join(', ')}`,
+        'kind',
+      );
+    }
+    const info = INFO[kind as Kind];
+    const client = createApiClient({ server: flags.server, token: flags.token });
+    const json = flags.json === true;
+    if (name !== undefined && info.one !== undefined) {
+      const item = await client.get(info.one(name));
+      emit(io, json, item, () => formatTable(info.columns, [item]));
+    } else {
+      const items = await client.list(info.list(name));
+      emit(io, json, items, () => formatTable(info.columns, items));
+    }
+    setExit(0);
+  });
 }

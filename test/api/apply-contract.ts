@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { processRunOf } from '../../src/store/run-spec.js';
 import { fingerprint } from '../store/fixtures.js';
 import { ROOT } from '../support/build.js';
 import type { Answer, Api, StoreOpener } from './harness.js';
@@ -84,9 +85,12 @@ export function describeApplyContract(label: string, open: StoreOpener): void {
           '1.0.0',
           '2.0.0',
         ]);
-        expect(versions.body.items[1].run.process.env).toMatchObject({
-          SERVICE_NAME: m,
-          SERVICE_VERSION: '2.0.0',
+        const module = (await api.call('GET', `/v1/modules/${m}`)).body;
+        // What the runtime starts: the module's spec with the version's env merged in.
+        expect(processRunOf(module.run, versions.body.items[1].run)).toMatchObject({
+          command: 'node',
+          args: ['examples/services/service.mjs'],
+          env: { SERVICE_NAME: m, SERVICE_VERSION: '2.0.0' },
         });
       }
       const audit = await api.call('GET', '/v1/audit?limit=1000');
