@@ -102,24 +102,34 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     edge: null,
     admin: null,
   };
-  for (const kind of ['outbound', 'edge'] as const) {
-    const at = opts[kind];
-    if (at === null) continue;
-    const server = createTrafficServer({ kind, runtime, inflight });
-    await listen(server, at);
-    traffic.push(server);
-    started[kind] = listenerAddress(server);
-  }
   let adminServer: Server | null = null;
-  if (opts.admin !== null) {
-    adminServer = createAdminServer({
-      current: () => compiled,
-      stats,
-      startedAt: Date.now(),
-      configOrigin: () => origin,
-    });
-    await listen(adminServer, opts.admin);
-    started.admin = listenerAddress(adminServer);
+  try {
+    for (const kind of ['outbound', 'edge'] as const) {
+      const at = opts[kind];
+      if (at === null) continue;
+      const server = createTrafficServer({ kind, runtime, inflight });
+      await listen(server, at);
+      traffic.push(server);
+      started[kind] = listenerAddress(server);
+    }
+    if (opts.admin !== null) {
+      const admin = createAdminServer({
+        current: () => compiled,
+        stats,
+        startedAt: Date.now(),
+        configOrigin: () => origin,
+      });
+      await listen(admin, opts.admin);
+      adminServer = admin;
+      started.admin = listenerAddress(admin);
+    }
+  } catch (error) {
+    // A port already taken: let go of what did start, or the stream and the listeners that bound
+    // keep the process alive and it never exits (a second proxy on the same ports lingered so).
+    for (const server of traffic) server.close();
+    await source.stop();
+    await upstreams.close();
+    throw error;
   }
   logger.info({ event: 'proxy_listening', ...started });
 
