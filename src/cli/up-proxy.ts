@@ -1,0 +1,168 @@
+// The proxy of `turnout up`, a process of its own that outlives a control plane killed with SIGKILL
+// and keeps routing from its last snapshot meanwhile. It is spawned detached (its own process
+// group, so a Ctrl-C reaches `up`, which stops it), with its output appended to `<data>/proxy.log`
+// rather than to our stderr, which dies with us. `<data>/proxy.json` records it: pid, /proc start
+// time, the command line it was given (stream URL and listeners included) and a digest of its
+// token. The next `up` keeps that proxy when it is still the same process and would be given the
+// same command line and token — it reconnects to the stream by itself; otherwise the next `up`
+// stops it (it holds the ports) and starts a new one.
+
+import { createHash } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Exit, ProcessHandle } from '../runtime/process-handle.js';
+import { spawnProcess, terminate, watchProcess } from '../runtime/process-handle.js';
+import { isSameProcess } from '../runtime/process-identity.js';
+
+export const PROXY_RECORD = 'proxy.json';
+export const PROXY_LOG = 'proxy.log';
+/** How often a proxy adopted from an earlier run (not our child) is checked for life. */
+const ADOPTED_POLL_MS = 500;
+
+export interface ProxyCommand {
+  /** The executable (node) and its arguments, stream URL and listeners included. */
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Also in `args`; recorded apart for people reading proxy.json. */
+  readonly config: string;
+  readonly listeners: { readonly outbound: string; readonly edge: string; readonly admin: string };
+  /** The bearer token for the stream (passed as TURNOUT_TOKEN); null: none. */
+  readonly token: string | null;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+export interface UpProxy {
+  readonly pid: number;
+  /** Left running by an earlier `up` of this data dir and kept. */
+  readonly adopted: boolean;
+  readonly log: string;
+  /** Resolves when the process has ended. */
+  readonly exited: Promise<Exit>;
+  /** SIGTERM, SIGKILL after `deadlineMs`; resolves when the process is gone. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
+export interface ProxyStart {
+  readonly proxy: UpProxy;
+  /** A proxy of an earlier run that was stopped rather than kept, and why. */
+  readonly replaced: { readonly pid: number; readonly why: string } | null;
+}
+
+const recordSchema = z.object({
+  pid: z.int().positive(),
+  processStart: z.int().min(0),
+  startedAt: z.string(),
+  command: z.string(),
+  args: z.array(z.string()),
+  config: z.string(),
+  listeners: z.object({ outbound: z.string(), edge: z.string(), admin: z.string() }),
+  tokenSha256: z.string().nullable(),
+});
+type ProxyRecord = z.infer<typeof recordSchema>;
+
+const digest = (token: string | null) =>
+  token === null ? null : createHash('sha256').update(token).digest('hex');
+
+/** Keeps the proxy an earlier run left when it fits `cmd`; otherwise starts one. */
+export async function ensureProxy(dataDir: string, cmd: ProxyCommand): Promise<ProxyStart> {
+  const recordPath = join(dataDir, PROXY_RECORD);
+  const log = join(dataDir, PROXY_LOG);
+  const earlier = await readRecord(recordPath);
+  let replaced: ProxyStart['replaced'] = null;
+  if (earlier !== null && isSameProcess(earlier.pid, earlier.processStart)) {
+    const handle = watchProcess(earlier.pid, earlier.processStart, ADOPTED_POLL_MS);
+    const why = mismatch(earlier, cmd);
+    if (why === null) return { proxy: upProxy(handle, true, log, recordPath), replaced: null };
+    await terminate(handle, 10_000);
+    replaced = { pid: earlier.pid, why };
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cmd.env)) if (v !== undefined) env[k] = v;
+  delete env.TURNOUT_TOKEN;
+  if (cmd.token !== null) env.TURNOUT_TOKEN = cmd.token;
+  const handle = await spawnProcess({
+    command: cmd.command,
+    args: cmd.args,
+    cwd: cmd.cwd,
+    env,
+    logFile: log,
+  });
+  const record: ProxyRecord = {
+    pid: handle.pid,
+    processStart: handle.processStart,
+    startedAt: new Date().toISOString(),
+    command: cmd.command,
+    args: [...cmd.args],
+    config: cmd.config,
+    listeners: { ...cmd.listeners },
+    tokenSha256: digest(cmd.token),
+  };
+  try {
+    await writeRecord(recordPath, record);
+  } catch (error) {
+    await terminate(handle, 0); // unrecorded, the next run could neither keep nor stop it
+    throw error;
+  }
+  return { proxy: upProxy(handle, false, log, recordPath), replaced };
+}
+
+/** Why the recorded proxy does not fit `cmd`, or null when it does. */
+function mismatch(record: ProxyRecord, cmd: ProxyCommand): string | null {
+  if (record.config !== cmd.config) return `its stream URL was ${record.config}`;
+  const l = record.listeners;
+  const w = cmd.listeners;
+  if (l.outbound !== w.outbound || l.edge !== w.edge || l.admin !== w.admin) {
+    return `its listeners were outbound ${l.outbound}, edge ${l.edge}, admin ${l.admin}`;
+  }
+  if (record.tokenSha256 !== digest(cmd.token)) return 'it was given another API token';
+  if (record.command !== cmd.command || JSON.stringify(record.args) !== JSON.stringify(cmd.args)) {
+    return `its command line was ${[record.command, ...record.args].join(' ')}`;
+  }
+  return null;
+}
+
+function upProxy(
+  handle: ProcessHandle,
+  adopted: boolean,
+  log: string,
+  recordPath: string,
+): UpProxy {
+  let stopping: Promise<void> | null = null;
+  return {
+    pid: handle.pid,
+    adopted,
+    log,
+    exited: handle.exited,
+    stop(deadlineMs) {
+      stopping ??= (async () => {
+        await terminate(handle, deadlineMs);
+        const record = await readRecord(recordPath);
+        if (record?.pid === handle.pid) await rm(recordPath, { force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function readRecord(path: string): Promise<ProxyRecord | null> {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null; // none, or not readable: nothing to keep
+  }
+}
+
+async function writeRecord(path: string, record: ProxyRecord): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const file = await open(temporary, 'w', 0o600);
+  try {
+    await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, path);
+}
