@@ -2,6 +2,7 @@
 // which creates or updates them in one transaction, and prints what changed (or would change).
 
 import type { Command } from 'commander';
+import { TurnoutError } from '../errors.js';
 import { createApiClient } from './api-client.js';
 import type { SourceDocument } from './apply-sources.js';
 import { locateError, readDocuments } from './apply-sources.js';
@@ -85,7 +86,7 @@ export function registerApplyCommand(
       .description(
         'create or update orgs, modules, versions, products and lanes from YAML (all or nothing)',
       )
-      .requiredOption(
+      .option(
         '-f, --file <file>',
         'YAML file, several documents separated by --- (repeatable; - for stdin)',
         collect,
@@ -96,6 +97,9 @@ export function registerApplyCommand(
         'show what would change (create / update with fields / unchanged); change nothing',
       ),
   ).action(async (flags: ApplyFlags) => {
+    if (flags.file.length === 0) {
+      throw new TurnoutError('invalid_argument', 'apply needs at least one -f FILE', 'file');
+    }
     const sources = readDocuments(flags.file);
     const client = createApiClient({ server: flags.server, token: flags.token });
     let answer: ApplyAnswer;

@@ -190,6 +190,12 @@ run: { process: { command: node } }
       });
     }
 
+    it('no file at all', async () => {
+      const run = await apply();
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('apply needs at least one -f FILE');
+    });
+
     it('a missing file', async () => {
       const run = await apply('-f', join(dir, 'nope.yaml'));
       expect(run.code).toBe(2);
