@@ -7,9 +7,11 @@ import { listAll } from '../control/publisher.js';
 import { TurnoutError } from '../errors.js';
 import type { Json, Ticket, TicketItem } from '../store/model.js';
 import type { StoreTx } from '../store/store.js';
+import { fieldOf } from '../store/validate.js';
 import { revertItems } from './history.js';
 import type { CanaryPlan } from './plan.js';
 import { planSchema, readPlan } from './plan.js';
+import type { Progress } from './progress.js';
 import { readProgress } from './progress.js';
 import { conflicts } from './reconcile.js';
 import type { Command } from './transitions.js';
@@ -35,17 +37,21 @@ function refuse(command: Command, ticket: Ticket): void {
     throw new TurnoutError('conflict', `ticket ${ticket.id}: ${command}: ${why}`, 'state');
 }
 
-/** The plan with its defaults filled in, as stored (so a ticket shows the settings in force). */
-function checkedPlan(input: unknown): Json {
+/**
+ * The plan with its defaults filled in, as stored (so a ticket shows the settings in force). A
+ * rejection names the field as the request wrote it: under `prefix` (`plan` on create; nothing for
+ * the canary command, whose body is the plan's canary), with an unknown key's name.
+ */
+function checkedPlan(input: unknown, prefix: string[] = ['plan']): Json {
   const parsed = planSchema.safeParse(input);
   if (parsed.success) return JSON.parse(JSON.stringify(parsed.data)) as Json;
   const issue = parsed.error.issues[0];
-  const field = ['plan', ...(issue?.path ?? [])]
-    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-    .join('')
-    .replace(/^\./, '')
-    .replace(/\.\[/g, '[');
-  throw new TurnoutError('invalid_argument', `${field}: ${issue?.message ?? 'is invalid'}`, field);
+  const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = [...(issue?.path ?? []), ...(unknownKey === undefined ? [] : [unknownKey])];
+  const field = fieldOf([...prefix, ...path.slice(prefix.length === 0 ? 1 : 0)]);
+  const message =
+    unknownKey === undefined ? (issue?.message ?? 'is invalid') : 'is not a known field';
+  throw new TurnoutError('invalid_argument', `${field || 'body'}: ${message}`, field || undefined);
 }
 
 /** Creates a ticket (goal none: nothing happens until a command). */
@@ -72,15 +78,12 @@ export async function runCommand(
   switch (input.command) {
     case 'deploy':
     case 'prerelease':
-    case 'abort': {
-      // From failed, a command is a retry: the state goes back to open and the failure is cleared.
-      const retry = ticket.state === 'failed' && input.command !== 'abort';
-      const { message: _m, ...rest } = progress;
       return record(tx, ticket, input.command, actor, {
         goal: GOAL_OF[input.command],
-        ...(retry ? { state: 'open', progress: rest } : {}),
+        ...retry(ticket, progress),
       });
-    }
+    case 'abort':
+      return record(tx, ticket, 'abort', actor, { goal: 'aborted' });
     case 'promote': {
       const others = await listAll((p) => tx.listTickets({ ...p, product: ticket.product }));
       const clash = conflicts(ticket, others);
@@ -91,17 +94,21 @@ export async function runCommand(
           'items',
         );
       }
-      return record(tx, ticket, 'promote', actor, { goal: 'promoted' });
+      return record(tx, ticket, 'promote', actor, { goal: 'promoted', ...retry(ticket, progress) });
     }
     case 'canary': {
-      const plan = checkedPlan({ ...readPlan(ticket.plan), canary: input.canary });
-      const retry = ticket.state === 'failed';
+      // The body is the plan's canary, so a rejection names the body's field (e.g. steps[1]).
+      const plan = checkedPlan({ ...readPlan(ticket.plan), canary: input.canary }, []);
       return record(
         tx,
         ticket,
         'canary',
         actor,
-        { goal: 'canary', plan, ...(retry ? { state: 'open', progress: {} } : {}) },
+        {
+          goal: 'canary',
+          plan,
+          ...(ticket.state === 'failed' ? { state: 'open', progress: {} } : {}),
+        },
         { canary: input.canary },
       );
     }
@@ -117,17 +124,31 @@ export async function runCommand(
       );
     }
     case 'amend': {
-      // New versions: verification starts over (a canary goes back to pre-release).
+      // New versions of the modules named; the other items stay (DESIGN §4: "replace some items'
+      // versions"). The named ones come first, so a rejected item's index is the request's.
+      // Verification starts over (a canary goes back to pre-release).
+      const named = new Set(input.items.map((i) => i.module));
+      const items = [...input.items, ...ticket.items.filter((i) => !named.has(i.module))];
       return record(
         tx,
         ticket,
         'amend',
         actor,
-        { items: input.items, state: 'open', goal: amendGoal(ticket.goal), progress: {} },
+        { items, state: 'open', goal: amendGoal(ticket.goal), progress: {} },
         { items: input.items, before: ticket.items },
       );
     }
   }
+}
+
+/**
+ * From failed, a command that sends the ticket forward is a retry: the state goes back to open
+ * (the engine leaves a failed ticket alone) and the failure is cleared.
+ */
+function retry(ticket: Ticket, progress: Progress): { state?: 'open'; progress?: Json } {
+  if (ticket.state !== 'failed') return {};
+  const { message: _m, level: _l, levelStartedAt: _s, ...rest } = progress;
+  return { state: 'open', progress: rest as Json };
 }
 
 async function record(
@@ -143,11 +164,15 @@ async function record(
   return updated;
 }
 
-/** A new ticket that restores what was promoted before `targetId`, to be promoted at once. */
+/**
+ * A new ticket that restores what was promoted before `targetId`, to be promoted at once. Refused
+ * (conflict, like a command its state does not accept) unless the target is promoted and something
+ * was promoted before it. The target is not changed; its events record who reverted it.
+ */
 export async function revertTicket(tx: StoreTx, targetId: number, actor: string): Promise<Ticket> {
   const target = await load(tx, targetId);
   const history = await listAll((p) => tx.listTickets({ ...p, product: target.product }));
-  const items = revertItems(target, history);
+  const items = refusedAsConflict(() => revertItems(target, history));
   const ticket = await tx.createTicket(
     { product: target.product, items, revertOf: target.id, goal: 'promoted', plan: target.plan },
     actor,
@@ -158,5 +183,20 @@ export async function revertTicket(tx: StoreTx, targetId: number, actor: string)
     actor,
   );
   await tx.appendTicketEvent(ticket.id, { type: 'command.promote', data: {} }, actor);
+  await tx.appendTicketEvent(
+    target.id,
+    { type: 'command.revert', data: { ticket: ticket.id, items } },
+    actor,
+  );
   return ticket;
+}
+
+/** history.ts says why a ticket cannot be reverted; to the API that is the ticket's state. */
+function refusedAsConflict<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (!(error instanceof TurnoutError)) throw error;
+    throw new TurnoutError('conflict', `revert: ${error.message}`, error.field);
+  }
 }
