@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import type { ApiAuth } from '../../src/api/auth.js';
 import { createApiServer } from '../../src/api/server.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -59,9 +60,23 @@ export const sqliteStore: StoreOpener = async () => {
   };
 };
 
-export async function startApi(options: { auth?: ApiAuth; open?: StoreOpener } = {}): Promise<Api> {
+export interface StartApiOptions {
+  auth?: ApiAuth;
+  open?: StoreOpener;
+  /** Called after every ticket command (the release engine's kick; it does not run here). */
+  kickEngine?: () => void;
+  /** The runtime whose instances' logs the API serves. */
+  runtime?: Runtime | null;
+}
+
+export async function startApi(options: StartApiOptions = {}): Promise<Api> {
   const { store, dispose } = await (options.open ?? sqliteStore)();
-  const app = await createApiServer({ store, auth: options.auth ?? TEST_AUTH });
+  const app = await createApiServer({
+    store,
+    auth: options.auth ?? TEST_AUTH,
+    kickEngine: options.kickEngine,
+    runtime: options.runtime,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');

@@ -53,6 +53,11 @@ describe('OpenAPI document', () => {
         'GET /v1/tickets',
         'GET /v1/tickets/{id}',
         'GET /v1/tickets/{id}/events',
+        'POST /v1/tickets',
+        ...['deploy', 'prerelease', 'canary', 'approve', 'promote', 'abort', 'amend', 'revert'].map(
+          (command) => `POST /v1/tickets/{id}/${command}`,
+        ),
+        'GET /v1/instances/{id}/logs',
         'GET /v1/audit',
         'POST /v1/apply',
         'GET /v1/stream',
