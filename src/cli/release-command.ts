@@ -27,6 +27,18 @@ export function parseItem(text: string): { module: string; version: string } {
   return { module: text.slice(0, at), version: text.slice(at + 1) };
 }
 
+/** `--replicas 2` → 2; anything but a whole number ≥ 1 names the flag (the API would say plan.replicas). */
+export function parseCount(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 1)
+    throw new TurnoutError(
+      'invalid_argument',
+      `${flag} ${text}: a whole number of at least 1`,
+      flag.replace(/^--/, ''),
+    );
+  return n;
+}
+
 /** `500ms`, `30s`, `5m`, `1h` → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
@@ -157,8 +169,10 @@ export function registerReleaseCommand(
       .command('create <product>')
       .description('a new ticket: --set module=version for each module it changes')
       .requiredOption('--set <module=version>', 'an item (repeat for each module)', collect, [])
-      .option('--replicas <n>', 'instances per version', (v) => Number(v))
-      .option('--surge <n>', 'instances started at once per dependency level', (v) => Number(v))
+      .option('--replicas <n>', 'instances per version', (v) => parseCount(v, '--replicas'))
+      .option('--surge <n>', 'instances started at once per dependency level', (v) =>
+        parseCount(v, '--surge'),
+      )
       .option('--ready-timeout <duration>', 'how long a level may take to become ready'),
   ).action(
     async (
