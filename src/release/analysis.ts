@@ -47,7 +47,8 @@ export function analyze(
       reason: `error rate ${pct(lane.errorRate)} > limit ${pct(errorLimit)} (stable ${pct(stable.errorRate)})`,
     };
   }
-  if (lane.p99Ms !== null && stable.p99Ms !== null) {
+  const judgeLatency = lane.requests >= plan.minLatencyRequests;
+  if (judgeLatency && lane.p99Ms !== null && stable.p99Ms !== null) {
     const limit = Math.max(stable.p99Ms * plan.maxP99Ratio, stable.p99Ms + plan.p99SlackMs);
     if (lane.p99Ms > limit) {
       return {
@@ -60,7 +61,7 @@ export function analyze(
   return {
     ...base,
     verdict: 'pass',
-    reason: `error rate ${pct(lane.errorRate)} ≤ ${pct(errorLimit)}, p99 ${ms(lane.p99Ms)} (stable ${ms(stable.p99Ms)})`,
+    reason: `error rate ${pct(lane.errorRate)} ≤ ${pct(errorLimit)}, p99 ${ms(lane.p99Ms)} (stable ${ms(stable.p99Ms)})${judgeLatency ? '' : `; latency not judged below ${plan.minLatencyRequests} requests`}`,
   };
 }
 

@@ -24,6 +24,11 @@ export const analysisSchema = z.strictObject({
   p99SlackMs: z.number().min(0).max(60_000).default(50),
   /** Fewer lane requests than this in the window: no verdict yet. */
   minRequests: int(1, 1_000_000).default(20),
+  /**
+   * Latency is judged only on at least this many lane requests: the p99 of 20 requests is their
+   * maximum, and one slow request (a GC pause, a busy core) would abort a healthy canary.
+   */
+  minLatencyRequests: int(1, 1_000_000).default(200),
   /** How far back the figures reach (never before the current step began). */
   windowMs: int(1000, 3_600_000).default(30_000),
 });

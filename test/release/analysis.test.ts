@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyze, overall } from '../../src/release/analysis.js';
 import { analysisSchema } from '../../src/release/plan.js';
 
-const plan = analysisSchema.parse({}); // 5 % errors, +2 points over stable, p99 ×2 and +50 ms, 20 requests
+const plan = analysisSchema.parse({ minLatencyRequests: 100 }); // 5 % errors, +2 points over stable, p99 ×2 and +50 ms, 20 requests (100 for latency)
 const item = { module: 'orders', version: '2.0.0' };
 const f = (requests: number, errorRate: number, p99Ms: number | null) => ({
   requests,
@@ -36,6 +36,13 @@ describe('analyze', () => {
     { lane: f(100, 0, 399), stable: f(100, 0, 200), verdict: 'pass', reason: /p99/ },
     { lane: f(100, 0, 401), stable: f(100, 0, 200), verdict: 'fail', reason: /limit 400.0 ms/ },
     { lane: f(100, 0, 500), stable: f(0, 0, null), verdict: 'pass', reason: /stable n\/a/ },
+    // too few requests to judge a p99: a single slow one must not abort a healthy canary
+    {
+      lane: f(99, 0, 900),
+      stable: f(1000, 0, 10),
+      verdict: 'pass',
+      reason: /latency not judged below 100 requests/,
+    },
     // every one of 5 requests failed: over the limit whatever the next 15 do
     { lane: f(5, 1, 3), stable: f(100, 0, 10), verdict: 'fail', reason: /100.00 %/ },
     { lane: f(5, 0.2, 3), stable: f(100, 0, 10), verdict: 'wait', reason: /5 of 20/ },

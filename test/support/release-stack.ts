@@ -33,6 +33,9 @@ export interface Stack {
   instancePids(): number[];
 }
 
+/** Thrown from a waitFor check: stop waiting, the condition can no longer be met. */
+export class Hopeless extends Error {}
+
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | false | undefined | null>,
@@ -45,6 +48,7 @@ export async function waitFor<T>(
       const v = await check();
       if (v !== false && v !== undefined && v !== null) return v;
     } catch (error) {
+      if (error instanceof Hopeless) throw error;
       last = error;
     }
     await new Promise((r) => setTimeout(r, 100));
