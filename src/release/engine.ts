@@ -10,7 +10,7 @@ import type { StatsWindow } from '../control/stats-window.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import type { Observed } from './observe.js';
 import { observe, ticketViews } from './observe.js';
 import { keptVersions, toReclaim } from './reclaim.js';
@@ -136,27 +136,35 @@ export class ReleaseEngine {
     }
   }
 
-  /** One ticket: start what it needs, then write its decision in one transaction. */
+  /**
+   * One ticket: start what it needs, then write its decision — the started instances' records
+   * with it — in one transaction. So a crash leaves either both or a process and no record, which
+   * recover() registers with the ticket's `instance.start` on the next lead: never a record
+   * without its event (the event was lost so) nor a second start.
+   */
   private async advance(view: TicketView, observed: Observed): Promise<boolean> {
     const decision = reconcile(view);
     if (decision.actions.length === 0 && decision.patch === null && decision.events.length === 0) {
       return false;
     }
+    const started: Started[] = [];
     for (const action of decision.actions) {
       if (action.kind !== 'start') continue;
-      const failure = await this.startInstance(action, observed);
-      if (failure !== null) {
-        await this.failTicket(view, failure);
+      const address = await this.spawn(action, observed);
+      if (address.failure !== undefined) {
+        await this.failTicket(view, address.failure, started);
         return true;
       }
+      started.push({ ...action, address: address.ok });
     }
-    await this.commit(view, decision);
+    await this.commit(view, decision, started);
     return true;
   }
 
-  private async commit(view: TicketView, decision: Decision): Promise<void> {
+  private async commit(view: TicketView, decision: Decision, started: Started[]): Promise<void> {
     const id = view.ticket.id;
     await this.o.store.transaction(async (tx) => {
+      for (const s of started) await this.register(tx, s);
       for (const action of decision.actions) await applyStoreAction(tx, action, view);
       if (decision.patch !== null) await tx.updateTicket(id, decision.patch, ENGINE_ACTOR);
       for (const e of decision.events) {
@@ -172,8 +180,12 @@ export class ReleaseEngine {
     this.o.onChange?.();
   }
 
-  private async failTicket(view: TicketView, message: string): Promise<void> {
+  private async failTicket(view: TicketView, message: string, started: Started[]): Promise<void> {
     await this.o.store.transaction(async (tx) => {
+      for (const s of started) {
+        await this.register(tx, s);
+        await tx.appendTicketEvent(view.ticket.id, startEvent(s), ENGINE_ACTOR);
+      }
       await tx.updateTicket(
         view.ticket.id,
         { state: 'failed', progress: { ...view.progress, message } },
@@ -191,30 +203,36 @@ export class ReleaseEngine {
     );
   }
 
-  /** Spawns (or finds) the process, then registers it: `starting` until health checks pass. */
-  private async startInstance(
-    action: Extract<Action, { kind: 'start' }>,
+  /** Spawns (or finds) the process; its address, or why it did not start. */
+  private async spawn(
+    action: StartAction,
     observed: Observed,
-  ): Promise<string | null> {
+  ): Promise<{ ok: string; failure?: undefined } | { failure: string }> {
     const runtime = this.o.runtime;
-    if (runtime === null) return `no runtime on this control plane can start ${action.id}`;
+    if (runtime === null)
+      return { failure: `no runtime on this control plane can start ${action.id}` };
     const spec = await this.specOf(action, observed);
-    if (typeof spec === 'string') return spec;
-    let address: string;
+    if (typeof spec === 'string') return { failure: spec };
     try {
-      address = (await runtime.start(spec)).address;
+      return { ok: (await runtime.start(spec)).address };
     } catch (error) {
-      return `${action.module}@${action.version} did not start: ${(error as Error).message}`;
+      return {
+        failure: `${action.module}@${action.version} did not start: ${(error as Error).message}`,
+      };
     }
-    await this.register(action.id, action.module, action.version, address, observed.instances);
+  }
+
+  /** Spawns (or finds) the process, then registers it: `starting` until health checks pass. */
+  private async startInstance(action: StartAction, observed: Observed): Promise<string | null> {
+    const address = await this.spawn(action, observed);
+    if (address.failure !== undefined) return address.failure;
+    await this.o.store.transaction((tx) => this.register(tx, { ...action, address: address.ok }));
+    this.o.onChange?.();
     return null;
   }
 
   /** The version's process spec: its module's with the version's overrides. */
-  private async specOf(
-    action: Extract<Action, { kind: 'start' }>,
-    observed: Observed,
-  ): Promise<InstanceSpec | string> {
+  private async specOf(action: StartAction, observed: Observed): Promise<InstanceSpec | string> {
     const module = observed.modules.find((m) => m.name === action.module);
     const version = await this.o.store.getVersion(action.module, action.version);
     if (module === undefined || version === null) {
@@ -227,33 +245,25 @@ export class ReleaseEngine {
     return { id: action.id, module: action.module, version: action.version, run };
   }
 
-  private async register(
-    id: string,
-    module: string,
-    version: string,
-    address: string,
-    known: readonly Instance[],
-  ): Promise<void> {
-    const existing = known.find((i) => i.id === id) ?? (await this.o.store.getInstance(id));
-    if (existing === null || existing === undefined) {
-      await this.o.store.createInstance(
+  /** Records the instance as `starting` (health checks make it ready), in `tx`. */
+  private async register(tx: StoreTx, s: Started): Promise<void> {
+    const { id, module, version, address } = s;
+    if ((await tx.getInstance(id)) === null) {
+      await tx.createInstance(
         { id, module, version, host: this.o.host, address, state: 'starting' },
         ENGINE_ACTOR,
       );
     } else {
-      await this.o.store.updateInstance(
-        id,
-        { address, state: 'starting', health: 'unknown' },
-        ENGINE_ACTOR,
-      );
+      await tx.updateInstance(id, { address, state: 'starting', health: 'unknown' }, ENGINE_ACTOR);
     }
-    this.o.onChange?.();
   }
 
   /**
    * On taking the lead: instances the runtime adopted but the store does not know (a crash between
-   * spawn and register) are registered; instances the store says run here but the runtime lost
-   * (they died while no control plane watched) are started again under the same id.
+   * spawn and the decision's commit) are registered, with the `instance.start` that commit would
+   * have written, on the first active ticket that wants the version; instances the store says run
+   * here but the runtime lost (they died while no control plane watched) are started again under
+   * the same id.
    */
   private async recover(observed: Observed): Promise<boolean> {
     const runtime = this.o.runtime;
@@ -263,7 +273,25 @@ export class ReleaseEngine {
     let changed = false;
     for (const r of running.values()) {
       if (known.has(r.id)) continue;
-      await this.register(r.id, r.module, r.version, r.address, observed.instances);
+      const s: Started = {
+        kind: 'start',
+        id: r.id,
+        module: r.module,
+        version: r.version,
+        address: r.address,
+      };
+      const wanting = ticketViews(observed, this.o.now(), null).find((v) =>
+        v.ticket.items.some((i) => i.module === r.module && i.version === r.version),
+      );
+      await this.o.store.transaction(async (tx) => {
+        await this.register(tx, s);
+        if (wanting !== undefined)
+          await tx.appendTicketEvent(
+            wanting.ticket.id,
+            { type: 'instance.start', data: { ...startEvent(s).data, recovered: true } },
+            ENGINE_ACTOR,
+          );
+      });
       changed = true;
     }
     for (const i of observed.instances) {
@@ -327,6 +355,14 @@ export class ReleaseEngine {
       );
     }
   }
+}
+
+type StartAction = Extract<Action, { kind: 'start' }>;
+type Started = StartAction & { readonly address: string };
+
+/** The event reconcile() writes for a start (src/release/reconcile.ts, deployLevel). */
+function startEvent(s: Started): { type: string; data: Record<string, string> } {
+  return { type: 'instance.start', data: { id: s.id, module: s.module, version: s.version } };
 }
 
 async function applyStoreAction(
