@@ -115,6 +115,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       store,
       traffic: statsWindow,
       onChange: wake,
+      proxiesApplied: (version) => statsScraper.allApplied(version),
       logger: child('engine'),
     });
     await engine.start();

@@ -22,10 +22,13 @@ export interface KeySample {
 /** A cumulative sample from one proxy: every key it has counted since it started. */
 export interface ProxySample {
   readonly keys: readonly KeySample[];
+  /** The routing snapshot version the proxy has applied, or null when it reports none. */
+  readonly configVersion: number | null;
 }
 
 export const REQUESTS_METRIC = 'turnout_requests_total';
 export const LATENCY_METRIC = 'turnout_request_duration_seconds';
+export const CONFIG_VERSION_METRIC = 'turnout_config_version';
 
 const statsSchema = z.looseObject({
   metrics: z.array(
@@ -92,7 +95,9 @@ export function parseProxySample(json: unknown): ProxySample {
       }
     }
   }
+  const config = parsed.data.metrics.find((m) => m.name === CONFIG_VERSION_METRIC)?.values[0];
   return {
+    configVersion: config === undefined ? null : config.value,
     keys: [...byKey.values()].map((b) => ({
       key: b.key,
       requests: b.requests,

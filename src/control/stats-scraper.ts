@@ -29,6 +29,8 @@ export class StatsScraper {
   private readonly logger: ControlLogger | undefined;
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
   private readonly down = new Set<string>();
+  /** Each target's applied snapshot version at its last successful scrape. */
+  private readonly versions = new Map<string, number | null>();
   private known = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -71,11 +73,24 @@ export class StatsScraper {
     return this.running;
   }
 
+  /**
+   * Whether every proxy has applied snapshot `version` or later, as of its last scrape (a proxy
+   * that never answered, or that reports no version, has not). True with no proxies at all.
+   */
+  allApplied(version: number): boolean {
+    for (const target of this.known) {
+      const v = this.versions.get(target);
+      if (v === undefined || v === null || v < version) return false;
+    }
+    return true;
+  }
+
   private async round(): Promise<void> {
     const targets = new Set(this.targets());
     for (const gone of this.known) {
       if (targets.has(gone)) continue;
       this.window.forget(gone);
+      this.versions.delete(gone);
       this.down.delete(gone);
     }
     this.known = targets;
@@ -96,6 +111,7 @@ export class StatsScraper {
       }
       const sample = parseProxySample(await res.body.json());
       this.window.ingest(base, sample, this.now());
+      this.versions.set(base, sample.configVersion);
       if (this.down.delete(base))
         this.logger?.info({ event: 'proxy_stats_back', proxy: base }, 'proxy stats answer again');
     } catch (error) {

@@ -34,8 +34,15 @@ export interface EngineOptions {
   readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   readonly tickMs?: number;
   readonly leaseTtlMs?: number;
-  /** How long a draining instance gets no new requests before it is stopped. */
+  /** How long a draining instance gets no new requests before it is stopped (at least). */
   readonly drainMs?: number;
+  /**
+   * Whether every proxy has applied the routing snapshot of this store version (so none sends a
+   * draining instance new requests). A drain waits for it, up to drainDeadlineMs (a proxy that is
+   * down must not keep an instance alive forever); absent: drainMs alone.
+   */
+  readonly proxiesApplied?: (version: number) => boolean;
+  readonly drainDeadlineMs?: number;
   /** SIGTERM → SIGKILL deadline when stopping an instance. */
   readonly stopDeadlineMs?: number;
   /** This replica's name in the lease. */
@@ -44,8 +51,12 @@ export interface EngineOptions {
 }
 
 export class ReleaseEngine {
-  private readonly o: Required<Omit<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic'>> &
-    Pick<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic'>;
+  private readonly o: Required<
+    Omit<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic' | 'proxiesApplied'>
+  > &
+    Pick<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic' | 'proxiesApplied'>;
+  /** The store version at which each draining instance left routing. */
+  private readonly drainedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -60,6 +71,7 @@ export class ReleaseEngine {
       tickMs: 250,
       leaseTtlMs: 5000,
       drainMs: 2000,
+      drainDeadlineMs: 30_000,
       stopDeadlineMs: 10_000,
       holder: `engine-${randomUUID()}`,
       now: () => Date.now(),
@@ -330,13 +342,34 @@ export class ReleaseEngine {
         `reclaim: draining ${i.id}`,
       );
     }
-    if (drain.length > 0) this.o.onChange?.();
+    if (drain.length > 0) {
+      this.o.onChange?.();
+      const version = await this.o.store.changeVersion();
+      for (const i of drain) this.drainedAt.set(i.id, version);
+    }
     for (const i of mine) {
       if (i.state !== 'draining' || this.stopping.has(i.id)) continue;
-      if (now - Date.parse(i.updatedAt) < this.o.drainMs) continue;
+      if (!(await this.drained(i, now))) continue;
       this.stopping.add(i.id);
-      void this.stopInstance(runtime, i).finally(() => this.stopping.delete(i.id));
+      void this.stopInstance(runtime, i).finally(() => {
+        this.stopping.delete(i.id);
+        this.drainedAt.delete(i.id);
+      });
     }
+  }
+
+  /** Out of routing long enough: drainMs passed and every proxy confirmed, or the deadline passed. */
+  private async drained(i: Instance, now: number): Promise<boolean> {
+    const elapsed = now - Date.parse(i.updatedAt);
+    if (elapsed < this.o.drainMs) return false;
+    if (this.o.proxiesApplied === undefined || elapsed >= this.o.drainDeadlineMs) return true;
+    let version = this.drainedAt.get(i.id);
+    if (version === undefined) {
+      // Draining since before this replica led: the current version is a safe upper bound.
+      version = await this.o.store.changeVersion();
+      this.drainedAt.set(i.id, version);
+    }
+    return this.o.proxiesApplied(version);
   }
 
   private async stopInstance(runtime: Runtime, i: Instance): Promise<void> {

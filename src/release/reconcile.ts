@@ -388,7 +388,10 @@ export function conflicts(ticket: Ticket, others: readonly Ticket[]): string[] {
 
 function promote(view: TicketView): Decision {
   const { ticket, product } = view;
-  const clash = conflicts(ticket, view.others);
+  // A rollback never waits: the other ticket keeps its lane and is verified against the restored
+  // stable versions from then on. A forward promotion over another's module would silently
+  // change what that ticket was verified against, so it waits for that ticket to end.
+  const clash = ticket.revertOf === null ? conflicts(ticket, view.others) : [];
   if (clash.length > 0) {
     const message = `cannot promote: ${clash.join('; ')} (abort or promote it first)`;
     return view.progress.message === message

@@ -25,7 +25,7 @@ function key(k: TrafficKey, requests: number, errors: number, hist: number[]): K
     }),
   };
 }
-const sample = (...keys: KeySample[]): ProxySample => ({ keys });
+const sample = (...keys: KeySample[]): ProxySample => ({ keys, configVersion: null });
 const T0 = 1_000_000; // a bucket boundary for bucketMs 1000
 
 describe('parseProxySample', () => {
@@ -43,9 +43,12 @@ describe('parseProxySample', () => {
     stats.finished(labels('b:1'), 0, 0.2);
     stats.finished(labels('a:1'), 404, 0.0004);
     stats.finished(labels('a:1', 't-1'), 200, 20);
+    expect(parseProxySample({ metrics: await stats.registry.getMetricsAsJSON() }).configVersion).toBe(0);
+    stats.configApplied(42);
     const json = { version: 3, metrics: await stats.registry.getMetricsAsJSON() };
     const parsed = parseProxySample(JSON.parse(JSON.stringify(json)));
     const stable = parsed.keys.find((k) => k.key.lane === 'stable');
+    expect(parsed.configVersion).toBe(42); // the snapshot the proxy has applied
     expect(stable?.key).toEqual(STABLE);
     expect(stable?.requests).toBe(4);
     expect(stable?.errors).toBe(2); // the 503 and the connection error, not the 404

@@ -379,6 +379,20 @@ describe('reconcile: promote and abort', () => {
     ).toBe('promoted');
   });
 
+  it('a revert is promoted even while another active ticket changes the same module', () => {
+    const back = [item('orders', '1.0.0')];
+    const other = ticket(9, [item('orders', '3.0.0')], { state: 'canary' });
+    const d = reconcile(
+      given({
+        items: back,
+        instances: ready(back),
+        ticket: { goal: 'promoted', revertOf: 3 },
+        others: [other],
+      }),
+    );
+    expect(d.patch?.state).toBe('promoted');
+  });
+
   it('abort removes the lane and ends the ticket, from any active state', () => {
     for (const state of ['open', 'deploying', 'failed', 'prerelease', 'canary'] as const) {
       const d = reconcile(given({ ticket: { state, goal: 'aborted' }, lane: lane('t-7', '') }));
