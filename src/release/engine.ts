@@ -141,11 +141,34 @@ export class ReleaseEngine {
       if (wrote) observed = await observe(this.o.store);
       await this.reclaim(observed, now);
     } catch (error) {
+      if (error instanceof LostLease) {
+        this.leader = false;
+        this.o.logger?.warn(
+          { event: 'engine_lease_lost', holder: this.o.holder },
+          'release engine lost its lease mid-tick; its decision is not written',
+        );
+        return;
+      }
       this.o.logger?.error(
         { event: 'engine_tick_failed', err: error },
         'release engine tick failed',
       );
     }
+  }
+
+  /**
+   * A transaction that writes only while this replica still holds the lease, renewed first in the
+   * same transaction. A replica paused past its TTL (GC, a slow disk or start) would otherwise
+   * write a decision taken before another replica took over — events twice, progress set back.
+   * The renewal holds the lease row until commit, so a rival's acquire waits for it.
+   */
+  private fenced<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.o.store.transaction(async (tx) => {
+      if (!(await tx.acquireLease(ENGINE_LEASE, this.o.holder, this.o.leaseTtlMs))) {
+        throw new LostLease();
+      }
+      return fn(tx);
+    });
   }
 
   /**
@@ -175,7 +198,7 @@ export class ReleaseEngine {
 
   private async commit(view: TicketView, decision: Decision, started: Started[]): Promise<void> {
     const id = view.ticket.id;
-    await this.o.store.transaction(async (tx) => {
+    await this.fenced(async (tx) => {
       for (const s of started) await this.register(tx, s);
       for (const action of decision.actions) await applyStoreAction(tx, action, view);
       if (decision.patch !== null) await tx.updateTicket(id, decision.patch, ENGINE_ACTOR);
@@ -193,7 +216,7 @@ export class ReleaseEngine {
   }
 
   private async failTicket(view: TicketView, message: string, started: Started[]): Promise<void> {
-    await this.o.store.transaction(async (tx) => {
+    await this.fenced(async (tx) => {
       for (const s of started) {
         await this.register(tx, s);
         await tx.appendTicketEvent(view.ticket.id, startEvent(s), ENGINE_ACTOR);
@@ -238,7 +261,7 @@ export class ReleaseEngine {
   private async startInstance(action: StartAction, observed: Observed): Promise<string | null> {
     const address = await this.spawn(action, observed);
     if (address.failure !== undefined) return address.failure;
-    await this.o.store.transaction((tx) => this.register(tx, { ...action, address: address.ok }));
+    await this.fenced((tx) => this.register(tx, { ...action, address: address.ok }));
     this.o.onChange?.();
     return null;
   }
@@ -295,7 +318,7 @@ export class ReleaseEngine {
       const wanting = ticketViews(observed, this.o.now(), null).find((v) =>
         v.ticket.items.some((i) => i.module === r.module && i.version === r.version),
       );
-      await this.o.store.transaction(async (tx) => {
+      await this.fenced(async (tx) => {
         await this.register(tx, s);
         if (wanting !== undefined)
           await tx.appendTicketEvent(
@@ -387,6 +410,13 @@ export class ReleaseEngine {
         'stop failed',
       );
     }
+  }
+}
+
+/** Another replica holds the engine's lease now: the transaction is rolled back. */
+class LostLease extends Error {
+  constructor() {
+    super(`the ${ENGINE_LEASE} lease is held by another replica`);
   }
 }
 
