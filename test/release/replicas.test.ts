@@ -1,0 +1,448 @@
+// Release engine replicas over one Postgres store (two connection pools, as two control planes
+// would have): the `release-engine` lease lets exactly one lead at any time; a command recorded on
+// either is carried out by the leader alone, each transition's event written once; a leader that
+// stops hands over within a tick, one that dies without letting go is replaced once its lease
+// expires, and the new leader carries the rollout on from where it was.
+
+import pg from 'pg';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { CommandInput } from '../../src/release/commands.js';
+import { createTicket, runCommand } from '../../src/release/commands.js';
+import { ENGINE_ACTOR, ENGINE_LEASE, ReleaseEngine } from '../../src/release/engine.js';
+import type { Ticket, TicketEvent } from '../../src/store/model.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
+import type { Store, StoreTx } from '../../src/store/store.js';
+import { WRITE_METHODS } from '../../src/store/store.js';
+import type { TestDatabase } from '../support/postgres.js';
+import { withTestPostgres } from '../support/postgres.js';
+
+const TICK_MS = 100;
+const TTL_MS = 1500;
+/** Scheduling slack on a busy machine (two cores shared by several test runs). */
+const SLACK_MS = 400;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, check: () => Promise<T | null | false>, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== null && value !== false) return value;
+    await sleep(5);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** One engine event as a replica's transaction wrote it (counted once that transaction commits). */
+interface Written {
+  replica: string;
+  ticket: number;
+  type: string;
+  data: unknown;
+  at: number;
+}
+
+/** What a stalled replica waits on: `reached` once it is stalled, `resume()` to let it go. */
+interface Stall {
+  reached: Promise<void>;
+  resume(): void;
+}
+
+function stallGate(): Stall & { arrive(): Promise<void> } {
+  let arrived: () => void = () => {};
+  let resume: () => void = () => {};
+  const reached = new Promise<void>((r) => {
+    arrived = r;
+  });
+  const released = new Promise<void>((r) => {
+    resume = r;
+  });
+  return {
+    reached,
+    resume,
+    arrive: () => {
+      arrived();
+      return released;
+    },
+  };
+}
+
+/**
+ * A replica's view of the store: its engine's committed event writes are logged under its name;
+ * `loseRelease()` makes releaseLease vanish on the way (a replica dying before it could);
+ * `stallNextWrite()` holds its next write in a transaction (a pause: GC, a slow disk or start)
+ * until resumed.
+ */
+function replicaStore(store: Store, replica: string, written: Written[]) {
+  let releaseLost = false;
+  let stall: ReturnType<typeof stallGate> | null = null;
+  const wrapTx = (tx: StoreTx, buffer: Written[]): StoreTx =>
+    new Proxy(tx, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value === 'function' && stall !== null && WRITES.has(prop)) {
+          const gate = stall;
+          stall = null;
+          return async (...args: unknown[]) => {
+            await gate.arrive();
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        if (prop !== 'appendTicketEvent' || typeof value !== 'function') {
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return async (...args: Parameters<StoreTx['appendTicketEvent']>) => {
+          const event = await target.appendTicketEvent(...args);
+          if (args[2] === ENGINE_ACTOR)
+            buffer.push({
+              replica,
+              ticket: args[0],
+              type: args[1].type,
+              data: args[1].data,
+              at: Date.now(),
+            });
+          return event;
+        };
+      },
+    });
+  const view = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'transaction') {
+        return async <T>(fn: (tx: StoreTx) => Promise<T>) => {
+          const buffer: Written[] = [];
+          const result = await target.transaction((tx) => fn(wrapTx(tx, buffer)));
+          written.push(...buffer);
+          return result;
+        };
+      }
+      if (prop === 'releaseLease' && releaseLost) return async () => {};
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    store: view,
+    loseRelease: () => {
+      releaseLost = true;
+    },
+    stallNextWrite: (): Stall => {
+      stall = stallGate();
+      return stall;
+    },
+  };
+}
+
+const WRITES = new Set<string | symbol>(WRITE_METHODS);
+
+/** Samples how many replicas say they lead, every few ms, until stopped. */
+function sampleLeaders(engines: readonly ReleaseEngine[]) {
+  const samples: { at: number; leaders: number }[] = [];
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      samples.push({ at: Date.now(), leaders: engines.filter((e) => e.isLeader).length });
+      await sleep(5);
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      on = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+withTestPostgres('release engine replicas (postgres)', (pgTest) => {
+  let db: TestDatabase;
+  let stores: Store[];
+  let admin: Store;
+  let engines: ReleaseEngine[];
+  let written: Written[];
+  let loseRelease: (() => void)[];
+  let stallNextWrite: (() => Stall)[];
+  let client: pg.Client;
+
+  beforeEach(async () => {
+    db = await pgTest.createDatabase('turnout_replicas');
+    admin = await openPostgresStore(db.url, { maxConnections: 2 });
+    await seed(admin);
+    written = [];
+    stores = [
+      await openPostgresStore(db.url, { maxConnections: 3 }),
+      await openPostgresStore(db.url, { maxConnections: 3 }),
+    ];
+    const replicas = ['replica-a', 'replica-b'].map((name, i) =>
+      replicaStore(stores[i] as Store, name, written),
+    );
+    loseRelease = replicas.map((r) => r.loseRelease);
+    stallNextWrite = replicas.map((r) => r.stallNextWrite);
+    engines = replicas.map(
+      (r, i) =>
+        new ReleaseEngine({
+          store: r.store,
+          runtime: null,
+          traffic: null,
+          tickMs: TICK_MS,
+          leaseTtlMs: TTL_MS,
+          holder: ['replica-a', 'replica-b'][i],
+        }),
+    );
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(engines.map((e) => e.stop()));
+    await client.end();
+    await Promise.all([...stores, admin].map((s) => s.close()));
+    await db.drop();
+  }, 30_000);
+
+  const leaseHolder = async () => {
+    const r = await client.query<{ holder: string; expires_at: string }>(
+      'select holder, expires_at from leases where name = $1',
+      [ENGINE_LEASE],
+    );
+    return r.rows[0] ?? null;
+  };
+  const ticket = async (id: number) => (await admin.getTicket(id)) as Ticket;
+  const command = (via: Store, id: number, input: CommandInput) =>
+    via.transaction((tx) => runCommand(tx, id, input, 'alice'));
+  const engineEvents = async (id: number): Promise<TicketEvent[]> =>
+    (await admin.listTicketEvents(id, { limit: 1000 })).items.filter(
+      (e) => e.actor === ENGINE_ACTOR,
+    );
+  const label = (e: { type: string; data: unknown }) => {
+    const step = (e.data as { step?: number } | null)?.step;
+    return step === undefined ? e.type : `${e.type}@${step}`;
+  };
+
+  /** Both replicas started, a first; resolves with the leader and the follower. */
+  async function startBoth(): Promise<[ReleaseEngine, ReleaseEngine]> {
+    const [a, b] = engines as [ReleaseEngine, ReleaseEngine];
+    await a.start();
+    await b.start();
+    return a.isLeader ? [a, b] : [b, a];
+  }
+
+  it('exactly one replica leads at any time, over many ticks', async () => {
+    const sampler = sampleLeaders(engines);
+    const [leader, follower] = await startBoth();
+    await sleep(30 * TICK_MS);
+    const samples = await sampler.stop();
+    expect(samples.length).toBeGreaterThan(100);
+    expect(samples.filter((s) => s.leaders > 1)).toEqual([]);
+    const afterStart = samples.filter((s) => s.at > samples[0]!.at + 2 * TICK_MS);
+    expect(afterStart.every((s) => s.leaders === 1)).toBe(true);
+    expect(leader.isLeader).toBe(true);
+    expect(follower.isLeader).toBe(false);
+    expect((await leaseHolder())?.holder).toBe(
+      engines.indexOf(leader) === 0 ? 'replica-a' : 'replica-b',
+    );
+  });
+
+  it('a command recorded through either replica is carried out by the leader alone, each transition once', async () => {
+    const [leader, follower] = await startBoth();
+    const sampler = sampleLeaders(engines);
+    const followerStore = stores[engines.indexOf(follower)] as Store;
+    const created = await followerStore.transaction((tx) =>
+      createTicket(tx, { product: 'shop', items: ITEMS }, 'alice'),
+    );
+    const id = created.id;
+
+    // Recorded through the follower, which kicks its own engine, as its API would.
+    await command(followerStore, id, { command: 'prerelease' });
+    await follower.kick();
+    await waitFor('pre-release', async () => (await ticket(id)).state === 'prerelease');
+    await command(followerStore, id, {
+      command: 'canary',
+      canary: { steps: [10, 50], pauseMs: 200 },
+    });
+    await follower.kick();
+    await waitFor(
+      'the canary to complete',
+      async () =>
+        (await ticket(id)).progress !== null &&
+        ((await ticket(id)).progress as { canaryDone?: boolean }).canaryDone === true,
+    );
+    await command(followerStore, id, { command: 'promote' });
+    await follower.kick();
+    await waitFor('promoted', async () => (await ticket(id)).state === 'promoted');
+    await sleep(5 * TICK_MS); // a duplicate would come within a few ticks
+    const samples = await sampler.stop();
+
+    const events = await engineEvents(id);
+    expect(events.map(label)).toEqual([
+      'deployed',
+      'prerelease',
+      'canary.step@0',
+      'canary.step@1',
+      'canary.done',
+      'promoted',
+    ]);
+    const leaderName = engines.indexOf(leader) === 0 ? 'replica-a' : 'replica-b';
+    expect(written.map((w) => [w.replica, label(w)])).toEqual(
+      events.map((e) => [leaderName, label(e)]),
+    );
+    expect(samples.filter((s) => s.leaders !== 1)).toEqual([]);
+    expect((await admin.getProduct('shop'))?.baseDtab).toContain('/v/orders/2.0.0');
+  });
+
+  it('a leader that stops hands the lead over within one tick', async () => {
+    const [leader, follower] = await startBoth();
+    await sleep(3 * TICK_MS);
+    await leader.stop();
+    const stoppedAt = Date.now();
+    expect(leader.isLeader).toBe(false);
+    await waitFor('the follower to lead', async () => follower.isLeader, 5_000);
+    expect(Date.now() - stoppedAt).toBeLessThanOrEqual(TICK_MS + SLACK_MS);
+    expect((await leaseHolder())?.holder).toBe(
+      engines.indexOf(follower) === 0 ? 'replica-a' : 'replica-b',
+    );
+  });
+
+  it('a leader that dies without letting go is replaced once its lease expires, and the rollout goes on', async () => {
+    const [leader, follower] = await startBoth();
+    const leaderName = engines.indexOf(leader) === 0 ? 'replica-a' : 'replica-b';
+    const created = await admin.transaction((tx) =>
+      createTicket(tx, { product: 'shop', items: ITEMS }, 'alice'),
+    );
+    const id = created.id;
+    await command(admin, id, { command: 'canary', canary: { steps: [10, 50, 100], pauseMs: 300 } });
+    await waitFor('the first canary step', async () =>
+      (await engineEvents(id)).some((e) => e.type === 'canary.step'),
+    );
+
+    // The leader dies: its timer stops and its release never reaches the store.
+    loseRelease[engines.indexOf(leader)]?.();
+    await leader.stop();
+    const diedAt = Date.now();
+    const lease = await leaseHolder();
+    expect(lease?.holder).toBe(leaderName);
+    const expiresAt = Date.parse(lease?.expires_at ?? '');
+
+    const sampler = sampleLeaders([follower]);
+    await waitFor('the follower to lead', async () => follower.isLeader, TTL_MS + 5_000);
+    const ledAt = Date.now();
+    await sampler.stop();
+    // Not before the lease expired, and within a tick after.
+    const firstLead = sampler.samples.find((s) => s.leaders === 1)?.at ?? ledAt;
+    expect(firstLead).toBeGreaterThanOrEqual(expiresAt);
+    expect(ledAt - expiresAt).toBeLessThanOrEqual(TICK_MS + SLACK_MS);
+    expect(expiresAt - diedAt).toBeGreaterThan(TTL_MS - TICK_MS - SLACK_MS);
+
+    await waitFor(
+      'the canary to complete',
+      async () => ((await ticket(id)).progress as { canaryDone?: boolean }).canaryDone === true,
+    );
+    await sleep(5 * TICK_MS);
+    const events = await engineEvents(id);
+    expect(events.map(label)).toEqual([
+      'deployed',
+      'canary.step@0',
+      'canary.step@1',
+      'canary.step@2',
+      'canary.done',
+    ]);
+    const followerName = leaderName === 'replica-a' ? 'replica-b' : 'replica-a';
+    for (const w of written) {
+      expect(w.replica, label(w)).toBe(w.at < diedAt ? leaderName : followerName);
+    }
+    expect(written.map(label)).toEqual(events.map(label));
+  });
+
+  it('a leader paused past its lease writes nothing once another has taken over', async () => {
+    const [leader, follower] = await startBoth();
+    const leaderName = engines.indexOf(leader) === 0 ? 'replica-a' : 'replica-b';
+    const followerName = leaderName === 'replica-a' ? 'replica-b' : 'replica-a';
+    const created = await admin.transaction((tx) =>
+      createTicket(tx, { product: 'shop', items: ITEMS }, 'alice'),
+    );
+    const id = created.id;
+    await command(admin, id, { command: 'canary', canary: { steps: [10, 50], pauseMs: 300 } });
+    await waitFor('the first canary step', async () =>
+      (await engineEvents(id)).some((e) => e.type === 'canary.step'),
+    );
+
+    // The leader's next write waits — its decision taken, its lease no longer renewed.
+    const stall = stallNextWrite[engines.indexOf(leader)]?.() as Stall;
+    await stall.reached;
+    const stalledAt = Date.now();
+    await waitFor('the follower to lead', async () => follower.isLeader, TTL_MS + 5_000);
+    await waitFor(
+      'the canary to complete',
+      async () => ((await ticket(id)).progress as { canaryDone?: boolean }).canaryDone === true,
+    );
+    // When the paused leader goes on with what it had decided
+    stall.resume();
+    await sleep(10 * TICK_MS);
+
+    // Then nothing it decided before the pause is written, and each transition is written once
+    const events = await engineEvents(id);
+    expect(events.map(label)).toEqual([
+      'deployed',
+      'canary.step@0',
+      'canary.step@1',
+      'canary.done',
+    ]);
+    expect(written.filter((w) => w.at > stalledAt && w.replica === leaderName).map(label)).toEqual(
+      [],
+    );
+    expect(written.filter((w) => w.at > stalledAt).every((w) => w.replica === followerName)).toBe(
+      true,
+    );
+    expect(follower.isLeader).toBe(true);
+    expect(leader.isLeader).toBe(false);
+    expect((await ticket(id)).progress).toMatchObject({ canaryStep: 1, canaryDone: true });
+  });
+});
+
+const ITEMS = [
+  { module: 'orders', version: '2.0.0' },
+  { module: 'account', version: '2.0.0' },
+];
+
+/** Org, modules orders → account, versions 1.0.0 and 2.0.0, product shop on 1.0.0, and ready
+ * instances of 2.0.0 registered by another runtime (the engines here start nothing). */
+async function seed(store: Store): Promise<void> {
+  const actor = 'seed';
+  await store.transaction(async (tx) => {
+    await tx.createOrg({ name: 'acme' }, actor);
+    for (const [name, calls] of [
+      ['account', []],
+      ['orders', ['account']],
+    ] as const) {
+      await tx.createModule(
+        { name, org: 'acme', calls: [...calls], run: { process: { command: 'node' } } },
+        actor,
+      );
+      for (const version of ['1.0.0', '2.0.0'])
+        await tx.createVersion({ module: name, version }, actor);
+    }
+    await tx.createProduct(
+      {
+        name: 'shop',
+        org: 'acme',
+        entry: 'orders',
+        baseDtab: '/svc/orders => /v/orders/1.0.0; /svc/account => /v/account/1.0.0;',
+      },
+      actor,
+    );
+    for (const [i, item] of ITEMS.entries()) {
+      await tx.createInstance(
+        {
+          id: `${item.module}-${item.version}-elsewhere`,
+          module: item.module,
+          version: item.version,
+          host: 'elsewhere',
+          address: `127.0.0.1:${20_000 + i}`,
+          state: 'ready',
+          health: 'healthy',
+        },
+        actor,
+      );
+    }
+  });
+}
