@@ -86,7 +86,9 @@ export class ReleaseEngine {
   /** Re-registers what the runtime adopted, then ticks every tickMs. */
   async start(): Promise<void> {
     if (this.timer !== null || this.stopped) return;
-    await this.tick();
+    // Through kick(), so a stop() meanwhile waits for this tick before it gives the lease up.
+    await this.kick();
+    if (this.stopped) return;
     this.timer = setInterval(() => void this.kick(), this.o.tickMs);
     this.timer.unref();
   }

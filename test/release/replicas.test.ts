@@ -303,6 +303,17 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     );
   });
 
+  it('a replica stopped during its first tick gives up the lease it took there', async () => {
+    const [a, b] = engines as [ReleaseEngine, ReleaseEngine];
+    const starting = a.start();
+    await a.stop();
+    await starting;
+    expect(a.isLeader).toBe(false);
+    expect(await leaseHolder()).toBeNull();
+    await b.start();
+    expect(b.isLeader).toBe(true);
+  });
+
   it('a leader that dies without letting go is replaced once its lease expires, and the rollout goes on', async () => {
     const [leader, follower] = await startBoth();
     const leaderName = engines.indexOf(leader) === 0 ? 'replica-a' : 'replica-b';
