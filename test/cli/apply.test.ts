@@ -42,7 +42,7 @@ describe('turnout apply', () => {
   }, 60_000);
 
   it('--dry-run on a fresh store lists every document as create and changes nothing', async () => {
-    expect(SHOP_DOCS).toBe(18);
+    expect(SHOP_DOCS).toBe(19);
     const before = await fingerprint();
     const run = await apply('-f', SHOP, '--dry-run');
     expect(run.code, run.stderr).toBe(0);

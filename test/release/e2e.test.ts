@@ -52,20 +52,6 @@ describe('a release, end to end under load', () => {
       readFileSync(join(ROOT, 'examples', 'shop.yaml'), 'utf8'),
     ).map((d) => d.toJSON());
     await stack.post('/v1/apply', { documents });
-    // A faulty orders: half its answers are 500s.
-    await stack.post('/v1/modules/orders/versions', {
-      version: '2.1.0',
-      run: {
-        process: {
-          env: {
-            SERVICE_NAME: 'orders',
-            SERVICE_VERSION: '2.1.0',
-            SERVICE_CALLS: 'account',
-            FAULT_ERROR_RATE: '0.5',
-          },
-        },
-      },
-    });
     const a = await create('admin', { console: '1.0.0', account: '1.0.0' });
     await stack.post(`/v1/tickets/${a}/promote`);
     const s = await create('shop', {
