@@ -243,6 +243,19 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
   }
   const events = (id: number) => all<Event>(`/v1/tickets/${id}/events`);
 
+  /** An instance's state in the store file, read while no `up` runs; 'not registered' when absent. */
+  function stateAtKill(id: string): string {
+    const db = new Database(join(data, 'turnout.db'), { readonly: true, fileMustExist: true });
+    try {
+      const row = db.prepare('select state from instances where id = ?').get(id) as
+        | { state: string }
+        | undefined;
+      return row?.state ?? 'not registered';
+    } finally {
+      db.close();
+    }
+  }
+
   /** Every live instance in the store has one record and one process, and nothing else runs. */
   async function expectOneProcessPerInstance(): Promise<void> {
     const live = (await all<InstanceRow>('/v1/instances')).filter((i) => i.state !== 'stopped');
@@ -387,6 +400,27 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     // Then it keeps that proxy and the instances
     expect(run.summary.proxy).toMatchObject({ pid: proxyPid, adopted: true });
     expect(run.summary.instances).toEqual({ adopted: 6, dead: 0 });
+    // And a second up on the data dir it holds fails, naming it, and leaves it be
+    const [api2, admin2] = [await freePort(), await freePort()];
+    const second = await runTurnout([
+      'up',
+      '--insecure-local',
+      '--data',
+      data,
+      '--api',
+      `127.0.0.1:${api2}`,
+      '--outbound',
+      'off',
+      '--edge',
+      'off',
+      '--admin',
+      `127.0.0.1:${admin2}`,
+    ]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `another turnout up (pid ${run.child.pid}) is running on data dir ${data}`,
+    );
+    expect(readJson<{ pid: number }>(join(data, 'proxy.json'))?.pid).toBe(proxyPid);
     // And the ticket is where it was: step 0 until the next step's event
     const resumed = await ticket(2);
     const early = await events(2);
@@ -431,20 +465,31 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     });
     await call('POST', '/v1/tickets/3/deploy', {});
 
-    // When turnout up is killed with SIGKILL as soon as the first instance's process is recorded
+    // When turnout up is killed with SIGKILL as soon as catalog's process is recorded (before
+    // the engine could register it: the runtime's record is written first)
     const record = join(data, 'instances', 'catalog-2.0.0-0.json');
     await waitFor('catalog 2.0.0 to start', async () => existsSync(record), 60_000, 5);
-    const killedAt = await kill9(run);
-    // Then that instance was not ready yet (read from the store file while nothing holds it)
-    const db = new Database(join(data, 'turnout.db'), { readonly: true, fileMustExist: true });
-    const row = db.prepare('select state from instances where id = ?').get('catalog-2.0.0-0') as
-      | { state: string }
-      | undefined;
-    db.close();
-    expect(row?.state ?? 'not registered').toMatch(/^(starting|not registered)$/);
+    let killedAt = await kill9(run);
+    // Then it was not ready (read from the store file while nothing holds it)
+    expect(stateAtKill('catalog-2.0.0-0')).toMatch(/^(starting|not registered)$/);
     await sleep(1_500);
-    const restartAt = Date.now();
-    expect(load.okBetween(killedAt, restartAt)).toBeGreaterThan(10);
+    expect(load.okBetween(killedAt, Date.now())).toBeGreaterThan(10);
+
+    // When it starts again, and is killed once more when web's start is recorded, before web is
+    // ready (the health checker's first probe comes up to an interval, 5 s, later)
+    run = await startUp();
+    expect(run.summary.proxy).toMatchObject({ pid: proxyPid, adopted: true });
+    await waitFor(
+      "web 2.0.0's start",
+      async () =>
+        (await events(3)).some((e) => e.type === 'instance.start' && e.data.id === 'web-2.0.0-0'),
+      60_000,
+      10,
+    );
+    killedAt = await kill9(run);
+    expect(stateAtKill('web-2.0.0-0')).toBe('starting');
+    await sleep(1_500);
+    expect(load.okBetween(killedAt, Date.now())).toBeGreaterThan(10);
 
     // When it starts again
     run = await startUp();
