@@ -1,0 +1,279 @@
+// The whole embedded Turnout in this process, for `turnout up` and `turnout demo`: the control
+// plane (SQLite store, API, health checker, lease sweeper, stats scraper, release engine;
+// src/control/control-plane.ts), the process runtime, and the proxy as a process of its own
+// (`turnout proxy --config http://<api>/v1/stream`, src/cli/up-proxy.ts), so control-plane work
+// never stalls traffic and a control plane killed with SIGKILL leaves traffic flowing: the next
+// start on the data dir keeps that proxy, as it adopts the instances. `<data>/up.pid` keeps a
+// second start off a data dir in use. stop() ends the stats scraper, then the proxy (and waits for
+// it), then the rest of the control plane, the instances (unless keepInstances) and the store.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { ApiAuth } from '../api/auth.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import { startControlPlane } from '../control/control-plane.js';
+import { TurnoutError } from '../errors.js';
+import type { ListenAddress } from '../proxy/server.js';
+import { readTail } from '../runtime/log-tail.js';
+import { openProcessRuntime } from '../runtime/process-runtime.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { parseListen } from './proxy-command.js';
+import { lockDataDir } from './up-lock.js';
+import type { UpProxy } from './up-proxy.js';
+import { ensureProxy } from './up-proxy.js';
+
+const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
+
+export interface LocalOptions {
+  data: string;
+  api: string;
+  outbound: string;
+  edge: string;
+  admin: string;
+  insecureLocal?: boolean;
+  keepInstances?: boolean;
+  /** What instances' relative commands and working dirs resolve against. Default: cwd. */
+  baseDir?: string;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  /** The edge listener's base URL, or null when it is off. */
+  readonly edgeUrl: string | null;
+  readonly dataDir: string;
+  readonly token: string | null;
+  /** What runs where (what `up --json` prints). */
+  readonly summary: Record<string, unknown>;
+  /** Lines for people: what runs where. */
+  readonly lines: string[];
+  readonly controlPlane: ControlPlane;
+  /** Resolves with a reason when the proxy ends by itself. */
+  readonly proxyExited: Promise<string>;
+  /** Stops everything (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** Reuses `<data>/admin-token` when present; otherwise creates it (mode 0600). */
+function adminToken(dataDir: string): { token: string; created: boolean } {
+  const path = join(dataDir, 'admin-token');
+  try {
+    const token = readFileSync(path, 'utf8').trim();
+    if (token !== '') return { token, created: false };
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'w' });
+  return { token, created: true };
+}
+
+export function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A listener as the proxy is given it and as proxy.json records it: `host:port` or `off`. */
+function showListen(at: ListenAddress | null): string {
+  if (at === null) return 'off';
+  return at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`;
+}
+
+/** How long a graceful stop waits for the proxy to drain before SIGKILL. */
+const PROXY_STOP_DEADLINE_MS = 15_000;
+
+/** Why the proxy ended, with the end of its log (it no longer writes to our stderr). */
+async function proxyExitNote(proxy: UpProxy, how: string): Promise<string> {
+  const tail = await readTail(proxy.log, 10).catch(() => null);
+  const lines =
+    tail === null || tail.trim() === '' ? '' : `; the end of its log:\n${tail.trimEnd()}`;
+  return `the proxy (pid ${proxy.pid}) exited (${how}); see ${proxy.log}${lines}`;
+}
+
+/** Starts everything on the data dir (locked for as long as it runs). */
+export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
+  const api = parseListen(flags.api, '--api');
+  if (api === null) throw new TurnoutError('invalid_argument', '--api cannot be off', '--api');
+  // Validate the proxy listeners here, so a typo fails before anything starts.
+  const outbound = parseListen(flags.outbound, '--outbound');
+  const edge = parseListen(flags.edge, '--edge');
+  const proxyAdmin = parseListen(flags.admin, '--admin');
+  const dataDir = resolve(flags.data);
+  mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  try {
+    const stack = await startLocked(flags, { api, outbound, edge, proxyAdmin, dataDir });
+    let stopped: Promise<void> | null = null;
+    return {
+      ...stack,
+      stop() {
+        stopped ??= stack.stop().finally(() => lock.release());
+        return stopped;
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(
+  flags: LocalOptions,
+  at: {
+    api: ListenAddress;
+    outbound: ListenAddress | null;
+    edge: ListenAddress | null;
+    proxyAdmin: ListenAddress | null;
+    dataDir: string;
+  },
+): Promise<LocalStack> {
+  const { api, outbound, edge, proxyAdmin, dataDir } = at;
+  const insecure = flags.insecureLocal === true;
+  const token = insecure ? null : adminToken(dataDir);
+  const auth: ApiAuth = insecure
+    ? { insecureLocal: true }
+    : { tokens: [{ token: token?.token ?? '', role: 'admin', name: 'admin' }] };
+
+  const logger = pino({ name: 'turnout-api', level: 'warn' }, pino.destination(2));
+  const store = await openSqliteStore(join(dataDir, 'turnout.db'));
+  const adminUrls =
+    proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
+  // Instances run from the current directory (relative commands and cwd resolve here), and
+  // reach other modules through this proxy's outbound listener.
+  const runtime = await openProcessRuntime({
+    dataDir,
+    baseDir: flags.baseDir ?? process.cwd(),
+    proxyUrl: outbound === null ? null : `http://${hostForUrl(outbound.host)}:${outbound.port}`,
+  });
+  const adopted = await runtime.adopt();
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane({
+      store,
+      auth,
+      listen: api,
+      proxyAdminUrls: () => adminUrls,
+      logger,
+      release: { runtime },
+    });
+  } catch (error) {
+    await runtime.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw error;
+  }
+  const address = cp.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : api.port;
+  const apiUrl = `http://${hostForUrl(api.host)}:${port}`;
+  const streamUrl = `${apiUrl}/v1/stream`;
+  const listeners = {
+    outbound: showListen(outbound),
+    edge: showListen(edge),
+    admin: showListen(proxyAdmin),
+  };
+
+  const closeRest = async () => {
+    await cp.stop().catch(() => {});
+    if (flags.keepInstances !== true) {
+      await Promise.all(runtime.list().map((i) => runtime.stop(i.id).catch(() => {})));
+    }
+    await runtime.close().catch(() => {});
+    await store.close().catch(() => {});
+  };
+  let started: Awaited<ReturnType<typeof ensureProxy>>;
+  try {
+    started = await ensureProxy(dataDir, {
+      command: process.execPath,
+      args: [
+        BIN,
+        'proxy',
+        '--config',
+        streamUrl,
+        '--data',
+        dataDir,
+        '--outbound',
+        listeners.outbound,
+        '--edge',
+        listeners.edge,
+        '--admin',
+        listeners.admin,
+      ],
+      config: streamUrl,
+      listeners,
+      token: token?.token ?? null,
+      env: process.env,
+      cwd: process.cwd(),
+    });
+  } catch (error) {
+    await closeRest();
+    throw error;
+  }
+  const { proxy, replaced } = started;
+
+  const summary = {
+    data: dataDir,
+    store: join(dataDir, 'turnout.db'),
+    api: apiUrl,
+    auth: insecure ? 'insecure-local' : 'token',
+    ...(token === null
+      ? {}
+      : {
+          adminToken: token.token,
+          adminTokenFile: join(dataDir, 'admin-token'),
+          adminTokenCreated: token.created,
+        }),
+    instances: { adopted: adopted.adopted.length, dead: adopted.dead.length },
+    proxy: {
+      pid: proxy.pid,
+      adopted: proxy.adopted,
+      log: proxy.log,
+      config: streamUrl,
+      ...listeners,
+    },
+  };
+  const lines = [
+    `data ${dataDir}`,
+    `  api      ${apiUrl} (${insecure ? 'insecure local: no authentication, loopback only' : 'bearer token'})`,
+    `  proxy    pid ${proxy.pid} (${proxy.adopted ? 'kept from an earlier run' : 'started'}), config ${streamUrl}, log ${proxy.log}`,
+    `  outbound ${listeners.outbound}`,
+    `  edge     ${listeners.edge}`,
+    `  admin    ${listeners.admin}`,
+    `  runtime  local processes (${adopted.adopted.length} adopted from an earlier run)`,
+  ];
+  if (replaced !== null) {
+    lines.push(`  (stopped the proxy an earlier run left, pid ${replaced.pid}: ${replaced.why})`);
+  }
+  if (token !== null) {
+    lines.push(
+      `  token    ${token.token} (${token.created ? 'new, ' : ''}saved in ${join(dataDir, 'admin-token')})`,
+      `export TURNOUT_SERVER=${apiUrl} TURNOUT_TOKEN=${token.token}`,
+    );
+  }
+  let stopping: Promise<void> | null = null;
+  const proxyExited = proxy.exited.then(async (e) => {
+    const how = e.signal ?? (e.code === null ? 'gone' : `code ${e.code}`);
+    return proxyExitNote(proxy, how);
+  });
+  return {
+    apiUrl,
+    edgeUrl: edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`,
+    dataDir,
+    token: token?.token ?? null,
+    summary,
+    lines,
+    controlPlane: cp,
+    proxyExited,
+    stop() {
+      stopping ??= (async () => {
+        // The scraper first, so the proxy going away is not logged as a proxy that is down.
+        await cp.statsScraper.stop().catch(() => {});
+        await proxy.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
+        // The engine stops before instances do, so it does not restart what is being stopped.
+        await closeRest();
+      })();
+      return stopping;
+    },
+  };
+}
