@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
 import { registerApplyCommand } from './apply-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerDescribeCommand } from './describe-command.js';
 import { registerDtabCommands } from './dtab-commands.js';
 import { registerGetCommand } from './get-command.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerRouteCommands(program, io, setExit);
   registerProxyCommand(program, io, setExit);
   registerUpCommand(program, io, setExit);
+  registerDemoCommand(program, io, setExit);
   registerGetCommand(program, io, setExit);
   registerApplyCommand(program, io, setExit);
   registerDescribeCommand(program, io, setExit);

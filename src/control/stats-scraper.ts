@@ -20,6 +20,9 @@ export interface StatsScraperOptions {
   readonly logger?: ControlLogger;
 }
 
+/** How long a proxy that never answered may be unreachable before it is logged as down. */
+const STARTUP_GRACE_MS = 10_000;
+
 export class StatsScraper {
   private readonly window: StatsWindow;
   private readonly targets: () => readonly string[];
@@ -29,6 +32,8 @@ export class StatsScraper {
   private readonly logger: ControlLogger | undefined;
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
   private readonly down = new Set<string>();
+  private readonly firstSeen = new Map<string, number>();
+  private readonly answered = new Set<string>();
   /** Each target's applied snapshot version at its last successful scrape. */
   private readonly versions = new Map<string, number | null>();
   private known = new Set<string>();
@@ -112,10 +117,16 @@ export class StatsScraper {
       const sample = parseProxySample(await res.body.json());
       this.window.ingest(base, sample, this.now());
       this.versions.set(base, sample.configVersion);
+      this.answered.add(base);
       if (this.down.delete(base))
         this.logger?.info({ event: 'proxy_stats_back', proxy: base }, 'proxy stats answer again');
     } catch (error) {
       if (this.down.has(base)) return;
+      // A proxy started just after the control plane refuses connections at first: not down yet.
+      const first = this.firstSeen.get(base) ?? this.now();
+      this.firstSeen.set(base, first);
+      const refused = (error as { code?: string }).code === 'ECONNREFUSED';
+      if (refused && !this.answered.has(base) && this.now() - first < STARTUP_GRACE_MS) return;
       this.down.add(base);
       const reason = abort.signal.aborted ? 'timeout' : (error as Error).message;
       this.logger?.warn(

@@ -100,12 +100,13 @@ export function startLoad(o: {
     }
   };
   const loops = Array.from({ length: o.concurrency ?? 4 }, loop);
+  let closed: Promise<void> | null = null;
   return {
     results,
     async stop() {
       stopped = true;
-      await Promise.all(loops);
-      await dispatcher.close();
+      closed ??= Promise.all(loops).then(() => dispatcher.close());
+      await closed;
       return results;
     },
   };

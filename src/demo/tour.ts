@@ -172,6 +172,7 @@ async function canary(o: TourOptions, shop: Load, t: number, pause: number): Pro
   const shares: Record<number, { inLane: Set<string>; users: Set<string> }> = {};
   let step = -1;
   let stepStart = Date.now();
+  let said = '';
   for (;;) {
     const x = (await client.get(`/v1/tickets/${t}`)) as TicketView;
     if (x.state !== 'canary' && x.state !== 'prerelease')
@@ -189,10 +190,9 @@ async function canary(o: TourOptions, shop: Load, t: number, pause: number): Pro
         users: new Set(rs.map((r) => r.user)),
       };
       shares[step] = s;
-      if (s.users.size > 0)
-        n.say(
-          `step ${step + 1}: ${pct(s.inLane.size / s.users.size)} of ${s.users.size} users in lane t-${t}  (${x.progress.message ?? ''})`,
-        );
+      const line = `step ${step + 1}: ${pct(s.inLane.size / s.users.size)} of ${s.users.size} users in lane t-${t}  (${x.progress.message ?? ''})`;
+      if (s.users.size > 0 && line !== said) n.say(line);
+      said = line;
     }
     if (x.progress.canaryDone === true) break;
     await sleep(1000);
@@ -285,7 +285,9 @@ async function promoteAndRevert(o: TourOptions, shop: Load, admin: Load, t: numb
   n.check(
     'within a second every request is back on orders 1.0.0 and account 1.0.0',
     lastNew - asked < 1000 && since(shop, lastNew + 1).every((r) => r.versions.orders === '1.0.0'),
-    `switched in ${lastNew - asked} ms`,
+    lastNew === asked
+      ? 'no request sent after the revert was served by 2.0.0'
+      : `the last request served by 2.0.0 was sent ${lastNew - asked} ms after the revert`,
   );
 }
 

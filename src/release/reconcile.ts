@@ -350,8 +350,8 @@ function holdMessage(
     return `canary at ${percent} %: waiting for enough traffic (${waiting.join('; ')}); approve to go on anyway`;
   }
   if (pauseMs === null) return `canary at ${percent} %: waiting for approval`;
-  // Seconds only: a message changing every tick would be a store write every tick.
-  const left = Math.max(0, Math.ceil((pauseMs - (now - since)) / 10_000) * 10);
+  // In steps of 5 s: a message changing every tick would be a store write every tick.
+  const left = Math.max(0, Math.ceil((pauseMs - (now - since)) / 5_000) * 5);
   return `canary at ${percent} %: holding, about ${left} s left`;
 }
 

@@ -1,0 +1,110 @@
+// `turnout demo`: the whole system on a laptop in one command. Starts what `turnout up` starts (on
+// the loopback, no token: the embedded demo is the one place the API needs none), applies the
+// example org (examples/shop.yaml: shop and admin sharing account), releases v1 of everything
+// and says what to try next. A second run in the same folder resumes that state; --fresh starts
+// over. --tour then runs the whole release story unattended and exits 0 only if every check held.
+
+import { rmSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Narrator } from '../demo/narrator.js';
+import { ensureDemoState, PACKAGE_ROOT } from '../demo/setup.js';
+import { runTour } from '../demo/tour.js';
+import type { ApiClient } from './api-client.js';
+import { createApiClient } from './api-client.js';
+import type { Io } from './io.js';
+import type { LocalOptions, LocalStack } from './local-stack.js';
+import { startLocal } from './local-stack.js';
+import { localOptions, untilStopped } from './up-command.js';
+
+interface DemoFlags extends LocalOptions {
+  fresh?: boolean;
+  tour?: boolean;
+  pause?: string;
+  json?: boolean;
+}
+
+export function registerDemoCommand(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+): void {
+  localOptions(
+    program
+      .command('demo')
+      .description(
+        'the whole system on this machine: control plane, proxy and example services for two products, released at v1',
+      ),
+  )
+    .option('--fresh', 'stop what an earlier demo in --data left and start over')
+    .option(
+      '--tour',
+      'run the release story unattended, narrated, with a check at every step; exit 0 only if all held',
+    )
+    .option('--json', 'one JSON object per line')
+    .action(async (flags: DemoFlags) => setExit(await runDemo(flags, io)));
+}
+
+async function runDemo(flags: DemoFlags, io: Io): Promise<number> {
+  const n = new Narrator(io, flags.json === true);
+  const options: LocalOptions = { ...flags, insecureLocal: true, baseDir: PACKAGE_ROOT };
+  if (flags.fresh === true) {
+    n.say(`starting over: stopping what an earlier run left in ${flags.data} and removing it`);
+    const old = await startLocal(options);
+    await old.stop();
+    rmSync(old.dataDir, { recursive: true, force: true });
+  }
+  n.section('Starting Turnout');
+  const stack = await startLocal(options);
+  try {
+    for (const line of stack.lines) n.say(line);
+    const client = createApiClient({ server: stack.apiUrl, token: '' });
+    await ensureDemoState(client, (text) => n.say(text));
+    if (flags.tour !== true) {
+      nextSteps(n, stack);
+      return await untilStopped(stack, io, 'turnout demo');
+    }
+    return await tour(n, stack, client);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function tour(n: Narrator, stack: LocalStack, client: ApiClient): Promise<number> {
+  if (stack.edgeUrl === null) {
+    n.check('the tour needs the edge listener', false, '--edge is off');
+    return 1;
+  }
+  await runTour({ client, edge: stack.edgeUrl, narrator: n });
+  const bad = n.failed;
+  n.section(
+    bad.length === 0
+      ? `Tour complete: all ${n.checks.length} checks held`
+      : `Tour FAILED: ${bad.length} of ${n.checks.length} checks did not hold`,
+  );
+  for (const c of bad)
+    n.say(`✗ ${c.step}: ${c.what}${c.detail === undefined ? '' : ` — ${c.detail}`}`);
+  n.say('stopping everything the demo started');
+  return bad.length === 0 ? 0 : 1;
+}
+
+function nextSteps(n: Narrator, stack: LocalStack): void {
+  const edge = stack.edgeUrl ?? '(edge off)';
+  n.section('Ready. Try:');
+  n.say(
+    `curl -H 'Host: shop.localhost' ${edge}/      # web → orders → account, catalog: who served it`,
+  );
+  n.say(`curl -H 'Host: admin.localhost' ${edge}/     # console → account (shared with shop)`);
+  n.say(
+    `in a browser: ${edge.replace('127.0.0.1', 'shop.localhost')}/  (*.localhost is the loopback)`,
+  );
+  n.say('dashboard: not built yet');
+  n.say('a release, in another terminal:');
+  n.command(`export TURNOUT_SERVER=${stack.apiUrl}`);
+  n.command('npx turnout release create shop --set orders=2.0.0 --set account=2.0.0');
+  n.command('npx turnout release prerelease <ticket> --wait      # prints the header testers send');
+  n.command('npx turnout release canary <ticket> --steps 10,50 --pause 30s --wait');
+  n.command(
+    'npx turnout release promote <ticket> --wait  &&  npx turnout release revert <ticket> --wait',
+  );
+  n.say('or the whole story, narrated: npx turnout demo --tour   (Ctrl-C stops everything)');
+}
