@@ -205,8 +205,16 @@ describe('GET /v1/traffic', () => {
   it('answers per-key summaries and the filter total, and per-second series', async () => {
     const window = new StatsWindow();
     const now = Date.now();
-    window.ingest('p', { keys: [sample(key, 0, 0, 0), sample(lane, 0, 0, 0)], configVersion: null }, now - 2000);
-    window.ingest('p', { keys: [sample(key, 30, 3, 30), sample(lane, 10, 5, 0)], configVersion: null }, now - 1000);
+    window.ingest(
+      'p',
+      { keys: [sample(key, 0, 0, 0), sample(lane, 0, 0, 0)], configVersion: null },
+      now - 2000,
+    );
+    window.ingest(
+      'p',
+      { keys: [sample(key, 30, 3, 30), sample(lane, 10, 5, 0)], configVersion: null },
+      now - 1000,
+    );
     const { url } = await serve({ statsWindow: window });
 
     const all = await call(url, '/v1/traffic', { as: 'viewer' });

@@ -43,7 +43,9 @@ describe('parseProxySample', () => {
     stats.finished(labels('b:1'), 0, 0.2);
     stats.finished(labels('a:1'), 404, 0.0004);
     stats.finished(labels('a:1', 't-1'), 200, 20);
-    expect(parseProxySample({ metrics: await stats.registry.getMetricsAsJSON() }).configVersion).toBe(0);
+    expect(
+      parseProxySample({ metrics: await stats.registry.getMetricsAsJSON() }).configVersion,
+    ).toBe(0);
     stats.configApplied(42);
     const json = { version: 3, metrics: await stats.registry.getMetricsAsJSON() };
     const parsed = parseProxySample(JSON.parse(JSON.stringify(json)));
