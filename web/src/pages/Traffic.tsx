@@ -1,0 +1,131 @@
+// Live traffic of a product per module: requests/s, error rate and p50/p99 latency per version
+// and lane (one uPlot series each), and each module's canary share (lane requests over all).
+// Refetches on every `traffic` event (once a second while proxies report).
+
+import type { Series, Summary, Traffic as TrafficAnswer, TrafficKey } from '../api';
+import { api } from '../api';
+import type { ChartSeries } from '../components/Chart';
+import { Chart } from '../components/Chart';
+import { ErrorNote } from '../components/ErrorNote';
+import { ProductPicker, useProduct } from '../components/ProductPicker';
+import { useResource } from '../useResource';
+
+interface KeyView {
+  key: TrafficKey;
+  summary: Summary;
+  series: Series;
+}
+
+async function load(product: string | null): Promise<KeyView[]> {
+  if (product === null) return [];
+  const t = await api<TrafficAnswer>('/traffic', { query: { product } });
+  return Promise.all(
+    t.keys.map(async ({ key, summary }) => ({
+      key,
+      summary,
+      series: await api<Series>('/traffic/series', { query: { ...key } }),
+    })),
+  );
+}
+
+const label = (k: TrafficKey) => `${k.version} ${k.lane}`;
+
+function ModuleTraffic({ module, keys }: { module: string; keys: KeyView[] }) {
+  const x = (keys[0]?.series.points ?? []).map((p) => p.atMs / 1000);
+  const pick = (f: (p: Series['points'][number]) => number | null): ChartSeries[] =>
+    keys.map((k) => {
+      const at = new Map(k.series.points.map((p) => [p.atMs / 1000, p]));
+      return {
+        label: label(k.key),
+        values: x.map((t) => {
+          const p = at.get(t);
+          return p === undefined ? null : f(p);
+        }),
+      };
+    });
+  const latency: ChartSeries[] = keys.flatMap((k) => {
+    const at = new Map(k.series.points.map((p) => [p.atMs / 1000, p]));
+    return (['p50Ms', 'p99Ms'] as const).map((q) => ({
+      label: `${label(k.key)} ${q.slice(0, 3)}`,
+      values: x.map((t) => at.get(t)?.[q] ?? null),
+    }));
+  });
+  const total = keys.reduce((n, k) => n + k.summary.requests, 0);
+  const inLanes = keys
+    .filter((k) => k.key.lane !== 'stable')
+    .reduce((n, k) => n + k.summary.requests, 0);
+  return (
+    <article className="card" data-module={module}>
+      <h2>
+        {module}{' '}
+        <span className="muted small" data-testid={`share-${module}`}>
+          lane share (60 s): {total === 0 ? '—' : `${((inLanes / total) * 100).toFixed(1)} %`} of{' '}
+          {total} requests
+        </span>
+      </h2>
+      <table className="list compact">
+        <thead>
+          <tr>
+            <th>version</th>
+            <th>lane</th>
+            <th>req/s</th>
+            <th>errors</th>
+            <th>p50</th>
+            <th>p99</th>
+            <th>share</th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => (
+            <tr key={label(k.key)}>
+              <td className="mono">{k.key.version}</td>
+              <td>{k.key.lane}</td>
+              <td>{k.summary.rps.toFixed(1)}</td>
+              <td>{(k.summary.errorRate * 100).toFixed(1)} %</td>
+              <td>{k.summary.p50Ms === null ? '—' : `${k.summary.p50Ms.toFixed(1)} ms`}</td>
+              <td>{k.summary.p99Ms === null ? '—' : `${k.summary.p99Ms.toFixed(1)} ms`}</td>
+              <td>{total === 0 ? '—' : `${((k.summary.requests / total) * 100).toFixed(1)} %`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="charts">
+        <Chart title="requests/s" unit="" x={x} series={pick((p) => p.rps)} />
+        <Chart
+          title="error rate"
+          unit="%"
+          x={x}
+          series={pick((p) => (p.requests === 0 ? null : p.errorRate * 100))}
+        />
+        <Chart title="latency p50 / p99" unit="ms" x={x} series={latency} />
+      </div>
+    </article>
+  );
+}
+
+export function Traffic() {
+  const { product, products } = useProduct();
+  const { data, error } = useResource(() => load(product), [product], ['traffic', 'change']);
+  const modules = [...new Set((data ?? []).map((k) => k.key.module))].sort();
+  return (
+    <section>
+      <h1>Traffic</h1>
+      <ProductPicker product={product} products={products} />
+      <ErrorNote error={error} />
+      {data !== null && modules.length === 0 && (
+        <p className="muted">No traffic for {product} in the last minute.</p>
+      )}
+      <div className="traffic">
+        {modules.map((m) => (
+          <ModuleTraffic
+            key={m}
+            module={m}
+            keys={data!
+              .filter((k) => k.key.module === m)
+              .sort((a, b) => label(a.key).localeCompare(label(b.key)))}
+          />
+        ))}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,65 @@
+// Loads what a page shows, and loads it again when a live event of the given kinds arrives (one
+// request in flight at a time; an event during it schedules exactly one more).
+
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ApiError } from './api';
+import type { LiveKind } from './live';
+import { useLive } from './live';
+
+export interface Resource<T> {
+  data: T | null;
+  error: ApiError | null;
+  reload: () => void;
+}
+
+export function useResource<T>(
+  load: () => Promise<T>,
+  deps: readonly unknown[],
+  live: readonly LiveKind[] = ['change'],
+): Resource<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const state = useRef({ running: false, again: false, generation: 0 });
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  const run = useCallback(async () => {
+    const s = state.current;
+    if (s.running) {
+      s.again = true;
+      return;
+    }
+    s.running = true;
+    const generation = s.generation;
+    try {
+      do {
+        s.again = false;
+        try {
+          const value = await loadRef.current();
+          if (generation !== s.generation) return;
+          setData(value);
+          setError(null);
+        } catch (e) {
+          if (generation !== s.generation) return;
+          setError(e as ApiError);
+        }
+      } while (s.again);
+    } finally {
+      if (generation === s.generation) s.running = false;
+    }
+  }, []);
+
+  // The caller's inputs are primitives (ids, names): their JSON is a stable effect key.
+  const key = JSON.stringify(deps);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: key stands for deps; run is stable
+  useEffect(() => {
+    state.current.generation++;
+    state.current.running = false;
+    setData(null);
+    setError(null);
+    void run();
+  }, [key]);
+
+  useLive(live, () => void run());
+  return { data, error, reload: () => void run() };
+}
