@@ -1,7 +1,8 @@
 // The control plane's HTTP API: Fastify, JSON under /v1, one plugin per resource (registered here
 // and nowhere else), zod schemas at the edge for validation, serialisation and the OpenAPI document
 // at /openapi.json. Every error answers `{ error: { code, message, field? } }` with the status of
-// its code in the one error table (src/errors.ts).
+// its code in the one error table (src/errors.ts). The dashboard's built files are served at `/`
+// (src/api/web.ts), never shadowing /v1 or /openapi.json.
 
 import swagger from '@fastify/swagger';
 import type {
@@ -23,6 +24,9 @@ import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
 import { applyPlugin } from './routes/apply.js';
 import { auditPlugin } from './routes/audit.js';
+import type { EventsPluginOptions } from './routes/events.js';
+import { eventsPlugin } from './routes/events.js';
+import { explainPlugin } from './routes/explain.js';
 import { instanceLogsPlugin } from './routes/instance-logs.js';
 import { instancesPlugin } from './routes/instances.js';
 import { lanesPlugin } from './routes/lanes.js';
@@ -31,7 +35,9 @@ import { orgsPlugin } from './routes/orgs.js';
 import { productsPlugin } from './routes/products.js';
 import { ticketsPlugin } from './routes/tickets.js';
 import { trafficPlugin } from './routes/traffic.js';
+import { whoamiPlugin } from './routes/whoami.js';
 import { streamPlugin } from './stream.js';
+import { DEFAULT_WEB_ROOT, webPlugin } from './web.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -46,6 +52,10 @@ export interface ApiServerOptions {
   kickEngine?: () => void;
   /** The runtime whose instances' logs /v1/instances/:id/logs serves; none: not_found. */
   runtime?: Runtime | null;
+  /** The built dashboard served at `/`. Default: this package's dist/web. */
+  webRoot?: string;
+  /** Tuning of GET /v1/events (keepalive, client bound, intervals); tests shorten them. */
+  events?: Omit<EventsPluginOptions, 'store' | 'publisher' | 'statsWindow'>;
 }
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -170,9 +180,18 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(applyPlugin, { store });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub });
+      await v1.register(whoamiPlugin);
+      await v1.register(eventsPlugin, {
+        ...options.events,
+        store,
+        publisher: pub,
+        statsWindow: options.statsWindow ?? null,
+      });
+      await v1.register(explainPlugin, { publisher: pub });
     },
     { prefix: '/v1' },
   );
+  await app.register(webPlugin, { root: options.webRoot ?? DEFAULT_WEB_ROOT });
 
   await app.ready();
   return app;

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import type { ApiAuth } from '../../src/api/auth.js';
+import type { ApiServerOptions } from '../../src/api/server.js';
 import { createApiServer } from '../../src/api/server.js';
+import type { StatsWindow } from '../../src/control/stats-window.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
@@ -67,6 +69,12 @@ export interface StartApiOptions {
   kickEngine?: () => void;
   /** The runtime whose instances' logs the API serves. */
   runtime?: Runtime | null;
+  /** Live traffic for /v1/traffic and the traffic events of /v1/events. */
+  statsWindow?: StatsWindow;
+  /** The dashboard's files served at `/` (a fixture directory in tests). */
+  webRoot?: string;
+  /** /v1/events tuning (short keepalive, a small client bound). */
+  events?: ApiServerOptions['events'];
 }
 
 export async function startApi(options: StartApiOptions = {}): Promise<Api> {
@@ -76,6 +84,9 @@ export async function startApi(options: StartApiOptions = {}): Promise<Api> {
     auth: options.auth ?? TEST_AUTH,
     kickEngine: options.kickEngine,
     runtime: options.runtime,
+    statsWindow: options.statsWindow,
+    webRoot: options.webRoot,
+    events: options.events,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

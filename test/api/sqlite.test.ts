@@ -65,6 +65,9 @@ describe('OpenAPI document', () => {
         'POST /v1/instances/heartbeat',
         'GET /v1/traffic',
         'GET /v1/traffic/series',
+        'GET /v1/whoami',
+        'GET /v1/events',
+        'POST /v1/explain',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());
       // Request bodies come from the store's schemas.
