@@ -9,7 +9,7 @@ import { createApiClient } from './api-client.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
-import type { EventData, InstanceData, TicketData } from './release-view.js';
+import type { EventData, InstanceData, LaneShare, TicketData } from './release-view.js';
 import { renderTicket, settled } from './release-view.js';
 
 type Flags = ApiFlags & { wait?: boolean; watch?: boolean; interval?: string };
@@ -99,7 +99,30 @@ async function snapshot(client: ApiClient, id: number) {
     )
   ).flat() as InstanceData[];
   const events = (await client.list(`/v1/tickets/${id}/events`)) as EventData[];
-  return { ticket, instances, events };
+  const share = ['prerelease', 'canary'].includes(ticket.state)
+    ? await laneShare(client, ticket)
+    : null;
+  return { ticket, instances, events, share };
+}
+
+/** The lane's share of the requests entering the product in the last 10 s (null: no stats). */
+async function laneShare(client: ApiClient, ticket: TicketData): Promise<LaneShare | null> {
+  try {
+    const product = (await client.get(`/v1/products/${encodeURIComponent(ticket.product)}`)) as {
+      entry: string;
+    };
+    const q = `product=${encodeURIComponent(ticket.product)}&module=${encodeURIComponent(product.entry)}&windowMs=10000`;
+    const t = (await client.get(`/v1/traffic?${q}`)) as {
+      total: { requests: number };
+      keys: { key: { lane: string }; summary: { requests: number } }[];
+    };
+    const lane = t.keys
+      .filter((k) => k.key.lane === `t-${ticket.id}`)
+      .reduce((n, k) => n + k.summary.requests, 0);
+    return { entry: product.entry, lane, total: t.total.requests, windowMs: 10_000 };
+  } catch {
+    return null; // a control plane without traffic stats: the view just leaves the line out
+  }
 }
 
 /** Redraws the view until `done` says so (or once, without a goal); answers the last ticket. */

@@ -32,6 +32,14 @@ export interface EventData {
   data: unknown;
 }
 
+/** Requests entering the product (at its entry module) in a recent window, and the lane's part. */
+export interface LaneShare {
+  entry: string;
+  lane: number;
+  total: number;
+  windowMs: number;
+}
+
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (x: number | null) => (x === null ? '-' : `${x.toFixed(0)}ms`);
 
@@ -44,6 +52,7 @@ export function renderTicket(
   t: TicketData,
   instances: InstanceData[],
   events: EventData[],
+  share: LaneShare | null = null,
 ): string[] {
   const lines = [
     `ticket ${t.id}  product ${t.product}  state ${t.state}${t.goal !== null && t.goal !== t.state ? ` → ${t.goal}` : ''}${t.revertOf !== null ? `  (reverts ticket ${t.revertOf})` : ''}`,
@@ -67,6 +76,15 @@ export function renderTicket(
       .map((s, i) => (i < done ? `${s}%✓` : i === at ? `[${s}%]` : `${s}%`))
       .join(' → ');
     lines.push(`  canary ${bar(done, steps.length)} ${marks}`);
+  }
+  if (share !== null) {
+    const of =
+      share.total === 0
+        ? 'no requests'
+        : `${pct(share.lane / share.total)} of ${share.total} requests`;
+    lines.push(
+      `  traffic lane t-${t.id}: ${of} to ${share.entry} in the last ${share.windowMs / 1000} s`,
+    );
   }
   for (const v of t.progress.analysis ?? []) {
     lines.push(

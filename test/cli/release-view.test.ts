@@ -176,6 +176,20 @@ describe('renderTicket', () => {
   });
 });
 
+describe('renderTicket: live lane share', () => {
+  it('shows the lane share of requests entering the product, and says when there were none', () => {
+    const t = ticket({ state: 'canary', items: [{ module: 'orders', version: '2.0.0' }] });
+    const share = { entry: 'web', lane: 12, total: 96, windowMs: 10_000 };
+    expect(renderTicket(t, [], [], share)).toContain(
+      `  traffic lane t-${t.id}: 12.5% of 96 requests to web in the last 10 s`,
+    );
+    expect(renderTicket(t, [], [], { ...share, lane: 0, total: 0 })).toContain(
+      `  traffic lane t-${t.id}: no requests to web in the last 10 s`,
+    );
+    expect(renderTicket(t, [], []).some((l) => l.includes('traffic'))).toBe(false);
+  });
+});
+
 describe('settled (is waiting for the goal over?)', () => {
   const canary = (canaryDone?: boolean) =>
     ticket({ state: 'canary', progress: canaryDone === undefined ? {} : { canaryDone } });
