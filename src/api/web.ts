@@ -13,14 +13,20 @@
 // - `/v1`, `/v1/…` and `/openapi.json` are never served from here: unknown /v1 paths still need a
 //   token and answer the API's JSON not_found.
 
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 /** dist/web of this package (this file is src/api/web.ts or dist/api/web.js: both two levels down). */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web/', import.meta.url));
+
+/** Whether the dashboard is built (the server then serves it rather than the not-built page). */
+export function dashboardBuilt(root: string = DEFAULT_WEB_ROOT): boolean {
+  return existsSync(join(root, 'index.html'));
+}
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'no-cache';

@@ -6,6 +6,7 @@
 
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
+import { dashboardBuilt } from '../api/web.js';
 import { Narrator } from '../demo/narrator.js';
 import { ensureDemoState, PACKAGE_ROOT } from '../demo/setup.js';
 import { runTour } from '../demo/tour.js';
@@ -97,7 +98,7 @@ function nextSteps(n: Narrator, stack: LocalStack): void {
   n.say(
     `in a browser: ${edge.replace('127.0.0.1', 'shop.localhost')}/  (*.localhost is the loopback)`,
   );
-  n.say('dashboard: not built yet');
+  n.say(`dashboard: ${stack.apiUrl}/${dashboardBuilt() ? '' : '  (not built yet: npm run build)'}`);
   n.say('a release, in another terminal:');
   n.command(`export TURNOUT_SERVER=${stack.apiUrl}`);
   n.command('npx turnout release create shop --set orders=2.0.0 --set account=2.0.0');

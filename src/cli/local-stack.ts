@@ -216,6 +216,7 @@ async function startLocked(
     data: dataDir,
     store: join(dataDir, 'turnout.db'),
     api: apiUrl,
+    dashboard: `${apiUrl}/`,
     auth: insecure ? 'insecure-local' : 'token',
     ...(token === null
       ? {}
@@ -236,6 +237,7 @@ async function startLocked(
   const lines = [
     `data ${dataDir}`,
     `  api      ${apiUrl} (${insecure ? 'insecure local: no authentication, loopback only' : 'bearer token'})`,
+    `  dashboard ${apiUrl}/ (${insecure ? 'no sign-in' : 'sign in with the token below'})`,
     `  proxy    pid ${proxy.pid} (${proxy.adopted ? 'kept from an earlier run' : 'started'}), config ${streamUrl}, log ${proxy.log}`,
     `  outbound ${listeners.outbound}`,
     `  edge     ${listeners.edge}`,
