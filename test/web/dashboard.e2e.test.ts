@@ -1,0 +1,375 @@
+// The dashboard end to end in real headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core; no browser download) against a real `turnout demo` on the real bin: the
+// products page shows shop's graph with versions; a ticket goes through pre-release → canary →
+// promote by clicking, with the live traffic chart moving under a load on the edge, and is
+// reverted. Then a viewer token on an API server with tokens: the release buttons are disabled
+// and say why. Screenshots of each page go to docs/screenshots/.
+
+import type { ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import type { Load } from '../../src/demo/load.js';
+import { startLoad } from '../../src/demo/load.js';
+import type { Api } from '../api/harness.js';
+import { startApi, TEST_AUTH, TOKENS } from '../api/harness.js';
+import { ensureBuilt, ROOT } from '../support/build.js';
+import { waitFor } from '../support/release-stack.js';
+import { freePort } from '../support/turnout-up.js';
+import type { Browser } from './browser.js';
+import { launchBrowser } from './browser.js';
+
+const BIN = join(ROOT, 'bin', 'turnout.js');
+const WEB_ROOT = join(ROOT, 'dist', 'web');
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+
+function newest(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n = Math.max(n, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return n;
+}
+
+/** ensureBuilt() looks at src/ only: build again when web/ is newer than dist/web. */
+async function ensureWebBuilt(): Promise<void> {
+  await ensureBuilt();
+  let built = 0;
+  try {
+    built = statSync(join(WEB_ROOT, 'index.html')).mtimeMs;
+  } catch {
+    // not built
+  }
+  if (built > newest(join(ROOT, 'web'))) return;
+  await new Promise<void>((resolve, reject) => {
+    execFile('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 }, (error, _o, stderr) =>
+      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
+    );
+  });
+}
+
+/** Only the API's own address: nothing else is fetched (no fonts, no CDN). */
+async function isolated(context: BrowserContext, base: string): Promise<string[]> {
+  const outside: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base) || url.startsWith('data:')) return route.continue();
+    outside.push(url);
+    return route.abort();
+  });
+  return outside;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.waitForTimeout(300); // let charts and layout settle
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+async function confirm(page: Page, action: string): Promise<void> {
+  await page.click(`button[data-action="${action}"]`);
+  const dialog = page.locator('dialog.confirm');
+  await dialog.waitFor({ state: 'visible' });
+  expect(await dialog.textContent()).toContain(action);
+  await page.click('dialog.confirm [data-testid="confirm"]');
+  await dialog.waitFor({ state: 'detached' });
+}
+
+async function ticketState(page: Page, state: string, timeout: number): Promise<void> {
+  await page.waitForSelector(`section.ticket[data-state="${state}"]`, { timeout });
+}
+
+interface Demo {
+  child: ChildProcess;
+  api: string;
+  edge: string;
+  out: () => string;
+  exit: Promise<number | null>;
+}
+
+async function startDemo(data: string): Promise<Demo> {
+  const [api, outbound, edge, admin] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'demo',
+      '--data',
+      data,
+      '--api',
+      `127.0.0.1:${api}`,
+      '--outbound',
+      `127.0.0.1:${outbound}`,
+      '--edge',
+      `127.0.0.1:${edge}`,
+      '--admin',
+      `127.0.0.1:${admin}`,
+    ],
+    { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    api: `http://127.0.0.1:${api}`,
+    edge: `http://127.0.0.1:${edge}`,
+    out: () => out,
+    exit,
+  };
+}
+
+async function postJson(url: string, body: unknown, token?: string) {
+  const res = await request(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+}
+
+describe('dashboard in Chromium against turnout demo', () => {
+  let demo: Demo | null = null;
+  let browser: Browser | null = null;
+  let load: Load | null = null;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    const data = mkdtempSync(join(tmpdir(), 'turnout-dash-'));
+    dirs.push(data);
+    demo = await startDemo(data);
+    const d = demo;
+    await waitFor('the demo to be ready', async () => d.out().includes('== Ready. Try:'), 150_000);
+    browser = await launchBrowser({ viewport: DESKTOP });
+  }, 300_000);
+
+  afterAll(async () => {
+    await load?.stop();
+    await browser?.close();
+    if (demo !== null && demo.child.exitCode === null) {
+      demo.child.kill('SIGINT');
+      const code = await Promise.race([
+        demo.exit,
+        new Promise((r) => setTimeout(() => r('timeout'), 30_000)),
+      ]);
+      if (code === 'timeout') demo.child.kill('SIGKILL');
+    }
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }, 60_000);
+
+  it('shows products, then drives a ticket through pre-release, canary, promote and revert', async () => {
+    const d = demo!;
+    const context = browser!.context;
+    const outside = await isolated(context, d.api);
+    const page = await browser!.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+
+    // Given the products page: shop's graph with the version each module serves in stable.
+    await page.goto(`${d.api}/`);
+    await page.waitForSelector('[data-product="shop"] svg [data-module="orders"]');
+    const shop = page.locator('[data-product="shop"]');
+    for (const m of ['web', 'orders', 'account', 'catalog'])
+      expect(await shop.locator(`[data-module="${m}"]`).textContent()).toContain('stable 1.0.0');
+    expect(await shop.locator('[data-module="account"]').textContent()).toContain(
+      'shared with admin',
+    );
+    expect(await page.textContent('[data-testid="whoami"]')).toContain('admin');
+    await shot(page, 'products');
+
+    // When a ticket is created through the API and pre-released by clicking.
+    const created = await postJson(`${d.api}/v1/tickets`, {
+      product: 'shop',
+      items: [
+        { module: 'orders', version: '2.0.0' },
+        { module: 'account', version: '2.0.0' },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as number;
+    await page.goto(`${d.api}/tickets/${id}`);
+    await ticketState(page, 'open', 30_000);
+    expect(await page.textContent('[data-testid="prerelease-header"]')).toBe(
+      `x-prerelease: t-${id}`,
+    );
+    await confirm(page, 'prerelease');
+    // Then the live timeline reaches pre-release (no reload: the event stream drives it).
+    await page.waitForSelector('[data-testid="timeline"] li[data-type="prerelease"]', {
+      timeout: 90_000,
+    });
+    await ticketState(page, 'prerelease', 30_000);
+    expect(await page.textContent('[data-testid="timeline"]')).toContain('deploying level 0');
+
+    // When a canary of 10 % then 50 % with a short hold runs under a load on the edge.
+    load = startLoad({
+      edge: d.edge,
+      host: 'shop.localhost',
+      product: 'shop',
+      users: 200,
+      concurrency: 3,
+      maxMs: 150_000,
+    });
+    await page.fill('input[aria-label="canary steps"]', '10, 50');
+    await page.fill('input[aria-label="canary pause seconds"]', '8');
+    await confirm(page, 'canary');
+    await page.waitForSelector('[data-testid="timeline"] li[data-type="canary.step"]', {
+      timeout: 30_000,
+    });
+
+    // Then the traffic page's charts move: the lane's series appears and its share grows.
+    const traffic = await context.newPage();
+    await traffic.goto(`${d.api}/traffic?product=shop`);
+    await traffic.waitForSelector('[data-module="orders"] .uplot', { timeout: 30_000 });
+    const laneSeries = `2.0.0 t-${id}`;
+    await traffic.waitForFunction(
+      `document.querySelector('[data-module="orders"] .u-legend')?.textContent?.includes(${JSON.stringify(laneSeries)}) === true`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    const share = async () =>
+      Number(
+        /([\d.]+) %/.exec((await traffic.textContent('[data-testid="share-orders"]')) ?? '')?.[1] ??
+          0,
+      );
+    const first = await share();
+    await waitFor('the lane share to grow', async () => (await share()) > first, 40_000);
+    await shot(traffic, 'traffic');
+
+    // And the ticket page shows the canary finishing with analysis figures.
+    await page.waitForSelector('[data-testid="timeline"] li[data-type="canary.done"]', {
+      timeout: 90_000,
+    });
+    expect(await page.textContent('[data-testid="canary-share"]')).toMatch(/\d+\.\d %/);
+    expect(await page.textContent('table.verdicts')).toContain('pass');
+    await shot(page, 'ticket');
+
+    // When promote is clicked, then the ticket is promoted.
+    await confirm(page, 'promote');
+    await ticketState(page, 'promoted', 60_000);
+    await page.waitForSelector('[data-testid="timeline"] li[data-type="promoted"]');
+    await load.stop();
+    load = null;
+
+    // When revert is clicked, then the page moves to the new revert ticket, promoted.
+    await confirm(page, 'revert');
+    await page.waitForURL(new RegExp(`/tickets/(?!${id}$)\\d+$`), { timeout: 30_000 });
+    await ticketState(page, 'promoted', 60_000);
+    expect(await page.textContent('section.ticket')).toContain(`reverts ticket ${id}`);
+
+    // The other pages, as they look after the story.
+    await page.goto(`${d.api}/tickets?product=shop`);
+    await page.waitForSelector(`tr[data-ticket="${id}"]`);
+    await shot(page, 'tickets');
+
+    await page.goto(`${d.api}/instances`);
+    await page.waitForSelector('tr[data-instance="orders-2.0.0-0"]');
+    await page.click('tr[data-instance="orders-2.0.0-0"] button');
+    await page.waitForFunction(
+      `!document.querySelector('[data-testid="logs"] pre')?.textContent?.includes('Loading')`,
+    );
+    await shot(page, 'instances');
+
+    await page.goto(`${d.api}/explain`);
+    await page.fill('textarea', 'x-user-id: u1\nx-prerelease: t-1');
+    await page.click('form.explain-form button[type="submit"]');
+    await page.waitForSelector('[data-testid="lane-assignment"]');
+    await page.waitForSelector('.dnode');
+    await shot(page, 'explain');
+
+    await page.goto(`${d.api}/audit?target=ticket/${id}`);
+    await page.waitForSelector('table.audit tbody tr');
+    await shot(page, 'audit');
+
+    // The products page at phone width, and in dark mode (prefers-color-scheme).
+    const p = await browser!.newPage();
+    await p.setViewportSize({ width: 390, height: 844 });
+    await p.goto(`${d.api}/`);
+    await p.waitForSelector('[data-product="shop"] svg');
+    expect(await p.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      390,
+    );
+    await shot(p, 'products-phone');
+    await p.close();
+    const q = await browser!.newPage();
+    await q.emulateMedia({ colorScheme: 'dark' });
+    await q.goto(`${d.api}/`);
+    await q.waitForSelector('[data-product="shop"] svg');
+    expect(await q.evaluate<string>('document.documentElement.dataset.theme')).toBe('dark');
+    await shot(q, 'products-dark');
+    await q.close();
+
+    expect(outside).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  }, 420_000);
+});
+
+describe('dashboard for a viewer token', () => {
+  let api: Api | null = null;
+  let browser: Browser | null = null;
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    api = await startApi({ auth: TEST_AUTH, webRoot: WEB_ROOT });
+    const text = readFileSync(join(ROOT, 'examples', 'shop.yaml'), 'utf8');
+    const documents = parseAllDocuments(text).map((doc) => doc.toJSON() as unknown);
+    expect((await api.call('POST', '/v1/apply', { as: 'admin', body: { documents } })).status).toBe(
+      200,
+    );
+    browser = await launchBrowser({ viewport: DESKTOP });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+  });
+
+  it('signs in with a viewer token and sees the release buttons disabled, saying why', async () => {
+    const a = api!;
+    const created = await a.call('POST', '/v1/tickets', {
+      as: 'releaser',
+      body: { product: 'shop', items: [{ module: 'orders', version: '2.0.0' }] },
+    });
+    expect(created.status).toBe(201);
+    const outside = await isolated(browser!.context, a.url);
+    const page = await browser!.newPage();
+    await page.goto(`${a.url}/tickets/${created.body.id}`);
+    // Without a token the API answers 401: the sign-in page.
+    await page.waitForSelector('input#token');
+    await shot(page, 'sign-in');
+    await page.fill('input#token', TOKENS.viewer);
+    await page.click('form button[type="submit"]');
+    await page.waitForSelector('section.ticket[data-state="open"]');
+    expect(await page.textContent('[data-testid="whoami"]')).toContain('vic');
+    expect(await page.textContent('[data-testid="whoami"]')).toContain('viewer');
+    const buttons = page.locator('.actions button[data-action]');
+    expect(await buttons.count()).toBeGreaterThan(0);
+    for (const b of await buttons.all()) expect(await b.isDisabled()).toBe(true);
+    const tip = await page.locator('.actions .tip').first().getAttribute('title');
+    expect(tip).toContain('role viewer');
+    expect(tip).toContain('releaser');
+    // The token stays in the tab (sessionStorage), never in a URL.
+    expect(page.url()).not.toContain(TOKENS.viewer);
+    expect(outside).toEqual([]);
+  }, 120_000);
+});
