@@ -41,14 +41,14 @@ export function Chart(props: {
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: props.height ?? 150,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         axis,
         {
           ...axis,
-          size: 50,
+          size: 64,
           values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${props.unit}`),
         },
       ],

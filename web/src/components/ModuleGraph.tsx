@@ -31,13 +31,39 @@ function heights(nodes: Map<string, GraphNode>): Map<string, number> {
   return h;
 }
 
+/**
+ * Each module's layer, 0 at the bottom: a module that calls nothing starts at 0, a caller sits
+ * above everything it calls; then each module moves up to just below its lowest caller, so an
+ * edge spans one layer where it can (catalog beside orders, not under it).
+ */
+function layers(nodes: Map<string, GraphNode>): Map<string, number> {
+  const h = heights(nodes);
+  const callers = new Map<string, string[]>();
+  for (const n of nodes.values())
+    for (const c of n.calls) if (nodes.has(c)) callers.set(c, [...(callers.get(c) ?? []), n.name]);
+  const level = new Map<string, number>();
+  const place = (name: string, seen: Set<string>): number => {
+    const known = level.get(name);
+    if (known !== undefined) return known;
+    const own = h.get(name) ?? 0;
+    const above = (callers.get(name) ?? []).filter((c) => !seen.has(c));
+    seen.add(name);
+    const l =
+      above.length === 0 ? own : Math.max(own, Math.min(...above.map((c) => place(c, seen) - 1)));
+    level.set(name, l);
+    return l;
+  };
+  for (const name of nodes.keys()) place(name, new Set());
+  return level;
+}
+
 function boxHeight(n: GraphNode): number {
   return 28 + LINE * (1 + n.lanes.length) + (n.sharedWith.length > 0 ? LINE : 0);
 }
 
 export function ModuleGraph({ nodes, entry }: { nodes: GraphNode[]; entry: string }) {
   const byName = new Map(nodes.map((n) => [n.name, n]));
-  const level = heights(byName);
+  const level = layers(byName);
   const top = Math.max(0, ...level.values());
   const rows: GraphNode[][] = Array.from({ length: top + 1 }, () => []);
   for (const n of nodes) rows[top - (level.get(n.name) ?? 0)]!.push(n);
@@ -79,17 +105,20 @@ export function ModuleGraph({ nodes, entry }: { nodes: GraphNode[]; entry: strin
       {nodes.flatMap((n) =>
         n.calls
           .filter((c) => pos.has(c))
-          .map((c) => {
+          .map((c, i, all) => {
             const a = pos.get(n.name)!;
             const b = pos.get(c)!;
+            // Edges leave the caller spread along its bottom, so two never overlap.
+            const x1 = a.x + (W * (i + 1)) / (all.length + 1);
+            const x2 = b.x + W / 2;
+            const y1 = a.y + a.h;
+            const y2 = b.y - 2;
+            const mid = (y1 + y2) / 2;
             return (
-              <line
+              <path
                 key={`${n.name}->${c}`}
                 className="edge"
-                x1={a.x + W / 2}
-                y1={a.y + a.h}
-                x2={b.x + W / 2}
-                y2={b.y - 2}
+                d={`M${x1},${y1} C${x1},${mid} ${x2},${mid} ${x2},${y2}`}
                 markerEnd="url(#arrow)"
               />
             );

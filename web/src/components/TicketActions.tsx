@@ -16,6 +16,7 @@ const ORDER: Action[] = ['deploy', 'prerelease', 'canary', 'approve', 'promote',
 
 function allowed(action: Action, t: Ticket): boolean {
   if (action === 'revert') return t.state === 'promoted';
+  if (action === 'approve' && t.progress.canaryDone === true) return false;
   return (ACCEPTS[action] as readonly string[]).includes(t.state);
 }
 

@@ -17,7 +17,7 @@ export function describeEvent(e: TicketEvent): { title: string; detail: string; 
     const name = e.type.slice('command.'.length);
     let detail = '';
     if (name === 'canary') {
-      const c = d as { steps?: number[]; pauseMs?: number | null };
+      const c = (d.canary ?? d) as { steps?: number[]; pauseMs?: number | null };
       detail = `steps ${(c.steps ?? []).join(' → ')} %, ${c.pauseMs == null ? 'each step waits for approve' : `each held ${Math.round(c.pauseMs / 1000)} s`}`;
     } else if (name === 'revert') detail = `by ticket ${str(d.ticket)}: ${items(d.items)}`;
     else if (name === 'amend') detail = items(d.items);
@@ -57,7 +57,7 @@ export function describeEvent(e: TicketEvent): { title: string; detail: string; 
     case 'prerelease':
       return {
         title: `pre-release live in lane ${str(d.lane)}`,
-        detail: `requests with ${str(d.header)}: ${str(d.lane)} reach the new versions`,
+        detail: `requests with the header ${str(d.header).includes(':') ? str(d.header) : `${str(d.header)}: ${str(d.lane)}`} reach the new versions`,
         kind: 'lane',
       };
     case 'canary.step':
@@ -96,7 +96,7 @@ export function Timeline({ events }: { events: TicketEvent[] }) {
         return (
           <li key={e.seq} className={`ev ev-${kind}`} data-type={e.type}>
             <time dateTime={e.at} title={e.at}>
-              {new Date(e.at).toLocaleTimeString()}
+              {new Date(e.at).toLocaleTimeString([], { hour12: false })}
             </time>
             <div>
               <b>{title}</b>

@@ -10,13 +10,39 @@ import { useResource } from '../useResource';
 
 const PAGE = 50;
 
+const short = (v: unknown) => {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s === undefined ? '—' : s.length > 40 ? `${s.slice(0, 39)}…` : s;
+};
+
+/** The top-level fields an entry changed, e.g. `state: canary → promoted`. */
+export function summary(entry: AuditEntry): string {
+  const before = (entry.before ?? {}) as Record<string, unknown>;
+  const after = (entry.after ?? {}) as Record<string, unknown>;
+  if (entry.before == null) return 'created';
+  if (entry.after == null) return 'deleted';
+  const changed = Object.keys({ ...before, ...after }).filter(
+    (k) => k !== 'updatedAt' && JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+  );
+  return changed
+    .map((k) =>
+      typeof after[k] === 'object' && after[k] !== null
+        ? k
+        : `${k}: ${short(before[k])} → ${short(after[k])}`,
+    )
+    .join(', ');
+}
+
 function Change({ entry }: { entry: AuditEntry }) {
   const [open, setOpen] = useState(false);
   if (!open)
     return (
-      <button type="button" className="link" onClick={() => setOpen(true)}>
-        show
-      </button>
+      <span className="summary">
+        {summary(entry)}{' '}
+        <button type="button" className="link" onClick={() => setOpen(true)}>
+          details
+        </button>
+      </span>
     );
   return (
     <pre className="change">

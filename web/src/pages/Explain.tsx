@@ -87,6 +87,7 @@ export function Explain() {
   const [headers, setHeaders] = useState('x-user-id: u1');
   const [query, setQueryText] = useState('');
   const [clientIp, setClientIp] = useState('');
+  const [name, setName] = useState('');
   const [answer, setAnswer] = useState<Answer | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const submit = async (e: FormEvent) => {
@@ -98,6 +99,7 @@ export function Explain() {
         headers: parseHeaders(headers),
         ...(query !== '' ? { query } : {}),
         ...(clientIp !== '' ? { clientIp } : {}),
+        ...(name !== '' ? { name } : {}),
       };
       setAnswer(await api<Answer>('/explain', { method: 'POST', body }));
       setError(null);
@@ -135,8 +137,18 @@ export function Explain() {
             placeholder="127.0.0.1"
           />
         </label>
+        <label>
+          logical name{' '}
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="the entry; or /svc/orders"
+          />
+        </label>
         <label className="wide">
-          headers (one <code>Name: value</code> a line)
+          <span>
+            headers, one <code>Name: value</code> a line
+          </span>
           <textarea rows={4} value={headers} onChange={(e) => setHeaders(e.target.value)} />
         </label>
         <button type="submit" className="primary">

@@ -31,7 +31,8 @@ async function load(product: string | null): Promise<KeyView[]> {
 const label = (k: TrafficKey) => `${k.version} ${k.lane}`;
 
 function ModuleTraffic({ module, keys }: { module: string; keys: KeyView[] }) {
-  const x = (keys[0]?.series.points ?? []).map((p) => p.atMs / 1000);
+  // The last bucket is the second still running: leave it out rather than draw a false drop.
+  const x = (keys[0]?.series.points ?? []).slice(0, -1).map((p) => p.atMs / 1000);
   const pick = (f: (p: Series['points'][number]) => number | null): ChartSeries[] =>
     keys.map((k) => {
       const at = new Map(k.series.points.map((p) => [p.atMs / 1000, p]));
