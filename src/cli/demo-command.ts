@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { dashboardBuilt } from '../api/web.js';
 import { Narrator } from '../demo/narrator.js';
-import { ensureDemoState, PACKAGE_ROOT } from '../demo/setup.js';
+import { ensureDemoState, PACKAGE_ROOT, waitForEdge } from '../demo/setup.js';
 import { runTour } from '../demo/tour.js';
 import type { ApiClient } from './api-client.js';
 import { createApiClient } from './api-client.js';
@@ -60,6 +60,8 @@ async function runDemo(flags: DemoFlags, io: Io): Promise<number> {
     for (const line of stack.lines) n.say(line);
     const client = createApiClient({ server: stack.apiUrl, token: '' });
     await ensureDemoState(client, (text) => n.say(text));
+    if (stack.edgeUrl !== null)
+      await waitForEdge(stack.edgeUrl, ['shop.localhost', 'admin.localhost']);
     if (flags.tour !== true) {
       nextSteps(n, stack);
       return await untilStopped(stack, io, 'turnout demo');

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { Page, PageRequest, Store, StoreReads } from '../store/store.js';
 import type { SnapshotCompileError, StoreState } from './compile-snapshot.js';
 import { compileStoreSnapshot } from './compile-snapshot.js';
+import { Rerun } from './rerun.js';
 
 export interface PublishedSnapshot {
   /** The snapshot's `version` (the store's change counter when it was read). */
@@ -90,8 +91,10 @@ export class SnapshotPublisher {
   private expiredLeases = 0;
   private renewed = false;
   private error: SnapshotCompileError | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly checks = new Rerun(
+    () => this.checkLogged(),
+    () => this.stopped,
+  );
   private stopped = false;
   private seq = 0;
   private readonly waiters = new Set<() => void>();
@@ -176,27 +179,18 @@ export class SnapshotPublisher {
   }
 
   private check(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running !== null) {
-      this.again = true;
-      return this.running;
+    return this.checks.run();
+  }
+
+  private async checkLogged(): Promise<void> {
+    try {
+      await this.checkOnce();
+    } catch (error) {
+      this.logger?.error(
+        { event: 'snapshot_publish_failed', reason: (error as Error).message },
+        'could not read the store for the routing snapshot',
+      );
     }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.checkOnce();
-        } while (this.again && !this.stopped);
-      } catch (error) {
-        this.logger?.error(
-          { event: 'snapshot_publish_failed', reason: (error as Error).message },
-          'could not read the store for the routing snapshot',
-        );
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
   }
 
   private async checkOnce(): Promise<void> {

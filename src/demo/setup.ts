@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import type { ApiClient } from '../cli/api-client.js';
 import { TurnoutError } from '../errors.js';
@@ -81,5 +82,36 @@ export async function ensureDemoState(
     say(`${product}: deploying v1 (ticket ${id}) …`);
     await waitTicket(client, id, (t) => t.state === 'promoted');
     say(`${product}: v1 promoted`);
+  }
+}
+
+/**
+ * Waits until the edge answers 200 for every product host: the proxy applies a promotion a moment
+ * after the ticket says promoted, and "ready" must mean that the printed curl works.
+ */
+export async function waitForEdge(
+  edge: string,
+  hosts: readonly string[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const host of hosts) {
+    for (;;) {
+      const status = await request(edge, { headers: { host } }).then(
+        async (res) => {
+          await res.body.dump();
+          return res.statusCode;
+        },
+        () => 0,
+      );
+      if (status === 200) break;
+      if (Date.now() > deadline) {
+        throw new TurnoutError(
+          'upstream_timeout',
+          `the edge ${edge} still answers ${status} for ${host} after ${timeoutMs / 1000} s`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }

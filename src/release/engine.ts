@@ -6,6 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Rerun } from '../control/rerun.js';
 import type { StatsWindow } from '../control/stats-window.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance } from '../store/model.js';
@@ -58,8 +59,10 @@ export class ReleaseEngine {
   /** The store version at which each draining instance left routing. */
   private readonly drainedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly ticks = new Rerun(
+    () => this.tick(),
+    () => this.stopped,
+  );
   private stopped = false;
   private leader = false;
   /** Stops in progress, so a slow stop is not started twice. */
@@ -98,29 +101,14 @@ export class ReleaseEngine {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    await this.running;
+    await this.ticks.idle();
     if (this.leader) await this.o.store.releaseLease(ENGINE_LEASE, this.o.holder).catch(() => {});
     this.leader = false;
   }
 
   /** Something changed (a command): tick now. Resolves when that tick (or the running one) ends. */
   kick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running !== null) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.tick();
-        } while (this.again && !this.stopped);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.ticks.run();
   }
 
   private async tick(): Promise<void> {

@@ -6,17 +6,15 @@
 // carrying the pre-release header see orders 2.0.0 and every other request still sees 1.0.0.
 
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../support/build.js';
+import { spawnLocal } from '../support/local.js';
 import type { CliRun } from '../support/turnout-up.js';
-import { freePort, runTurnout } from '../support/turnout-up.js';
-
-const BIN = join(ROOT, 'bin', 'turnout.js');
+import { runTurnout } from '../support/turnout-up.js';
 
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -63,7 +61,7 @@ describe('turnout release against turnout up', () => {
   let data: string;
   let up: ChildProcess | undefined;
   let exited: Promise<number | null>;
-  let stderr = '';
+  let output: () => string = () => '';
   let server = '';
   let edge = '';
 
@@ -90,42 +88,16 @@ describe('turnout release against turnout up', () => {
   beforeAll(async () => {
     await ensureBuilt();
     data = mkdtempSync(join(tmpdir(), 'turnout-release-'));
-    const [api, outbound, edgePort, admin] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    server = `http://127.0.0.1:${api}`;
-    edge = `http://127.0.0.1:${edgePort}`;
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'up',
-        '--insecure-local',
-        '--json',
-        '--data',
-        data,
-        '--api',
-        `127.0.0.1:${api}`,
-        '--outbound',
-        `127.0.0.1:${outbound}`,
-        '--edge',
-        `127.0.0.1:${edgePort}`,
-        '--admin',
-        `127.0.0.1:${admin}`,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const run = await spawnLocal('up', data, ['--insecure-local', '--json']);
+    server = run.api;
+    edge = run.edge;
+    const child = run.child;
+    output = run.out;
     up = child;
-    child.stderr?.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    exited = run.exit;
     await waitFor('the proxy admin /ready', async () => {
-      if (child.exitCode !== null) throw new Error(`turnout up exited: ${stderr}`);
-      const res = await request(`http://127.0.0.1:${admin}/ready`);
+      if (child.exitCode !== null) throw new Error(`turnout up exited: ${run.out()}`);
+      const res = await request(`${run.admin}/ready`);
       await res.body.text();
       return res.statusCode === 200;
     });
@@ -235,7 +207,7 @@ describe('turnout release against turnout up', () => {
       exited,
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 40_000)),
     ]);
-    expect(code, stderr).toBe(0);
+    expect(code, output()).toBe(0);
     await waitFor('the services to exit', async () => started.every((pid) => !alive(pid)), 20_000);
   }, 300_000);
 });

@@ -3,60 +3,19 @@
 // stops everything it started, a second run resumes, --fresh starts over.
 
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, ROOT } from '../support/build.js';
+import { ensureBuilt } from '../support/build.js';
+import type { LocalRun } from '../support/local.js';
+import { spawnLocal } from '../support/local.js';
 import { waitFor } from '../support/release-stack.js';
-import { freePort } from '../support/turnout-up.js';
 
-const BIN = join(ROOT, 'bin', 'turnout.js');
-
-interface Run {
-  child: ChildProcess;
-  out: () => string;
-  exit: Promise<number | null>;
-}
-
-async function demo(data: string, ...extra: string[]): Promise<Run & { edge: string }> {
-  const [api, outbound, edge, admin] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'demo',
-      '--data',
-      data,
-      '--api',
-      `127.0.0.1:${api}`,
-      '--outbound',
-      `127.0.0.1:${outbound}`,
-      '--edge',
-      `127.0.0.1:${edge}`,
-      '--admin',
-      `127.0.0.1:${admin}`,
-      ...extra,
-    ],
-    { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] }, // not the repo: the demo finds its examples itself
-  );
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, out: () => out, exit, edge: `http://127.0.0.1:${edge}` };
-}
+/** The demo on free ports, run from a folder that is not the repo: it finds its examples itself. */
+const demo = (data: string, ...extra: string[]): Promise<LocalRun> =>
+  spawnLocal('demo', data, extra, { cwd: tmpdir() });
 
 function instancePids(data: string): number[] {
   const dir = join(data, 'instances');

@@ -13,9 +13,9 @@ import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSameProcess } from '../../src/runtime/process-identity.js';
 import { ensureBuilt, ROOT } from '../support/build.js';
+import { freeListeners, localArgs } from '../support/local.js';
 import { freePort, runTurnout } from '../support/turnout-up.js';
 
-const BIN = join(ROOT, 'bin', 'turnout.js');
 const SERVICE = 'examples/services/service.mjs';
 
 async function waitFor<T>(
@@ -291,31 +291,11 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
   beforeAll(async () => {
     await ensureBuilt();
     data = mkdtempSync(join(tmpdir(), 'turnout-durability-'));
-    const [api, outbound, edge, admin] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    server = `http://127.0.0.1:${api}`;
-    proxyUrl = `http://127.0.0.1:${outbound}`;
-    edgeOrigin = `http://127.0.0.1:${edge}`;
-    upArgs = [
-      BIN,
-      'up',
-      '--insecure-local',
-      '--json',
-      '--data',
-      data,
-      '--api',
-      `127.0.0.1:${api}`,
-      '--outbound',
-      `127.0.0.1:${outbound}`,
-      '--edge',
-      `127.0.0.1:${edge}`,
-      '--admin',
-      `127.0.0.1:${admin}`,
-    ];
+    const at = await freeListeners();
+    server = `http://127.0.0.1:${at.api}`;
+    proxyUrl = `http://127.0.0.1:${at.outbound}`;
+    edgeOrigin = `http://127.0.0.1:${at.edge}`;
+    upArgs = localArgs('up', data, at, ['--insecure-local', '--json']);
     load = new EdgeLoad(edgeOrigin, 20, 2_400);
   }, 120_000);
 

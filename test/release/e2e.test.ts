@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ensureBuilt, ROOT } from '../support/build.js';
 import type { Load, Served, Stack } from '../support/release-stack.js';
-import { Hopeless, startLoad, startStack, waitFor } from '../support/release-stack.js';
+import { startLoad, startStack, waitFor } from '../support/release-stack.js';
 
 const USERS = 200;
 const since = (load: Load, t: number) => load.results.filter((r) => r.at >= t);

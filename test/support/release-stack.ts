@@ -3,15 +3,11 @@
 // API helper, and a bounded load client that records what served every request.
 
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { ROOT } from './build.js';
-import { freePort } from './turnout-up.js';
-
-const BIN = join(ROOT, 'bin', 'turnout.js');
+import { spawnLocal } from './local.js';
 
 export interface Stack {
   readonly api: string;
@@ -60,38 +56,10 @@ export async function waitFor<T>(
 
 export async function startStack(options: { data?: string } = {}): Promise<Stack> {
   const data = options.data ?? mkdtempSync(join(tmpdir(), 'turnout-release-'));
-  const [api, outbound, edge, admin] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'up',
-      '--insecure-local',
-      '--json',
-      '--data',
-      data,
-      '--api',
-      `127.0.0.1:${api}`,
-      '--outbound',
-      `127.0.0.1:${outbound}`,
-      '--edge',
-      `127.0.0.1:${edge}`,
-      '--admin',
-      `127.0.0.1:${admin}`,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-20_000);
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const base = `http://127.0.0.1:${api}`;
+  const run = await spawnLocal('up', data, ['--insecure-local', '--json']);
+  const child = run.child;
+  const exited = run.exit;
+  const base = run.api;
   const call: Stack['call'] = async (method, path, body) => {
     const res = await request(`${base}${path}`, {
       method,
@@ -109,9 +77,9 @@ export async function startStack(options: { data?: string } = {}): Promise<Stack
   };
   try {
     await waitFor('the API and the proxy', async () => {
-      if (child.exitCode !== null) throw new Error(`turnout up exited: ${stderr}`);
+      if (child.exitCode !== null) throw new Error(`turnout up exited: ${run.out().slice(-5000)}`);
       await must('GET', '/v1/orgs');
-      const ready = await request(`http://127.0.0.1:${admin}/ready`);
+      const ready = await request(`${run.admin}/ready`);
       await ready.body.text();
       return ready.statusCode === 200;
     });
@@ -121,7 +89,7 @@ export async function startStack(options: { data?: string } = {}): Promise<Stack
   }
   return {
     api: base,
-    edge: `http://127.0.0.1:${edge}`,
+    edge: run.edge,
     data,
     process: child,
     call,

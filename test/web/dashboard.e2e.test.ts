@@ -1,12 +1,4 @@
-// The dashboard end to end in real headless Chromium (Debian's /usr/bin/chromium driven by
-// playwright-core; no browser download) against a real `turnout demo` on the real bin: the
-// products page shows shop's graph with versions; a ticket goes through pre-release → canary →
-// promote by clicking, with the live traffic chart moving under a load on the edge, and is
-// reverted. Then a viewer token on an API server with tokens: the release buttons are disabled
-// and say why. Screenshots of each page go to docs/screenshots/.
-
-import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +11,12 @@ import { startLoad } from '../../src/demo/load.js';
 import type { Api } from '../api/harness.js';
 import { startApi, TEST_AUTH, TOKENS } from '../api/harness.js';
 import { ensureBuilt, ROOT } from '../support/build.js';
+import type { LocalRun } from '../support/local.js';
+import { spawnLocal } from '../support/local.js';
 import { waitFor } from '../support/release-stack.js';
-import { freePort } from '../support/turnout-up.js';
 import type { Browser } from './browser.js';
 import { launchBrowser } from './browser.js';
 
-const BIN = join(ROOT, 'bin', 'turnout.js');
 const WEB_ROOT = join(ROOT, 'dist', 'web');
 const SHOTS = join(ROOT, 'docs', 'screenshots');
 const DESKTOP = { width: 1280, height: 800 };
@@ -86,55 +78,10 @@ async function ticketState(page: Page, state: string, timeout: number): Promise<
   await page.waitForSelector(`section.ticket[data-state="${state}"]`, { timeout });
 }
 
-interface Demo {
-  child: ChildProcess;
-  api: string;
-  edge: string;
-  out: () => string;
-  exit: Promise<number | null>;
-}
+type Demo = LocalRun;
 
-async function startDemo(data: string): Promise<Demo> {
-  const [api, outbound, edge, admin] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'demo',
-      '--data',
-      data,
-      '--api',
-      `127.0.0.1:${api}`,
-      '--outbound',
-      `127.0.0.1:${outbound}`,
-      '--edge',
-      `127.0.0.1:${edge}`,
-      '--admin',
-      `127.0.0.1:${admin}`,
-    ],
-    { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    child,
-    api: `http://127.0.0.1:${api}`,
-    edge: `http://127.0.0.1:${edge}`,
-    out: () => out,
-    exit,
-  };
-}
+/** The demo on free ports, run from a folder that is not the repo. */
+const startDemo = (data: string): Promise<Demo> => spawnLocal('demo', data, [], { cwd: tmpdir() });
 
 async function postJson(url: string, body: unknown, token?: string) {
   const res = await request(url, {
