@@ -76,7 +76,7 @@ describe('turnout demo', () => {
     const checks = lines.filter((l) => l.event === 'check');
     const failed = checks.filter((c) => c.ok !== true);
     expect(failed, run.out().slice(-3000)).toEqual([]);
-    expect(code).toBe(0);
+    expect(code, run.out().slice(-3000)).toBe(0);
     const titles = lines.filter((l) => l.event === 'step').map((l) => l.title);
     expect(titles).toEqual(
       expect.arrayContaining([

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ensureBuilt, ROOT } from '../support/build.js';
 import type { Load, Served, Stack } from '../support/release-stack.js';
-import { startLoad, startStack, waitFor } from '../support/release-stack.js';
+import { Hopeless, startLoad, startStack, waitFor } from '../support/release-stack.js';
 
 const USERS = 200;
 const since = (load: Load, t: number) => load.results.filter((r) => r.at >= t);
@@ -32,8 +32,12 @@ describe('a release, end to end under load', () => {
       `ticket ${id}`,
       async () => {
         const t = await ticket(id);
-        if (t.state === 'failed') throw new Error(`ticket ${id} failed: ${t.progress?.message}`);
-        return ok(t) ? t : false;
+        if (ok(t)) return t;
+        if (['failed', 'aborted', 'promoted'].includes(t.state)) {
+          throw new Hopeless(`ticket ${id} is ${t.state}: ${t.progress?.message}`);
+        }
+        // Not yet: the timeout message then says where the ticket was.
+        throw new Error(`last seen ${t.state}: ${t.progress?.message}`);
       },
       ms,
     );
