@@ -92,6 +92,7 @@ export function laneOps(cx: SqlContext): LaneOps {
       const dir = query?.newestFirst ? 'desc' : 'asc';
       let q = db.selectFrom('audit').selectAll().orderBy('id', dir);
       if (query?.target !== undefined) q = q.where('target', '=', query.target);
+      if (query?.actor !== undefined) q = q.where('actor', '=', query.actor);
       if (after) q = q.where(keyAfter(['id'], after, dir));
       const rows = await q.limit(limit + 1).execute();
       return toPage(rows, limit, (r) => [Number(r.id)], auditOf);

@@ -53,7 +53,7 @@ export interface StoreReads {
   listTicketEvents(ticketId: number, page?: PageRequest): Promise<Page<TicketEvent>>;
   /** Oldest first unless `newestFirst` (the dashboard's view). */
   listAudit(
-    query?: PageRequest & { target?: string; newestFirst?: boolean },
+    query?: PageRequest & { target?: string; actor?: string; newestFirst?: boolean },
   ): Promise<Page<AuditEntry>>;
   /**
    * The store-wide change counter: it grows by exactly one per committed mutating transaction,

@@ -43,6 +43,12 @@ export function describeApiContract(label: string, open: StoreOpener): void {
           'ada',
           'ada',
         ]);
+        const byAda = await api.call('GET', '/v1/audit?actor=ada&target=org/acme');
+        expect(byAda.body.items.map((e: { action: string }) => e.action)).toEqual([
+          'org.create',
+          'org.delete',
+        ]);
+        expect((await api.call('GET', '/v1/audit?actor=rey')).body.items).toEqual([]);
       });
 
       it('products: create, get, replace, list by org, delete', async () => {

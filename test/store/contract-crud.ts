@@ -276,6 +276,13 @@ export function crudTests(env: ContractEnv): void {
       expect(ids).toHaveLength((await s.listAudit({ limit: 1000 })).items.length);
       const target = await s.listAudit({ target: 'product/shop' });
       expect(target.items.map((a) => a.action)).toEqual(['product.create']);
+      await s.updateInstance('i-1', { state: 'ready' }, 'bob');
+      const bob = await s.listAudit({ actor: 'bob' });
+      expect(bob.items.map((a) => [a.actor, a.action, a.target])).toEqual([
+        ['bob', 'instance.update', 'instance/i-1'],
+      ]);
+      expect((await s.listAudit({ actor: 'bob', target: 'product/shop' })).items).toEqual([]);
+      expect((await s.listAudit({ actor: 'nobody' })).items).toEqual([]);
     });
 
     it('rejects a bad limit or cursor, naming the field', async () => {
