@@ -75,6 +75,10 @@ export const instanceSchema = z.looseObject({
   health: z.string(),
   weight: z.number(),
   leaseExpiresAt: ts.nullable(),
+  inFlight: z
+    .number()
+    .optional()
+    .describe('requests the proxies have under way to it, at their last stats scrape'),
   ...stamped,
 });
 

@@ -50,6 +50,8 @@ export interface ApiServerOptions {
   statsWindow?: StatsWindow;
   /** Wakes the release engine after a ticket command; none: it finds the command on its next tick. */
   kickEngine?: () => void;
+  /** Requests under way per endpoint address (from the stats scraper), shown on instances. */
+  inFlight?: () => ReadonlyMap<string, number>;
   /** The runtime whose instances' logs /v1/instances/:id/logs serves; none: not_found. */
   runtime?: Runtime | null;
   /** The built dashboard served at `/`. Default: this package's dist/web. */
@@ -172,7 +174,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(orgsPlugin, { store });
       await v1.register(productsPlugin, { store });
       await v1.register(modulesPlugin, { store });
-      await v1.register(instancesPlugin, { store, onLeasesRenewed: () => pub.leasesRenewed() });
+      await v1.register(instancesPlugin, {
+        store,
+        onLeasesRenewed: () => pub.leasesRenewed(),
+        ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
+      });
       await v1.register(lanesPlugin, { store });
       await v1.register(ticketsPlugin, { store, kick: options.kickEngine });
       await v1.register(instanceLogsPlugin, { store, runtime: options.runtime ?? null });

@@ -67,6 +67,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   await publisher.start();
   const statsWindow = new StatsWindow();
   let engine: ReleaseEngine | null = null;
+  let scraper: StatsScraper | null = null;
   let app: FastifyInstance | undefined;
   let url: string;
   try {
@@ -79,6 +80,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // The engine starts after the API listens; a command before then waits for its first tick.
       kickEngine: () => void engine?.kick(),
       runtime: options.release?.runtime ?? null,
+      // The scraper starts after the API: until then no instance shows load.
+      inFlight: () => scraper?.inFlight() ?? new Map(),
     });
     url = await listenApi(app, options.listen);
   } catch (error) {
@@ -106,6 +109,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     intervalMs: options.statsIntervalMs,
     logger: child('stats'),
   });
+  scraper = statsScraper;
   leaseSweeper.start();
   await healthChecker.start();
   statsScraper.start();

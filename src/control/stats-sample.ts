@@ -24,11 +24,14 @@ export interface ProxySample {
   readonly keys: readonly KeySample[];
   /** The routing snapshot version the proxy has applied, or null when it reports none. */
   readonly configVersion: number | null;
+  /** Requests this proxy has under way to each endpoint address (those with any). */
+  readonly inFlight?: readonly (readonly [string, number])[];
 }
 
 export const REQUESTS_METRIC = 'turnout_requests_total';
 export const LATENCY_METRIC = 'turnout_request_duration_seconds';
 export const CONFIG_VERSION_METRIC = 'turnout_config_version';
+export const IN_FLIGHT_METRIC = 'turnout_requests_in_flight';
 
 const statsSchema = z.looseObject({
   metrics: z.array(
@@ -96,8 +99,15 @@ export function parseProxySample(json: unknown): ProxySample {
     }
   }
   const config = parsed.data.metrics.find((m) => m.name === CONFIG_VERSION_METRIC)?.values[0];
+  const inFlight = new Map<string, number>();
+  for (const v of parsed.data.metrics.find((m) => m.name === IN_FLIGHT_METRIC)?.values ?? []) {
+    const endpoint = String(v.labels.endpoint ?? '');
+    if (endpoint !== '' && v.value > 0)
+      inFlight.set(endpoint, (inFlight.get(endpoint) ?? 0) + v.value);
+  }
   return {
     configVersion: config === undefined ? null : config.value,
+    inFlight: [...inFlight],
     keys: [...byKey.values()].map((b) => ({
       key: b.key,
       requests: b.requests,

@@ -36,6 +36,8 @@ export class StatsScraper {
   private readonly answered = new Set<string>();
   /** Each target's applied snapshot version at its last successful scrape. */
   private readonly versions = new Map<string, number | null>();
+  /** Each target's requests under way per endpoint address, at its last successful scrape. */
+  private readonly inFlightOf = new Map<string, ReadonlyMap<string, number>>();
   private known = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -90,12 +92,23 @@ export class StatsScraper {
     return true;
   }
 
+  /** Requests under way per endpoint address, summed over every proxy's last scrape. */
+  inFlight(): Map<string, number> {
+    const sum = new Map<string, number>();
+    for (const [target, byAddress] of this.inFlightOf) {
+      if (!this.known.has(target) || this.down.has(target)) continue;
+      for (const [address, n] of byAddress) sum.set(address, (sum.get(address) ?? 0) + n);
+    }
+    return sum;
+  }
+
   private async round(): Promise<void> {
     const targets = new Set(this.targets());
     for (const gone of this.known) {
       if (targets.has(gone)) continue;
       this.window.forget(gone);
       this.versions.delete(gone);
+      this.inFlightOf.delete(gone);
       this.down.delete(gone);
     }
     this.known = targets;
@@ -117,6 +130,7 @@ export class StatsScraper {
       const sample = parseProxySample(await res.body.json());
       this.window.ingest(base, sample, this.now());
       this.versions.set(base, sample.configVersion);
+      this.inFlightOf.set(base, new Map(sample.inFlight ?? []));
       this.answered.add(base);
       if (this.down.delete(base))
         this.logger?.info({ event: 'proxy_stats_back', proxy: base }, 'proxy stats answer again');

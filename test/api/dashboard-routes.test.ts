@@ -26,6 +26,56 @@ function expectError(a: Answer, status: number, code: string, field?: string) {
   if (field !== undefined) expect(a.body.error.field).toBe(field);
 }
 
+describe('instances with the load the proxies report', () => {
+  it('shows requests under way per instance (by its address), 0 for one without any', async () => {
+    const load = new Map([['127.0.0.1:7001', 3]]);
+    const api = await serve({ inFlight: () => load });
+    await api.store.createOrg({ name: 'acme' }, 'ada');
+    await api.store.createModule(
+      { name: 'orders', org: 'acme', run: { process: { command: 'node' } } },
+      'ada',
+    );
+    await api.store.createVersion({ module: 'orders', version: '1.0.0' }, 'ada');
+    const instances: [string, string][] = [
+      ['a', '127.0.0.1:7001'],
+      ['b', '127.0.0.1:7002'],
+    ];
+    for (const [id, address] of instances) {
+      await api.store.createInstance(
+        { id, module: 'orders', version: '1.0.0', host: 'h', address },
+        'ada',
+      );
+    }
+    const list = await api.call('GET', '/v1/instances', { as: 'viewer' });
+    expect(
+      list.body.items.map((i: { id: string; inFlight: number }) => [i.id, i.inFlight]),
+    ).toEqual([
+      ['a', 3],
+      ['b', 0],
+    ]);
+    expect((await api.call('GET', '/v1/instances/a', { as: 'viewer' })).body.inFlight).toBe(3);
+    load.set('127.0.0.1:7001', 0);
+    expect((await api.call('GET', '/v1/instances/a', { as: 'viewer' })).body.inFlight).toBe(0);
+  });
+
+  it('leaves the field out without a stats source', async () => {
+    const api = await serve();
+    await api.store.createOrg({ name: 'acme' }, 'ada');
+    await api.store.createModule(
+      { name: 'orders', org: 'acme', run: { process: { command: 'node' } } },
+      'ada',
+    );
+    await api.store.createVersion({ module: 'orders', version: '1.0.0' }, 'ada');
+    await api.store.createInstance(
+      { id: 'a', module: 'orders', version: '1.0.0', host: 'h', address: '127.0.0.1:7001' },
+      'ada',
+    );
+    expect((await api.call('GET', '/v1/instances/a', { as: 'viewer' })).body).not.toHaveProperty(
+      'inFlight',
+    );
+  });
+});
+
 describe('GET /v1/whoami', () => {
   it("answers each token's name and role", async () => {
     const api = await serve();

@@ -75,6 +75,8 @@ export interface StartApiOptions {
   webRoot?: string;
   /** /v1/events tuning (short keepalive, a small client bound). */
   events?: ApiServerOptions['events'];
+  /** Requests under way per endpoint address (the stats scraper's, in a control plane). */
+  inFlight?: ApiServerOptions['inFlight'];
 }
 
 export async function startApi(options: StartApiOptions = {}): Promise<Api> {
@@ -87,6 +89,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<Api> {
     statsWindow: options.statsWindow,
     webRoot: options.webRoot,
     events: options.events,
+    inFlight: options.inFlight,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

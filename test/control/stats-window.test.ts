@@ -66,6 +66,23 @@ describe('parseProxySample', () => {
     expect(new Map(lane?.buckets).get(Number.POSITIVE_INFINITY)).toBe(1);
   });
 
+  it('reads requests under way per endpoint, summed over products and lanes', async () => {
+    const stats = createProxyStats();
+    const at = (endpoint: string, lane: string) => ({
+      product: 'shop',
+      lane,
+      module: 'orders',
+      version: '1.0.0',
+      endpoint,
+    });
+    stats.started(at('127.0.0.1:1', 'stable'));
+    stats.started(at('127.0.0.1:1', 't-1'));
+    stats.started(at('127.0.0.1:2', 'stable'));
+    stats.finished(at('127.0.0.1:2', 'stable'), 200, 0.001);
+    const parsed = parseProxySample({ metrics: await stats.registry.getMetricsAsJSON() });
+    expect(new Map(parsed.inFlight)).toEqual(new Map([['127.0.0.1:1', 2]]));
+  });
+
   it('rejects a document that is not /stats', () => {
     expect(() => parseProxySample({ metrics: 'no' })).toThrow(/not a proxy \/stats document/);
   });

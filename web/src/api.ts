@@ -182,7 +182,8 @@ export interface Instance {
   state: string;
   health: string;
   weight: number;
-  inflight?: number;
+  /** Requests the proxies have under way to it (absent without traffic stats). */
+  inFlight?: number;
   updatedAt: string;
 }
 export interface AuditEntry {

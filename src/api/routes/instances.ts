@@ -31,12 +31,20 @@ const heartbeatAnswer = z.object({
 export interface InstancesPluginOptions extends ResourceOptions {
   /** Called after a heartbeat renewed leases (the snapshot publisher's leasesRenewed). */
   onLeasesRenewed?: () => Promise<void>;
+  /** Requests under way per endpoint address, as the proxies last reported; none: not shown. */
+  inFlight?: () => ReadonlyMap<string, number>;
 }
 
 export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = async (
   app,
-  { store, onLeasesRenewed },
+  { store, onLeasesRenewed, inFlight },
 ) => {
+  /** Adds what the proxies have under way to the instance (0 when they report none for it). */
+  const withLoad = <I extends { address: string }>(
+    i: I,
+    load: ReadonlyMap<string, number> | null,
+  ) => (load === null ? i : { ...i, inFlight: load.get(i.address) ?? 0 });
+
   app.get(
     '/instances',
     {
@@ -47,7 +55,11 @@ export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = as
         response: { 200: pageOf(instanceSchema), ...errorResponses },
       },
     },
-    async (req) => store.listInstances(req.query),
+    async (req) => {
+      const page = await store.listInstances(req.query);
+      const load = inFlight?.() ?? null;
+      return { ...page, items: page.items.map((i) => withLoad(i, load)) };
+    },
   );
 
   app.get(
@@ -56,7 +68,11 @@ export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = as
       config: { role: 'viewer' },
       schema: { tags: ['instances'], params, response: { 200: instanceSchema, ...errorResponses } },
     },
-    async (req) => found(await store.getInstance(req.params.id), 'instance', req.params.id),
+    async (req) =>
+      withLoad(
+        found(await store.getInstance(req.params.id), 'instance', req.params.id),
+        inFlight?.() ?? null,
+      ),
   );
 
   app.post(

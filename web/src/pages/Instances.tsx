@@ -87,7 +87,7 @@ export function Instances() {
                 </td>
                 <td className="mono">{i.address}</td>
                 <td>{i.host}</td>
-                <td>{i.inflight ?? '—'}</td>
+                <td>{i.inFlight ?? '—'}</td>
                 <td>
                   <button type="button" onClick={() => setOpen(i.id)}>
                     logs
