@@ -8,9 +8,10 @@
 // stops it (it holds the ports) and starts a new one.
 
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeJsonAtomically } from '../runtime/json-file.js';
 import type { Exit, ProcessHandle } from '../runtime/process-handle.js';
 import { spawnProcess, terminate, watchProcess } from '../runtime/process-handle.js';
 import { isSameProcess } from '../runtime/process-identity.js';
@@ -100,7 +101,7 @@ export async function ensureProxy(dataDir: string, cmd: ProxyCommand): Promise<P
     tokenSha256: digest(cmd.token),
   };
   try {
-    await writeRecord(recordPath, record);
+    await writeJsonAtomically(recordPath, record);
   } catch (error) {
     await terminate(handle, 0); // unrecorded, the next run could neither keep nor stop it
     throw error;
@@ -153,16 +154,4 @@ async function readRecord(path: string): Promise<ProxyRecord | null> {
   } catch {
     return null; // none, or not readable: nothing to keep
   }
-}
-
-async function writeRecord(path: string, record: ProxyRecord): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const file = await open(temporary, 'w', 0o600);
-  try {
-    await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
 }

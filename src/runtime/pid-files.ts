@@ -2,9 +2,10 @@
 // what the next run of the control plane needs to find the process again (pid and start time) and
 // to restart it the same way (port and spec). Written atomically (temporary file, fsync, rename).
 
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeJsonAtomically } from './json-file.js';
 import type { InstanceSpec, RunningInstance } from './runtime.js';
 
 export interface InstanceRecord extends RunningInstance {
@@ -44,16 +45,7 @@ export const recordPath = (dir: string, id: string) => join(dir, `${id}.json`);
 export const logPath = (dir: string, id: string) => join(dir, `${id}.log`);
 
 export async function writeRecord(dir: string, record: InstanceRecord): Promise<void> {
-  const path = recordPath(dir, record.id);
-  const temporary = `${path}.${process.pid}.tmp`;
-  const file = await open(temporary, 'w', 0o600);
-  try {
-    await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, path);
+  await writeJsonAtomically(recordPath(dir, record.id), record);
 }
 
 export async function removeRecord(dir: string, id: string): Promise<void> {

@@ -11,8 +11,10 @@ import type { ApiServerOptions } from '../../src/api/server.js';
 import { createApiServer } from '../../src/api/server.js';
 import type { StatsWindow } from '../../src/control/stats-window.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
+import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import type { TestPostgres } from '../support/postgres.js';
 
 export const TOKENS = {
   admin: 'admin-secret-token',
@@ -61,6 +63,21 @@ export const sqliteStore: StoreOpener = async () => {
     },
   };
 };
+
+/** A fresh database on the test cluster per store (see test/support/postgres.ts). */
+export function postgresOpener(pgTest: TestPostgres, prefix: string): StoreOpener {
+  return async () => {
+    const db = await pgTest.createDatabase(prefix);
+    const store = await openPostgresStore(db.url, { maxConnections: 5 });
+    return {
+      store,
+      dispose: async () => {
+        await store.close();
+        await db.drop();
+      },
+    };
+  };
+}
 
 export interface StartApiOptions {
   auth?: ApiAuth;
