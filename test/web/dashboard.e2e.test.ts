@@ -18,7 +18,12 @@ import type { Browser } from './browser.js';
 import { launchBrowser } from './browser.js';
 
 const WEB_ROOT = join(ROOT, 'dist', 'web');
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+// The README's screenshots are refreshed only when asked (`npm run docs:screenshots`), so an
+// ordinary test run leaves the work tree as it found it; otherwise they go to a temp dir.
+const SHOTS =
+  process.env.TURNOUT_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs', 'screenshots')
+    : join(tmpdir(), `turnout-screenshots-${process.pid}`);
 const DESKTOP = { width: 1280, height: 800 };
 
 function newest(dir: string): number {
@@ -123,6 +128,7 @@ describe('dashboard in Chromium against turnout demo', () => {
       if (code === 'timeout') demo.child.kill('SIGKILL');
     }
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (process.env.TURNOUT_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
   }, 60_000);
 
   it('shows products, then drives a ticket through pre-release, canary, promote and revert', async () => {
