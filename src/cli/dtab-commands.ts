@@ -1,6 +1,7 @@
 // `turnout dtab show|lookup|bind|explain`: the routing core on the command line.
 
 import type { Command } from 'commander';
+import { bindResultJson } from '../routing/bind.js';
 import { explain } from '../routing/explain.js';
 import { renderExplanation } from '../routing/explain-text.js';
 import type { BindResult, Dtab, Namer } from '../routing/index.js';
@@ -22,12 +23,6 @@ export function dtabJson(dtab: Dtab): { prefix: string; dst: string }[] {
 }
 
 /** A bind result as JSON for scripts: the bound tree in show form and its addresses. */
-export function bindResultJson(result: BindResult): Record<string, unknown> {
-  if (result.state === 'failed') return { state: 'failed', error: result.error.toJSON() };
-  if (result.state === 'pending') return { state: 'pending' };
-  return { state: 'ok', tree: showNameTree(result.tree), addresses: evaluate(result.tree) };
-}
-
 /** Text form of a bind result, and whether it reached at least one destination. */
 export function describeBind(result: BindResult): { text: string; routed: boolean } {
   if (result.state === 'failed') return { text: `failed: ${result.error.message}`, routed: false };

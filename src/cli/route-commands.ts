@@ -9,10 +9,11 @@ import { parseSnapshot } from '../config/load.js';
 import { TurnoutError } from '../errors.js';
 import type { EdgeRequest, LaneExplanation } from '../routing/assign.js';
 import { explainLaneAssignment } from '../routing/assign.js';
+import { bindResultJson } from '../routing/bind.js';
 import { explain } from '../routing/explain.js';
 import { renderExplanation } from '../routing/explain-text.js';
 import { parsePath, showDentry, versionNamer } from '../routing/index.js';
-import { bindResultJson, describeBind } from './dtab-commands.js';
+import { describeBind } from './dtab-commands.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 

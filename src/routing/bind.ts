@@ -10,7 +10,7 @@ import { globalLookup } from './namers.js';
 import type { Path } from './path.js';
 import { pathStartsWith } from './path.js';
 import type { Bound, NameTree, Weighted } from './tree.js';
-import { isBound, NEG } from './tree.js';
+import { evaluate, isBound, NEG, showNameTree } from './tree.js';
 
 export const DEFAULT_MAX_DEPTH = 100;
 /** Total lookups one bind may make, over all branches (Turnout's bound; Finagle has none). */
@@ -224,4 +224,11 @@ function bindAlt(
     if (r.state !== 'ok' || r.tree.kind !== 'neg') return r;
   }
   return { state: 'ok', tree: NEG };
+}
+
+/** A bind result as JSON (the CLI's --json and the API's explain answer): state, tree, addresses. */
+export function bindResultJson(result: BindResult): Record<string, unknown> {
+  if (result.state === 'failed') return { state: 'failed', error: result.error.toJSON() };
+  if (result.state === 'pending') return { state: 'pending' };
+  return { state: 'ok', tree: showNameTree(result.tree), addresses: evaluate(result.tree) };
 }

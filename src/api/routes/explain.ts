@@ -9,13 +9,13 @@
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { bindResultJson } from '../../cli/dtab-commands.js';
 import type { CompiledSnapshot } from '../../config/compile.js';
 import { compileSnapshot } from '../../config/compile.js';
 import { parseSnapshot } from '../../config/load.js';
 import type { PublishedSnapshot, SnapshotPublisher } from '../../control/publisher.js';
 import { TurnoutError } from '../../errors.js';
 import { explainLaneAssignment } from '../../routing/assign.js';
+import { bindResultJson } from '../../routing/bind.js';
 import { parseIp } from '../../routing/cidr.js';
 import { explain } from '../../routing/explain.js';
 import type { Path } from '../../routing/index.js';
