@@ -115,9 +115,13 @@ describe('startControlPlane', () => {
     await waitFor(async () => (await get()).status === 200, 10_000, 'a routed request');
     for (let i = 0; i < 9; i++) expect((await get()).status).toBe(200);
 
+    // A proxy's first scrape is only a baseline (its counters may date from long before), so on a
+    // busy machine the requests above can all fall before it: keep sending until they show.
     await waitFor(
-      async () =>
-        (await api('GET', '/v1/traffic?product=shop&lane=stable')).body.total.requests >= 10,
+      async () => {
+        expect((await get()).status).toBe(200);
+        return (await api('GET', '/v1/traffic?product=shop&lane=stable')).body.total.requests >= 10;
+      },
       10_000,
       'traffic in /v1/traffic',
       50,
