@@ -186,7 +186,9 @@ describe('turnout up', () => {
       };
       await waitFor('a request routed to web-1', async () => (await through()) === 200);
       for (let i = 0; i < 4; i++) expect(await through()).toBe(200);
+      // The proxy's first scrape is only a baseline: keep sending until the counts show.
       await waitFor('the requests in /v1/traffic', async () => {
+        expect(await through()).toBe(200);
         const res = await request(`${server}/v1/traffic?product=shop&module=web`);
         const body = (await res.body.json()) as { total: { requests: number } };
         return body.total.requests >= 5;
