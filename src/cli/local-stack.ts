@@ -110,7 +110,15 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
     return {
       ...stack,
       stop() {
-        stopped ??= stack.stop().finally(() => lock.release());
+        // A ref'd timer keeps the process alive until everything is stopped: instances are
+        // detached and unref'd, so once the API has closed nothing else may hold the event loop.
+        if (stopped === null) {
+          const hold = setInterval(() => {}, 60_000);
+          stopped = stack.stop().finally(() => {
+            clearInterval(hold);
+            lock.release();
+          });
+        }
         return stopped;
       },
     };
