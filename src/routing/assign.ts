@@ -6,6 +6,8 @@ import type { Cidr, IpAddress } from './cidr.js';
 import { cidrContains, parseCidr, parseIp } from './cidr.js';
 import { stableBucket } from './hash.js';
 import type { LaneRule, ValueMatch } from './lane-rules.js';
+import type { LinearRegex } from './linear-regex.js';
+import { compileLinearRegex, showRegex } from './linear-regex.js';
 
 export interface EdgeRequest {
   /** Header values by lower-case name (Node's IncomingMessage.headers shape; cookie joined with '; '). */
@@ -45,14 +47,14 @@ export interface LaneExplanation extends LaneAssignment {
 export const PERCENT_BUCKETS = 10_000;
 /**
  * Regex rules test values up to this length; longer values do not match. Rule regexes run on
- * untrusted input per request, and this bounds the cost of a pattern that backtracks
- * polynomially (it cannot help with an exponential one, so review patterns like `(a+)+`).
+ * untrusted input per request with a linear-time engine (see linear-regex.ts), so this cap bounds
+ * each match's cost to a small multiple of the pattern's size.
  */
 export const MAX_REGEX_INPUT = 1024;
 
 type ValueTest =
   | { readonly op: 'equals'; readonly value: string }
-  | { readonly op: 'regex'; readonly re: RegExp };
+  | { readonly op: 'regex'; readonly re: LinearRegex };
 
 type CompiledMatch =
   | {
@@ -148,7 +150,7 @@ function compileValueMatch(
 ): { name: string; test: ValueTest } {
   if (m.regex === undefined) return { name: m.name, test: { op: 'equals', value: m.equals ?? '' } };
   try {
-    return { name: m.name, test: { op: 'regex', re: new RegExp(m.regex) } };
+    return { name: m.name, test: { op: 'regex', re: compileLinearRegex(m.regex) } };
   } catch (error) {
     throw new TurnoutError(
       'invalid_config',
@@ -173,7 +175,7 @@ function describeMatch(m: CompiledMatch): string {
 }
 
 function describeTest(t: ValueTest): string {
-  return t.op === 'equals' ? `equals ${JSON.stringify(t.value)}` : `matches ${String(t.re)}`;
+  return t.op === 'equals' ? `equals ${JSON.stringify(t.value)}` : `matches ${showRegex(t.re)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,10 +357,10 @@ function evaluate(rule: CompiledLaneRule, view: RequestView): Verdict {
     return no(`${what} is ${quote(value)}, not ${JSON.stringify(m.test.value)}`);
   if (value.length > MAX_REGEX_INPUT) {
     return no(
-      `${what} is longer than ${MAX_REGEX_INPUT} characters, so ${String(m.test.re)} is not tried`,
+      `${what} is longer than ${MAX_REGEX_INPUT} characters, so ${showRegex(m.test.re)} is not tried`,
     );
   }
-  return no(`${what} ${quote(value)} does not match ${String(m.test.re)}`);
+  return no(`${what} ${quote(value)} does not match ${showRegex(m.test.re)}`);
 }
 
 function percentHit(rule: CompiledLaneRule, bucket: number, basisPoints: number): LaneAssignment {

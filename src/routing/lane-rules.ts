@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseCidr } from './cidr.js';
 import { nameProblem } from './context.js';
+import { compileLinearRegex } from './linear-regex.js';
 
 /** Regex sources are capped: they run on untrusted header values on every edge request. */
 export const MAX_REGEX_LENGTH = 256;
@@ -72,13 +73,16 @@ const queryNameSchema = text('query parameter name')
   .min(1, 'a query parameter name is not empty')
   .max(MAX_NAME_LENGTH, `a query parameter name is at most ${MAX_NAME_LENGTH} characters`);
 
-/** Compiled here so a bad pattern fails when the config is loaded, not on the first request. */
+/**
+ * Compiled here, with the linear-time engine the proxy matches with, so a bad pattern (or one RE2
+ * cannot run, such as a backreference) fails when the config is loaded, not on the first request.
+ */
 const regexSchema = text('regex')
   .min(1, 'regex is empty; to match any value that is present use "^"')
   .max(MAX_REGEX_LENGTH, `regex is longer than ${MAX_REGEX_LENGTH} characters`)
   .superRefine((source, ctx) => {
     try {
-      new RegExp(source);
+      compileLinearRegex(source);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
     }

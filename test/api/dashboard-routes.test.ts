@@ -430,6 +430,33 @@ describe('POST /v1/explain', () => {
     expect(a.body.lane.rules).toHaveLength(1);
   });
 
+  // Regression (issue 11): a releaser's `^(a+)+$` and a viewer's 28-byte header stalled the
+  // control plane (and the engine in it) for seconds; this header would take V8 for ever.
+  it('matches a backtracking-prone rule in linear time, and refuses what RE2 cannot run', async () => {
+    const api = await shopWithLane();
+    const rules = (regex: string) => [{ lane: 'dev', header: { name: 'x-dev', regex } }];
+    const put = await api.call('PUT', '/v1/products/shop/lanes/dev', {
+      as: 'releaser',
+      body: { overlay: '', rules: rules('^(a+)+$') },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const explain = (value: string) =>
+      api.call('POST', '/v1/explain', {
+        as: 'viewer',
+        body: { host: 'shop.example.com', path: '/', headers: { 'x-dev': value } },
+      });
+    expect((await explain(`${'a'.repeat(200)}!`)).body.lane).toMatchObject({ lane: null });
+    expect((await explain('a'.repeat(200))).body.lane).toMatchObject({ lane: 'dev' });
+    const before = await api.store.changeVersion();
+    const refused = await api.call('PUT', '/v1/products/shop/lanes/dev', {
+      as: 'releaser',
+      body: { overlay: '', rules: rules('^(a)\\1$') },
+    });
+    expectError(refused, 400, 'invalid_argument', 'rules[0].header.regex');
+    expect(JSON.stringify(refused.body)).toContain('RE2');
+    expect(await api.store.changeVersion()).toBe(before);
+  });
+
   it('names the field of a bad input', async () => {
     const api = await shopWithLane();
     const explainAs = (body: unknown) => api.call('POST', '/v1/explain', { as: 'viewer', body });

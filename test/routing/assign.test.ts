@@ -105,6 +105,23 @@ describe('assignLane', () => {
       expect(at(MAX_REGEX_INPUT + 1)).toBeNull();
     });
 
+    // Regression (issue 11): `^(a+)+$` and a 28-byte header stalled a proxy for 2–12 s under V8's
+    // backtracking engine, and each extra byte doubles that; at 1,000 bytes it would never end.
+    // With RE2 semantics each of these is one linear pass, so the test finishes at all.
+    it.each([
+      ['^(a+)+$', 'a'.repeat(1000), 'a'.repeat(999) + '!'],
+      ['^(a|a)*$', 'a'.repeat(1000), 'a'.repeat(999) + '!'],
+      ['^(x+x+)+y$', `${'x'.repeat(998)}y`, 'x'.repeat(1000)],
+      ['^(\\w+\\s?)*$', 'word '.repeat(200).trim(), `${'word '.repeat(199)}word!`],
+    ])('matches %s in linear time, on values that would backtrack for ever', (re, hit, miss) => {
+      const compiled = compile([{ lane: 'a', header: { name: 'x', regex: re } }]);
+      const at = (value: string) => assignLane(compiled, request({ headers: { x: value } })).lane;
+      expect(at(hit)).toBe('a');
+      expect(at(miss)).toBeNull();
+      const explained = explainLaneAssignment(compiled, request({ headers: { x: miss } }));
+      expect(explained.lane).toBeNull();
+    });
+
     it('ignores Object.prototype members when headers is a plain object', () => {
       const compiled = compile([
         { lane: 'a', header: { name: 'constructor', regex: '^' } },

@@ -173,7 +173,17 @@ describe('laneRulesSchema', () => {
     [
       'regex does not compile',
       [{ lane: 'a', cookie: { name: 'beta', regex: '^(1|yes$' } }],
-      '[0].cookie.regex: Invalid regular expression: /^(1|yes$/: Unterminated group',
+      '[0].cookie.regex: missing closing ): `^(1|yes$` (lane regexes use RE2 syntax',
+    ],
+    [
+      'a backreference (RE2 has none: it cannot be matched in linear time)',
+      [{ lane: 'a', header: { name: 'x', regex: '^(a)\\1$' } }],
+      '[0].header.regex: invalid escape sequence: `\\1` (lane regexes use RE2 syntax',
+    ],
+    [
+      'a lookahead',
+      [{ lane: 'a', query: { name: 'q', regex: '^(?=a)' } }],
+      '[0].query.regex: invalid or unsupported Perl syntax: `(?=`',
     ],
     [
       'regex too long',
@@ -260,7 +270,7 @@ describe('laneRulesSchema', () => {
       ]),
     ).toEqual([
       '[0].lane: lane "Bad" may contain only lowercase letters, digits and hyphens',
-      '[1].cookie.regex: Invalid regular expression: /(/: Unterminated group',
+      '[1].cookie.regex: missing closing ): `(` (lane regexes use RE2 syntax, which has no backreferences or lookaround)',
     ]);
   });
 
