@@ -157,6 +157,20 @@ export class StatsWindow {
 
   /** Sums over every key matching the filter (absent fields match all), over the last windowMs up to nowMs. */
   summary(filter: Partial<TrafficKey>, windowMs: number, nowMs: number): TrafficSummary {
+    const { total, span } = this.sum(filter, windowMs, nowMs);
+    return summarize(total, span);
+  }
+
+  /**
+   * The latency histogram (non-cumulative, [bound ms, requests], ascending, +Inf last) over the
+   * same keys and span as summary(): what canary analysis compares between lane and stable.
+   */
+  histogram(filter: Partial<TrafficKey>, windowMs: number, nowMs: number): Array<[number, number]> {
+    return [...this.sum(filter, windowMs, nowMs).total.hist].sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Every matching key's deltas added up over the last windowMs (at least a bucket) up to nowMs. */
+  private sum(filter: Partial<TrafficKey>, windowMs: number, nowMs: number) {
     const span = Math.min(Math.max(windowMs, this.bucketMs), this.windowMs);
     const last = Math.floor(nowMs / this.bucketMs);
     const first = last - Math.ceil(span / this.bucketMs) + 1;
@@ -165,7 +179,7 @@ export class StatsWindow {
       if (!matches(s.key, filter)) continue;
       for (const [index, d] of s.buckets) if (index >= first && index <= last) add(total, d);
     }
-    return summarize(total, span);
+    return { total, span };
   }
 
   /** Per-bucket points for charts, oldest first, one per bucket of the window (empty ones too). */

@@ -121,6 +121,22 @@ describe('StatsWindow', () => {
     expect(w.keys()).toEqual([STABLE]);
   });
 
+  it('gives the latency histogram behind a summary, per bound, for analysis to compare', () => {
+    const w = new StatsWindow();
+    w.ingest('p1', sample(key(STABLE, 100, 5, [50, 50, 0, 0])), T0);
+    w.ingest('p1', sample(key(STABLE, 110, 6, [52, 55, 3, 0])), T0 + 1000);
+    w.ingest('p2', sample(key(LANE, 0, 0, [0, 0, 0, 0])), T0);
+    w.ingest('p2', sample(key(LANE, 4, 4, [0, 0, 0, 4])), T0 + 1000);
+    expect(w.histogram({ lane: 'stable' }, 60_000, T0 + 1000)).toEqual([
+      [1, 2],
+      [5, 5],
+      [10, 3],
+      [Number.POSITIVE_INFINITY, 0],
+    ]);
+    expect(w.histogram({}, 60_000, T0 + 1000).map(([, n]) => n)).toEqual([2, 5, 3, 4]);
+    expect(w.histogram({ lane: 'stable' }, 1000, T0 + 5000)).toEqual([]);
+  });
+
   it('counts a key that appears later from zero', () => {
     const w = new StatsWindow();
     w.ingest('p1', sample(key(STABLE, 10, 0, [10, 0, 0, 0])), T0);
