@@ -3,7 +3,8 @@
 // src/control/control-plane.ts), the process runtime, and the proxy as a process of its own
 // (`turnout proxy --config http://<api>/v1/stream`, src/cli/up-proxy.ts), so control-plane work
 // never stalls traffic and a control plane killed with SIGKILL leaves traffic flowing: the next
-// start on the data dir keeps that proxy, as it adopts the instances. `<data>/up.pid` keeps a
+// start on the data dir keeps that proxy, as it adopts the instances. A proxy that ends by itself
+// is started again with backoff (superviseProxy), the rest running on. `<data>/up.pid` keeps a
 // second start off a data dir in use. stop() ends the stats scraper, then the proxy (and waits for
 // it), then the rest of the control plane, the instances (unless keepInstances) and the store.
 
@@ -17,13 +18,12 @@ import type { ControlPlane } from '../control/control-plane.js';
 import { startControlPlane } from '../control/control-plane.js';
 import { TurnoutError } from '../errors.js';
 import type { ListenAddress } from '../proxy/server.js';
-import { readTail } from '../runtime/log-tail.js';
 import { openProcessRuntime } from '../runtime/process-runtime.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { parseListen } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
-import type { UpProxy } from './up-proxy.js';
-import { ensureProxy } from './up-proxy.js';
+import type { ProxySupervisor } from './up-proxy.js';
+import { superviseProxy } from './up-proxy.js';
 
 const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
 
@@ -50,8 +50,8 @@ export interface LocalStack {
   /** Lines for people: what runs where. */
   readonly lines: string[];
   readonly controlPlane: ControlPlane;
-  /** Resolves with a reason when the proxy ends by itself. */
-  readonly proxyExited: Promise<string>;
+  /** The proxy's pid now (it changes when the proxy is restarted). */
+  proxyPid(): number;
   /** Stops everything (idempotent). */
   stop(): Promise<void>;
 }
@@ -84,14 +84,6 @@ function showListen(at: ListenAddress | null): string {
 
 /** How long a graceful stop waits for the proxy to drain before SIGKILL. */
 const PROXY_STOP_DEADLINE_MS = 15_000;
-
-/** Why the proxy ended, with the end of its log (it no longer writes to our stderr). */
-async function proxyExitNote(proxy: UpProxy, how: string): Promise<string> {
-  const tail = await readTail(proxy.log, 10).catch(() => null);
-  const lines =
-    tail === null || tail.trim() === '' ? '' : `; the end of its log:\n${tail.trimEnd()}`;
-  return `the proxy (pid ${proxy.pid}) exited (${how}); see ${proxy.log}${lines}`;
-}
 
 /** Starts everything on the data dir (locked for as long as it runs). */
 export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
@@ -146,6 +138,8 @@ async function startLocked(
     : { tokens: [{ token: token?.token ?? '', role: 'admin', name: 'admin' }] };
 
   const logger = pino({ name: 'turnout-api', level: 'warn' }, pino.destination(2));
+  // The proxy supervisor's exits and restarts are worth an info line each.
+  const upLogger = pino({ name: 'turnout-up', level: 'info' }, pino.destination(2));
   const store = await openSqliteStore(join(dataDir, 'turnout.db'));
   const adminUrls =
     proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
@@ -190,9 +184,9 @@ async function startLocked(
     await runtime.close().catch(() => {});
     await store.close().catch(() => {});
   };
-  let started: Awaited<ReturnType<typeof ensureProxy>>;
+  let supervisor: ProxySupervisor;
   try {
-    started = await ensureProxy(dataDir, {
+    const command = {
       command: process.execPath,
       args: [
         BIN,
@@ -213,12 +207,13 @@ async function startLocked(
       token: token?.token ?? null,
       env: process.env,
       cwd: process.cwd(),
-    });
+    };
+    supervisor = await superviseProxy(dataDir, command, { logger: upLogger });
   } catch (error) {
     await closeRest();
     throw error;
   }
-  const { proxy, replaced } = started;
+  const { proxy, replaced } = supervisor.first;
 
   const summary = {
     data: dataDir,
@@ -262,10 +257,6 @@ async function startLocked(
     );
   }
   let stopping: Promise<void> | null = null;
-  const proxyExited = proxy.exited.then(async (e) => {
-    const how = e.signal ?? (e.code === null ? 'gone' : `code ${e.code}`);
-    return proxyExitNote(proxy, how);
-  });
   return {
     apiUrl,
     edgeUrl: edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`,
@@ -274,12 +265,12 @@ async function startLocked(
     summary,
     lines,
     controlPlane: cp,
-    proxyExited,
+    proxyPid: () => supervisor.current().pid,
     stop() {
       stopping ??= (async () => {
         // The scraper first, so the proxy going away is not logged as a proxy that is down.
         await cp.statsScraper.stop().catch(() => {});
-        await proxy.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
+        await supervisor.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
         // The engine stops before instances do, so it does not restart what is being stopped.
         await closeRest();
       })();

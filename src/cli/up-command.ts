@@ -1,5 +1,6 @@
 // `turnout up`: the whole embedded Turnout (src/cli/local-stack.ts) until SIGINT/SIGTERM, which
-// stops the proxy, the control plane, the instances (unless --keep-instances) and the store.
+// stops the proxy, the control plane, the instances (unless --keep-instances) and the store. A
+// proxy that dies meanwhile is restarted (src/cli/up-proxy.ts); it never takes the rest down.
 
 import type { Command } from 'commander';
 import type { Io } from './io.js';
@@ -55,19 +56,18 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
     });
 }
 
-/** Runs until SIGINT/SIGTERM (exit 0) or the proxy ending by itself (exit 1), then stops all. */
+/** Runs until SIGINT/SIGTERM, then stops everything and resolves 0. */
 export function untilStopped(stack: LocalStack, io: Io, who: string): Promise<number> {
   return new Promise<number>((done) => {
     let stopping = false;
-    const stop = async (why: string, exit: number) => {
+    const stop = async (why: string) => {
       if (stopping) return;
       stopping = true;
       io.err(`${who}: ${why}; stopping`);
       await stack.stop();
-      done(exit);
+      done(0);
     };
-    process.once('SIGTERM', () => void stop('SIGTERM', 0));
-    process.once('SIGINT', () => void stop('SIGINT', 0));
-    void stack.proxyExited.then((why) => stop(why, 1));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
   });
 }

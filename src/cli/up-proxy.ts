@@ -6,12 +6,19 @@
 // token. The next `up` keeps that proxy when it is still the same process and would be given the
 // same command line and token — it reconnects to the stream by itself; otherwise the next `up`
 // stops it (it holds the ports) and starts a new one.
+//
+// superviseProxy keeps it running: a proxy that ends by itself (a crash, a `kill -9`) is started
+// again with backoff, while the control plane and the instances carry on; only stop() ends that.
 
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { BackoffPolicy } from '../runtime/backoff.js';
+import { nextRestart } from '../runtime/backoff.js';
 import { writeJsonAtomically } from '../runtime/json-file.js';
+import { readTail } from '../runtime/log-tail.js';
 import type { Exit, ProcessHandle } from '../runtime/process-handle.js';
 import { spawnProcess, terminate, watchProcess } from '../runtime/process-handle.js';
 import { isSameProcess } from '../runtime/process-identity.js';
@@ -154,4 +161,136 @@ async function readRecord(path: string): Promise<ProxyRecord | null> {
   } catch {
     return null; // none, or not readable: nothing to keep
   }
+}
+
+/**
+ * How soon a proxy that ended by itself is started again: quickly (traffic is down meanwhile),
+ * doubling for a crash loop, and forgiven once a proxy had run for a while.
+ */
+export const PROXY_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 10_000, resetAfterMs: 30_000 };
+
+export interface ProxySupervisor {
+  /** How the first proxy came about (kept from an earlier run, or started). */
+  readonly first: ProxyStart;
+  /** The proxy running now (another one after every restart). */
+  current(): UpProxy;
+  /** Stops restarting, waits out a restart under way, then stops the proxy. Idempotent. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
+export interface SuperviseOptions {
+  /** Where proxy_exited / proxy_restarted / proxy_restart_failed go. */
+  readonly logger: Logger;
+  readonly backoff?: BackoffPolicy;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The last lines of the proxy's log, for the exit line (it does not write to our stderr). */
+async function logTail(path: string): Promise<string | null> {
+  const tail = await readTail(path, 10).catch(() => null);
+  return tail === null || tail.trim() === '' ? null : tail.trimEnd();
+}
+
+/** ensureProxy, then restarts the proxy with backoff whenever it ends until stop() is called. */
+export async function superviseProxy(
+  dataDir: string,
+  cmd: ProxyCommand,
+  options: SuperviseOptions,
+): Promise<ProxySupervisor> {
+  const { logger } = options;
+  const policy = options.backoff ?? PROXY_BACKOFF;
+  const first = await ensureProxy(dataDir, cmd);
+  let proxy = first.proxy;
+  let startedAt = Date.now(); // for one kept from an earlier run: since we watch it
+  let failures = 0;
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  let restarting: Promise<void> | null = null;
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopping) return resolve(); // stop() came while the exit was being logged
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => {
+      wake = null;
+    });
+
+  const restart = async (dead: UpProxy, exit: Exit) => {
+    let next = nextRestart(failures, Date.now() - startedAt, policy);
+    failures = next.failures;
+    logger.warn(
+      {
+        event: 'proxy_exited',
+        pid: dead.pid,
+        code: exit.code,
+        signal: exit.signal,
+        restartInMs: next.delayMs,
+        failures,
+        log: dead.log,
+        logTail: await logTail(dead.log),
+      },
+      'the proxy exited; restarting it',
+    );
+    for (;;) {
+      await pause(next.delayMs);
+      if (stopping) return;
+      try {
+        const started = await ensureProxy(dataDir, cmd);
+        proxy = started.proxy;
+        startedAt = Date.now();
+        logger.info(
+          { event: 'proxy_restarted', pid: proxy.pid, previousPid: dead.pid, failures },
+          'the proxy is running again',
+        );
+        watch(proxy);
+        return;
+      } catch (error) {
+        next = nextRestart(failures, 0, policy);
+        failures = next.failures;
+        logger.error(
+          {
+            event: 'proxy_restart_failed',
+            reason: errorMessage(error),
+            restartInMs: next.delayMs,
+            failures,
+          },
+          'could not start the proxy; trying again',
+        );
+      }
+    }
+  };
+
+  function watch(p: UpProxy): void {
+    void p.exited.then((exit) => {
+      // A stop in progress ended it; or it is not the proxy in force any more.
+      if (stopping || p !== proxy) return;
+      restarting = restart(p, exit).finally(() => {
+        restarting = null;
+      });
+    });
+  }
+  watch(proxy);
+
+  let stopped: Promise<void> | null = null;
+  return {
+    first,
+    current: () => proxy,
+    stop(deadlineMs) {
+      stopped ??= (async () => {
+        stopping = true;
+        wake?.();
+        // A restart already spawning finishes first, so the proxy it starts is the one stopped.
+        await restarting;
+        await proxy.stop(deadlineMs);
+      })();
+      return stopped;
+    },
+  };
 }

@@ -37,7 +37,8 @@
 // - The same version with different content is accepted: people edit files by hand without bumping
 //   it. The same version with the same content is not re-applied — except that a source snapshot
 //   replaces one loaded from disk, so the caller learns it is live again (`origin: 'source'`).
-// - Every accepted source snapshot is written atomically to `lastGoodPath` (as normalised JSON).
+// - Every accepted source snapshot is written atomically to `lastGoodPath` (as normalised JSON,
+//   checksummed; the one before it is kept as the previous generation, see last-good.ts).
 // - At start, a source that answers wins even when older than the copy on disk; the disk copy is
 //   used only when the source is missing, invalid or unreachable at the first try (~2 s).
 // - A callback that throws (or returns a rejected promise) is logged; the snapshot still counts as
@@ -51,6 +52,7 @@ import { parseSnapshot } from '../config/load.js';
 import type { Snapshot } from '../config/snapshot.js';
 import { TurnoutError } from '../errors.js';
 import { FileDriver } from './file-source.js';
+import type { DiskResult } from './last-good.js';
 import { LastGoodWriter, loadLastGood, rejection } from './last-good.js';
 import { StreamDriver } from './stream-source.js';
 
@@ -94,6 +96,8 @@ export interface DriverContext {
   offer(text: string, source: string, eventId?: string): OfferResult;
   /** The source could not be read (reason for the log and the start error). */
   failed(reason: string): void;
+  /** An attempt to reach the source has begun; it lasts until `failed` (or for good). */
+  attempting(): void;
   /** Version of the last snapshot accepted from the source, or null. */
   sourceVersion(): number | null;
 }
@@ -137,6 +141,8 @@ class Core implements ConfigSource {
   private stopped = false;
   private lastFailure: string | null = null;
   private firstFailure: ((reason: string) => void) | null = null;
+  /** A stream attempt under way (connecting or connected), not yet failed. */
+  private inAttempt = false;
   private firstApplied: (() => void) | null = null;
 
   constructor(opts: ConfigSourceOptions) {
@@ -146,6 +152,9 @@ class Core implements ConfigSource {
       logger: this.logger,
       offer: (text, source, eventId) => this.offer(text, source, eventId),
       failed: (reason) => this.failed(reason),
+      attempting: () => {
+        this.inAttempt = true;
+      },
       sourceVersion: () => this.fromSource,
     };
     if (/^https?:\/\//i.test(opts.source)) {
@@ -201,14 +210,17 @@ class Core implements ConfigSource {
       if (this.current !== null) return; // the source answered meanwhile
       if (disk === null || this.stopped) throw new Error('config source stopped during start');
       if (disk.ok) {
-        this.applyFromDisk(disk.snapshot, disk.compiled, outcome);
+        this.applyFromDisk(disk, outcome);
         return;
       }
-      // Nothing on disk: a stream that is merely slow may still answer within the first try.
+      // Nothing usable on disk: a stream that is merely slow may still answer within the first
+      // try, and one that is reachable (an attempt still under way) is waited out, however long.
       if (this.driver instanceof StreamDriver) {
         const late = await Promise.race([applied, deadline.promise.then(() => 'late')]);
         if (late === null) return;
+        if (await this.awaitAttempt(applied, disk.reason)) return;
       }
+      if (this.stopped) throw new Error('config source stopped during start');
       await this.stop();
       throw new TurnoutError(
         'not_found',
@@ -220,14 +232,29 @@ class Core implements ConfigSource {
     }
   }
 
+  /** Waits for the stream attempt under way, if any: true once it applied a snapshot. */
+  private async awaitAttempt(applied: Promise<null>, diskReason: string): Promise<boolean> {
+    if (!this.inAttempt || this.stopped) return false;
+    const lost = new Promise<string>((resolve) => {
+      this.firstFailure = resolve;
+    });
+    this.logger.warn(
+      { event: 'config_waiting_for_stream', source: this.label, reason: diskReason },
+      'no usable last good snapshot: waiting for the stream, which is reachable',
+    );
+    return (await Promise.race([applied, lost])) === null;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.firstFailure?.('config source stopped'); // a start waiting for the stream gives up
     await this.driver.stop();
     await this.writer?.flush();
   }
 
   private failed(reason: string): void {
     this.lastFailure = reason;
+    this.inAttempt = false;
     if (this.current === null) this.firstFailure?.(reason);
   }
 
@@ -284,7 +311,7 @@ class Core implements ConfigSource {
     );
     if (this.writer !== null && canonical !== this.lastWritten) {
       this.lastWritten = canonical;
-      this.writer.write(`${canonical}\n`);
+      this.writer.write(canonical);
     }
     this.deliver(compiled, 'source');
     return { kind: 'applied' };
@@ -297,15 +324,18 @@ class Core implements ConfigSource {
     return { kind: 'rejected', reason: r.reason };
   }
 
-  private applyFromDisk(snapshot: Snapshot, compiled: CompiledSnapshot, reason: string): void {
+  private applyFromDisk(disk: DiskResult & { ok: true }, reason: string): void {
+    const { snapshot, compiled } = disk;
     const canonical = JSON.stringify(snapshot);
     this.current = { version: snapshot.version, canonical, origin: 'disk' };
-    this.lastWritten = canonical;
+    // From the previous generation the newest is bad: the source's copy rewrites it, even if equal.
+    this.lastWritten = disk.generation === 'newest' ? canonical : null;
     this.logger.warn(
       {
         event: 'config_from_disk',
         source: this.label,
         path: this.opts.lastGoodPath,
+        generation: disk.generation,
         version: snapshot.version,
         reason,
       },

@@ -118,6 +118,7 @@ export class StreamDriver implements SourceDriver {
 
   /** One connection, until the server ends it (resolves) or it fails or goes idle (rejects). */
   private async connectOnce(onAlive: () => void): Promise<void> {
+    this.ctx.attempting();
     const ac = new AbortController();
     this.connection = ac;
     let idle: NodeJS.Timeout | undefined;

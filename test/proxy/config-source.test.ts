@@ -1,7 +1,8 @@
 // Tests for the proxy's config source: a real watched file in a temp dir, a real SSE server on
 // 127.0.0.1, and the last good snapshot on disk; log lines are captured from pino and asserted on.
 
-import { mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,11 +92,26 @@ function setup(overrides: Partial<ConfigSourceOptions> & { source: string }) {
   return { source, start, applied, lines, events };
 }
 
-async function lastGoodVersion(): Promise<number> {
-  const doc = JSON.parse(await readFile(join(dir, 'state', 'last-good.json'), 'utf8')) as {
-    version: number;
+/** The version in a last-good generation, once its checksum holds. */
+async function lastGoodVersion(name = 'last-good.json'): Promise<number> {
+  const doc = JSON.parse(await readFile(join(dir, 'state', name), 'utf8')) as {
+    sha256: string;
+    snapshot: { version: number };
   };
-  return doc.version;
+  expect(createHash('sha256').update(JSON.stringify(doc.snapshot)).digest('hex')).toBe(doc.sha256);
+  return doc.snapshot.version;
+}
+
+/** Writes `versions` one after the other through a file source, leaving the generations on disk. */
+async function seedLastGood(...versions: number[]): Promise<void> {
+  const file = join(dir, 'seed.json');
+  // One source per version: its stop() waits for the write, so no two writes coalesce.
+  for (const v of versions) {
+    await writeFile(file, text(snapshot(v)));
+    const seed = setup({ source: file });
+    await seed.start();
+    await seed.source.stop();
+  }
 }
 
 describe('config source: file', () => {
@@ -482,5 +498,118 @@ describe('backoffDelay', () => {
     ]);
     expect(backoffDelay(0, b, () => 0)).toBe(50);
     expect(backoffDelay(10, b, () => 0)).toBe(2_500);
+  });
+});
+
+describe('config source: last good generations', () => {
+  const newest = () => join(dir, 'state', 'last-good.json');
+  const previous = () => join(dir, 'state', 'last-good.previous.json');
+  const gone = () => join(dir, 'gone.json'); // a file source that does not exist
+
+  it('keeps the newest and the previous snapshot, each checksummed', async () => {
+    await seedLastGood(1, 2, 3);
+    expect(await lastGoodVersion()).toBe(3);
+    expect(await lastGoodVersion('last-good.previous.json')).toBe(2);
+  });
+
+  it('falls back to the previous generation when the newest fails its checksum', async () => {
+    await seedLastGood(1, 2);
+    // Still valid JSON and a valid snapshot, but not what was written: the checksum catches it.
+    const text2 = await readFile(newest(), 'utf8');
+    await writeFile(newest(), text2.replace('"version":2', '"version":9'));
+
+    const t = setup({ source: gone() });
+    await t.start();
+    expect(t.applied.map((a) => [a.version, a.origin])).toEqual([[1, 'disk']]);
+    expect(t.events('last_good_skipped')).toMatchObject([
+      { path: newest(), generation: 'newest', reason: expect.stringMatching(/checksum mismatch/) },
+    ]);
+    expect(t.events('config_from_disk')[0]).toMatchObject({ version: 1, generation: 'previous' });
+  });
+
+  it('falls back to the previous generation when the newest is truncated', async () => {
+    await seedLastGood(4, 5);
+    const text5 = await readFile(newest(), 'utf8');
+    await writeFile(newest(), text5.slice(0, text5.length / 2));
+
+    const t = setup({ source: gone() });
+    await t.start();
+    expect(t.applied.map((a) => [a.version, a.origin])).toEqual([[4, 'disk']]);
+    expect(t.events('last_good_skipped')[0]).toMatchObject({ generation: 'newest' });
+    expect(String(t.events('last_good_skipped')[0]!.reason)).toMatch(/^not valid JSON/);
+    // The source's copy replaces the bad newest even with the same content; the previous stays.
+    const file = gone();
+    await writeFile(file, text(snapshot(4)));
+    await waitFor('the file', () => t.applied.length === 2, 30_000);
+    await t.source.stop();
+    expect(await lastGoodVersion()).toBe(4);
+    expect(await lastGoodVersion('last-good.previous.json')).toBe(4);
+  });
+
+  it('fails to start when both generations are bad and the source is missing, naming both', async () => {
+    await seedLastGood(1, 2);
+    await writeFile(newest(), 'garbage');
+    await writeFile(previous(), '{"sha256":"00","snapshot":{"version":1}}');
+    const t = setup({ source: gone() });
+    await expect(t.start()).rejects.toThrow(
+      `and no last good snapshot at ${newest()} (${newest()}: not valid JSON`,
+    );
+    expect(t.events('last_good_skipped').map((l) => l.generation)).toEqual(['newest', 'previous']);
+  });
+
+  it('accepts a bare snapshot without a checksum (hand-written or from an older Turnout)', async () => {
+    await mkdir(join(dir, 'state'), { recursive: true });
+    await writeFile(newest(), JSON.stringify(snapshot(6)));
+    const t = setup({ source: gone() });
+    await t.start();
+    expect(t.applied.map((a) => [a.version, a.origin])).toEqual([[6, 'disk']]);
+    expect(t.events('last_good_unchecked')).toMatchObject([{ generation: 'newest' }]);
+  });
+});
+
+describe('config source: a reachable stream with no usable last good', () => {
+  let servers: SseServer[];
+  beforeEach(() => {
+    servers = [];
+  });
+  afterEach(async () => {
+    await Promise.all(sources.map((s) => s.stop()));
+    sources = [];
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('starts from the stream when both generations are bad, however late it answers', async () => {
+    await seedLastGood(1, 2);
+    await writeFile(join(dir, 'state', 'last-good.json'), '\u0000\u0000 not json');
+    await writeFile(join(dir, 'state', 'last-good.previous.json'), '{"sha256":"00","snapshot":{}}');
+    // The server accepts and stays quiet until the proxy is seen waiting past its first try.
+    const server = await startSseServer(() => {});
+    servers.push(server);
+    const t = setup({ source: server.url, firstTryTimeoutMs: 100 });
+    const started = t.start().then(
+      () => 'started',
+      (error: unknown) => error,
+    );
+    const waiting = waitFor(
+      'config_waiting_for_stream',
+      () => t.events('config_waiting_for_stream').length > 0,
+      60_000,
+    ).then(() => 'waiting');
+    expect(await Promise.race([started, waiting])).toBe('waiting');
+    expect(t.events('last_good_skipped').map((l) => l.generation)).toEqual(['newest', 'previous']);
+    server.send(server.clients[0]!, snapshot(3));
+    expect(await started).toBe('started');
+    expect(t.applied.map((a) => [a.version, a.origin])).toEqual([[3, 'source']]);
+    await t.source.stop();
+    expect(await lastGoodVersion()).toBe(3);
+  });
+
+  it('still fails when the stream refuses and no last good is usable', async () => {
+    const probe = await startSseServer(() => {});
+    await probe.close();
+    await mkdir(join(dir, 'state'), { recursive: true });
+    await writeFile(join(dir, 'state', 'last-good.json'), 'garbage');
+    const t = setup({ source: `http://127.0.0.1:${probe.port}/s`, firstTryTimeoutMs: 100 });
+    await expect(t.start()).rejects.toThrow(/unreachable \(.*ECONNREFUSED.*\) and no last good/);
   });
 });
