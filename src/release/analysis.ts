@@ -107,7 +107,7 @@ export function judge(j: Judged): Verdict[] {
     const f = j.figures(item);
     if (!unchanged(item)) return analyze(item, f.lane, f.stable, j.plan);
     const erring = reached(item.module, j.graph, changed)
-      .map((callee) => ({ callee, lane: j.figures(callee).lane, stable: j.figures(callee).stable }))
+      .map((callee) => ({ callee, ...j.figures(callee) }))
       .filter((c) => c.lane.requests > 0 && c.lane.errorRate > c.stable.errorRate);
     if (erring.length === 0) {
       return {
