@@ -3,8 +3,14 @@
 //
 // Verdicts: `wait` while the lane has fewer than minRequests requests (no verdict on too little
 // evidence); `fail` when the lane's error rate or p99 is out of bounds; `pass` otherwise.
+//
+// judge() decides which items a ticket answers for: the versions it changes. An item listed at
+// the version already stable is a caller of the changes at most — its errors may come from a
+// module the ticket does not touch (an instance killed elsewhere), and they count only when the
+// lane's traffic on a changed item it calls shows errors too.
 
 import type { AnalysisPlan } from './plan.js';
+import type { Graph } from './planner.js';
 import type { Verdict } from './progress.js';
 
 /** The figures analysis needs (a subset of the stats window's TrafficSummary). */
@@ -70,4 +76,67 @@ export function overall(verdicts: readonly Verdict[]): 'pass' | 'fail' | 'wait' 
   if (verdicts.some((v) => v.verdict === 'fail')) return 'fail';
   if (verdicts.some((v) => v.verdict === 'wait')) return 'wait';
   return 'pass';
+}
+
+type Item = { readonly module: string; readonly version: string };
+
+/** An item's lane and stable figures over the same window. */
+export interface ItemFigures {
+  readonly lane: Figures;
+  readonly stable: Figures;
+}
+
+export interface Judged {
+  readonly items: readonly Item[];
+  readonly figures: (item: Item) => ItemFigures;
+  /** `module@version` of the versions stable traffic is served by (the product's base dtab). */
+  readonly stable: ReadonlySet<string>;
+  readonly graph: Graph;
+  readonly plan: AnalysisPlan;
+}
+
+/**
+ * The ticket's verdicts, one per item. A changed item is judged on its own lane traffic. An
+ * unchanged one passes unless a changed item it reaches through the call graph errs more in the
+ * lane than in stable; then the caller is judged too (its errors come from the ticket's change).
+ */
+export function judge(j: Judged): Verdict[] {
+  const unchanged = (i: Item) => j.stable.has(`${i.module}@${i.version}`);
+  const changed = new Map(j.items.filter((i) => !unchanged(i)).map((i) => [i.module, i]));
+  return j.items.map((item) => {
+    const f = j.figures(item);
+    if (!unchanged(item)) return analyze(item, f.lane, f.stable, j.plan);
+    const erring = reached(item.module, j.graph, changed)
+      .map((callee) => ({ callee, ...j.figures(callee) }))
+      .filter((c) => c.lane.requests > 0 && c.lane.errorRate > c.stable.errorRate);
+    if (erring.length === 0) {
+      return {
+        ...analyze(item, f.lane, f.stable, j.plan),
+        verdict: 'pass',
+        reason: `unchanged (the stable version): its lane error rate ${pct(f.lane.errorRate)} is not counted, no changed item it calls errs in the lane`,
+      };
+    }
+    const v = analyze(item, f.lane, f.stable, j.plan);
+    const why = erring.map(
+      (c) => `${c.callee.module}@${c.callee.version} ${pct(c.lane.errorRate)}`,
+    );
+    return { ...v, reason: `${v.reason}; counted: it calls ${why.join(', ')} erring in the lane` };
+  });
+}
+
+/** The changed items `from` calls, directly or through other modules (the graph has no cycles). */
+function reached(from: string, graph: Graph, changed: ReadonlyMap<string, Item>): Item[] {
+  const seen = new Set<string>();
+  const out: Item[] = [];
+  const visit = (m: string): void => {
+    for (const callee of graph.get(m) ?? []) {
+      if (seen.has(callee)) continue;
+      seen.add(callee);
+      const item = changed.get(callee);
+      if (item !== undefined) out.push(item);
+      visit(callee);
+    }
+  };
+  visit(from);
+  return out;
 }

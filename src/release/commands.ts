@@ -1,7 +1,8 @@
 // Operator commands on tickets. A command only records intent — a goal, plan changes, an approval —
 // and an event saying who asked, in one transaction; the engine does the work on its next tick.
-// A command the ticket's state does not accept is refused with the state table's reason and
-// changes nothing.
+// A command the ticket's recorded goal or state does not accept is refused with the table's
+// reason and changes nothing; the check reads the ticket under the writer lock, so of concurrent
+// commands each is judged against the goal the one before it recorded (abort is final).
 
 import { listAll } from '../control/publisher.js';
 import { TurnoutError } from '../errors.js';
@@ -15,7 +16,7 @@ import type { Progress } from './progress.js';
 import { readProgress } from './progress.js';
 import { conflicts } from './reconcile.js';
 import type { Command } from './transitions.js';
-import { amendGoal, GOAL_OF, refusal } from './transitions.js';
+import { amendGoal, commandRefusal, GOAL_OF } from './transitions.js';
 
 export type CommandInput =
   | { command: 'deploy' | 'prerelease' | 'promote' | 'abort' | 'approve' }
@@ -25,16 +26,21 @@ export type CommandInput =
 /** The canary as the API takes it (the plan schema fills defaults and checks it). */
 export type CanaryInput = Partial<Omit<CanaryPlan, 'steps'>> & { steps: number[] };
 
-async function load(tx: StoreTx, id: number): Promise<Ticket> {
-  const ticket = await tx.getTicket(id);
+/**
+ * Read under the writer lock: the checks below and the write that follows see no other writer's
+ * commit in between (on Postgres a plain read would let two concurrent commands both pass).
+ */
+async function load(tx: StoreTx, id: number, actor: string): Promise<Ticket> {
+  const ticket = await tx.getTicketForUpdate(id, actor);
   if (ticket === null) throw new TurnoutError('not_found', `ticket ${id} does not exist`);
   return ticket;
 }
 
+/** The recorded goal first (abort is final), then the state table (transitions.ts). */
 function refuse(command: Command, ticket: Ticket): void {
-  const why = refusal(command, ticket.state);
+  const why = commandRefusal(command, ticket.state, ticket.goal);
   if (why !== null)
-    throw new TurnoutError('conflict', `ticket ${ticket.id}: ${command}: ${why}`, 'state');
+    throw new TurnoutError('conflict', `ticket ${ticket.id}: ${command}: ${why.reason}`, why.field);
 }
 
 /**
@@ -72,7 +78,7 @@ export async function runCommand(
   input: CommandInput,
   actor: string,
 ): Promise<Ticket> {
-  const ticket = await load(tx, id);
+  const ticket = await load(tx, id, actor);
   refuse(input.command, ticket);
   const progress = readProgress(ticket.progress);
   switch (input.command) {
@@ -83,6 +89,8 @@ export async function runCommand(
         ...retry(ticket, progress),
       });
     case 'abort':
+      // Already asked for: nothing changes and nothing is recorded twice.
+      if (ticket.goal === 'aborted') return ticket;
       return record(tx, ticket, 'abort', actor, { goal: 'aborted' });
     case 'promote': {
       const others = await listAll((p) => tx.listTickets({ ...p, product: ticket.product }));
@@ -170,7 +178,7 @@ async function record(
  * was promoted before it. The target is not changed; its events record who reverted it.
  */
 export async function revertTicket(tx: StoreTx, targetId: number, actor: string): Promise<Ticket> {
-  const target = await load(tx, targetId);
+  const target = await load(tx, targetId, actor);
   const history = await listAll((p) => tx.listTickets({ ...p, product: target.product }));
   const items = refusedAsConflict(() => revertItems(target, history));
   const ticket = await tx.createTicket(

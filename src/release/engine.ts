@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Rerun } from '../control/rerun.js';
 import type { StatsWindow } from '../control/stats-window.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
-import type { Instance } from '../store/model.js';
+import type { Instance, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { Observed } from './observe.js';
@@ -188,25 +188,49 @@ export class ReleaseEngine {
 
   private async commit(view: TicketView, decision: Decision, started: Started[]): Promise<void> {
     const id = view.ticket.id;
-    await this.fenced(async (tx) => {
+    const written = await this.fenced(async (tx) => {
+      if (!(await this.unchangedSince(tx, view, started))) return false;
       for (const s of started) await this.register(tx, s);
       for (const action of decision.actions) await applyStoreAction(tx, action, view);
       if (decision.patch !== null) await tx.updateTicket(id, decision.patch, ENGINE_ACTOR);
       for (const e of decision.events) {
         await tx.appendTicketEvent(id, { type: e.type, data: e.data as never }, ENGINE_ACTOR);
       }
+      return true;
     });
+    this.o.onChange?.();
+    if (!written) return;
     for (const e of decision.events) {
       this.o.logger?.info(
         { event: `ticket_${e.type}`, ticket: id, ...e.data },
         `ticket ${id}: ${e.type}`,
       );
     }
-    this.o.onChange?.();
+  }
+
+  /**
+   * Whether the ticket is as observed, read under the writer lock. A command recorded since (an
+   * abort, an amend) makes the decision stale: writing it would undo the command — a promotion
+   * after an accepted abort. Then only the instances already started are registered, with their
+   * `instance.start`, and the next tick (the command kicked it) decides again.
+   */
+  private async unchangedSince(tx: StoreTx, view: TicketView, started: Started[]) {
+    const now = await tx.getTicketForUpdate(view.ticket.id, ENGINE_ACTOR);
+    if (now !== null && intentOf(now) === intentOf(view.ticket)) return true;
+    for (const s of started) {
+      await this.register(tx, s);
+      await tx.appendTicketEvent(view.ticket.id, startEvent(s), ENGINE_ACTOR);
+    }
+    this.o.logger?.info(
+      { event: 'engine_decision_stale', ticket: view.ticket.id },
+      `ticket ${view.ticket.id} changed since it was observed; deciding again`,
+    );
+    return false;
   }
 
   private async failTicket(view: TicketView, message: string, started: Started[]): Promise<void> {
     await this.fenced(async (tx) => {
+      if (!(await this.unchangedSince(tx, view, started))) return;
       for (const s of started) {
         await this.register(tx, s);
         await tx.appendTicketEvent(view.ticket.id, startEvent(s), ENGINE_ACTOR);
@@ -401,6 +425,11 @@ export class ReleaseEngine {
       );
     }
   }
+}
+
+/** What a command can change on a ticket, as one comparable string. */
+function intentOf(t: Ticket): string {
+  return JSON.stringify([t.state, t.goal, t.items, t.plan, t.progress]);
 }
 
 /** Another replica holds the engine's lease now: the transaction is rolled back. */

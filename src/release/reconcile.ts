@@ -19,12 +19,12 @@ import type {
   TicketState,
 } from '../store/model.js';
 import type { Figures } from './analysis.js';
-import { analyze, overall } from './analysis.js';
+import { judge, overall } from './analysis.js';
 import type { ReleasePlan } from './plan.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
-import { laneName, laneOverlay, laneRules } from './routes.js';
+import { laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
 import { isTerminal } from './transitions.js';
 
 export interface TicketView {
@@ -363,12 +363,17 @@ function verdictKindChanged(
   return before.some((v, i) => v.verdict !== after[i]?.verdict);
 }
 
+/** The ticket answers for the versions it changes (analysis.ts, judge). */
 function analysis(view: TicketView, stepStartedAt: number): Verdict[] | null {
-  if (view.traffic === null) return null;
+  const traffic = view.traffic;
+  if (traffic === null) return null;
   const since = Math.max(stepStartedAt, view.now - view.plan.analysis.windowMs);
-  return view.ticket.items.map((item) => {
-    const figures = (view.traffic as NonNullable<TicketView['traffic']>)(item, since);
-    return analyze(item, figures.lane, figures.stable, view.plan.analysis);
+  return judge({
+    items: view.ticket.items,
+    figures: (item) => traffic(item, since),
+    stable: versionsNamed(view.product.baseDtab),
+    graph: view.graph,
+    plan: view.plan.analysis,
   });
 }
 

@@ -53,6 +53,30 @@ export function isActive(state: TicketState): boolean {
   return !isTerminal(state);
 }
 
+/**
+ * What a recorded goal still lets through, whatever state the engine has reached so far, and why.
+ * Checked in the transaction that records the next command (commands.ts), so of two concurrent
+ * commands the later one is judged against the goal the earlier one recorded.
+ */
+export const AFTER_GOAL: Readonly<
+  Partial<Record<TicketGoal, { readonly accepts: readonly Command[]; readonly why: string }>>
+> = {
+  // An abort again changes nothing (commands.ts); deploy, canary, promote, amend… would undo it.
+  aborted: { accepts: ['abort'], why: 'abort is final' },
+};
+
+/** Why the goal recorded on a ticket in `state` refuses `command`, or null when it does not. */
+export function goalRefusal(
+  command: Command,
+  goal: TicketGoal | null,
+  state: TicketState,
+): string | null {
+  if (goal === null || isTerminal(state)) return null;
+  const rule = AFTER_GOAL[goal];
+  if (rule === undefined || rule.accepts.includes(command)) return null;
+  return `the recorded goal is ${goal} and ${rule.why}: nothing moves the ticket forward (accepted now: ${rule.accepts.join(', ')})`;
+}
+
 /** Why `command` is refused in `state`, or null when it is accepted. */
 export function refusal(command: Command, state: TicketState): string | null {
   if (ACCEPTS[command].includes(state)) return null;
@@ -60,6 +84,21 @@ export function refusal(command: Command, state: TicketState): string | null {
     return `the ticket is ${state}; history is never rewritten${state === 'promoted' ? ' (revert it instead)' : ''}`;
   }
   return `${command} is not possible while the ticket is ${state} (accepted in: ${ACCEPTS[command].join(', ')})`;
+}
+
+/**
+ * Why a ticket with `goal` recorded, in `state`, refuses `command` — the recorded goal first
+ * (abort is final), then the state table — and which of the two refuses; null: accepted.
+ */
+export function commandRefusal(
+  command: Command,
+  state: TicketState,
+  goal: TicketGoal | null,
+): { field: 'goal' | 'state'; reason: string } | null {
+  const byGoal = goalRefusal(command, goal, state);
+  if (byGoal !== null) return { field: 'goal', reason: byGoal };
+  const byState = refusal(command, state);
+  return byState === null ? null : { field: 'state', reason: byState };
 }
 
 /** Amending new versions restarts verification: a canary goes back to pre-release. */

@@ -24,6 +24,7 @@ type TicketOps = Pick<
   | 'listTickets'
   | 'createTicket'
   | 'updateTicket'
+  | 'getTicketForUpdate'
   | 'listTicketEvents'
   | 'appendTicketEvent'
 >;
@@ -188,6 +189,10 @@ export function ticketOps(cx: SqlContext): TicketOps {
         .execute();
       await cx.audit(actor, 'ticket.update', `ticket/${id}`, before, updated);
       return updated;
+    },
+    async getTicketForUpdate(id, actor) {
+      await cx.lock(actor);
+      return getTicket(id);
     },
 
     async listTicketEvents(ticketId, request) {

@@ -93,6 +93,12 @@ export interface StoreWrites {
   deleteLane(product: string, name: string, actor: string): Promise<void>;
   createTicket(input: TicketInput, actor: string): Promise<Ticket>;
   updateTicket(id: number, patch: TicketPatch, actor: string): Promise<Ticket>;
+  /**
+   * The ticket read under the writer lock (null when it does not exist), for a check whose write
+   * follows in the same transaction: no other writer commits in between, so two concurrent
+   * commands cannot both pass a check the first one's write makes false. Writes nothing.
+   */
+  getTicketForUpdate(id: number, actor: string): Promise<Ticket | null>;
   appendTicketEvent(ticketId: number, input: TicketEventInput, actor: string): Promise<TicketEvent>;
   /**
    * Takes the named lease for `ttlMs` if it is free, expired or already `holder`'s; answers
@@ -140,6 +146,7 @@ const WRITES: Record<keyof StoreWrites, true> = {
   deleteLane: true,
   createTicket: true,
   updateTicket: true,
+  getTicketForUpdate: true,
   appendTicketEvent: true,
   acquireLease: true,
   releaseLease: true,

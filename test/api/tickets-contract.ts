@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ReleaseEngine } from '../../src/release/engine.js';
 import type { Command } from '../../src/release/transitions.js';
 import { ACCEPTS, amendGoal, COMMANDS, GOAL_OF, refusal } from '../../src/release/transitions.js';
 import { openProcessRuntime } from '../../src/runtime/process-runtime.js';
@@ -676,6 +677,105 @@ export function describeTicketsContract(label: string, open: StoreOpener): void 
           expect(answer.body.error.message).toContain('no runtime');
         });
       });
+    });
+
+    describe('abort is final', () => {
+      const FINAL =
+        /: the recorded goal is aborted and abort is final: nothing moves the ticket forward/;
+
+      it('after an abort, every forward command is a 409 naming the goal; abort again changes nothing', async () => {
+        await start();
+        try {
+          const t = await ticketIn(api.store, 'deploying');
+          const aborted = await api.call('POST', `/v1/tickets/${t.id}/abort`, { as: 'releaser' });
+          expect(aborted.status, JSON.stringify(aborted.body)).toBe(200);
+          expect(aborted.body).toMatchObject({ state: 'deploying', goal: 'aborted' });
+          const storeBefore = await fingerprint(api.store);
+          for (const command of ['deploy', 'prerelease', 'canary', 'promote', 'amend'] as const) {
+            const answer = await api.call('POST', `/v1/tickets/${t.id}/${command}`, {
+              as: 'releaser',
+              body: BODY[command],
+            });
+            expectError(answer, 409, 'conflict', 'goal');
+            expect(answer.body.error.message).toMatch(new RegExp(`^ticket ${t.id}: ${command}`));
+            expect(answer.body.error.message).toMatch(FINAL);
+          }
+          const again = await api.call('POST', `/v1/tickets/${t.id}/abort`, { as: 'releaser' });
+          expect(again.status).toBe(200);
+          expect(again.body).toEqual(aborted.body);
+          expect(await fingerprint(api.store)).toEqual(storeBefore);
+        } finally {
+          await api.close();
+        }
+      });
+
+      it('twenty concurrent commands on a deploying ticket: none recorded after the abort moves it forward; it ends aborted', async () => {
+        await start();
+        try {
+          // Versions already running, so the engine run afterwards can carry out any goal.
+          for (const version of ['1.0.0', '2.0.0']) {
+            await api.store.createInstance(
+              {
+                id: `orders-${version}-0`,
+                module: 'orders',
+                version,
+                host: 'local',
+                address: '127.0.0.1:9',
+                state: 'ready',
+                health: 'healthy',
+              },
+              ENGINE,
+            );
+          }
+          const t = await ticketIn(api.store, 'deploying');
+          const mix: Command[] = ['abort', 'deploy', 'canary', 'amend', 'promote'];
+          const burst = Array.from({ length: 20 }, (_, n) => mix[n % mix.length] as Command);
+          const answers = await Promise.all(
+            burst.map((command) =>
+              api.call('POST', `/v1/tickets/${t.id}/${command}`, {
+                as: 'releaser',
+                body: BODY[command],
+              }),
+            ),
+          );
+          const accepted = (c: Command) =>
+            answers.filter((a, n) => burst[n] === c && a.status === 200).length;
+          expect(accepted('abort')).toBeGreaterThan(0);
+          // The engine did not run during the burst (the ticket was still deploying, as in the
+          // incident): every refusal is the recorded goal's.
+          for (const [n, a] of answers.entries()) {
+            if (a.status === 200) continue;
+            expectError(a, 409, 'conflict', 'goal');
+            expect(a.body.error.message).toMatch(new RegExp(`^ticket ${t.id}: ${burst[n]}: `));
+            expect(a.body.error.message).toMatch(FINAL);
+          }
+
+          // In the order recorded: after the abort, nothing; before it, every accepted command once.
+          const recorded = async () =>
+            (await api.store.listTicketEvents(t.id, { limit: 1000 })).items.map((e) => e.type);
+          const types = await recorded();
+          const first = types.indexOf('command.abort');
+          expect(first, types.join(', ')).toBeGreaterThanOrEqual(0);
+          expect(types.slice(first + 1), types.join(', ')).toEqual([]);
+          for (const c of ['deploy', 'canary', 'amend', 'promote'] as const) {
+            expect(types.filter((x) => x === `command.${c}`).length, c).toBe(accepted(c));
+          }
+          expect(await api.store.getTicket(t.id)).toMatchObject({ goal: 'aborted' });
+
+          // The real engine carries out what was recorded: the ticket ends aborted.
+          const engine = new ReleaseEngine({ store: api.store, runtime: null, traffic: null });
+          let end = (await api.store.getTicket(t.id)) as Ticket;
+          for (let n = 0; n < 20 && end.state !== 'aborted' && end.state !== 'promoted'; n++) {
+            await engine.kick();
+            end = (await api.store.getTicket(t.id)) as Ticket;
+          }
+          await engine.stop();
+          expect(end).toMatchObject({ state: 'aborted', goal: 'aborted' });
+          expect((await recorded()).slice(first + 1)).toEqual(['aborted']);
+        } finally {
+          await api.close();
+        }
+      }, 60_000);
     });
 
     describe('GET /v1/instances/:id/logs from a real process runtime', () => {

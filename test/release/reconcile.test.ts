@@ -316,6 +316,54 @@ describe('reconcile: pre-release and canary', () => {
   });
 });
 
+describe('reconcile: analysis judges what the ticket changes', () => {
+  // web is listed at its stable version (1.0.0 in the product's base dtab); orders is the change.
+  const items = [item('web', '1.0.0'), item('orders', '2.0.0')];
+  const finished = (traffic: TicketView['traffic']) =>
+    given({
+      items,
+      instances: ready(items),
+      plan: { canary: { steps: [10, 50], pauseMs: 60_000 } },
+      ticket: { state: 'canary', goal: 'canary' },
+      lane: lane('t-7', '/svc/web => /v/web/1.0.0;\n/svc/orders => /v/orders/2.0.0;', {
+        rules: [
+          { lane: 't-7', header: { name: 'x-prerelease', equals: 't-7' } },
+          { lane: 't-7', percent: 50, key: { header: 'x-user-id' } },
+        ],
+      }),
+      progress: { canaryStep: 1, stepStartedAt: T0, canaryDone: true },
+      traffic,
+      now: T0 + 120_000,
+    });
+
+  it('a finished canary is not aborted by an unchanged caller erring through a module outside the ticket', () => {
+    // catalog lost an instance: web (unchanged) errs in the lane; orders@2.0.0 is clean.
+    const d = reconcile(
+      finished((i) => ({
+        lane: quiet(200, i.module === 'web' ? 0.3 : 0),
+        stable: quiet(1000, i.module === 'web' ? 0.1 : 0),
+      })),
+    );
+    expect(d.patch?.state).not.toBe('aborted');
+    expect(d.actions).toEqual([]);
+    expect(d.events.map((e) => e.type)).not.toContain('analysis.failed');
+    expect(d.patch?.progress?.analysis?.map((v) => v.verdict)).toEqual(['pass', 'pass']);
+  });
+
+  it('the same errors coinciding with errors on orders@2.0.0 in the lane abort it', () => {
+    const d = reconcile(
+      finished((i) => ({
+        lane: quiet(200, i.module === 'web' ? 0.3 : 0.03),
+        stable: quiet(1000, i.module === 'web' ? 0.1 : 0),
+      })),
+    );
+    expect(d.patch).toMatchObject({ state: 'aborted', goal: 'aborted' });
+    expect(d.patch?.progress?.message).toMatch(
+      /^analysis failed at 50 %: web@1.0.0 error rate 30.00 % > limit 12.00 %.*counted: it calls orders@2.0.0/,
+    );
+  });
+});
+
 describe('reconcile: promote and abort', () => {
   it('promote rewrites the base dtab for the ticket modules and retires the lane, in one decision', () => {
     const d = reconcile(
