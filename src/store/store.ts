@@ -93,6 +93,8 @@ export interface StoreWrites {
   deleteLane(product: string, name: string, actor: string): Promise<void>;
   createTicket(input: TicketInput, actor: string): Promise<Ticket>;
   updateTicket(id: number, patch: TicketPatch, actor: string): Promise<Ticket>;
+  /** Gives the ticket a new pre-release header value; the old one stops matching once its lane is rewritten. */
+  rotatePrereleaseSecret(id: number, actor: string): Promise<Ticket>;
   appendTicketEvent(ticketId: number, input: TicketEventInput, actor: string): Promise<TicketEvent>;
   /**
    * Takes the named lease for `ttlMs` if it is free, expired or already `holder`'s; answers
@@ -140,6 +142,7 @@ const WRITES: Record<keyof StoreWrites, true> = {
   deleteLane: true,
   createTicket: true,
   updateTicket: true,
+  rotatePrereleaseSecret: true,
   appendTicketEvent: true,
   acquireLease: true,
   releaseLease: true,
