@@ -107,6 +107,11 @@ export const ticketSchema = z.object({
     .describe('rollout settings: replicas, surge, canary steps, analysis thresholds'),
   progress: z.unknown().describe("the engine's progress: level, canary step, analysis, message"),
   promotedSeq: z.number().nullable(),
+  prereleaseSecret: z
+    .string()
+    .describe(
+      'the value testers send in the pre-release header (plan.prereleaseHeader) to reach the ticket’s lane; random, rotate with POST /v1/tickets/{id}/rotate-prerelease',
+    ),
   ...stamped,
 });
 

@@ -10,7 +10,7 @@ import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
 import type { EventData, InstanceData, LaneShare, TicketData } from './release-view.js';
-import { renderTicket, settled } from './release-view.js';
+import { prereleaseHeader, renderTicket, settled } from './release-view.js';
 
 type Flags = ApiFlags & { wait?: boolean; watch?: boolean; interval?: string };
 
@@ -245,6 +245,18 @@ export function registerReleaseCommand(
     prereleaseHint,
   );
   simple('approve', null, 'let a canary go on to its next step');
+  apiFlags(
+    release
+      .command('rotate-header <ticket>')
+      .description('give the ticket a new pre-release header value; the old one stops working'),
+  ).action(async (id: string, f: Flags) => {
+    const ticket = (await client(f).post(
+      `/v1/tickets/${ticketId(id)}/rotate-prerelease`,
+      {},
+    )) as TicketData;
+    io.out(f.json === true ? JSON.stringify(ticket) : rotatedHint(ticket).join('\n'));
+    setExit(0);
+  });
   simple(
     'promote',
     'promoted',
@@ -364,13 +376,21 @@ export function registerReleaseCommand(
 }
 
 function prereleaseHint(t: TicketData): string[] {
-  const header = `${t.plan.prereleaseHeader ?? 'x-prerelease'}: t-${t.id}`;
+  const header = prereleaseHeader(t);
   const edge = process.env.TURNOUT_EDGE ?? 'http://127.0.0.1:8080';
   return [
     `pre-release lane t-${t.id} is live for requests carrying the header  ${header}`,
     `  curl -H '${header}' -H 'Host: <a ${t.product} host>' ${edge}/`,
     `  in a browser: add the request header ${header} with a header extension (e.g. ModHeader)`,
     `  inside the mesh: x-turnout-lane: t-${t.id} (or baggage turnout-lane=t-${t.id})`,
+    `  the value is a secret: share it with testers only; a new one: turnout release rotate-header ${t.id}`,
+  ];
+}
+
+function rotatedHint(t: TicketData): string[] {
+  return [
+    `new pre-release header for ticket ${t.id}:  ${prereleaseHeader(t)}`,
+    '  the old value stops reaching the lane once the proxies have the next snapshot (a moment)',
   ];
 }
 

@@ -13,6 +13,13 @@ export interface TicketData {
   revertOf: number | null;
   plan: { canary?: { steps: number[] } | null; prereleaseHeader?: string; replicas?: number };
   progress: Progress;
+  /** The pre-release header's value (random; from a control plane before it: absent). */
+  prereleaseSecret?: string;
+}
+
+/** `x-prerelease: <the ticket's secret>`: what testers send to reach the ticket's lane. */
+export function prereleaseHeader(t: TicketData): string {
+  return `${t.plan.prereleaseHeader ?? 'x-prerelease'}: ${t.prereleaseSecret ?? '(not shown by this control plane)'}`;
 }
 
 export interface InstanceData {
@@ -58,6 +65,8 @@ export function renderTicket(
     `ticket ${t.id}  product ${t.product}  state ${t.state}${t.goal !== null && t.goal !== t.state ? ` → ${t.goal}` : ''}${t.revertOf !== null ? `  (reverts ticket ${t.revertOf})` : ''}`,
   ];
   if (t.progress.message !== undefined) lines.push(`  ${t.progress.message}`);
+  if (t.state === 'prerelease' || t.state === 'canary')
+    lines.push(`  pre-release header  ${prereleaseHeader(t)}`);
   const replicas = t.plan.replicas ?? 1;
   lines.push('  items');
   for (const item of t.items) {

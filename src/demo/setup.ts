@@ -23,6 +23,8 @@ export interface TicketView {
   state: string;
   goal: string | null;
   progress: { message?: string; canaryStep?: number; canaryDone?: boolean };
+  /** The pre-release header's value: random, shown to whoever may read the ticket. */
+  prereleaseSecret: string;
 }
 
 export const items = (map: Record<string, string>) =>

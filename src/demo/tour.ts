@@ -120,12 +120,13 @@ async function prerelease(
   n.command(`turnout release create shop --set orders=2.0.0 --set account=2.0.0   # ticket ${t}`);
   n.command(`turnout release prerelease ${t} --wait`);
   await client.post(`/v1/tickets/${t}/prerelease`, {});
-  await waitTicket(client, t, (x) => x.state === 'prerelease');
+  const ticket = await waitTicket(client, t, (x) => x.state === 'prerelease');
   const live = Date.now();
+  const header = `x-prerelease: ${ticket.prereleaseSecret}`;
   n.say(
-    `deployed bottom-up (account 2.0.0, then orders 2.0.0); lane t-${t} is live for the header x-prerelease: t-${t}`,
+    `deployed bottom-up (account 2.0.0, then orders 2.0.0); lane t-${t} is live for the header ${header} (a random value per ticket, printed by release prerelease/status)`,
   );
-  n.command(`curl -H 'Host: shop.localhost' -H 'x-prerelease: t-${t}' ${o.edge}/`);
+  n.command(`curl -H 'Host: shop.localhost' -H '${header}' ${o.edge}/`);
   const tester = startLoad({
     edge: o.edge,
     host: 'shop.localhost',
@@ -134,7 +135,7 @@ async function prerelease(
     userPrefix: 'qa',
     concurrency: 1,
     maxRequests: 10,
-    headers: { 'x-prerelease': `t-${t}` },
+    headers: { 'x-prerelease': ticket.prereleaseSecret },
   });
   while (tester.results.length < 10) await sleep(50);
   const tested = await tester.stop();
@@ -147,6 +148,23 @@ async function prerelease(
         r.versions.account === '2.0.0' &&
         r.versions.web === '1.0.0',
     ),
+  );
+  // Ticket ids are sequential: a guess of the lane's name must not get in.
+  const guesser = startLoad({
+    edge: o.edge,
+    host: 'shop.localhost',
+    product: 'shop',
+    users: 1,
+    userPrefix: 'guess',
+    concurrency: 1,
+    maxRequests: 3,
+    headers: { 'x-prerelease': `t-${t}` },
+  });
+  while (guesser.results.length < 3) await sleep(50);
+  const guessed = await guesser.stop();
+  n.check(
+    `a request guessing x-prerelease: t-${t} stays on stable`,
+    guessed.every((r) => r.status === 200 && r.lane === null && r.versions.orders === '1.0.0'),
   );
   await sleep(1000);
   const plain = since(shop, live);

@@ -238,7 +238,7 @@ function wantedLane(view: TicketView, percent: number | null): LaneInput {
     overlay: laneOverlay(view.ticket.items),
     rules: laneRules(
       name,
-      view.plan.prereleaseHeader,
+      { name: view.plan.prereleaseHeader, value: view.ticket.prereleaseSecret },
       canary === null || percent === null ? null : { plan: canary, percent },
     ),
   };
@@ -257,14 +257,13 @@ function prerelease(view: TicketView): Decision {
   const lane = wantedLane(view, null);
   const actions = laneActions(view, lane);
   if (view.ticket.state === 'prerelease' && actions.length === 0) return NOTHING;
-  const header = `${view.plan.prereleaseHeader}: ${lane.name}`;
+  // The header's name only: events and progress are copied into logs and terminals, and the value
+  // (the ticket's secret, which rotation changes) is shown from the ticket itself.
+  const header = view.plan.prereleaseHeader;
   const events =
     view.ticket.state === 'prerelease' ? [] : [event('prerelease', { lane: lane.name, header })];
-  return change(
-    { state: 'prerelease', progress: { ...view.progress, message: `pre-release: send ${header}` } },
-    events,
-    actions,
-  );
+  const message = `pre-release: lane ${lane.name} is live for requests with the ${header} header`;
+  return change({ state: 'prerelease', progress: { ...view.progress, message } }, events, actions);
 }
 
 function canary(view: TicketView): Decision {

@@ -10,7 +10,7 @@ import type { NameTree } from '../routing/tree.js';
 import type { TicketItem } from '../store/model.js';
 import type { CanaryPlan } from './plan.js';
 
-/** Every ticket has its own lane, named after it. */
+/** Every ticket has its own lane, named after it. The name is not a secret: the header value is. */
 export function laneName(ticketId: number): string {
   return `t-${ticketId}`;
 }
@@ -41,13 +41,29 @@ function isServiceEntry(d: Dentry, modules: ReadonlySet<string>): boolean {
   return d.prefix.length === 2 && d.prefix[0] === 'svc' && modules.has(d.prefix[1] ?? '');
 }
 
-/** The lane's edge rules: testers by header, then canary segments, then the sticky share. */
+/** The header testers send to reach a ticket's lane: the plan's header name, the ticket's secret. */
+export interface PrereleaseHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** `name: value`, as testers type it (curl -H, a header extension). */
+export function showHeader(h: PrereleaseHeader): string {
+  return `${h.name}: ${h.value}`;
+}
+
+/**
+ * The lane's edge rules: testers by header, then canary segments, then the sticky share. The
+ * header's value is the ticket's random secret, never anything derived from its id.
+ */
 export function laneRules(
   lane: string,
-  prereleaseHeader: string,
+  prerelease: PrereleaseHeader,
   canary: { plan: CanaryPlan; percent: number } | null,
 ): LaneRuleInput[] {
-  const rules: LaneRuleInput[] = [{ lane, header: { name: prereleaseHeader, equals: lane } }];
+  const rules: LaneRuleInput[] = [
+    { lane, header: { name: prerelease.name, equals: prerelease.value } },
+  ];
   if (canary === null) return rules;
   for (const segment of canary.plan.segments) rules.push({ lane, ...segment } as LaneRuleInput);
   if (canary.percent > 0) rules.push({ lane, percent: canary.percent, key: canary.plan.key });

@@ -77,6 +77,8 @@ export interface Database {
     plan: Generated<string>;
     progress: Generated<string>;
     promoted_seq: number | null;
+    /** Set on insert; migration 0003 gave every older ticket one. */
+    prerelease_secret: string;
   };
   leases: { name: string; holder: string; expires_at: string };
   ticket_items: { ticket_id: number; module: string; version: string };
@@ -171,6 +173,7 @@ export const ticketOf = (r: Row<'tickets'>, items: TicketItem[]): Ticket => ({
   plan: fromJson(r.plan),
   progress: fromJson(r.progress),
   promotedSeq: r.promoted_seq === null ? null : Number(r.promoted_seq),
+  prereleaseSecret: r.prerelease_secret,
 });
 
 export const ticketEventOf = (r: Row<'ticket_events'>): TicketEvent => ({

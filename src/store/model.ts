@@ -211,6 +211,11 @@ export interface Ticket extends Stamped {
   progress: Json;
   /** The order of promotions across the store (set when the ticket becomes promoted), or null. */
   promotedSeq: number | null;
+  /**
+   * The pre-release header value that puts a request into the ticket's lane: random, shown to
+   * whoever may read the ticket, replaced by `rotatePrereleaseSecret`.
+   */
+  prereleaseSecret: string;
 }
 export type TicketEvent = Out<typeof ticketEventInputSchema> & {
   ticketId: number;

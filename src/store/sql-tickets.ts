@@ -6,6 +6,7 @@ import { toPage } from './cursor.js';
 import { ticketEventOf, ticketOf, toJson } from './db.js';
 import type { Ticket, TicketItem } from './model.js';
 import { ticketEventInputSchema, ticketInputSchema, ticketPatchSchema } from './model.js';
+import { newPrereleaseSecret } from './prerelease-secret.js';
 import type { SqlContext } from './sql-context.js';
 import { keyAfter, pageOf } from './sql-context.js';
 import { loadGraph, sameContent } from './sql-shared.js';
@@ -25,9 +26,20 @@ type TicketOps = Pick<
   | 'createTicket'
   | 'updateTicket'
   | 'getTicketForUpdate'
+  | 'rotatePrereleaseSecret'
   | 'listTicketEvents'
   | 'appendTicketEvent'
 >;
+
+/**
+ * A ticket as the audit log keeps it: without its pre-release secret. The log is kept for good and
+ * may be shipped elsewhere; the secret's only home is the ticket (and the lane rule it drives).
+ */
+function audited(t: Ticket | null): Omit<Ticket, 'prereleaseSecret'> | null {
+  if (t === null) return null;
+  const { prereleaseSecret: _secret, ...rest } = t;
+  return rest;
+}
 
 const byModule = (a: TicketItem, b: TicketItem) =>
   a.module < b.module ? -1 : a.module > b.module ? 1 : 0;
@@ -139,6 +151,7 @@ export function ticketOps(cx: SqlContext): TicketOps {
           goal: t.goal,
           plan: toJson(t.plan),
           created_by: actor,
+          prerelease_secret: newPrereleaseSecret(),
           created_at: now,
           updated_at: now,
         })
@@ -147,7 +160,7 @@ export function ticketOps(cx: SqlContext): TicketOps {
       const items = [...t.items].sort(byModule);
       await writeItems(Number(row.id), items);
       const created = ticketOf(row, items);
-      await cx.audit(actor, 'ticket.create', `ticket/${created.id}`, null, created);
+      await cx.audit(actor, 'ticket.create', `ticket/${created.id}`, null, audited(created));
       return created;
     },
     async updateTicket(id, patch, actor) {
@@ -187,7 +200,25 @@ export function ticketOps(cx: SqlContext): TicketOps {
         })
         .where('id', '=', id)
         .execute();
-      await cx.audit(actor, 'ticket.update', `ticket/${id}`, before, updated);
+      await cx.audit(actor, 'ticket.update', `ticket/${id}`, audited(before), audited(updated));
+      return updated;
+    },
+    async rotatePrereleaseSecret(id, actor) {
+      await cx.lock(actor);
+      const before = await getTicket(id);
+      if (before === null) throw notFound('ticket', String(id));
+      const updated: Ticket = {
+        ...before,
+        prereleaseSecret: newPrereleaseSecret(),
+        updatedAt: cx.now(),
+      };
+      await db
+        .updateTable('tickets')
+        .set({ prerelease_secret: updated.prereleaseSecret, updated_at: updated.updatedAt })
+        .where('id', '=', id)
+        .execute();
+      // Which ticket and when, not the values: the audit log never holds a secret.
+      await cx.audit(actor, 'ticket.rotate-prerelease', `ticket/${id}`, null, null);
       return updated;
     },
     async getTicketForUpdate(id, actor) {

@@ -99,6 +99,8 @@ export interface StoreWrites {
    * commands cannot both pass a check the first one's write makes false. Writes nothing.
    */
   getTicketForUpdate(id: number, actor: string): Promise<Ticket | null>;
+  /** Gives the ticket a new pre-release header value; the old one stops matching once its lane is rewritten. */
+  rotatePrereleaseSecret(id: number, actor: string): Promise<Ticket>;
   appendTicketEvent(ticketId: number, input: TicketEventInput, actor: string): Promise<TicketEvent>;
   /**
    * Takes the named lease for `ttlMs` if it is free, expired or already `holder`'s; answers
@@ -147,6 +149,7 @@ const WRITES: Record<keyof StoreWrites, true> = {
   createTicket: true,
   updateTicket: true,
   getTicketForUpdate: true,
+  rotatePrereleaseSecret: true,
   appendTicketEvent: true,
   acquireLease: true,
   releaseLease: true,

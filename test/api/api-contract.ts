@@ -177,6 +177,133 @@ export function describeApiContract(label: string, open: StoreOpener): void {
       });
     });
 
+    describe('lane overlays: a releaser binds only the product’s own modules; addresses need an admin', () => {
+      const lanes = '/v1/products/shop/lanes';
+      const seed = async () => {
+        await seedCatalog(api);
+        // A module of the same org that product shop does not use.
+        const made = await api.call('POST', '/v1/modules', {
+          body: { name: 'reports', org: 'acme', run: proc },
+        });
+        expect(made.status, JSON.stringify(made.body)).toBe(201);
+      };
+
+      it('a releaser may bind /v/<module>/<version> and /svc/<module> of the product, and ~ ! $', async () => {
+        await seed();
+        const overlay =
+          '/svc/web => /v/web/1.0.0 | ~;\n/svc/account => 3 * /v/account/1.0.0 & 1 * /svc/web;\n/svc/x => !;\n/svc/y => $;';
+        const created = await api.call('POST', lanes, {
+          as: 'releaser',
+          body: { name: 'dev', overlay },
+        });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        const put = await api.call('PUT', `${lanes}/dev`, {
+          as: 'releaser',
+          body: { overlay: '/svc/account => /v/account/2.0.0;', rules: [] },
+        });
+        expect(put.status, JSON.stringify(put.body)).toBe(200);
+      });
+
+      const refused: { name: string; overlay: string; field: string; says: string[] }[] = [
+        {
+          name: 'the proxy admin port by /$/inet',
+          overlay: '/svc/web => /$/inet/127.0.0.1/9990;',
+          field: 'overlay[0]',
+          says: ['/$/inet/127.0.0.1/9990', 'raw address', 'admin'],
+        },
+        {
+          name: 'a /$/fixedinet branch of an alternation in the second rule',
+          overlay:
+            '/svc/web => /v/web/1.0.0;\n/svc/account => /v/account/1.0.0 | /$/fixedinet/127.0.0.1/9990;',
+          field: 'overlay[1]',
+          says: ['/$/fixedinet/127.0.0.1/9990', 'admin'],
+        },
+        {
+          name: 'any other /$/ name',
+          overlay: '/svc/web => /$/nil;',
+          field: 'overlay[0]',
+          says: ['/$/nil', 'admin'],
+        },
+        {
+          name: 'a version of a module the product does not use',
+          overlay: '/svc/web => /v/reports/1.0.0;',
+          field: 'overlay[0]',
+          says: ['reports', 'not one of product shop'],
+        },
+        {
+          name: 'a name outside /v and /svc',
+          overlay: '/svc/web => /elsewhere/web;',
+          field: 'overlay[0]',
+          says: ['/elsewhere/web', '/v/<module>/<version>'],
+        },
+        {
+          name: 'a bare /v prefix (the request path would pick the module)',
+          overlay: '/svc => /v;',
+          field: 'overlay[0]',
+          says: ['/v', '/v/<module>/<version>'],
+        },
+      ];
+
+      for (const c of refused) {
+        it(`a releaser is refused ${c.name}: 403 naming ${c.field}, nothing changes`, async () => {
+          await seed();
+          const before = await fingerprint(api.store);
+          const post = await api.call('POST', lanes, {
+            as: 'releaser',
+            body: { name: 'dev', overlay: c.overlay },
+          });
+          expectError(post, 403, 'forbidden', c.field);
+          for (const text of c.says) expect(post.body.error.message).toContain(text);
+          expect(await fingerprint(api.store)).toEqual(before);
+        });
+      }
+
+      it('a releaser cannot PUT an address into an existing lane; the lane stays as it was', async () => {
+        await seed();
+        const created = await api.call('POST', lanes, {
+          as: 'releaser',
+          body: { name: 'dev', overlay: '/svc/web => /v/web/1.0.0;' },
+        });
+        expect(created.status).toBe(201);
+        const before = await fingerprint(api.store);
+        const put = await api.call('PUT', `${lanes}/dev`, {
+          as: 'releaser',
+          body: { overlay: '/svc/web => /$/inet/127.0.0.1/9990;', rules: [] },
+        });
+        expectError(put, 403, 'forbidden', 'overlay[0]');
+        expect(await fingerprint(api.store)).toEqual(before);
+        expect((await api.call('GET', `${lanes}/dev`)).body.overlay).toBe(
+          '/svc/web => /v/web/1.0.0;',
+        );
+      });
+
+      it('an admin may route a lane to an address (POST and PUT)', async () => {
+        await seed();
+        const created = await api.call('POST', lanes, {
+          as: 'admin',
+          body: { name: 'ops', overlay: '/svc/web => /$/inet/127.0.0.1/9990;' },
+        });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        const put = await api.call('PUT', `${lanes}/ops`, {
+          as: 'admin',
+          body: { overlay: '/svc/web => /v/reports/1.0.0 | /$/fixedinet/127.0.0.1/9991;' },
+        });
+        expect(put.status, JSON.stringify(put.body)).toBe(200);
+      });
+
+      it('a releaser’s lane for a product that does not exist is not_found, not forbidden', async () => {
+        await seed();
+        expectError(
+          await api.call('POST', '/v1/products/nope/lanes', {
+            as: 'releaser',
+            body: { name: 'dev', overlay: '/svc/web => /$/inet/127.0.0.1/9990;' },
+          }),
+          404,
+          'not_found',
+        );
+      });
+    });
+
     describe('validation errors name the field and change nothing', () => {
       const cases: {
         name: string;

@@ -778,6 +778,96 @@ export function describeTicketsContract(label: string, open: StoreOpener): void 
       }, 60_000);
     });
 
+    describe('the pre-release header value', () => {
+      beforeEach(start, 60_000);
+      afterEach(async () => {
+        await api.close();
+      });
+
+      /** 128 random bits or more, base64url: never a value derived from the ticket id. */
+      const expectSecret = (value: unknown, id: number) => {
+        expect(typeof value).toBe('string');
+        expect(value).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(Buffer.from(value as string, 'base64url').length).toBeGreaterThanOrEqual(16);
+        expect(value).not.toContain(`t-${id}`);
+      };
+
+      it('each ticket gets its own random value, and a viewer reads it with the ticket', async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const created = await api.call('POST', '/v1/tickets', {
+            as: 'releaser',
+            body: { product: 'shop', items: [item('orders', '2.0.0')] },
+          });
+          expect(created.status, JSON.stringify(created.body)).toBe(201);
+          expectSecret(created.body.prereleaseSecret, created.body.id);
+          ids.push(created.body.id);
+        }
+        const seen = await Promise.all(
+          ids.map(async (id) => {
+            const one = await api.call('GET', `/v1/tickets/${id}`, { as: 'viewer' });
+            expect(one.status).toBe(200);
+            return one.body.prereleaseSecret as string;
+          }),
+        );
+        expect(new Set(seen).size).toBe(3);
+        const listed = await api.call('GET', '/v1/tickets', { as: 'viewer' });
+        expect(listed.body.items.map((t: Ticket) => t.prereleaseSecret)).toEqual(seen);
+        // The audit log (kept for good, readable by viewers) records the tickets without it.
+        const audit = await api.call('GET', '/v1/audit', { as: 'viewer' });
+        expect(audit.status).toBe(200);
+        for (const value of seen) expect(JSON.stringify(audit.body)).not.toContain(value);
+      });
+
+      it('rotate-prerelease: a releaser gets a new value, recorded in the timeline and audit without either value', async () => {
+        const t = await ticketIn(api.store, 'prerelease');
+        const kicked = kicks;
+        const answer = await api.call('POST', `/v1/tickets/${t.id}/rotate-prerelease`, {
+          as: 'releaser',
+        });
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        expectSecret(answer.body.prereleaseSecret, t.id);
+        expect(answer.body.prereleaseSecret).not.toBe(t.prereleaseSecret);
+        expect(answer.body).toEqual(JSON.parse(JSON.stringify(await api.store.getTicket(t.id))));
+        expect(answer.body).toMatchObject({ state: t.state, goal: t.goal, items: t.items });
+        expect(kicks).toBe(kicked + 1);
+        const last = (await events(api, t.id)).at(-1);
+        expect(last).toMatchObject({ type: 'prerelease.rotated', actor: 'rey', data: {} });
+        const audit = await api.call('GET', `/v1/audit?target=ticket/${t.id}`, { as: 'viewer' });
+        expect(audit.body.items.at(-1)).toMatchObject({
+          action: 'ticket.rotate-prerelease',
+          actor: 'rey',
+        });
+        const text = JSON.stringify(audit.body);
+        expect(text).not.toContain(t.prereleaseSecret);
+        expect(text).not.toContain(answer.body.prereleaseSecret);
+      });
+
+      it('rotate-prerelease is refused to a viewer, for a finished ticket and for no ticket; nothing changes', async () => {
+        const open = await ticketIn(api.store, 'prerelease');
+        const done = await ticketIn(api.store, 'aborted');
+        const before = await fingerprint(api.store);
+        const kicked = kicks;
+        expectError(
+          await api.call('POST', `/v1/tickets/${open.id}/rotate-prerelease`, { as: 'viewer' }),
+          403,
+          'forbidden',
+        );
+        const finished = await api.call('POST', `/v1/tickets/${done.id}/rotate-prerelease`, {
+          as: 'releaser',
+        });
+        expectError(finished, 409, 'conflict', 'state');
+        expect(finished.body.error.message).toContain('aborted');
+        expectError(
+          await api.call('POST', '/v1/tickets/999/rotate-prerelease', { as: 'releaser' }),
+          404,
+          'not_found',
+        );
+        expect(await fingerprint(api.store)).toEqual(before);
+        expect(kicks).toBe(kicked);
+      });
+    });
+
     describe('GET /v1/instances/:id/logs from a real process runtime', () => {
       let data: string;
       let runtime: Awaited<ReturnType<typeof openProcessRuntime>>;

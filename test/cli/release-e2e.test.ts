@@ -154,22 +154,46 @@ describe('turnout release against turnout up', () => {
     expect(second.stdout).toContain('next: turnout release deploy 2 --wait');
     const pre = await ok('release', 'prerelease', '2', '--wait');
     expect(pre.stdout).toContain('state prerelease');
+    // The header's value is the ticket's random secret, printed for the releaser to share.
+    const secret = (
+      JSON.parse((await ok('release', 'status', '2', '--json')).stdout) as {
+        prereleaseSecret: string;
+      }
+    ).prereleaseSecret;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(pre.stdout).toContain(
-      'pre-release lane t-2 is live for requests carrying the header  x-prerelease: t-2',
+      `pre-release lane t-2 is live for requests carrying the header  x-prerelease: ${secret}`,
     );
-    expect(pre.stdout).toContain(`curl -H 'x-prerelease: t-2' -H 'Host: <a shop host>' ${edge}/`);
+    expect(pre.stdout).toContain(
+      `curl -H 'x-prerelease: ${secret}' -H 'Host: <a shop host>' ${edge}/`,
+    );
+    expect((await ok('release', 'status', '2')).stdout).toContain(
+      `pre-release header  x-prerelease: ${secret}`,
+    );
 
-    // Then: the header reaches orders 2.0.0; everyone else still sees 1.0.0.
+    // Then: the header reaches orders 2.0.0; everyone else, and a guess of t-2, still sees 1.0.0.
     await waitFor(
       'the lane to route orders to 2.0.0',
-      async () => (await shop({ 'x-prerelease': 't-2' })).calls[0]?.version === '2.0.0',
+      async () => (await shop({ 'x-prerelease': secret })).calls[0]?.version === '2.0.0',
     );
-    const inLane = await shop({ 'x-prerelease': 't-2' });
+    const inLane = await shop({ 'x-prerelease': secret });
     expect(chain(inLane)).toEqual(['web@1.0.0', 'orders@2.0.0', 'account@1.0.0', 'catalog@1.0.0']);
     expect(inLane.lane).toBe('t-2');
     const outside = await shop();
     expect(chain(outside)).toEqual(['web@1.0.0', 'orders@1.0.0', 'account@1.0.0', 'catalog@1.0.0']);
     expect(outside.lane).toBeNull();
+    expect((await shop({ 'x-prerelease': 't-2' })).lane).toBeNull();
+
+    // When the header is rotated, the new value reaches the lane and the old one no longer does.
+    const rotated = await ok('release', 'rotate-header', '2');
+    const fresh = /x-prerelease: (\S+)/.exec(rotated.stdout)?.[1] ?? '';
+    expect(fresh).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+    expect(fresh).not.toBe(secret);
+    await waitFor(
+      'the rotated header to reach the lane',
+      async () => (await shop({ 'x-prerelease': fresh })).lane === 't-2',
+    );
+    expect((await shop({ 'x-prerelease': secret })).lane).toBeNull();
 
     const status = JSON.parse((await ok('release', 'status', '2', '--json')).stdout) as {
       id: number;
@@ -182,7 +206,7 @@ describe('turnout release against turnout up', () => {
     expect(status.items).toEqual([{ module: 'orders', version: '2.0.0' }]);
     expect(status.instances).toMatchObject([{ id: 'orders-2.0.0-0', state: 'ready' }]);
     expect(status.events.map((e) => e.type)).toEqual(
-      expect.arrayContaining(['created', 'command.prerelease', 'prerelease']),
+      expect.arrayContaining(['created', 'command.prerelease', 'prerelease', 'prerelease.rotated']),
     );
     expect(status.events.find((e) => e.type === 'command.prerelease')?.actor).toBe('local');
 
@@ -208,6 +232,9 @@ describe('turnout release against turnout up', () => {
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 40_000)),
     ]);
     expect(code, output()).toBe(0);
+    // The control plane's and the proxy's logs (one process here) never print a header value.
+    expect(output()).not.toContain(secret);
+    expect(output()).not.toContain(fresh);
     await waitFor('the services to exit', async () => started.every((pid) => !alive(pid)), 20_000);
   }, 300_000);
 });

@@ -95,6 +95,7 @@ describe('renderTicket', () => {
       goal: 'canary',
       items: [{ module: 'orders', version: '2.0.0' }],
       plan: { replicas: 1, canary: { steps: [1, 10, 50] } },
+      prereleaseSecret: 'Qm9vLXNlY3JldC12YWx1ZQ',
       progress: {
         canaryStep: 1,
         message: 'canary at 10 %: holding, about 20 s left',
@@ -118,6 +119,7 @@ describe('renderTicket', () => {
     expect(lines).toEqual([
       'ticket 2  product shop  state canary',
       '  canary at 10 %: holding, about 20 s left',
+      '  pre-release header  x-prerelease: Qm9vLXNlY3JldC12YWx1ZQ',
       '  items',
       `    ${'orders@2.0.0'.padEnd(28)} [##########] 1/1 ready  orders-2.0.0-0 ready/healthy`,
       '  canary [#######.............] 1%✓ → [10%] → 50%',

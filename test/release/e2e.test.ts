@@ -95,11 +95,31 @@ describe('a release, end to end under load', () => {
   let t3: number;
   let t3Start = 0;
 
-  it('pre-release: only requests with the header see the new versions', async () => {
+  /** `count` requests to shop's edge with `headers`, one user, one at a time; all must be 200. */
+  const send = async (headers: Record<string, string>, count: number) => {
+    const load = startLoad({
+      edge: stack.edge,
+      host: 'shop.localhost',
+      product: 'shop',
+      users: 1,
+      userPrefix: 'probe',
+      concurrency: 1,
+      maxRequests: count,
+      headers,
+    });
+    await waitFor('probe requests', async () => load.results.length >= count);
+    const served = await load.stop();
+    expect(failures(served)).toEqual([]);
+    return served;
+  };
+
+  it('pre-release: only requests with the ticket’s secret header see the new versions; t-<id> does not', async () => {
     t3 = await create('shop', { orders: '2.0.0', account: '2.0.0' });
     t3Start = Date.now();
     await stack.post(`/v1/tickets/${t3}/prerelease`);
-    await untilState(t3, (t) => t.state === 'prerelease');
+    const live = await untilState(t3, (t) => t.state === 'prerelease');
+    const secret = live.prereleaseSecret as string;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     const tester = startLoad({
       edge: stack.edge,
       host: 'shop.localhost',
@@ -108,7 +128,7 @@ describe('a release, end to end under load', () => {
       userPrefix: 'qa',
       concurrency: 1,
       maxRequests: 20,
-      headers: { 'x-prerelease': `t-${t3}` },
+      headers: { 'x-prerelease': secret },
     });
     await waitFor('tester requests', async () => tester.results.length >= 20);
     const tested = await tester.stop();
@@ -120,9 +140,35 @@ describe('a release, end to end under load', () => {
         account: '2.0.0',
         catalog: '1.0.0',
       });
+    // The lane is live (above), so the guessable value of the old scheme is simply not a key.
+    const guessed = await send({ 'x-prerelease': `t-${t3}` }, 5);
+    for (const r of guessed)
+      expect({ lane: r.lane, orders: r.versions.orders }).toEqual({ lane: null, orders: '1.0.0' });
     const others = since(shop, t3Start);
     expect(others.length).toBeGreaterThan(20);
     for (const r of others) expect(r.versions.orders).toBe('1.0.0');
+  }, 120_000);
+
+  it('rotating the header: the new value reaches the lane, then the old one no longer does', async () => {
+    const before = (await ticket(t3)).prereleaseSecret as string;
+    const rotated = await stack.post(`/v1/tickets/${t3}/rotate-prerelease`);
+    const fresh = rotated.prereleaseSecret as string;
+    expect(fresh).not.toBe(before);
+    // The engine rewrites the lane rule and the proxy applies the snapshot: wait for that event,
+    // seen as the new value being routed into the lane. That snapshot no longer has the old value.
+    await waitFor('the rotated value to reach the lane', async () => {
+      const [r] = await send({ 'x-prerelease': fresh }, 1);
+      return r?.lane === `t-${t3}`;
+    });
+    const old = await send({ 'x-prerelease': before }, 3);
+    for (const r of old)
+      expect({ lane: r.lane, orders: r.versions.orders }).toEqual({ lane: null, orders: '1.0.0' });
+    const lane = await stack.get(`/v1/products/shop/lanes/t-${t3}`);
+    expect(JSON.stringify(lane.rules)).toContain(fresh);
+    expect(JSON.stringify(lane.rules)).not.toContain(before);
+    // Neither value was ever printed by the proxy or the control plane.
+    expect(stack.out()).not.toContain(before);
+    expect(stack.out()).not.toContain(fresh);
   }, 120_000);
 
   it('canary 10 % then 50 %: measured share within tolerance, users sticky, admin untouched', async () => {

@@ -40,6 +40,7 @@ export function ticket(id: number, items: TicketItem[], over: Partial<Ticket> = 
     plan: {},
     progress: {},
     promotedSeq: null,
+    prereleaseSecret: `secret-of-${id}`,
     createdAt: STAMP,
     updatedAt: STAMP,
     ...over,

@@ -175,14 +175,38 @@ describe('reconcile: pre-release and canary', () => {
           name: 't-7',
           overlay:
             '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
-          rules: [{ lane: 't-7', header: { name: 'x-prerelease', equals: 't-7' } }],
+          rules: [{ lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } }],
         },
       },
     ]);
     expect(d.patch?.state).toBe('prerelease');
+    // The event names the header, never its value (events end up in logs and terminals).
     expect(d.events).toEqual([
-      { type: 'prerelease', data: { lane: 't-7', header: 'x-prerelease: t-7' } },
+      { type: 'prerelease', data: { lane: 't-7', header: 'x-prerelease' } },
     ]);
+    expect(JSON.stringify(d.patch)).not.toContain('secret-of-7');
+  });
+
+  it('a rotated secret rewrites the live lane’s header rule, and the old value is gone from it', () => {
+    const old = lane(
+      't-7',
+      '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
+      { rules: [{ lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } }] },
+    );
+    const view = (secret: string) =>
+      given({
+        ...base,
+        ticket: { state: 'prerelease', goal: 'prerelease', prereleaseSecret: secret },
+        lane: old,
+      });
+    expect(reconcile(view('secret-of-7'))).toEqual({ actions: [], patch: null, events: [] });
+    const d = reconcile(view('rotated-value'));
+    expect(d.actions).toHaveLength(1);
+    const put = d.actions[0] as { kind: 'putLane'; lane: { rules: unknown[] } };
+    expect(put.lane.rules).toEqual([
+      { lane: 't-7', header: { name: 'x-prerelease', equals: 'rotated-value' } },
+    ]);
+    expect(d.events).toEqual([]);
   });
 
   it('deploys and pre-releases in one tick when the versions are already running', () => {
@@ -198,7 +222,7 @@ describe('reconcile: pre-release and canary', () => {
       '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
       {
         rules: [
-          { lane: 't-7', header: { name: 'x-prerelease', equals: 't-7' } },
+          { lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } },
           { lane: 't-7', percent, key: { header: 'x-user-id' } },
         ],
       },
@@ -327,7 +351,7 @@ describe('reconcile: analysis judges what the ticket changes', () => {
       ticket: { state: 'canary', goal: 'canary' },
       lane: lane('t-7', '/svc/web => /v/web/1.0.0;\n/svc/orders => /v/orders/2.0.0;', {
         rules: [
-          { lane: 't-7', header: { name: 'x-prerelease', equals: 't-7' } },
+          { lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } },
           { lane: 't-7', percent: 50, key: { header: 'x-user-id' } },
         ],
       }),

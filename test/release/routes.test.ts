@@ -38,16 +38,20 @@ describe('laneRules', () => {
     },
   }).canary;
 
-  it('pre-release: only the header', () => {
-    expect(laneRules('t-4', 'x-prerelease', null)).toEqual([
-      { lane: 't-4', header: { name: 'x-prerelease', equals: 't-4' } },
+  const header = { name: 'x-prerelease', value: 'Zq3-random_secret' };
+
+  it('pre-release: only the header, matching the ticket’s secret and not the lane name', () => {
+    const rules = laneRules('t-4', header, null);
+    expect(rules).toEqual([
+      { lane: 't-4', header: { name: 'x-prerelease', equals: 'Zq3-random_secret' } },
     ]);
+    expect(JSON.stringify(rules)).not.toContain('"equals":"t-4"');
   });
 
   it('canary: header, segments (given the lane, header lower-cased), then the sticky share; all valid rules', () => {
-    const rules = laneRules('t-4', 'x-prerelease', { plan: canary!, percent: 10 });
+    const rules = laneRules('t-4', header, { plan: canary!, percent: 10 });
     expect(rules).toEqual([
-      { lane: 't-4', header: { name: 'x-prerelease', equals: 't-4' } },
+      { lane: 't-4', header: { name: 'x-prerelease', equals: 'Zq3-random_secret' } },
       { lane: 't-4', header: { name: 'x-user-tier', equals: 'internal' } },
       { lane: 't-4', percent: 10, key: { header: 'x-user-id' } },
     ]);

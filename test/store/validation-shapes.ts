@@ -29,7 +29,7 @@ export const SHAPE_CASES: Case[] = [
       ),
     code: 'invalid_config',
     field: 'rules[0].header.regex',
-    message: /rules\[0\]\.header\.regex: .*regular expression/i,
+    message: /rules\[0\]\.header\.regex: missing closing \).*RE2 syntax/,
   },
   {
     name: 'lane rule without a match',

@@ -27,6 +27,8 @@ export interface Stack {
   stop(options?: { keepData?: boolean }): Promise<void>;
   /** Pids of the instances the runtime recorded (pid files). */
   instancePids(): number[];
+  /** What `turnout up` printed so far (its control plane's and proxy's logs; the last megabyte). */
+  out(): string;
 }
 
 /** Thrown from a waitFor check: stop waiting, the condition can no longer be met. */
@@ -104,6 +106,7 @@ export async function startStack(options: { data?: string } = {}): Promise<Stack
       }
       if (o.keepData !== true) rmSync(data, { recursive: true, force: true });
     },
+    out: run.out,
     instancePids() {
       const dir = join(data, 'instances');
       return readdirSync(dir)

@@ -164,8 +164,9 @@ describe('dashboard in Chromium against turnout demo', () => {
     await page.goto(`${d.api}/tickets/${id}`);
     await ticketState(page, 'open', 30_000);
     expect(await page.textContent('[data-testid="prerelease-header"]')).toBe(
-      `x-prerelease: t-${id}`,
+      `x-prerelease: ${created.body.prereleaseSecret}`,
     );
+    expect(created.body.prereleaseSecret).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     await confirm(page, 'prerelease');
     // Then the live timeline reaches pre-release (no reload: the event stream drives it).
     await page.waitForSelector('[data-testid="timeline"] li[data-type="prerelease"]', {
@@ -244,7 +245,7 @@ describe('dashboard in Chromium against turnout demo', () => {
     await shot(page, 'instances');
 
     await page.goto(`${d.api}/explain`);
-    await page.fill('textarea', 'x-user-id: u1\nx-prerelease: t-1');
+    await page.fill('textarea', 'x-user-id: u1\nx-prerelease: not-a-ticket-secret');
     await page.click('form.explain-form button[type="submit"]');
     await page.waitForSelector('[data-testid="lane-assignment"]');
     await page.waitForSelector('.dnode');

@@ -162,6 +162,8 @@ export interface Ticket {
   plan: Plan;
   progress: Progress;
   promotedSeq: number | null;
+  /** The pre-release header's value: random per ticket, rotatable. */
+  prereleaseSecret: string;
   createdAt: string;
   updatedAt: string;
 }

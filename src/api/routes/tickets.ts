@@ -1,4 +1,5 @@
-// /v1/tickets: read by viewers; created and driven by releasers. A command records intent in one
+// /v1/tickets: read by viewers (a ticket includes its pre-release header value, so whoever may read
+// the ticket can test it); created, driven and rotated by releasers. A command records intent in one
 // transaction (src/release/commands.ts) and kicks the release engine, which does the work.
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -6,6 +7,7 @@ import { z } from 'zod';
 import { versionLabelSchema } from '../../config/snapshot.js';
 import type { CanaryInput, CommandInput } from '../../release/commands.js';
 import { createTicket, revertTicket, runCommand } from '../../release/commands.js';
+import { rotatePrerelease } from '../../release/rotate.js';
 import { nameSchema, TICKET_STATES } from '../../store/model.js';
 import type { Store } from '../../store/store.js';
 import { actorOf } from '../auth.js';
@@ -154,6 +156,27 @@ export const ticketsPlugin: FastifyPluginAsyncZod<TicketsPluginOptions> = async 
     },
     async (req) =>
       command(req.params.id, { command: 'amend', items: req.body.items }, actorOf(req)),
+  );
+
+  app.post(
+    '/tickets/:id/rotate-prerelease',
+    {
+      ...write,
+      schema: {
+        tags: ['tickets'],
+        description:
+          'Gives the ticket a new pre-release header value. The engine rewrites the lane rule; the old value stops matching once the proxies have the new snapshot.',
+        params,
+        response: { 200: ticketSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const ticket = await store.transaction((tx) =>
+        rotatePrerelease(tx, req.params.id, actorOf(req)),
+      );
+      kick();
+      return ticket;
+    },
   );
 
   app.post(

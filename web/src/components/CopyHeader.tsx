@@ -1,4 +1,6 @@
-// The pre-release header testers set (e.g. with ModHeader or curl -H), with a copy button.
+// The pre-release header testers set (e.g. with ModHeader or curl -H), with a copy button. Its
+// value is the ticket's secret: share it with testers only (`turnout release rotate-header`
+// replaces it).
 
 import { useState } from 'react';
 
@@ -22,7 +24,9 @@ export function CopyHeader({ header }: { header: string }) {
   };
   return (
     <div className="copy-header">
-      <span className="muted">pre-release header</span>{' '}
+      <span className="muted" title="a secret: share it with testers only">
+        pre-release header
+      </span>{' '}
       <code data-testid="prerelease-header">{header}</code>{' '}
       <button type="button" onClick={() => void copy()}>
         {copied ? 'copied' : 'copy'}

@@ -66,7 +66,8 @@ export function TicketDetail({ id }: { id: number }) {
     );
   const { ticket: t, events, instances, product } = data;
   const laneLive = t.state === 'prerelease' || t.state === 'canary';
-  const header = `${t.plan.prereleaseHeader ?? 'x-prerelease'}: t-${t.id}`;
+  // The value is the ticket's random secret (never its id): whoever may read the ticket may test it.
+  const header = `${t.plan.prereleaseHeader ?? 'x-prerelease'}: ${t.prereleaseSecret}`;
   return (
     <section className="ticket" data-ticket={t.id} data-state={t.state}>
       <p>
