@@ -3,6 +3,7 @@
 // internal addresses or dtabs: callers pass a public message for them.
 
 import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -10,6 +11,12 @@ export interface ProxyError {
   readonly code: ErrorCode;
   readonly message: string;
 }
+
+/**
+ * Codes after which the connection is closed: the request was malformed or ambiguous (what follows
+ * it on the connection cannot be trusted to be framed as the client meant), or the client is stuck.
+ */
+const CLOSES_CONNECTION: ReadonlySet<ErrorCode> = new Set(['bad_request', 'request_timeout']);
 
 function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && (accept.includes('application/json') || accept.includes('+json'));
@@ -26,9 +33,9 @@ export function respondError(
   }
   const status = ERROR_CODES[error.code].status;
   const json = wantsJson(accept);
-  const body = json
-    ? JSON.stringify({ error: { code: error.code, message: error.message } })
-    : `${error.message}\n`;
+  const body = errorBody(error, json);
+  // Node then answers `connection: close` and ends the socket once the response is out.
+  if (CLOSES_CONNECTION.has(error.code)) res.shouldKeepAlive = false;
   res.writeHead(status, {
     'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -38,14 +45,24 @@ export function respondError(
   res.end(body);
 }
 
-/** The raw response for errors found before there is a request object (parser errors). */
-export function rawErrorResponse(code: ErrorCode, message: string): string {
+function errorBody(error: ProxyError, json: boolean): string {
+  return json
+    ? JSON.stringify({ error: { code: error.code, message: error.message } })
+    : `${error.message}\n`;
+}
+
+/**
+ * The raw response for a bare socket (parser errors, timeouts, refused upgrades and CONNECT); it
+ * always closes the connection. `accept` is the request's, when there is one.
+ */
+export function rawErrorResponse(code: ErrorCode, message: string, accept?: string): string {
   const status = ERROR_CODES[code].status;
-  const reason =
-    { 400: 'Bad Request', 431: 'Request Header Fields Too Large' }[status as 400 | 431] ?? 'Error';
-  const body = `${message}\n`;
+  const json = wantsJson(accept);
+  const body = errorBody({ code, message }, json);
   return (
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\nx-turnout-error: ${code}\r\nconnection: close\r\n\r\n${body}`
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `content-type: ${json ? 'application/json' : 'text/plain; charset=utf-8'}\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\nx-turnout-error: ${code}\r\n` +
+    `cache-control: no-store\r\nconnection: close\r\n\r\n${body}`
   );
 }
