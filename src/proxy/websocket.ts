@@ -32,14 +32,28 @@ function switchingHead(headers: Record<string, string | string[] | undefined>): 
 }
 
 /**
- * The head of a non-101 answer for the raw client socket: the upstream's end-to-end headers, and
- * `connection: close` — the body is relayed as it comes and the connection ends with it (the
- * client may already have sent bytes meant for a tunnel; they must never be read as a request).
+ * The head of a non-101 answer for the raw client socket: the upstream's end-to-end headers,
+ * chunked framing when the upstream gave no length, and `connection: close` — the client may
+ * already have sent bytes meant for a tunnel; they must never be read as a request.
  */
-function answerHead(status: number, upstream: IncomingHttpHeaders, statusText?: string): string {
+function answerHead(
+  status: number,
+  upstream: IncomingHttpHeaders,
+  chunked: boolean,
+  statusText?: string,
+): string {
   const reason = statusText || STATUS_CODES[status] || 'Unknown';
-  const headers = responseHeaders(upstream);
-  return `HTTP/1.1 ${status} ${reason}\r\n${headLines({ ...headers, connection: 'close' })}\r\n`;
+  const headers = {
+    ...responseHeaders(upstream),
+    ...(chunked ? { 'transfer-encoding': 'chunked' } : {}),
+    connection: 'close',
+  };
+  return `HTTP/1.1 ${status} ${reason}\r\n${headLines(headers)}\r\n`;
+}
+
+/** Whether a relayed answer needs chunked framing: it has a body but no stated length. */
+function needsChunking(status: number, headers: IncomingHttpHeaders): boolean {
+  return headers['content-length'] === undefined && status !== 204 && status !== 304;
 }
 
 export type TunnelResult =
@@ -71,6 +85,7 @@ class Handshake implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
   private relaying = false;
+  private chunked = false;
   private status = 0;
   private readonly deadline: NodeJS.Timeout;
   private readonly onClientGone = () => this.controller?.abort(new Error('client went away'));
@@ -121,12 +136,16 @@ class Handshake implements Dispatcher.DispatchHandler {
     clearTimeout(this.deadline);
     this.relaying = true;
     this.status = status;
-    this.client.write(answerHead(status, headers, statusText));
+    this.chunked = needsChunking(status, headers);
+    this.client.write(answerHead(status, headers, this.chunked, statusText));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.relaying) return;
-    if (!this.client.write(chunk)) {
+    if (!this.relaying || chunk.length === 0) return;
+    if (this.chunked) this.client.write(`${chunk.length.toString(16)}\r\n`);
+    const more = this.client.write(chunk);
+    if (this.chunked) this.client.write('\r\n');
+    if (!more) {
       controller.pause();
       this.client.once('drain', () => controller.resume());
     }
@@ -134,7 +153,7 @@ class Handshake implements Dispatcher.DispatchHandler {
 
   onResponseEnd(_controller: Dispatcher.DispatchController): void {
     if (!this.relaying) return;
-    this.client.end();
+    this.client.end(this.chunked ? '0\r\n\r\n' : undefined);
     this.finish({ kind: 'answered', status: this.status });
   }
 
