@@ -1,6 +1,7 @@
 // What a client connection still owes, and how it ends when the client misbehaves: a parse error
 // or a timeout is answered only after every response owed to requests read before it (pipelined
 // requests each get their own answer, in order), and a stalled request body gets 408, not a 504.
+// (Partial or missing request heads are Node's `headersTimeout`, reported through `clientError`.)
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -92,7 +93,7 @@ function endWith(socket: Duplex, owed: Owed, code: ErrorCode, message: string): 
 function endStalledBody(socket: Duplex, owed: Owed, stalled: Exchange): void {
   owed.ending = true;
   const first = owed.open.values().next().value;
-  if (first !== stalled || stalled.res.headersSent || !socket.writable) {
+  if (first?.req !== stalled.req || stalled.res.headersSent || !socket.writable) {
     socket.destroy();
     return;
   }
@@ -131,17 +132,34 @@ export function onClientError(
   endWith(socket, owed, code, reason);
 }
 
+function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+}
+
 /**
- * The listener's socket `timeout` (no bytes either way for `bodyTimeoutMs`): a request body that
- * stalled gets 408; a connection with nothing owed is closed (idle keep-alive also ends here);
- * one that only waits for an upstream's answer is left alone.
+ * Arms the body timeout while a request body is being read: no byte from the client for
+ * `timeoutMs` gets 408 (the socket's idle timer, which Node also uses for keep-alive, so it is
+ * disarmed once the body is in). A body the proxy itself is not reading (the upstream is slow to
+ * take it: bytes wait in the request's buffer) is not the client's fault and is left alone.
  */
-export function onSocketIdle(socket: Duplex, report: ClientErrorReport): void {
-  const owed = owedOf(socket);
-  if (owed.ending) return;
-  const stalled = owed.reading();
-  if (stalled !== undefined) {
+export function watchBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  timeoutMs: number,
+  report: ClientErrorReport,
+): void {
+  if (req.complete || !hasBody(req)) return;
+  const socket = req.socket;
+  socket.setTimeout(timeoutMs);
+  req.on('timeout', () => {
+    const owed = owedOf(socket);
+    if (owed.ending || req.complete || req.readableLength > 0) return;
     report('request_timeout');
-    endStalledBody(socket, owed, stalled);
-  } else if (owed.open.size === 0) socket.destroy();
+    endStalledBody(socket, owed, { req, res });
+  });
+  req.once('end', () => {
+    // Once the response is out, Node has set the keep-alive timer on this socket: keep it.
+    if (!res.writableFinished) socket.setTimeout(0);
+  });
 }

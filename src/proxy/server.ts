@@ -9,8 +9,8 @@ import type { ClientLimits } from './client-connection.js';
 import {
   DEFAULT_CLIENT_LIMITS,
   onClientError,
-  onSocketIdle,
   trackExchange,
+  watchBody,
 } from './client-connection.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import { handleRequest } from './handler.js';
@@ -57,6 +57,7 @@ export function createTrafficServer({
   inflight,
   limits = DEFAULT_CLIENT_LIMITS,
 }: TrafficListenerOptions): Server {
+  const report = (code: string) => runtime.stats.rejected(code, kind);
   const server = createServer(
     {
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -69,6 +70,7 @@ export function createTrafficServer({
       inflight.count++;
       res.once('close', () => inflight.count--);
       trackExchange(req, res);
+      watchBody(req, res, limits.bodyTimeoutMs, report);
       if (inflight.draining) res.shouldKeepAlive = false;
       handleRequest(kind, req, res, runtime).catch((error: Error) => {
         runtime.logger.error({
@@ -81,10 +83,6 @@ export function createTrafficServer({
       });
     },
   );
-  const report = (code: string) => runtime.stats.rejected(code, kind);
-  // Socket inactivity: a stalled request body (the idle keep-alive timer shares this event).
-  server.timeout = limits.bodyTimeoutMs;
-  server.on('timeout', (socket: Duplex) => onSocketIdle(socket, report));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
     onClientError(error, socket, report),
   );

@@ -283,3 +283,188 @@ describe('WebSocket upgrades', () => {
     expect(result).toMatchObject({ leftInFlight: 0, upgradesClosed: 1 });
   }, 20_000);
 });
+
+describe('pipelining and rejected requests', () => {
+  it('answers a pipelined POST in full before the 400 for a malformed request after it, then closes', async () => {
+    let posts = 0;
+    const orders = await upstream('orders', (req, res) => {
+      if (req.method !== 'POST') return false;
+      posts++;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      // Answered a little later than the garbage behind it is parsed, as a real service would.
+      req.on('end', () =>
+        setTimeout(() => {
+          res.writeHead(201, { 'content-type': 'text/plain', 'x-served-by': 'orders' });
+          res.end(`created ${Buffer.concat(chunks).toString()}`);
+        }, 50),
+      );
+      return true;
+    });
+    const proxy = await proxyFor({ orders });
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(
+      `POST http://orders/new HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n` +
+        'Content-Type: text/plain\r\nContent-Length: 9\r\n\r\norder-one' +
+        'THIS IS NOT HTTP\r\n\r\n',
+    );
+    const all = await raw.closed;
+    const first = firstResponse(all);
+    expect(first?.head).toMatch(/^HTTP\/1\.1 201 /);
+    expect(first?.body).toBe('created order-one');
+    const second = firstResponse(first?.rest ?? '');
+    expect(second?.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(second?.head).toContain('x-turnout-error: bad_request');
+    expect(second?.head.toLowerCase()).toContain('connection: close');
+    expect(second?.rest).toBe('');
+    expect(posts).toBe(1);
+  });
+
+  it('closes the connection after a duplicate-Host 400', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders });
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(
+      `GET http://orders/ HTTP/1.1\r\nHost: orders\r\nHost: account\r\nbaggage: ${SHOP}\r\n\r\n`,
+    );
+    const all = await raw.until((t) => firstResponse(t) !== null);
+    const r = firstResponse(all);
+    expect(r?.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(r?.head.toLowerCase()).toContain('connection: close');
+    expect(r?.body).toBe('more than one Host header\n');
+    // The proxy ends the connection itself (a keep-alive one would stay open for 5 s).
+    await new Promise<void>((resolve) => raw.socket.once('end', resolve));
+    expect(orders.seen).toHaveLength(0);
+  });
+
+  it.each([
+    ['outbound', 'text/plain'],
+    ['edge', 'application/json'],
+  ])(
+    'answers CONNECT on the %s listener with 400 and the usual error body',
+    async (kind, accept) => {
+      const orders = await upstream('orders');
+      const proxy = await proxyFor({ orders });
+      const port = kind === 'edge' ? proxy.edge!.port : proxy.outbound!.port;
+      const raw = await open(port);
+      raw.socket.write(
+        `CONNECT orders:443 HTTP/1.1\r\nHost: orders:443\r\nAccept: ${accept}\r\n\r\n`,
+      );
+      const all = await raw.closed;
+      const r = firstResponse(all);
+      expect(r?.head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(r?.head).toContain('x-turnout-error: bad_request');
+      expect(r?.head).toContain(`content-type: ${accept}`);
+      const message = 'CONNECT is not supported: send plain HTTP requests through the proxy';
+      expect(r?.body).toBe(
+        accept === 'application/json'
+          ? JSON.stringify({ error: { code: 'bad_request', message } })
+          : `${message}\n`,
+      );
+    },
+  );
+});
+
+describe('slow clients', () => {
+  const SHORT = { headerTimeoutMs: 200, bodyTimeoutMs: 200 };
+
+  it('closes a connection that sends nothing within the header timeout', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders }, { clientLimits: SHORT });
+    const raw = await open(proxy.outbound!.port);
+    await raw.closed;
+    expect(raw.socket.destroyed).toBe(true);
+  }, 20_000);
+
+  it('answers 408 request_timeout to a partial request head, then closes', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders }, { clientLimits: SHORT });
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(`GET http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n`);
+    const all = await raw.closed;
+    expect(all).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(all).toContain('x-turnout-error: request_timeout');
+    expect(orders.seen).toHaveLength(0);
+  }, 20_000);
+
+  it('answers 408 request_timeout, not 504, when a request body stalls, and counts it', async () => {
+    const orders = await upstream('orders', (req, res) => {
+      // Reads the whole body before answering, as an API does.
+      req.resume();
+      req.on('end', () => res.end('whole body read'));
+      return true;
+    });
+    const proxy = await proxyFor(
+      { orders },
+      { clientLimits: SHORT, handler: { requestTimeoutMs: 10_000 } },
+    );
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(
+      `POST http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n` +
+        'Content-Length: 100\r\n\r\nonly ten b',
+    );
+    const all = await raw.closed;
+    const r = firstResponse(all);
+    expect(r?.head).toMatch(/^HTTP\/1\.1 408 /);
+    expect(r?.head).toContain('x-turnout-error: request_timeout');
+    expect(r?.body).toBe('the request body did not arrive in time\n');
+    expect(await metrics(proxy)).toMatch(
+      /turnout_proxy_errors_total\{code="request_timeout",listener="outbound"\} 1\n/,
+    );
+  }, 20_000);
+
+  it('leaves alone a connection that only waits for a slow upstream', async () => {
+    const slow = await upstream('slow', (req, res) => {
+      req.resume();
+      // Several body timeouts long: the client sent everything and is owed the answer.
+      setTimeout(() => res.end('slow but fine'), 800);
+      return true;
+    });
+    const proxy = await proxyFor({ slow }, { clientLimits: SHORT });
+    const r = await send(proxy.outbound!.port, {
+      path: 'http://slow/',
+      method: 'POST',
+      headers: { baggage: SHOP },
+      body: 'all of it',
+    });
+    expect([r.status, r.body]).toEqual([200, 'slow but fine']);
+  }, 20_000);
+
+  it('still closes an idle keep-alive connection', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders }, { clientLimits: SHORT });
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(`GET http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n\r\n`);
+    const all = await raw.closed; // after the proxy's 5 s keep-alive timeout
+    expect(firstResponse(all)?.head).toMatch(/^HTTP\/1\.1 200 /);
+  }, 20_000);
+});
+
+describe('connection cap', () => {
+  it('closes connections over the cap, counts them, and keeps serving the others', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders }, { clientLimits: { maxConnections: 2 } });
+    const port = proxy.outbound!.port;
+    const get = `GET http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n\r\n`;
+    const held = [await open(port), await open(port)];
+    for (const raw of held) {
+      raw.socket.write(get);
+      expect(firstResponse(await raw.until((t) => firstResponse(t) !== null))?.head).toMatch(
+        /^HTTP\/1\.1 200 /,
+      );
+    }
+    const over = await open(port);
+    over.socket.write(get);
+    expect(await over.closed).toBe('');
+    expect(await metrics(proxy)).toMatch(
+      /turnout_connections_refused_total\{listener="outbound"\} 1\n/,
+    );
+    for (const raw of held) {
+      const before = raw.text().length;
+      raw.socket.write(get);
+      const more = await raw.until((t) => firstResponse(t.slice(before)) !== null);
+      expect(firstResponse(more.slice(before))?.head).toMatch(/^HTTP\/1\.1 200 /);
+      raw.socket.destroy();
+    }
+  }, 20_000);
+});
