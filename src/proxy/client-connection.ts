@@ -89,20 +89,30 @@ function endWith(socket: Duplex, owed: Owed, code: ErrorCode, message: string): 
   });
 }
 
-/** 408 in place of a request whose body stalled, if its answer has not begun; else a cut. */
-function endStalledBody(socket: Duplex, owed: Owed, stalled: Exchange): void {
+/**
+ * Ends a connection whose request being read cannot complete (its body stalled or is malformed):
+ * the error goes in place of that request's answer if it is the only one owed and its answer has
+ * not begun; otherwise the connection is cut.
+ */
+function endBrokenRequest(
+  socket: Duplex,
+  owed: Owed,
+  broken: Exchange,
+  code: ErrorCode,
+  message: string,
+): void {
   owed.ending = true;
   const first = owed.open.values().next().value;
-  if (first?.req !== stalled.req || stalled.res.headersSent || !socket.writable) {
+  if (first?.req !== broken.req || broken.res.headersSent || !socket.writable) {
     socket.destroy();
     return;
   }
   // Written past the response object, which is abandoned: the socket's close ends it, and that
   // aborts the upstream attempt still waiting for the rest of the body.
-  socket.end(rawErrorResponse('request_timeout', 'the request body did not arrive in time'), () =>
-    socket.destroy(),
-  );
+  socket.end(rawErrorResponse(code, message), () => socket.destroy());
 }
+
+const BODY_TIMEOUT_MESSAGE = 'the request body did not arrive in time';
 
 /** The listener's `clientError`: malformed requests, heads too large, Node's request timeouts. */
 export function onClientError(
@@ -119,7 +129,8 @@ export function onClientError(
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     report('request_timeout');
     const stalled = owed.reading();
-    if (stalled !== undefined) endStalledBody(socket, owed, stalled);
+    if (stalled !== undefined)
+      endBrokenRequest(socket, owed, stalled, 'request_timeout', BODY_TIMEOUT_MESSAGE);
     else endWith(socket, owed, 'request_timeout', 'the request head did not arrive in time');
     return;
   }
@@ -129,7 +140,10 @@ export function onClientError(
   const reason = tooLarge
     ? 'request headers are too large'
     : `malformed request: ${(error as { reason?: string }).reason ?? error.message}`;
-  endWith(socket, owed, code, reason);
+  // A malformed body of the request being read: that request can never complete.
+  const broken = owed.reading();
+  if (broken !== undefined) endBrokenRequest(socket, owed, broken, code, reason);
+  else endWith(socket, owed, code, reason);
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -156,7 +170,7 @@ export function watchBody(
     const owed = owedOf(socket);
     if (owed.ending || req.complete || req.readableLength > 0) return;
     report('request_timeout');
-    endStalledBody(socket, owed, { req, res });
+    endBrokenRequest(socket, owed, { req, res }, 'request_timeout', BODY_TIMEOUT_MESSAGE);
   });
   req.once('end', () => {
     // Once the response is out, Node has set the keep-alive timer on this socket: keep it.

@@ -320,6 +320,24 @@ describe('pipelining and rejected requests', () => {
     expect(posts).toBe(1);
   });
 
+  it('answers 400 at once for a malformed chunk in the body of the request being read', async () => {
+    const orders = await upstream('orders', (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('whole body read'));
+      return true;
+    });
+    const proxy = await proxyFor({ orders });
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(
+      `POST http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n` +
+        'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n',
+    );
+    // Not held back behind the broken request's own answer, which can never come.
+    const all = await raw.closed;
+    expect(all).toMatch(/^HTTP\/1\.1 400 /);
+    expect(all).toContain('x-turnout-error: bad_request');
+  }, 10_000);
+
   it('closes the connection after a duplicate-Host 400', async () => {
     const orders = await upstream('orders');
     const proxy = await proxyFor({ orders });
