@@ -4,6 +4,7 @@
 
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -65,4 +66,21 @@ export function rawErrorResponse(code: ErrorCode, message: string, accept?: stri
     `content-length: ${Buffer.byteLength(body)}\r\nx-turnout-error: ${code}\r\n` +
     `cache-control: no-store\r\nconnection: close\r\n\r\n${body}`
   );
+}
+
+/** How long a detached socket may stay half-closed after its last answer before it is cut. */
+const LINGER_MS = 5_000;
+
+/**
+ * Ends a socket Node no longer reads (an upgrade's or CONNECT's) after its last bytes: what the
+ * client still sends is read and dropped, so its close is seen (and an unread receive buffer does
+ * not turn our close into a reset that loses the answer), and a client that never closes is cut.
+ */
+export function endDetached(socket: Duplex, last?: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+  socket.end(last);
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }

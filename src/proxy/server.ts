@@ -14,7 +14,7 @@ import {
 } from './client-connection.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import { handleRequest } from './handler.js';
-import { rawErrorResponse } from './respond-error.js';
+import { endDetached, rawErrorResponse } from './respond-error.js';
 import type { TrafficState } from './upgrade.js';
 import { onUpgrade } from './upgrade.js';
 
@@ -95,7 +95,7 @@ export function createTrafficServer({
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     report('bad_request');
     const message = 'CONNECT is not supported: send plain HTTP requests through the proxy';
-    socket.end(rawErrorResponse('bad_request', message, req.headers.accept));
+    endDetached(socket, rawErrorResponse('bad_request', message, req.headers.accept));
   });
   return server;
 }

@@ -9,7 +9,7 @@ import type { AttemptResult } from './forward.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import { labelsFor, resolveRequest, upstreamHeaderList } from './handler.js';
 import type { ProxyError } from './respond-error.js';
-import { rawErrorResponse } from './respond-error.js';
+import { endDetached, rawErrorResponse } from './respond-error.js';
 import type { TunnelResult } from './websocket.js';
 import { isWebSocketUpgrade, tunnelWebSocket } from './websocket.js';
 
@@ -34,7 +34,7 @@ function refuse(
   error: ProxyError,
 ): void {
   rt.stats.rejected(error.code, kind);
-  socket.end(rawErrorResponse(error.code, error.message, req.headers.accept));
+  endDetached(socket, rawErrorResponse(error.code, error.message, req.headers.accept));
 }
 
 function statusOf(r: TunnelResult): number {
@@ -56,6 +56,8 @@ export async function onUpgrade(
   rt: ProxyRuntime,
   state: TrafficState,
 ): Promise<void> {
+  // Node took its own error listener off this socket with the upgrade: a reset must not crash us.
+  socket.on('error', () => socket.destroy());
   if (state.draining)
     return refuse(rt, kind, req, socket, {
       code: 'shutting_down',

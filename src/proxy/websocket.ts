@@ -8,14 +8,10 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { responseHeaders } from './headers.js';
-import { rawErrorResponse } from './respond-error.js';
+import { endDetached } from './respond-error.js';
 
 export function isWebSocketUpgrade(req: { headers: IncomingHttpHeaders }): boolean {
   return (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-}
-
-export function refuseUpgrade(socket: Duplex, message: string): void {
-  socket.end(rawErrorResponse('bad_request', message));
 }
 
 function headLines(headers: Record<string, string | string[] | number | undefined>): string {
@@ -153,7 +149,7 @@ class Handshake implements Dispatcher.DispatchHandler {
 
   onResponseEnd(_controller: Dispatcher.DispatchController): void {
     if (!this.relaying) return;
-    this.client.end(this.chunked ? '0\r\n\r\n' : undefined);
+    endDetached(this.client, this.chunked ? '0\r\n\r\n' : undefined);
     this.finish({ kind: 'answered', status: this.status });
   }
 

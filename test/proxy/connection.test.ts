@@ -258,6 +258,26 @@ describe('WebSocket upgrades', () => {
     expect(await stopping).toMatchObject({ leftInFlight: 0 });
   }, 20_000);
 
+  it('survives a client that resets its connection during the handshake', async () => {
+    const seen: (() => void)[] = [];
+    const held = await upstream('held', (req, res) => {
+      req.resume();
+      seen.push(() => res.end('late'));
+      return true;
+    });
+    const proxy = await proxyFor({ held });
+    const raw = await open(proxy.outbound!.port);
+    raw.socket.write(upgradeRequest('held'));
+    await waitFor(() => seen.length === 1, 5_000, 'the handshake at the upstream');
+    raw.socket.resetAndDestroy();
+    await raw.closed;
+    seen[0]!();
+    const r = send(proxy.outbound!.port, { path: 'http://held/', headers: { baggage: SHOP } });
+    await waitFor(() => seen.length === 2, 5_000, 'the next request at the upstream');
+    seen[1]!();
+    expect((await r).status).toBe(200);
+  }, 20_000);
+
   it('shows open tunnels in the metrics and closes them at the drain deadline', async () => {
     const ws = await upstream('ws');
     ws.server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
