@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
-import { rawErrorResponse } from './respond-error.js';
+import { endLingering, rawErrorResponse } from './respond-error.js';
 
 /** Limits on what a client may make the proxy wait for (per listener). */
 export interface ClientLimits {
@@ -84,7 +84,7 @@ function endWith(socket: Duplex, owed: Owed, code: ErrorCode, message: string): 
   // Nothing more is read: the bytes after the error are not requests we can trust.
   socket.pause();
   owed.afterOwed(() => {
-    if (socket.writable) socket.end(rawErrorResponse(code, message));
+    if (socket.writable) endLingering(socket, rawErrorResponse(code, message));
     else socket.destroy();
   });
 }

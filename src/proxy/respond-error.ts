@@ -68,19 +68,26 @@ export function rawErrorResponse(code: ErrorCode, message: string, accept?: stri
   );
 }
 
-/** How long a detached socket may stay half-closed after its last answer before it is cut. */
+/** How long a socket may stay half-closed after its last answer before it is cut. */
 const LINGER_MS = 5_000;
 
 /**
- * Ends a socket Node no longer reads (an upgrade's or CONNECT's) after its last bytes: what the
- * client still sends is read and dropped, so its close is seen (and an unread receive buffer does
- * not turn our close into a reset that loses the answer), and a client that never closes is cut.
+ * Ends a socket after its last bytes and cuts it if the client has not closed within a few
+ * seconds (closing at once could turn unread input into a reset that loses the answer).
  */
-export function endDetached(socket: Duplex, last?: string): void {
-  socket.on('error', () => socket.destroy());
-  socket.resume();
+export function endLingering(socket: Duplex, last?: string): void {
   socket.end(last);
   const linger = setTimeout(() => socket.destroy(), LINGER_MS);
   linger.unref();
   socket.once('close', () => clearTimeout(linger));
+}
+
+/**
+ * Ends a socket Node no longer reads (an upgrade's or CONNECT's): what the client still sends is
+ * read and dropped, so its close is seen.
+ */
+export function endDetached(socket: Duplex, last?: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+  endLingering(socket, last);
 }
