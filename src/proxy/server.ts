@@ -89,7 +89,10 @@ export function createTrafficServer({
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => runtime.stats.connectionRefused(kind));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void onUpgrade(kind, req, socket, head, runtime, inflight);
+    onUpgrade(kind, req, socket, head, runtime, inflight).catch((error: Error) => {
+      runtime.logger.error({ event: 'handler_crashed', error: error.message, stack: error.stack });
+      socket.destroy();
+    });
   });
   // Without a listener Node destroys a CONNECT's socket without a word.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
