@@ -30,7 +30,8 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'upstream_unavailable'
   | 'shutting_down'
-  | 'instance_start_failed';
+  | 'instance_start_failed'
+  | 'request_timeout';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -106,6 +107,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     status: 500,
     exit: 1,
     summary: 'an instance could not be started (missing command, bad working directory, no port)',
+  },
+  request_timeout: {
+    status: 408,
+    exit: 2,
+    summary: 'the client did not send its request head or body in time',
   },
 };
 

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { TurnoutError } from '../errors.js';
+import type { ClientLimits } from '../proxy/client-connection.js';
+import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
 import { startProxy } from '../proxy/main.js';
 import type { ListenAddress } from '../proxy/server.js';
 import type { Io } from './io.js';
@@ -24,6 +26,32 @@ export function parseListen(text: string, flag: string): ListenAddress | null {
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
+/** A whole number ≥ 1 for a limit flag (milliseconds or a count). */
+export function parsePositiveInt(text: string, flag: string): number {
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 1)) {
+    throw new TurnoutError(
+      'invalid_argument',
+      `${flag} ${text}: expected a whole number ≥ 1`,
+      flag,
+    );
+  }
+  return n;
+}
+
+/** The traffic listeners' client limits from their flags. */
+export function clientLimitsFrom(flags: {
+  clientHeaderTimeout: string;
+  clientBodyTimeout: string;
+  maxConnections: string;
+}): ClientLimits {
+  return {
+    headerTimeoutMs: parsePositiveInt(flags.clientHeaderTimeout, '--client-header-timeout'),
+    bodyTimeoutMs: parsePositiveInt(flags.clientBodyTimeout, '--client-body-timeout'),
+    maxConnections: parsePositiveInt(flags.maxConnections, '--max-connections'),
+  };
+}
+
 interface ProxyFlags {
   config: string;
   outbound: string;
@@ -32,6 +60,9 @@ interface ProxyFlags {
   data: string;
   overrideSecret: string[];
   drainTimeout: string;
+  clientHeaderTimeout: string;
+  clientBodyTimeout: string;
+  maxConnections: string;
   json?: boolean;
 }
 
@@ -65,7 +96,26 @@ export function registerProxyCommand(
       collect,
       [],
     )
-    .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
+    .option(
+      '--drain-timeout <ms>',
+      'how long SIGTERM waits for in-flight requests and open WebSocket tunnels',
+      '10000',
+    )
+    .option(
+      '--client-header-timeout <ms>',
+      'a client must send a whole request head within this (else 408, connection closed)',
+      String(DEFAULT_CLIENT_LIMITS.headerTimeoutMs),
+    )
+    .option(
+      '--client-body-timeout <ms>',
+      'a request body may be silent this long (else 408, connection closed)',
+      String(DEFAULT_CLIENT_LIMITS.bodyTimeoutMs),
+    )
+    .option(
+      '--max-connections <n>',
+      'open client connections per traffic listener; more are closed on accept',
+      String(DEFAULT_CLIENT_LIMITS.maxConnections),
+    )
     .option(
       '--json',
       'print the listening addresses as JSON on stdout (logs are always JSON on stdout via pino)',
@@ -78,6 +128,7 @@ export function registerProxyCommand(
       ]
         .filter((s) => s !== '')
         .map((s) => Buffer.from(s));
+      const clientLimits = clientLimitsFrom(flags);
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
       const proxy = await startProxy({
         config,
@@ -86,6 +137,7 @@ export function registerProxyCommand(
         edge: parseListen(flags.edge, '--edge'),
         admin: parseListen(flags.admin, '--admin'),
         overrideSecrets: secrets,
+        clientLimits,
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
       });

@@ -145,7 +145,7 @@ function routeRequest(
     : { code: 'unknown_service', message: `unknown service ${route.name}` };
 }
 
-function labelsFor(route: RequestRoute, bound: Bound, address: string): RequestLabels {
+export function labelsFor(route: RequestRoute, bound: Bound, address: string): RequestLabels {
   const isVersion = bound.id[0] === 'v' && bound.id.length >= 3;
   return {
     product: route.product,

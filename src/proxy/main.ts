@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { CompiledSnapshot } from '../config/compile.js';
 import { createAdminServer } from './admin.js';
 import { DEFAULT_WARMUP_WINDOW_MS } from './balancer.js';
+import type { ClientLimits } from './client-connection.js';
+import { DEFAULT_CLIENT_LIMITS } from './client-connection.js';
 import type { SnapshotOrigin } from './config-source.js';
 import { createConfigSource } from './config-source.js';
 import { createDestinationPicker } from './destination.js';
@@ -15,6 +17,7 @@ import { createRetryBudget } from './retry-budget.js';
 import type { ListenAddress } from './server.js';
 import { createTrafficServer, drainServers, listen, listenerAddress } from './server.js';
 import { createProxyStats } from './stats.js';
+import { newTrafficState } from './upgrade.js';
 import { createUpstreams } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -30,6 +33,8 @@ export interface ProxyOptions {
   readonly token?: string;
   readonly handler?: Partial<HandlerOptions>;
   readonly connectTimeoutMs?: number;
+  /** Header and body timeouts and the connection cap of each traffic listener. */
+  readonly clientLimits?: Partial<ClientLimits>;
   readonly logger: Logger;
 }
 
@@ -38,8 +43,11 @@ export interface RunningProxy {
   readonly edge: ListenAddress | null;
   readonly admin: ListenAddress | null;
   current(): CompiledSnapshot | null;
-  /** Graceful stop: stop accepting, finish in-flight up to `deadlineMs`, close everything. */
-  stop(deadlineMs?: number): Promise<{ leftInFlight: number }>;
+  /**
+   * Graceful stop: stop accepting, finish in-flight requests and upgrade handshakes and let
+   * WebSocket tunnels run up to `deadlineMs`, then close everything.
+   */
+  stop(deadlineMs?: number): Promise<{ leftInFlight: number; upgradesClosed: number }>;
 }
 
 export const DEFAULT_HANDLER_OPTIONS: HandlerOptions = {
@@ -91,7 +99,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     logger.info({ event: 'config_applied', version: next.version, origin: from });
   });
 
-  const inflight = { count: 0, draining: false };
+  const inflight = newTrafficState();
+  const limits: ClientLimits = { ...DEFAULT_CLIENT_LIMITS, ...opts.clientLimits };
   const traffic: Server[] = [];
   const started: {
     outbound: ListenAddress | null;
@@ -107,7 +116,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     for (const kind of ['outbound', 'edge'] as const) {
       const at = opts[kind];
       if (at === null) continue;
-      const server = createTrafficServer({ kind, runtime, inflight });
+      const server = createTrafficServer({ kind, runtime, inflight, limits });
       await listen(server, at);
       traffic.push(server);
       started[kind] = listenerAddress(server);
@@ -142,7 +151,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       adminServer?.closeAllConnections();
       await source.stop();
       await upstreams.close();
-      logger.info({ event: 'proxy_stopped', leftInFlight: result.leftInFlight });
+      logger.info({ event: 'proxy_stopped', ...result });
       return result;
     },
   };

@@ -3,14 +3,20 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { chooseUpstream } from './balance-stage.js';
-import { recordRelease } from './endpoint-state.js';
+import type { ClientLimits } from './client-connection.js';
+import {
+  DEFAULT_CLIENT_LIMITS,
+  onClientError,
+  trackExchange,
+  watchBody,
+} from './client-connection.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
-import { handleRequest, resolveRequest, upstreamHeaderList } from './handler.js';
-import { rawErrorResponse } from './respond-error.js';
-import { isWebSocketUpgrade, refuseUpgrade, tunnelWebSocket } from './websocket.js';
+import { handleRequest } from './handler.js';
+import { endDetached, rawErrorResponse } from './respond-error.js';
+import type { TrafficState } from './upgrade.js';
+import { onUpgrade } from './upgrade.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -25,18 +31,8 @@ export interface Listener {
 
 /** Node's defaults, stated: 16 KiB of headers; idle keep-alive closed after 5 s. */
 export const MAX_HEADER_BYTES = 16 * 1024;
-
-function onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || error.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const reason = tooLarge
-    ? 'request headers are too large'
-    : `malformed request: ${(error as { reason?: string }).reason ?? error.message}`;
-  socket.end(rawErrorResponse(tooLarge ? 'headers_too_large' : 'bad_request', reason));
-}
+/** A ceiling on receiving one whole request, however steadily its body trickles in. */
+const WHOLE_REQUEST_TIMEOUT_MS = 300_000;
 
 export function listenerAddress(server: Server): ListenAddress {
   const a = server.address() as AddressInfo;
@@ -46,15 +42,35 @@ export function listenerAddress(server: Server): ListenAddress {
 export interface TrafficListenerOptions {
   readonly kind: ListenerKind;
   readonly runtime: ProxyRuntime;
-  readonly inflight: { count: number; draining: boolean };
+  readonly inflight: TrafficState;
+  readonly limits?: ClientLimits;
 }
 
-export function createTrafficServer({ kind, runtime, inflight }: TrafficListenerOptions): Server {
+/** Node checks header and request deadlines on an interval; it must be fine enough for them. */
+function checkingIntervalMs(limits: ClientLimits): number {
+  return Math.max(10, Math.min(1_000, Math.floor(limits.headerTimeoutMs / 4)));
+}
+
+export function createTrafficServer({
+  kind,
+  runtime,
+  inflight,
+  limits = DEFAULT_CLIENT_LIMITS,
+}: TrafficListenerOptions): Server {
+  const report = (code: string) => runtime.stats.rejected(code, kind);
   const server = createServer(
-    { maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 5_000 },
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      keepAliveTimeout: 5_000,
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: Math.max(WHOLE_REQUEST_TIMEOUT_MS, limits.headerTimeoutMs),
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+    },
     (req, res) => {
       inflight.count++;
       res.once('close', () => inflight.count--);
+      trackExchange(req, res);
+      watchBody(req, res, limits.bodyTimeoutMs, report);
       if (inflight.draining) res.shouldKeepAlive = false;
       handleRequest(kind, req, res, runtime).catch((error: Error) => {
         runtime.logger.error({
@@ -67,39 +83,24 @@ export function createTrafficServer({ kind, runtime, inflight }: TrafficListener
       });
     },
   );
-  server.on('clientError', onClientError);
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    void onUpgrade(kind, req, socket, head, runtime);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+    onClientError(error, socket, report),
+  );
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => runtime.stats.connectionRefused(kind));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    onUpgrade(kind, req, socket, head, runtime, inflight).catch((error: Error) => {
+      runtime.logger.error({ event: 'handler_crashed', error: error.message, stack: error.stack });
+      socket.destroy();
+    });
+  });
+  // Without a listener Node destroys a CONNECT's socket without a word.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    report('bad_request');
+    const message = 'CONNECT is not supported: send plain HTTP requests through the proxy';
+    endDetached(socket, rawErrorResponse('bad_request', message, req.headers.accept));
   });
   return server;
-}
-
-async function onUpgrade(
-  kind: ListenerKind,
-  req: IncomingMessage,
-  socket: Socket,
-  head: Buffer,
-  rt: ProxyRuntime,
-) {
-  if (!isWebSocketUpgrade(req))
-    return refuseUpgrade(socket, `upgrade to ${req.headers.upgrade} is not supported`);
-  const resolved = resolveRequest(kind, req, rt);
-  if ('code' in resolved) return socket.end(rawErrorResponse(resolved.code, resolved.message));
-  const up = chooseUpstream(rt, resolved.bound.addrs, new Set());
-  if (up === null)
-    return socket.end(rawErrorResponse('overloaded', 'every endpoint is at its pending limit'));
-  const headers = upstreamHeaderList(req, resolved.target, resolved.route);
-  let ok = false;
-  try {
-    ok = await tunnelWebSocket(up.pool, socket, head, resolved.target.path, headers);
-  } finally {
-    // The balancer counted the handshake as a request in flight; the tunnel after it is not one.
-    recordRelease(up.state);
-  }
-  if (!ok)
-    socket.end(
-      rawErrorResponse('upstream_failed', `${resolved.route.name} refused the WebSocket upgrade`),
-    );
 }
 
 export function listen(server: Server, at: ListenAddress): Promise<void> {
@@ -112,25 +113,31 @@ export function listen(server: Server, at: ListenAddress): Promise<void> {
   });
 }
 
-/** Stops accepting, lets in-flight requests finish up to `deadlineMs`, then cuts what is left. */
+/**
+ * Stops accepting, lets in-flight requests and upgrade handshakes finish and open WebSocket tunnels
+ * run up to `deadlineMs`, then cuts what is left.
+ */
 export async function drainServers(
   servers: readonly Server[],
-  inflight: { count: number; draining: boolean },
+  inflight: TrafficState,
   deadlineMs: number,
-): Promise<{ leftInFlight: number }> {
+): Promise<{ leftInFlight: number; upgradesClosed: number }> {
   inflight.draining = true;
   for (const s of servers) {
     s.close();
     s.closeIdleConnections();
   }
   const until = Date.now() + deadlineMs;
-  while (inflight.count > 0 && Date.now() < until) {
+  while ((inflight.count > 0 || inflight.upgraded.size > 0) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 20));
     for (const s of servers) s.closeIdleConnections();
   }
   const left = inflight.count;
+  const upgraded = inflight.upgraded.size;
   for (const s of servers) s.closeAllConnections();
-  return { leftInFlight: left };
+  // Upgraded sockets are no longer the servers' connections: closed here.
+  for (const socket of inflight.upgraded) socket.destroy();
+  return { leftInFlight: left, upgradesClosed: upgraded };
 }
 
 export type { ServerResponse };

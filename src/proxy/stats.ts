@@ -18,6 +18,11 @@ export interface ProxyStats {
   /** A request answered by the proxy itself (no upstream): counted by error code. */
   rejected(code: string, listener: string): void;
   configApplied(version: number): void;
+  /** A WebSocket tunnel was established (its handshake counts as a request, 1xx). */
+  tunnelOpened(labels: RequestLabels): void;
+  tunnelClosed(labels: RequestLabels): void;
+  /** A connection closed on accept because its listener was at its connection cap. */
+  connectionRefused(listener: string): void;
 }
 
 function statusClass(status: number): string {
@@ -56,6 +61,25 @@ export function createProxyStats(): ProxyStats {
     name: 'turnout_config_version',
     help: 'Version of the routing snapshot in force',
     registers: [registry],
+  });
+
+  const tunnels = new Gauge({
+    name: 'turnout_websocket_tunnels_open',
+    help: 'WebSocket tunnels currently open, by product, lane, module and version',
+    labelNames: ['product', 'lane', 'module', 'version'],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'turnout_connections_refused_total',
+    help: 'Client connections closed on accept because the listener was at its connection cap',
+    labelNames: ['listener'],
+    registers: [registry],
+  });
+  const tunnelLabels = (l: RequestLabels) => ({
+    product: l.product,
+    lane: l.lane,
+    module: l.module,
+    version: l.version,
   });
 
   /** prom-client hashes label objects on every call; children are cached per label set instead. */
@@ -101,5 +125,8 @@ export function createProxyStats(): ProxyStats {
     },
     rejected: (code, listener) => proxyErrors.inc({ code, listener }),
     configApplied: (version) => configVersion.set(version),
+    tunnelOpened: (l) => tunnels.inc(tunnelLabels(l)),
+    tunnelClosed: (l) => tunnels.dec(tunnelLabels(l)),
+    connectionRefused: (listener) => refused.inc({ listener }),
   };
 }

@@ -1,0 +1,36 @@
+// The proxy's client-limit flags: `--client-header-timeout`, `--client-body-timeout` and
+// `--max-connections` take whole numbers ≥ 1; anything else is refused naming the flag.
+
+import { describe, expect, it } from 'vitest';
+import { clientLimitsFrom } from '../../src/cli/proxy-command.js';
+import { TurnoutError } from '../../src/errors.js';
+
+const GOOD = { clientHeaderTimeout: '10000', clientBodyTimeout: '30000', maxConnections: '4096' };
+
+describe('client limit flags', () => {
+  it('reads whole numbers', () => {
+    expect(clientLimitsFrom(GOOD)).toEqual({
+      headerTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
+      maxConnections: 4_096,
+    });
+  });
+
+  it.each([
+    ['clientHeaderTimeout', '0', '--client-header-timeout'],
+    ['clientBodyTimeout', '-5', '--client-body-timeout'],
+    ['maxConnections', '1.5', '--max-connections'],
+    ['maxConnections', 'many', '--max-connections'],
+    ['clientHeaderTimeout', '', '--client-header-timeout'],
+  ])('refuses %s = %j, naming %s', (key, value, flag) => {
+    let caught: unknown;
+    try {
+      clientLimitsFrom({ ...GOOD, [key]: value });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TurnoutError);
+    expect(caught).toMatchObject({ code: 'invalid_argument', field: flag });
+    expect((caught as Error).message).toContain(`${flag} ${value}: expected a whole number ≥ 1`);
+  });
+});
