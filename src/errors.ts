@@ -30,7 +30,8 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'upstream_unavailable'
   | 'shutting_down'
-  | 'instance_start_failed';
+  | 'instance_start_failed'
+  | 'destination_refused';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -106,6 +107,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     status: 500,
     exit: 1,
     summary: 'an instance could not be started (missing command, bad working directory, no port)',
+  },
+  destination_refused: {
+    status: 502,
+    exit: 1,
+    summary: "the route binds to one of the proxy's own listeners (admin, edge, outbound)",
   },
 };
 
