@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { TurnoutError } from '../errors.js';
 import { startProxy } from '../proxy/main.js';
 import type { ListenAddress } from '../proxy/server.js';
+import { parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { Io } from './io.js';
 
 /** `127.0.0.1:4140`, `:4140` (127.0.0.1), `[::1]:4140`, or `off`. */
@@ -31,6 +32,7 @@ interface ProxyFlags {
   admin: string;
   data: string;
   overrideSecret: string[];
+  trustedHops: string;
   drainTimeout: string;
   json?: boolean;
 }
@@ -65,6 +67,11 @@ export function registerProxyCommand(
       collect,
       [],
     )
+    .option(
+      '--trusted-hops <cidrs>',
+      'edge clients (comma-separated CIDRs, e.g. 10.0.0.0/8,127.0.0.1/32) whose segment headers, sticky keys and forwarding headers are believed',
+      'none',
+    )
     .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
     .option(
       '--json',
@@ -78,6 +85,7 @@ export function registerProxyCommand(
       ]
         .filter((s) => s !== '')
         .map((s) => Buffer.from(s));
+      const trustedHops = parseTrustedHops(flags.trustedHops);
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
       const proxy = await startProxy({
         config,
@@ -86,6 +94,7 @@ export function registerProxyCommand(
         edge: parseListen(flags.edge, '--edge'),
         admin: parseListen(flags.admin, '--admin'),
         overrideSecrets: secrets,
+        trustedHops,
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
       });

@@ -175,7 +175,9 @@ describe('reconcile: pre-release and canary', () => {
           name: 't-7',
           overlay:
             '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
-          rules: [{ lane: 't-7', header: { name: 'x-prerelease', equals: 't-7' } }],
+          rules: [
+            { lane: 't-7', header: { name: 'x-prerelease', equals: 't-7', trust: 'any-client' } },
+          ],
         },
       },
     ]);
@@ -198,7 +200,7 @@ describe('reconcile: pre-release and canary', () => {
       '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
       {
         rules: [
-          { lane: 't-7', header: { name: 'x-prerelease', equals: 't-7' } },
+          { lane: 't-7', header: { name: 'x-prerelease', equals: 't-7', trust: 'any-client' } },
           { lane: 't-7', percent, key: { header: 'x-user-id' } },
         ],
       },

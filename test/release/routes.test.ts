@@ -40,14 +40,14 @@ describe('laneRules', () => {
 
   it('pre-release: only the header', () => {
     expect(laneRules('t-4', 'x-prerelease', null)).toEqual([
-      { lane: 't-4', header: { name: 'x-prerelease', equals: 't-4' } },
+      { lane: 't-4', header: { name: 'x-prerelease', equals: 't-4', trust: 'any-client' } },
     ]);
   });
 
   it('canary: header, segments (given the lane, header lower-cased), then the sticky share; all valid rules', () => {
     const rules = laneRules('t-4', 'x-prerelease', { plan: canary!, percent: 10 });
     expect(rules).toEqual([
-      { lane: 't-4', header: { name: 'x-prerelease', equals: 't-4' } },
+      { lane: 't-4', header: { name: 'x-prerelease', equals: 't-4', trust: 'any-client' } },
       { lane: 't-4', header: { name: 'x-user-tier', equals: 'internal' } },
       { lane: 't-4', percent: 10, key: { header: 'x-user-id' } },
     ]);
