@@ -71,7 +71,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const ownListeners: ListenAddress[] = [opts.outbound, opts.edge, opts.admin].filter(
     (a): a is ListenAddress => a !== null && a.port !== 0,
   );
-  const isSelf = selfAddressGuard(ownListeners);
+  const guard = selfAddressGuard(ownListeners);
+  // Asked for every bound address of every request: answered once per address. Cleared when a
+  // listener is added and when a snapshot is applied, so it holds only addresses in use.
+  const selfCache = new Map<string, boolean>();
+  const isSelf = (address: string): boolean => {
+    let known = selfCache.get(address);
+    if (known === undefined) {
+      known = guard(address);
+      selfCache.set(address, known);
+    }
+    return known;
+  };
   const runtime: ProxyRuntime = {
     options: { ...DEFAULT_HANDLER_OPTIONS, ...opts.handler },
     current: () => compiled,
@@ -80,7 +91,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     stats,
     secrets: opts.overrideSecrets,
     trustedHops: opts.trustedHops ?? [],
-    isSelf: (address) => isSelf(address),
+    isSelf,
     logger,
     pickDestination: createDestinationPicker(DEFAULT_WARMUP_WINDOW_MS),
     now: () => performance.now(),
@@ -95,6 +106,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   await source.start((next, from) => {
     compiled = next;
     origin = from;
+    selfCache.clear();
     stats.configApplied(next.version);
     upstreams.retain(
       new Set(
@@ -127,6 +139,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       traffic.push(server);
       started[kind] = listenerAddress(server);
       ownListeners.push(started[kind]);
+      selfCache.clear();
     }
     if (opts.admin !== null) {
       const admin = createAdminServer({
@@ -139,6 +152,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       adminServer = admin;
       started.admin = listenerAddress(admin);
       ownListeners.push(started.admin);
+      selfCache.clear();
     }
   } catch (error) {
     // A port already taken: let go of what did start, or the stream and the listeners that bound
