@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'shutting_down'
   | 'instance_start_failed'
-  | 'request_timeout';
+  | 'request_timeout'
+  | 'destination_refused';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -112,6 +113,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     status: 408,
     exit: 2,
     summary: 'the client did not send its request head or body in time',
+  },
+  destination_refused: {
+    status: 502,
+    exit: 1,
+    summary: "the route binds to one of the proxy's own listeners (admin, edge, outbound)",
   },
 };
 

@@ -84,6 +84,8 @@ function showListen(at: ListenAddress | null): string {
 
 /** How long a graceful stop waits for the proxy to drain before SIGKILL. */
 const PROXY_STOP_DEADLINE_MS = 15_000;
+/** The proxy of `up` and `demo` trusts loopback clients only (see README "The edge's trust rules"). */
+export const LOCAL_TRUSTED_HOPS = '127.0.0.0/8,::1/128';
 
 /** Starts everything on the data dir (locked for as long as it runs). */
 export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
@@ -201,6 +203,10 @@ async function startLocked(
         listeners.edge,
         '--admin',
         listeners.admin,
+        // Everything here listens on loopback: local clients (the demo's load, curl) stand for
+        // the gateway that would set x-user-id in front of a real edge. Remote ones never do.
+        '--trusted-hops',
+        LOCAL_TRUSTED_HOPS,
       ],
       config: streamUrl,
       listeners,

@@ -9,6 +9,7 @@ import type { ClientLimits } from '../proxy/client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
 import { startProxy } from '../proxy/main.js';
 import type { ListenAddress } from '../proxy/server.js';
+import { parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { Io } from './io.js';
 
 /** `127.0.0.1:4140`, `:4140` (127.0.0.1), `[::1]:4140`, or `off`. */
@@ -59,6 +60,7 @@ interface ProxyFlags {
   admin: string;
   data: string;
   overrideSecret: string[];
+  trustedHops: string;
   drainTimeout: string;
   clientHeaderTimeout: string;
   clientBodyTimeout: string;
@@ -97,6 +99,11 @@ export function registerProxyCommand(
       [],
     )
     .option(
+      '--trusted-hops <cidrs>',
+      'edge clients (comma-separated CIDRs, e.g. 10.0.0.0/8,127.0.0.1/32) whose segment headers, sticky keys and forwarding headers are believed',
+      'none',
+    )
+    .option(
       '--drain-timeout <ms>',
       'how long SIGTERM waits for in-flight requests and open WebSocket tunnels',
       '10000',
@@ -129,6 +136,7 @@ export function registerProxyCommand(
         .filter((s) => s !== '')
         .map((s) => Buffer.from(s));
       const clientLimits = clientLimitsFrom(flags);
+      const trustedHops = parseTrustedHops(flags.trustedHops);
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
       const proxy = await startProxy({
         config,
@@ -138,6 +146,7 @@ export function registerProxyCommand(
         admin: parseListen(flags.admin, '--admin'),
         overrideSecrets: secrets,
         clientLimits,
+        trustedHops,
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
       });

@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
+import { TRUST_SOURCES } from '../routing/lane-rules.js';
 import type { ApiClient } from './api-client.js';
 import { createApiClient } from './api-client.js';
 import type { ApiFlags } from './flags.js';
@@ -74,6 +75,27 @@ function parseKey(text: string): Record<string, string> {
       'key',
     );
   return { [m[1] as string]: m[2] as string };
+}
+
+/**
+ * `--trust any-client|signed|trusted-hop` onto the segments (not cidr ones) and the key: where the
+ * proxy may read their values from (README "The edge's trust rules").
+ */
+export function withTrust(
+  body: { segments: Record<string, unknown>[]; key?: Record<string, string> },
+  trust: string,
+): void {
+  if (!(TRUST_SOURCES as readonly string[]).includes(trust))
+    throw new TurnoutError(
+      'invalid_argument',
+      `--trust ${trust}: expected one of ${TRUST_SOURCES.join(', ')}`,
+      'trust',
+    );
+  body.segments = body.segments.map((s) => {
+    const [kind, match] = Object.entries(s)[0] ?? [];
+    return kind === undefined || kind === 'cidr' ? s : { [kind]: { ...(match as object), trust } };
+  });
+  body.key = { ...(body.key ?? { header: 'x-user-id' }), trust };
 }
 
 function ticketId(text: string): number {
@@ -284,6 +306,10 @@ export function registerReleaseCommand(
         '--key <key>',
         'the user key the share is hashed on: header:NAME or cookie:NAME (default header:x-user-id)',
       )
+      .option(
+        '--trust <source>',
+        'where segment and key values may come from: trusted-hop (default: clients in the proxy --trusted-hops), signed, or any-client (client-chosen)',
+      )
       .option('--wait', 'show live progress until the canary completes'),
   ).action(
     async (
@@ -294,6 +320,7 @@ export function registerReleaseCommand(
         manual?: boolean;
         segment: string[];
         key?: string;
+        trust?: string;
       },
     ) => {
       if (f.manual === true && f.pause !== undefined)
@@ -315,6 +342,7 @@ export function registerReleaseCommand(
         segments: f.segment.map(parseSegment),
       };
       if (f.key !== undefined) body.key = parseKey(f.key);
+      if (f.trust !== undefined) withTrust(body as Parameters<typeof withTrust>[0], f.trust);
       const ticket = (await client(f).post(
         `/v1/tickets/${ticketId(id)}/canary`,
         body,

@@ -7,6 +7,7 @@ import type { CompiledSnapshot } from '../config/compile.js';
 import { compileSnapshot } from '../config/compile.js';
 import { parseSnapshot } from '../config/load.js';
 import { TurnoutError } from '../errors.js';
+import { isTrustedHop, parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { EdgeRequest, LaneExplanation } from '../routing/assign.js';
 import { explainLaneAssignment } from '../routing/assign.js';
 import { bindResultJson } from '../routing/bind.js';
@@ -64,6 +65,7 @@ interface ExplainOpts {
   header: string[];
   query?: string;
   clientIp: string;
+  trustedHops: string;
   json?: boolean;
 }
 
@@ -82,6 +84,11 @@ export function registerRouteCommands(
     .option('-H, --header <header>', "request header, 'Name: value' (repeatable)", collect, [])
     .option('--query <string>', 'query string of the request, without ?')
     .option('--client-ip <ip>', 'client address as the edge sees it', '127.0.0.1')
+    .option(
+      '--trusted-hops <cidrs>',
+      "the proxy's --trusted-hops: whether --client-ip may set segment headers and sticky keys",
+      'none',
+    )
     .option('--json', 'print JSON')
     .argument('<name>', 'logical name to route, e.g. /svc/orders')
     .action((name: string, opts: ExplainOpts) => {
@@ -94,11 +101,13 @@ export function registerRouteCommands(
           'product',
         );
       }
+      const trustedHops = parseTrustedHops(opts.trustedHops);
       const path = parsePath(name);
       const req: EdgeRequest = {
         headers: parseHeaderFlags(opts.header),
         query: opts.query ?? '',
         clientAddress: opts.clientIp,
+        trustedHop: isTrustedHop(trustedHops, opts.clientIp),
       };
       const assignment: LaneExplanation =
         opts.lane === undefined

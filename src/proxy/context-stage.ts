@@ -1,16 +1,21 @@
 // Stage 2, context: which product and lane a request is on. At the edge, whatever the client sent
 // about lanes is discarded and the product's rules assign the lane; inside the mesh, the context
 // travels in W3C baggage (or x-turnout-lane). A signed override is honoured in both, if valid.
+// Segment headers and sticky keys are believed only as each rule's trust allows: from a trusted hop
+// (by CIDR), as a signed value, or — where a rule says `any-client` — from anyone.
 
 import type { IncomingMessage } from 'node:http';
 import type { CompiledSnapshot } from '../config/compile.js';
 import { assignLane } from '../routing/assign.js';
+import type { Cidr } from '../routing/cidr.js';
 import { extractContext } from '../routing/context.js';
 import type { Dtab } from '../routing/index.js';
 import { verifyOverride } from '../routing/override.js';
+import type { EdgeFacts } from './headers.js';
 import type { Target } from './identify.js';
 import { productForHost, serviceName } from './identify.js';
 import type { ProxyError } from './respond-error.js';
+import { isTrustedHop } from './trusted-hops.js';
 
 export interface RequestRoute {
   readonly product: string;
@@ -20,6 +25,8 @@ export interface RequestRoute {
   readonly override: Dtab | undefined;
   /** The verified override token, forwarded so every hop applies the same override. */
   readonly overrideToken: string | undefined;
+  /** At the edge: whether the client is a trusted hop and which headers to strip; null in the mesh. */
+  readonly edge: EdgeFacts | null;
 }
 
 export type ContextResult =
@@ -29,9 +36,13 @@ export type ContextResult =
 export interface ContextInputs {
   readonly compiled: CompiledSnapshot;
   readonly secrets: readonly Buffer[];
-  /** Wall-clock time (Unix ms), for override expiry. */
+  /** Wall-clock time (Unix ms), for override and signed-value expiry. */
   readonly nowMs: number;
+  /** Edge clients in these CIDRs are trusted hops. */
+  readonly trustedHops: readonly Cidr[];
 }
+
+const NOTHING: ReadonlySet<string> = new Set();
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -65,10 +76,14 @@ export function edgeContext(
       error: { code: 'unknown_product', message: `no product serves host ${target.host}` },
     };
   }
+  const clientAddress = req.socket.remoteAddress ?? '';
+  const trustedHop = isTrustedHop(inputs.trustedHops, clientAddress);
   const assignment = assignLane(product.rules, {
     headers: req.headers,
     query: queryOf(target.path),
-    clientAddress: req.socket.remoteAddress ?? '',
+    clientAddress,
+    trustedHop,
+    signed: { secrets: inputs.secrets, nowMs: inputs.nowMs },
   });
   const override = verifiedOverride(req, inputs);
   return {
@@ -79,6 +94,8 @@ export function edgeContext(
       name: `/svc/${product.entry}`,
       override: override.dtab,
       overrideToken: override.token,
+      // What only a trusted hop may say is not passed on from anyone else either.
+      edge: { trustedHop, strip: trustedHop ? NOTHING : product.rules.hopHeaders },
     },
   };
 }
@@ -127,6 +144,7 @@ export function meshContext(
       name,
       override: override.dtab,
       overrideToken: override.token,
+      edge: null,
     },
   };
 }

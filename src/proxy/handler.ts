@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledSnapshot } from '../config/compile.js';
 import { withTurnoutContext } from '../routing/baggage.js';
+import type { Cidr } from '../routing/cidr.js';
 import type { Bound } from '../routing/index.js';
 import { lookup, parsePath } from '../routing/index.js';
 import { chooseUpstream, recordOutcome } from './balance-stage.js';
@@ -39,6 +40,10 @@ export interface ProxyRuntime {
   readonly retryBudget: RetryBudget;
   readonly stats: ProxyStats;
   readonly secrets: readonly Buffer[];
+  /** Edge clients in these CIDRs are trusted hops (src/proxy/trusted-hops.ts). */
+  readonly trustedHops: readonly Cidr[];
+  /** Whether `host:port` is one of this proxy's own listeners: never a destination. */
+  isSelf(address: string): boolean;
   readonly logger: Logger;
   readonly pickDestination: DestinationPicker;
   now(): number;
@@ -101,7 +106,12 @@ export function resolveRequest(
   const id = identifyTarget(req);
   if (!id.ok) return id.error;
   // Override tokens expire at a Unix time: the wall clock, not the monotonic `rt.now()`.
-  const inputs = { compiled, secrets: rt.secrets, nowMs: Date.now() };
+  const inputs = {
+    compiled,
+    secrets: rt.secrets,
+    nowMs: Date.now(),
+    trustedHops: rt.trustedHops,
+  };
   const ctx: ContextResult =
     kind === 'edge' ? edgeContext(req, id.target, inputs) : meshContext(req, id.target, inputs);
   if (!ctx.ok) return ctx.error;
@@ -136,6 +146,15 @@ function routeRequest(
     return { code: 'upstream_failed', message: `routing failed for ${where}` };
   }
   const bound = rt.pickDestination(decision.result.tree, rt.now(), rt.random);
+  if (bound?.addrs.some((a) => rt.isSelf(a))) {
+    // A releaser's overlay or a registered endpoint pointing at the admin (or any) listener of
+    // this very proxy: forwarding would expose /config and /explain, or loop.
+    rt.logger.warn({ event: 'destination_refused', service: route.name, product: route.product });
+    return {
+      code: 'destination_refused',
+      message: `${where} binds to this proxy's own listener, which is never a destination`,
+    };
+  }
   if (bound !== null && bound.addrs.length > 0) return bound;
   // A name the product's dtab has a rule for exists; it just has nowhere ready to go right now.
   const dtab = compiled.router.dtabFor(route.product, route.lane, route.override);
@@ -174,6 +193,7 @@ export function upstreamHeaderList(
     host: target.authority,
     replace: CONTEXT_HEADERS,
     extra,
+    edge: route.edge,
   });
 }
 

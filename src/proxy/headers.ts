@@ -1,5 +1,5 @@
 // Header rules for a forwarding proxy: hop-by-hop headers removed (RFC 9110 §7.6.1), the
-// forwarding headers set, and the guards against ambiguous requests (duplicate Host, an absolute
+// forwarding headers set by a stated policy, routing headers from outside stripped, and the guards against ambiguous requests (duplicate Host, an absolute
 // URI that disagrees with Host) that Node's parser lets through.
 
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
@@ -18,13 +18,19 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Headers a Connection list can never remove: without Host the upstream would see the proxy's
+ * own address as Host (undici fills it in), and Content-Length frames the message.
+ */
+const NEVER_HOP_BY_HOP = new Set(['close', 'keep-alive', 'host', 'content-length']);
+
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
   const text = Array.isArray(value) ? value.join(',') : value;
   const tokens = new Set<string>();
   for (const t of text.split(',')) {
     const token = t.trim().toLowerCase();
-    if (token !== '' && token !== 'close' && token !== 'keep-alive') tokens.add(token);
+    if (token !== '' && !NEVER_HOP_BY_HOP.has(token)) tokens.add(token);
   }
   return tokens.size === 0 ? null : tokens;
 }
@@ -56,6 +62,14 @@ export function hasDuplicateHost(raw: readonly string[]): boolean {
   return false;
 }
 
+/** What the edge knows about its client: whom to believe, and what to strip. */
+export interface EdgeFacts {
+  /** The client is a trusted hop (`--trusted-hops`): its forwarding headers are kept, appended to. */
+  readonly trustedHop: boolean;
+  /** Headers only a trusted hop may set (the product's segment headers and sticky keys). */
+  readonly strip: ReadonlySet<string>;
+}
+
 export interface ForwardedFacts {
   readonly clientAddress: string;
   readonly proto: 'http' | 'https';
@@ -64,20 +78,95 @@ export interface ForwardedFacts {
   readonly replace: ReadonlySet<string>;
   /** Extra headers to add (context, override). */
   readonly extra: readonly (readonly [string, string])[];
+  /** The edge's view of its client; null or absent on the outbound (mesh) listener. */
+  readonly edge?: EdgeFacts | null;
 }
 
 const VIA = '1.1 turnout';
 
 /**
+ * Routing headers no client outside may send into the mesh: Linkerd's `l5d-*` (l5d-dtab,
+ * l5d-ctx-*), Finagle's `dtab-local`, and Turnout's own `x-turnout-*` (the edge sets those).
+ */
+export function isRoutingHeader(lower: string): boolean {
+  return lower.startsWith('l5d-') || lower === 'dtab-local' || lower.startsWith('x-turnout-');
+}
+
+function joined(list: string | null, value: string): string {
+  return list === null ? value : `${list}, ${value}`;
+}
+
+/** An RFC 7239 `for`/`host` value: IPv6 in brackets, and quoted where it is not a token. */
+function forwardedElement(address: string, host: string | undefined, proto: string): string {
+  const node = address === '' ? 'unknown' : address.includes(':') ? `"[${address}]"` : address;
+  const parts = [`for=${node}`];
+  if (host !== undefined) parts.push(`host="${host.replace(/["\\]/g, '\\$&')}"`);
+  parts.push(`proto=${proto}`);
+  return parts.join(';');
+}
+
+interface Chain {
+  xff: string | null;
+  forwarded: string | null;
+  realIp: string | null;
+  proto: string | null;
+  host: string | null;
+  via: string | null;
+}
+
+/**
+ * Collects a forwarding header into `chain` (true) or leaves it to be copied (false). On the
+ * outbound listener Forwarded and X-Real-IP are ordinary headers, as they always were.
+ */
+function collect(chain: Chain, lower: string, value: string, edge: boolean): boolean {
+  switch (lower) {
+    case 'x-forwarded-for':
+      chain.xff = joined(chain.xff, value);
+      return true;
+    case 'via':
+      chain.via = joined(chain.via, value);
+      return true;
+    case 'x-forwarded-proto':
+      chain.proto ??= value;
+      return true;
+    case 'x-forwarded-host':
+      chain.host ??= value;
+      return true;
+    case 'forwarded':
+      if (edge) chain.forwarded = joined(chain.forwarded, value);
+      return edge;
+    case 'x-real-ip':
+      if (edge) chain.realIp ??= value;
+      return edge;
+    default:
+      return false;
+  }
+}
+
+/**
  * The upstream request's headers as a flat [name, value, …] list (undici's fastest form), in the
  * client's order and spelling, minus hop-by-hop and replaced ones, plus forwarding headers.
+ *
+ * Forwarding policy (README "The edge's trust rules"): at the edge, X-Forwarded-For, Forwarded
+ * and X-Real-IP from a client that is not a trusted hop are replaced by the proxy's view (the
+ * socket's peer address); from a trusted hop, X-Forwarded-For and Forwarded are appended to and
+ * its X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host are kept. On the outbound listener
+ * X-Forwarded-For is appended to and the rest passes as before. Header bytes are copied as they
+ * came (non-ASCII included): Node reads them as latin1 and undici writes them back the same way.
  */
 export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): string[] {
   const raw = req.rawHeaders;
   const named = connectionTokens(req.headers.connection);
+  const edge = facts.edge ?? null;
   const out: string[] = [];
-  let xff: string | null = null;
-  let via: string | null = null;
+  const chain: Chain = {
+    xff: null,
+    forwarded: null,
+    realIp: null,
+    proto: null,
+    host: null,
+    via: null,
+  };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
@@ -85,24 +174,30 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): st
     // `Expect: 100-continue` was answered to the client by Node before the request reached us,
     // and undici refuses to send an Expect header at all (NotSupportedError): never forwarded.
     if (lower === 'expect') continue;
-    if (lower === 'x-forwarded-for') {
-      xff = xff === null ? raw[i + 1]! : `${xff}, ${raw[i + 1]!}`;
-      continue;
-    }
-    if (lower === 'via') {
-      via = via === null ? raw[i + 1]! : `${via}, ${raw[i + 1]!}`;
-      continue;
-    }
-    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
+    if (edge !== null && (isRoutingHeader(lower) || edge.strip.has(lower))) continue;
+    if (collect(chain, lower, raw[i + 1]!, edge !== null)) continue;
     out.push(name, raw[i + 1]!);
   }
+  const address = facts.clientAddress;
+  // Outbound clients are the mesh's own services: their chain is appended to, as it always was.
+  const believed = edge === null || edge.trustedHop;
+  const trusted = edge?.trustedHop === true;
   out.push(
     'x-forwarded-for',
-    xff === null ? facts.clientAddress : `${xff}, ${facts.clientAddress}`,
+    believed && chain.xff !== null ? `${chain.xff}, ${address}` : address,
   );
-  out.push('x-forwarded-proto', facts.proto);
-  if (facts.host !== undefined) out.push('x-forwarded-host', facts.host);
-  out.push('via', via === null ? VIA : `${via}, ${VIA}`);
+  out.push('x-forwarded-proto', trusted && chain.proto !== null ? chain.proto : facts.proto);
+  const host = trusted && chain.host !== null ? chain.host : facts.host;
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  if (edge !== null) {
+    out.push('x-real-ip', trusted && chain.realIp !== null ? chain.realIp : address);
+    const mine = forwardedElement(address, facts.host, facts.proto);
+    out.push(
+      'forwarded',
+      trusted && chain.forwarded !== null ? `${chain.forwarded}, ${mine}` : mine,
+    );
+  }
+  out.push('via', chain.via === null ? VIA : `${chain.via}, ${VIA}`);
   for (const [name, value] of facts.extra) out.push(name, value);
   return out;
 }

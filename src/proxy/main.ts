@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledSnapshot } from '../config/compile.js';
+import type { Cidr } from '../routing/cidr.js';
 import { createAdminServer } from './admin.js';
 import { DEFAULT_WARMUP_WINDOW_MS } from './balancer.js';
 import type { ClientLimits } from './client-connection.js';
@@ -14,6 +15,7 @@ import { createConfigSource } from './config-source.js';
 import { createDestinationPicker } from './destination.js';
 import type { HandlerOptions, ProxyRuntime } from './handler.js';
 import { createRetryBudget } from './retry-budget.js';
+import { selfAddressGuard } from './self-address.js';
 import type { ListenAddress } from './server.js';
 import { createTrafficServer, drainServers, listen, listenerAddress } from './server.js';
 import { createProxyStats } from './stats.js';
@@ -30,6 +32,11 @@ export interface ProxyOptions {
   readonly admin: ListenAddress | null;
   /** HMAC secrets accepted for `x-turnout-override` (none: overrides are ignored). */
   readonly overrideSecrets: readonly Buffer[];
+  /**
+   * Edge clients whose segment headers, sticky keys and forwarding headers are believed (a
+   * gateway in front); see parseTrustedHops. Default: none.
+   */
+  readonly trustedHops?: readonly Cidr[];
   readonly token?: string;
   readonly handler?: Partial<HandlerOptions>;
   readonly connectTimeoutMs?: number;
@@ -67,6 +74,23 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     connectionsPerEndpoint: 256,
     keepAliveTimeoutMs: 4_000,
   });
+  // Never forward to ourselves: the listeners as configured, and each one as bound (port 0 gets
+  // its real port only then) before it can take a request.
+  const ownListeners: ListenAddress[] = [opts.outbound, opts.edge, opts.admin].filter(
+    (a): a is ListenAddress => a !== null && a.port !== 0,
+  );
+  const guard = selfAddressGuard(ownListeners);
+  // Asked for every bound address of every request: answered once per address. Cleared when a
+  // listener is added and when a snapshot is applied, so it holds only addresses in use.
+  const selfCache = new Map<string, boolean>();
+  const isSelf = (address: string): boolean => {
+    let known = selfCache.get(address);
+    if (known === undefined) {
+      known = guard(address);
+      selfCache.set(address, known);
+    }
+    return known;
+  };
   const runtime: ProxyRuntime = {
     options: { ...DEFAULT_HANDLER_OPTIONS, ...opts.handler },
     current: () => compiled,
@@ -74,6 +98,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     retryBudget: createRetryBudget(),
     stats,
     secrets: opts.overrideSecrets,
+    trustedHops: opts.trustedHops ?? [],
+    isSelf,
     logger,
     pickDestination: createDestinationPicker(DEFAULT_WARMUP_WINDOW_MS),
     now: () => performance.now(),
@@ -88,6 +114,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   await source.start((next, from) => {
     compiled = next;
     origin = from;
+    selfCache.clear();
     stats.configApplied(next.version);
     upstreams.retain(
       new Set(
@@ -120,6 +147,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await listen(server, at);
       traffic.push(server);
       started[kind] = listenerAddress(server);
+      ownListeners.push(started[kind]);
+      selfCache.clear();
     }
     if (opts.admin !== null) {
       const admin = createAdminServer({
@@ -131,6 +160,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await listen(admin, opts.admin);
       adminServer = admin;
       started.admin = listenerAddress(admin);
+      ownListeners.push(started.admin);
+      selfCache.clear();
     }
   } catch (error) {
     // A port already taken: let go of what did start, or the stream and the listeners that bound

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import type { LaneMatch } from '../routing/lane-rules.js';
-import { laneRuleSchema } from '../routing/lane-rules.js';
+import { laneRuleSchema, TRUST_SOURCES } from '../routing/lane-rules.js';
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
 
@@ -37,6 +37,8 @@ export const analysisSchema = z.strictObject({
   /** How far back the figures reach (never before the current step began). */
   windowMs: int(1000, 3_600_000).default(30_000),
 });
+
+const keyTrust = z.enum(TRUST_SOURCES).optional();
 
 /** A canary segment is a lane rule without its lane (the ticket's lane is filled in). */
 const segmentSchema = z
@@ -72,9 +74,10 @@ export const canarySchema = z
     /** Requests matching these go to the lane at every step (e.g. internal users first). */
     segments: z.array(segmentSchema).max(20).default([]),
     /** The user key the share is hashed on, so a user stays in (or out of) the lane. */
+    // Trust as in a lane rule's key (trusted-hop when not said; any-client must be said).
     key: z
-      .strictObject({ header: z.string().min(1).max(256) })
-      .or(z.strictObject({ cookie: z.string().min(1).max(256) }))
+      .strictObject({ header: z.string().min(1).max(256), trust: keyTrust })
+      .or(z.strictObject({ cookie: z.string().min(1).max(256), trust: keyTrust }))
       .default({ header: 'x-user-id' }),
   })
   .superRefine((c, ctx) => {

@@ -5,9 +5,11 @@ import { TurnoutError } from '../errors.js';
 import type { Cidr, IpAddress } from './cidr.js';
 import { cidrContains, parseCidr, parseIp } from './cidr.js';
 import { stableBucket } from './hash.js';
-import type { LaneRule, ValueMatch } from './lane-rules.js';
+import type { LaneRule, TrustSource, ValueMatch } from './lane-rules.js';
+import { DEFAULT_TRUST } from './lane-rules.js';
 import type { LinearRegex } from './linear-regex.js';
 import { compileLinearRegex, showRegex } from './linear-regex.js';
+import { verifySignedValue } from './signed-value.js';
 
 export interface EdgeRequest {
   /** Header values by lower-case name (Node's IncomingMessage.headers shape; cookie joined with '; '). */
@@ -16,6 +18,13 @@ export interface EdgeRequest {
   readonly query: string;
   /** The client's IP address as the proxy saw it. */
   readonly clientAddress: string;
+  /**
+   * Whether the client is a trusted hop (inside the proxy's `--trusted-hops`): only then do
+   * `trust: trusted-hop` rules (the default) read its headers, cookies and query. Absent: no.
+   */
+  readonly trustedHop?: boolean;
+  /** Secrets and wall clock (Unix ms) for `trust: signed` rules; absent: no value verifies. */
+  readonly signed?: { readonly secrets: readonly (string | Buffer)[]; readonly nowMs: number };
 }
 
 export type LaneAssignment = {
@@ -61,6 +70,7 @@ type CompiledMatch =
       readonly kind: 'header' | 'cookie' | 'query';
       readonly name: string;
       readonly test: ValueTest;
+      readonly trust: TrustSource;
     }
   | { readonly kind: 'cidr'; readonly cidr: Cidr }
   | {
@@ -69,6 +79,7 @@ type CompiledMatch =
       readonly name: string;
       /** Percent × 100: the key is in the lane when its bucket is below this. */
       readonly basisPoints: number;
+      readonly trust: TrustSource;
     };
 
 export interface CompiledLaneRule {
@@ -83,6 +94,11 @@ export interface CompiledLaneRule {
 
 export interface CompiledLaneRules {
   readonly rules: readonly CompiledLaneRule[];
+  /**
+   * Headers that `trusted-hop` rules read (segments and sticky keys): the edge strips them from
+   * requests of clients that are not trusted hops, so the upstream cannot be fooled either.
+   */
+  readonly hopHeaders: ReadonlySet<string>;
 }
 
 const STABLE: LaneAssignment = Object.freeze({
@@ -100,7 +116,13 @@ const STABLE: LaneAssignment = Object.freeze({
  * that does not compile, which only happens when the rules skipped validation.
  */
 export function compileLaneRules(rules: readonly LaneRule[]): CompiledLaneRules {
-  return { rules: rules.map(compileRule) };
+  const compiled = rules.map(compileRule);
+  const hopHeaders = new Set<string>();
+  for (const { match: m } of compiled) {
+    const isHeader = m.kind === 'header' || (m.kind === 'percent' && m.source === 'header');
+    if (isHeader && m.trust === 'trusted-hop') hopHeaders.add(m.name);
+  }
+  return { rules: compiled, hopHeaders };
 }
 
 function compileRule(rule: LaneRule, index: number): CompiledLaneRule {
@@ -120,11 +142,16 @@ function compileRule(rule: LaneRule, index: number): CompiledLaneRule {
 function compileMatch(rule: LaneRule, index: number): CompiledMatch {
   if ('header' in rule) {
     const { name, test } = compileValueMatch(rule.header, index, 'header');
-    return { kind: 'header', name: name.toLowerCase(), test };
+    return { kind: 'header', name: name.toLowerCase(), test, trust: trustOf(rule.header) };
   }
-  if ('cookie' in rule)
-    return { kind: 'cookie', ...compileValueMatch(rule.cookie, index, 'cookie') };
-  if ('query' in rule) return { kind: 'query', ...compileValueMatch(rule.query, index, 'query') };
+  if ('cookie' in rule) {
+    const trust = trustOf(rule.cookie);
+    return { kind: 'cookie', ...compileValueMatch(rule.cookie, index, 'cookie'), trust };
+  }
+  if ('query' in rule) {
+    const trust = trustOf(rule.query);
+    return { kind: 'query', ...compileValueMatch(rule.query, index, 'query'), trust };
+  }
   if ('cidr' in rule) {
     const parsed = parseCidr(rule.cidr);
     if (!parsed.ok) {
@@ -140,7 +167,11 @@ function compileMatch(rule: LaneRule, index: number): CompiledMatch {
   const name = rule.key.header?.toLowerCase() ?? rule.key.cookie ?? '';
   // Rounded because 0.29 * 100 is 28.999999999999996 in binary floating point.
   const basisPoints = Math.round(rule.percent * 100);
-  return { kind: 'percent', source, name, basisPoints };
+  return { kind: 'percent', source, name, basisPoints, trust: trustOf(rule.key) };
+}
+
+function trustOf(m: { readonly trust?: TrustSource | undefined }): TrustSource {
+  return m.trust ?? DEFAULT_TRUST;
 }
 
 function compileValueMatch(
@@ -164,14 +195,23 @@ function describeMatch(m: CompiledMatch): string {
   switch (m.kind) {
     case 'header':
     case 'cookie':
-      return `${m.kind} ${m.name} ${describeTest(m.test)}`;
+      return `${m.kind} ${m.name} ${describeTest(m.test)}${describeTrust(m.trust)}`;
     case 'query':
-      return `query parameter ${m.name} ${describeTest(m.test)}`;
+      return `query parameter ${m.name} ${describeTest(m.test)}${describeTrust(m.trust)}`;
     case 'cidr':
       return `client address in ${m.cidr.text}`;
     case 'percent':
-      return `percent ${m.basisPoints / 100} on ${m.source} ${m.name}`;
+      return `percent ${m.basisPoints / 100} on ${m.source} ${m.name}${describeTrust(m.trust)}`;
   }
+}
+
+/** The default (trusted hops only) goes unsaid; the others are named. */
+function describeTrust(trust: TrustSource): string {
+  return trust === 'any-client'
+    ? ' (from any client)'
+    : trust === 'signed'
+      ? ' (signed values only)'
+      : '';
 }
 
 function describeTest(t: ValueTest): string {
@@ -214,6 +254,43 @@ class RequestView {
       this.params = new URLSearchParams(typeof q === 'string' ? q : '');
     }
     return this.params.get(name) ?? undefined;
+  }
+
+  raw(kind: 'header' | 'cookie' | 'query', name: string): string | undefined {
+    return kind === 'header'
+      ? this.header(name)
+      : kind === 'cookie'
+        ? this.cookie(name)
+        : this.query(name);
+  }
+
+  /** The value a rule may use, per its trust: undefined when absent, untrusted or not signed. */
+  trusted(
+    kind: 'header' | 'cookie' | 'query',
+    name: string,
+    trust: TrustSource,
+  ): string | undefined {
+    const raw = this.raw(kind, name);
+    if (raw === undefined || trust === 'any-client') return raw;
+    if (trust === 'trusted-hop') return this.req.trustedHop === true ? raw : undefined;
+    const signed = this.req.signed;
+    if (signed === undefined) return undefined;
+    const r = verifySignedValue(raw, name, signed.secrets, signed.nowMs);
+    return r.ok ? r.value : undefined;
+  }
+
+  /** Why trusted() gave nothing (or an empty key), for the explainer: `is absent`, `is not read: …`. */
+  unread(kind: 'header' | 'cookie' | 'query', name: string, trust: TrustSource): string {
+    const raw = this.raw(kind, name);
+    if (raw === undefined) return 'is absent';
+    if (trust === 'trusted-hop' && this.req.trustedHop !== true)
+      return 'is not read: the client is not a trusted hop';
+    if (trust === 'signed') {
+      const s = this.req.signed ?? { secrets: [], nowMs: 0 };
+      const r = verifySignedValue(raw, name, s.secrets, s.nowMs);
+      if (!r.ok) return `is not read: it is not a valid signed value (${r.message})`;
+    }
+    return 'is empty';
   }
 
   address(): IpAddress | null {
@@ -327,7 +404,7 @@ function evaluate(rule: CompiledLaneRule, view: RequestView): Verdict {
     if (m.basisPoints === 0) return no('percent 0 matches nobody');
     const key = percentKey(m, view);
     if (key === undefined)
-      return no(`${what} is ${absentOrEmpty(m, view)}, so there is no key to hash`);
+      return no(`${what} ${absentOrEmpty(m, view)}, so there is no key to hash`);
     const bucket = stableBucket(key, rule.lane, PERCENT_BUCKETS);
     if (bucket < m.basisPoints) {
       const assignment = percentHit(rule, bucket, m.basisPoints);
@@ -350,7 +427,7 @@ function evaluate(rule: CompiledLaneRule, view: RequestView): Verdict {
   }
   const what = m.kind === 'query' ? `query parameter ${m.name}` : `${m.kind} ${m.name}`;
   const value = matchedValue(m, view);
-  if (value === undefined) return no(`${what} is absent`);
+  if (value === undefined) return no(`${what} ${view.unread(m.kind, m.name, m.trust)}`);
   if (testValue(m.test, value))
     return { matched: true, reason: rule.description, assignment: rule.hit! };
   if (m.test.op === 'equals')
@@ -376,9 +453,7 @@ type ValueKindMatch = Extract<CompiledMatch, { kind: 'header' | 'cookie' | 'quer
 type PercentMatch = Extract<CompiledMatch, { kind: 'percent' }>;
 
 function matchedValue(m: ValueKindMatch, view: RequestView): string | undefined {
-  if (m.kind === 'header') return view.header(m.name);
-  if (m.kind === 'cookie') return view.cookie(m.name);
-  return view.query(m.name);
+  return view.trusted(m.kind, m.name, m.trust);
 }
 
 function testValue(t: ValueTest, value: string): boolean {
@@ -388,13 +463,12 @@ function testValue(t: ValueTest, value: string): boolean {
 
 /** The sticky key; an empty value counts as missing, or every anonymous request would share one bucket. */
 function percentKey(m: PercentMatch, view: RequestView): string | undefined {
-  const v = m.source === 'header' ? view.header(m.name) : view.cookie(m.name);
+  const v = view.trusted(m.source, m.name, m.trust);
   return v === '' ? undefined : v;
 }
 
 function absentOrEmpty(m: PercentMatch, view: RequestView): string {
-  const v = m.source === 'header' ? view.header(m.name) : view.cookie(m.name);
-  return v === undefined ? 'absent' : 'empty';
+  return view.unread(m.source, m.name, m.trust);
 }
 
 /** Quotes a request value for a message: escaped, and at most 64 characters. */

@@ -37,6 +37,8 @@ export type { Path } from './path.js';
 export { EMPTY_PATH, showPath, utf8Path } from './path.js';
 export type { ProductRouting, RouteDecision, Router } from './router.js';
 export { createRouter, pickBound } from './router.js';
+export type { SignedValueResult } from './signed-value.js';
+export { signValue, verifySignedValue } from './signed-value.js';
 export { DtabSyntaxError } from './syntax-error.js';
 export type { Bound, NameTree, Weighted } from './tree.js';
 export {

@@ -17,6 +17,24 @@ const MAX_EQUALS_LENGTH = 4096;
 export const LANE_MATCH_KINDS = ['header', 'cookie', 'query', 'cidr', 'percent'] as const;
 export type LaneMatchKind = (typeof LANE_MATCH_KINDS)[number];
 
+/**
+ * Where a rule may take a header, cookie or query value (or a percent rule its sticky key) from:
+ * - `trusted-hop` (the default): only from a client inside the proxy's `--trusted-hops` CIDRs
+ *   (a gateway that sets the header after logging the user in); from anyone else the value is
+ *   ignored, and a header is stripped before the request goes upstream;
+ * - `signed`: from any client, but only a value signed with a proxy secret for this name
+ *   (src/routing/signed-value.ts), so the issuer chose it, not the client;
+ * - `any-client`: whatever any client sends. Client-chosen: anyone can put themselves in the lane.
+ */
+export const TRUST_SOURCES = ['trusted-hop', 'signed', 'any-client'] as const;
+export type TrustSource = (typeof TRUST_SOURCES)[number];
+/** Rules without a `trust` field read values only from trusted hops. */
+export const DEFAULT_TRUST: TrustSource = 'trusted-hop';
+
+const trustSchema = z.enum(TRUST_SOURCES, {
+  error: `trust is one of ${TRUST_SOURCES.join(', ')} (default ${DEFAULT_TRUST})`,
+});
+
 /** RFC 9110 token: header and cookie names. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -92,6 +110,7 @@ const regexSchema = text('regex')
 function valueMatchSchema(what: string, nameSchema: z.ZodType<string, string>) {
   return strict(`a ${what} match`, {
     name: nameSchema,
+    trust: trustSchema.optional(),
     equals: text('equals')
       .max(MAX_EQUALS_LENGTH, `equals is at most ${MAX_EQUALS_LENGTH} characters`)
       .optional(),
@@ -124,6 +143,7 @@ const percentSchema = z
 const percentKeySchema = strict('a percent key', {
   header: headerNameSchema.optional(),
   cookie: cookieNameSchema.optional(),
+  trust: trustSchema.optional(),
 }).superRefine((key, ctx) => {
   if ((key.header === undefined) === (key.cookie === undefined)) {
     ctx.addIssue({ code: 'custom', message: 'a percent key has exactly one of header or cookie' });

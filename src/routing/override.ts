@@ -164,11 +164,12 @@ export function checkOverridePolicy(dtab: Dtab, text: string = showDtab(dtab)): 
 
 // --- signing ----------------------------------------------------------------------------------
 
-function mac(secret: string | Buffer, signed: string): Buffer {
+/** HMAC-SHA256 of `signed`: overrides and signed rule values (signed-value.ts) share it. */
+export function mac(secret: string | Buffer, signed: string): Buffer {
   return createHmac('sha256', secret).update(signed, 'latin1').digest();
 }
 
-function secretLength(secret: string | Buffer): number {
+export function secretLength(secret: string | Buffer): number {
   return typeof secret === 'string' ? Buffer.byteLength(secret, 'utf8') : secret.length;
 }
 
@@ -235,7 +236,7 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Strict, canonical, unpadded base64url; null when `text` is not exactly that. */
-function decodeBase64url(text: string): Buffer | null {
+export function decodeBase64url(text: string): Buffer | null {
   if (text.length % 4 === 1 || !B64URL.test(text)) return null;
   const bytes = Buffer.from(text, 'base64url');
   return bytes.toString('base64url') === text ? bytes : null;

@@ -8,6 +8,7 @@ import {
   parseDuration,
   parseItem,
   parseSegment,
+  withTrust,
 } from '../../src/cli/release-command.js';
 import { TurnoutError } from '../../src/errors.js';
 
@@ -143,4 +144,26 @@ describe('bad release flags end the CLI with exit 2 before any request', () => {
       expect(out).toEqual([]);
     });
   }
+});
+
+describe('withTrust (--trust)', () => {
+  it('puts the trust on header, cookie and query segments and on the key, not on cidr', () => {
+    const body = {
+      segments: [parseSegment('header:x-user-tier=internal'), parseSegment('cidr:10.0.0.0/8')],
+    } as Parameters<typeof withTrust>[0];
+    withTrust(body, 'any-client');
+    expect(body).toEqual({
+      segments: [
+        { header: { name: 'x-user-tier', equals: 'internal', trust: 'any-client' } },
+        { cidr: '10.0.0.0/8' },
+      ],
+      key: { header: 'x-user-id', trust: 'any-client' },
+    });
+  });
+
+  it('refuses an unknown source, naming --trust and the choices', () => {
+    const e = refusal(() => withTrust({ segments: [] }, 'anyone'));
+    expect(e).toMatchObject({ code: 'invalid_argument', field: 'trust' });
+    expect(e.message).toBe('--trust anyone: expected one of trusted-hop, signed, any-client');
+  });
 });

@@ -44,11 +44,33 @@ describe('turnout route explain (real process, examples/routing.yaml)', () => {
       'shop',
       '-H',
       'X-User-Tier: internal',
+      '--trusted-hops',
+      '127.0.0.1/32',
       '/svc/orders',
     );
     const body = JSON.parse(r.stdout);
     expect(body.lane).toMatchObject({ lane: 't-42', ruleIndex: 1 });
     expect(body.result.tree).toBe('/v/orders/2.4.0');
+  });
+
+  it('ignores a segment header from a client that is not a trusted hop, and says why', async () => {
+    const r = await turnout(
+      'route',
+      'explain',
+      '--json',
+      '--config',
+      CONFIG,
+      '--product',
+      'shop',
+      '-H',
+      'X-User-Tier: internal',
+      '/svc/orders',
+    );
+    const body = JSON.parse(r.stdout);
+    expect(body.lane).toMatchObject({ lane: null, ruleIndex: null });
+    expect(body.lane.rules[1].reason).toBe(
+      'header x-user-tier is not read: the client is not a trusted hop',
+    );
   });
 
   it('falls back to stable for a lane version with no ready endpoints', async () => {

@@ -136,6 +136,8 @@ export function send(
     headers?: Record<string, string>;
     body?: string | Buffer;
     agent?: Agent;
+    /** The client's own address, e.g. 127.0.0.2 to be another loopback client. */
+    localAddress?: string;
   },
 ): Promise<Reply> {
   // As an explicit-proxy client does (curl with http_proxy), send the absolute URI's host as Host.
@@ -150,6 +152,7 @@ export function send(
         method: opts.method ?? 'GET',
         headers,
         agent: opts.agent,
+        ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
       },
       (res) => {
         const chunks: Buffer[] = [];

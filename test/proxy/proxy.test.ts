@@ -28,7 +28,8 @@ function snapshot(): SnapshotInput {
         entry: 'web',
         dtab: '/svc/web=>/v/web/1;/svc/orders=>/v/orders/1;/svc/account=>/v/account/1;/svc/w=>/v/orders/1 & 3*/v/orders/2;/svc/empty=>/v/empty/1',
         lanes: [{ name: 't-1', overlay: '/svc/orders=>/v/orders/2;/svc/account=>/v/account/2' }],
-        rules: [{ lane: 't-1', header: { name: 'x-qa-lane', equals: 't-1' } }],
+        // A testers' header, client-chosen on purpose (test/proxy/trust.test.ts covers the default).
+        rules: [{ lane: 't-1', header: { name: 'x-qa-lane', equals: 't-1', trust: 'any-client' } }],
       },
       {
         name: 'admin',

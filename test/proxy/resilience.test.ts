@@ -51,7 +51,10 @@ function shopSnapshot(
         entry: 'web',
         dtab,
         lanes,
-        rules: lanes.map((l) => ({ lane: l.name, header: { name: 'x-qa-lane', equals: l.name } })),
+        rules: lanes.map((l) => ({
+          lane: l.name,
+          header: { name: 'x-qa-lane', equals: l.name, trust: 'any-client' as const },
+        })),
       },
     ],
     modules: [

@@ -175,7 +175,12 @@ describe('reconcile: pre-release and canary', () => {
           name: 't-7',
           overlay:
             '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
-          rules: [{ lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } }],
+          rules: [
+            {
+              lane: 't-7',
+              header: { name: 'x-prerelease', equals: 'secret-of-7', trust: 'any-client' },
+            },
+          ],
         },
       },
     ]);
@@ -191,7 +196,14 @@ describe('reconcile: pre-release and canary', () => {
     const old = lane(
       't-7',
       '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
-      { rules: [{ lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } }] },
+      {
+        rules: [
+          {
+            lane: 't-7',
+            header: { name: 'x-prerelease', equals: 'secret-of-7', trust: 'any-client' },
+          },
+        ],
+      },
     );
     const view = (secret: string) =>
       given({
@@ -222,7 +234,10 @@ describe('reconcile: pre-release and canary', () => {
       '/svc/web => /v/web/2.0.0;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/2.0.0;',
       {
         rules: [
-          { lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } },
+          {
+            lane: 't-7',
+            header: { name: 'x-prerelease', equals: 'secret-of-7', trust: 'any-client' },
+          },
           { lane: 't-7', percent, key: { header: 'x-user-id' } },
         ],
       },
@@ -351,7 +366,10 @@ describe('reconcile: analysis judges what the ticket changes', () => {
       ticket: { state: 'canary', goal: 'canary' },
       lane: lane('t-7', '/svc/web => /v/web/1.0.0;\n/svc/orders => /v/orders/2.0.0;', {
         rules: [
-          { lane: 't-7', header: { name: 'x-prerelease', equals: 'secret-of-7' } },
+          {
+            lane: 't-7',
+            header: { name: 'x-prerelease', equals: 'secret-of-7', trust: 'any-client' },
+          },
           { lane: 't-7', percent: 50, key: { header: 'x-user-id' } },
         ],
       }),

@@ -43,7 +43,10 @@ describe('laneRules', () => {
   it('pre-release: only the header, matching the ticket’s secret and not the lane name', () => {
     const rules = laneRules('t-4', header, null);
     expect(rules).toEqual([
-      { lane: 't-4', header: { name: 'x-prerelease', equals: 'Zq3-random_secret' } },
+      {
+        lane: 't-4',
+        header: { name: 'x-prerelease', equals: 'Zq3-random_secret', trust: 'any-client' },
+      },
     ]);
     expect(JSON.stringify(rules)).not.toContain('"equals":"t-4"');
   });
@@ -51,7 +54,10 @@ describe('laneRules', () => {
   it('canary: header, segments (given the lane, header lower-cased), then the sticky share; all valid rules', () => {
     const rules = laneRules('t-4', header, { plan: canary!, percent: 10 });
     expect(rules).toEqual([
-      { lane: 't-4', header: { name: 'x-prerelease', equals: 'Zq3-random_secret' } },
+      {
+        lane: 't-4',
+        header: { name: 'x-prerelease', equals: 'Zq3-random_secret', trust: 'any-client' },
+      },
       { lane: 't-4', header: { name: 'x-user-tier', equals: 'internal' } },
       { lane: 't-4', percent: 10, key: { header: 'x-user-id' } },
     ]);

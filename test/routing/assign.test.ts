@@ -27,8 +27,9 @@ function compile(rules: unknown[]): CompiledLaneRules {
   return compileLaneRules(laneRulesSchema.parse(rules));
 }
 
+/** From a trusted hop unless said otherwise: these specs are about matching (trust has its own). */
 function request(opts: Partial<EdgeRequest> = {}): EdgeRequest {
-  return { headers: {}, query: '', clientAddress: '203.0.113.7', ...opts };
+  return { headers: {}, query: '', clientAddress: '203.0.113.7', trustedHop: true, ...opts };
 }
 
 const STABLE: LaneAssignment = { lane: null, ruleIndex: null, reason: 'no rule matched' };
@@ -235,6 +236,7 @@ describe('assignLane', () => {
       const req = {
         headers: {},
         clientAddress: '::1',
+        trustedHop: true,
         get query() {
           reads++;
           return 'b=1';

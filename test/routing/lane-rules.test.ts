@@ -128,7 +128,7 @@ describe('laneRulesSchema', () => {
     [
       'unknown field in a match',
       [{ lane: 'a', header: { name: 'x', equal: '1' } }],
-      '[0].header: a header match has unknown field "equal"; allowed: name, equals, regex',
+      '[0].header: a header match has unknown field "equal"; allowed: name, trust, equals, regex',
     ],
     [
       'match not an object',
@@ -245,7 +245,7 @@ describe('laneRulesSchema', () => {
     [
       'key on a query parameter',
       [{ lane: 'a', percent: 10, key: { query: 'uid' } }],
-      '[0].key: a percent key has unknown field "query"; allowed: header, cookie',
+      '[0].key: a percent key has unknown field "query"; allowed: header, cookie, trust',
     ],
     [
       'an error in a later rule',

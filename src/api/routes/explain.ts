@@ -184,6 +184,9 @@ export const explainPlugin: FastifyPluginAsyncZod<ExplainPluginOptions> = async 
         headers: lowerCased(b.headers ?? {}),
         query,
         clientAddress: b.clientIp ?? '127.0.0.1',
+        // Trusted hops are each proxy's own configuration, unknown here: explained as a request
+        // that came through one (a rule's trust still shows in its description).
+        trustedHop: true,
       });
       const known =
         assignment.lane === null ||
