@@ -216,7 +216,10 @@ describe('reconcile: pre-release and canary', () => {
     expect(d.actions).toHaveLength(1);
     const put = d.actions[0] as { kind: 'putLane'; lane: { rules: unknown[] } };
     expect(put.lane.rules).toEqual([
-      { lane: 't-7', header: { name: 'x-prerelease', equals: 'rotated-value' } },
+      {
+        lane: 't-7',
+        header: { name: 'x-prerelease', equals: 'rotated-value', trust: 'any-client' },
+      },
     ]);
     expect(d.events).toEqual([]);
   });
