@@ -30,7 +30,9 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'upstream_unavailable'
   | 'shutting_down'
-  | 'instance_start_failed';
+  | 'instance_start_failed'
+  | 'payload_too_large'
+  | 'too_many_streams';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -106,6 +108,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     status: 500,
     exit: 1,
     summary: 'an instance could not be started (missing command, bad working directory, no port)',
+  },
+  payload_too_large: { status: 413, exit: 2, summary: 'the request body is over the size limit' },
+  too_many_streams: {
+    status: 503,
+    exit: 1,
+    summary: 'the token already holds as many /v1/stream and /v1/events streams as it may',
   },
 };
 
