@@ -45,7 +45,8 @@ export const MESSAGE_MAX = 512;
 export function boundMessage(message: string, max = MESSAGE_MAX): string {
   const safe = escapeControl(message);
   if (safe.length <= max) return safe;
+  const gap = ' … ';
   const tail = Math.floor(max / 4);
-  const head = max - tail;
-  return `${safe.slice(0, head)} … ${safe.slice(-tail)}`;
+  const head = max - tail - gap.length;
+  return `${safe.slice(0, head)}${gap}${safe.slice(-tail)}`;
 }

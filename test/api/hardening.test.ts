@@ -106,6 +106,7 @@ describe('request bodies', () => {
     const overlay = `/svc/web => /x; ${'\u001b'.repeat(10)}${'?'.repeat(900_000)}`;
     const a = await api.call('POST', '/v1/products/shop/lanes', { body: { name: 'dev', overlay } });
     expect(a.status).toBe(400);
+    expect(a.body.error.message.length).toBeLessThanOrEqual(512);
     expect(JSON.stringify(a.body).length).toBeLessThan(1024);
     expect(a.body.error.message).not.toContain('\u001b');
   });
