@@ -32,7 +32,9 @@ export type ErrorCode =
   | 'shutting_down'
   | 'instance_start_failed'
   | 'request_timeout'
-  | 'destination_refused';
+  | 'destination_refused'
+  | 'payload_too_large'
+  | 'too_many_streams';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -118,6 +120,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     status: 502,
     exit: 1,
     summary: "the route binds to one of the proxy's own listeners (admin, edge, outbound)",
+  },
+  payload_too_large: { status: 413, exit: 2, summary: 'the request body is over the size limit' },
+  too_many_streams: {
+    status: 503,
+    exit: 1,
+    summary: 'the token already holds as many /v1/stream and /v1/events streams as it may',
   },
 };
 

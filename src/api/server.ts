@@ -18,6 +18,7 @@ import { SnapshotPublisher } from '../control/publisher.js';
 import type { StatsWindow } from '../control/stats-window.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { boundMessage } from '../safe-text.js';
 import type { Store } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
 import type { ApiAuth } from './auth.js';
@@ -37,6 +38,7 @@ import { ticketsPlugin } from './routes/tickets.js';
 import { trafficPlugin } from './routes/traffic.js';
 import { whoamiPlugin } from './routes/whoami.js';
 import { streamPlugin } from './stream.js';
+import { STREAMS_PER_TOKEN, StreamSlots } from './stream-slots.js';
 import { DEFAULT_WEB_ROOT, webPlugin } from './web.js';
 
 export interface ApiServerOptions {
@@ -57,8 +59,15 @@ export interface ApiServerOptions {
   /** The built dashboard served at `/`. Default: this package's dist/web. */
   webRoot?: string;
   /** Tuning of GET /v1/events (keepalive, client bound, intervals); tests shorten them. */
-  events?: Omit<EventsPluginOptions, 'store' | 'publisher' | 'statsWindow'>;
+  events?: Omit<EventsPluginOptions, 'store' | 'publisher' | 'statsWindow' | 'slots'>;
+  /** The largest request body in bytes. Default API_BODY_LIMIT (1 MiB). */
+  bodyLimit?: number;
+  /** /v1/stream plus /v1/events streams one token may hold open. Default STREAMS_PER_TOKEN (32). */
+  streamsPerToken?: number;
 }
+
+/** Generous for configs (examples/shop.yaml is 3 KB as JSON), but bounded. */
+export const API_BODY_LIMIT = 1024 * 1024;
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -89,17 +98,35 @@ const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
     };
   };
 
+/** The JSON error; its message escaped and bounded, whatever input it quotes. */
 function errorBody(error: TurnoutError) {
-  return { error: error.toJSON() };
+  return { error: { ...error.toJSON(), message: boundMessage(error.message) } };
+}
+
+/** Fastify's own client errors (bad JSON, wrong content type, body too large) as table errors. */
+function clientError(error: FastifyError, bodyLimit: number): TurnoutError {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
+    return new TurnoutError(
+      'payload_too_large',
+      `the request body is larger than the limit of ${bodyLimit} bytes (${sizeText(bodyLimit)})`,
+    );
+  }
+  return new TurnoutError('bad_request', error.message);
+}
+
+function sizeText(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }
 
 /** Builds the API (not listening: use listenApi, or app.inject in tests). */
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const { store, auth } = options;
+  const bodyLimit = options.bodyLimit ?? API_BODY_LIMIT;
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
-    // Generous for configs, but bounded.
-    bodyLimit: 1024 * 1024,
+    bodyLimit,
     return503OnClosing: true,
   });
   app.decorate(INSECURE_LOCAL, isInsecureLocal(auth));
@@ -112,9 +139,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      // Fastify's own client errors: bad JSON, wrong content type, body too large.
-      const e = new TurnoutError('bad_request', error.message);
-      return reply.code(ERROR_CODES.bad_request.status).send(errorBody(e));
+      const e = clientError(error, bodyLimit);
+      return reply.code(ERROR_CODES[e.code].status).send(errorBody(e));
     }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
@@ -160,6 +186,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     publisher = own;
   }
   const pub = publisher;
+  const slots = new StreamSlots(options.streamsPerToken ?? STREAMS_PER_TOKEN);
   app.addHook('onSend', async (request, reply) => {
     if (!READS.has(request.method) && reply.statusCode >= 200 && reply.statusCode < 300)
       await pub.notify();
@@ -185,13 +212,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(auditPlugin, { store });
       await v1.register(applyPlugin, { store });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
-      await v1.register(streamPlugin, { store, publisher: pub });
+      await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);
       await v1.register(eventsPlugin, {
         ...options.events,
         store,
         publisher: pub,
         statsWindow: options.statsWindow ?? null,
+        slots,
       });
       await v1.register(explainPlugin, { publisher: pub });
     },

@@ -34,12 +34,15 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { PublishedSnapshot, Subscriber } from '../control/publisher.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import type { Store } from '../store/store.js';
+import type { StreamSlots } from './stream-slots.js';
 
 export interface StreamPluginOptions {
   store: Store;
   publisher?: SnapshotPublisher;
   /** Interval of the `: keepalive` comment. Default 15000. */
   keepaliveMs?: number;
+  /** Streams per token, shared with /v1/events; none: not counted (createApiServer passes one). */
+  slots?: StreamSlots;
 }
 
 export const KEEPALIVE_MS = 15_000;
@@ -177,6 +180,8 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
         },
       });
     }
+    // Before the hijack, so a refusal is an ordinary JSON error (503 too_many_streams).
+    const release = options.slots?.acquire(request.principal?.name ?? null, '/v1/stream');
     reply.hijack();
     const res = reply.raw;
     res.socket?.setNoDelay(true);
@@ -198,12 +203,16 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
     const keepalive = setInterval(() => {
       if (!closed) res.write(': keepalive\n\n');
     }, keepaliveMs);
-    res.on('close', () => {
+    const gone = () => {
       closed = true;
       clearInterval(keepalive);
       sub.close();
       open.delete(res);
-    });
+      release?.();
+    };
+    res.on('close', gone);
+    // A client that left before the listener was on: its close event has already gone by.
+    if (res.destroyed) gone();
 
     try {
       while (!closed) {

@@ -2,7 +2,7 @@
 // position in the file, its parsed YAML for line numbers), and API errors about `documents[i]`
 // mapped back to `shop.yaml:12: document 3 (module orders): calls[0]: …`.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { TurnoutError } from '../errors.js';
@@ -40,13 +40,64 @@ export class DocumentError extends TurnoutError {
   }
 }
 
+/** The largest file (or standard input) apply reads: far above any catalog, far below harm. */
+export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Alias expansions a document may make (the yaml library's own default, stated here because it is
+ * what keeps a "billion laughs" document, a few lines that expand to gigabytes, from running away).
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/** Reads `fd` up to one byte past `max`, so a larger input (an endless pipe too) is refused. */
+function readBounded(fd: number, max: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const chunk = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) return Buffer.concat(chunks, total);
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+    total += n;
+    if (total > max) return Buffer.concat(chunks, total);
+  }
+}
+
 /** `-` reads standard input. */
 function readSource(file: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    const fd = file === '-' ? 0 : openSync(file, 'r');
+    try {
+      bytes = readBounded(fd, MAX_SOURCE_BYTES);
+    } finally {
+      if (fd !== 0) closeSync(fd);
+    }
   } catch (error) {
     const why = (error as { code?: string }).code ?? (error as Error).message;
     throw new TurnoutError('invalid_argument', `cannot read ${file}: ${why}`, 'file');
+  }
+  if (bytes.length > MAX_SOURCE_BYTES) {
+    throw new TurnoutError(
+      'invalid_argument',
+      `${file} is larger than ${MAX_SOURCE_BYTES} bytes (4 MiB), the most apply reads`,
+      'file',
+    );
+  }
+  return bytes.toString('utf8');
+}
+
+/** The document as plain values; an alias bomb is bad input, not an internal error. */
+function plainValue(yaml: Document.Parsed, file: string, position: number): unknown {
+  try {
+    return yaml.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new TurnoutError(
+      'invalid_argument',
+      `${file}: document ${position}: its aliases expand too far (more than ${MAX_ALIAS_COUNT} alias expansions: an alias bomb?)`,
+      'file',
+    );
   }
 }
 
@@ -63,7 +114,7 @@ export function readDocuments(files: readonly string[]): SourceDocument[] {
         throw new TurnoutError('invalid_config', `${file}: invalid YAML: ${first}`);
       }
       // An empty or comment-only document (a trailing ---) is nothing to apply.
-      const value: unknown = yaml.toJS();
+      const value = plainValue(yaml, file, i + 1);
       if (value === null || value === undefined) return;
       out.push({ file, position: i + 1, value, yaml, lines });
     });

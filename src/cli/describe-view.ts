@@ -1,6 +1,9 @@
 // What `turnout describe` shows, computed from API records without I/O: a product's module graph
 // (which modules it uses, which other products share them), a module's callers and users, and the
-// tickets whose versions a product keeps (its last N promoted tickets).
+// tickets whose versions a product keeps (its last N promoted tickets). Store text is escaped where
+// it is printed (src/cli/io.ts `emit`; here only where a value must stay on one line).
+
+import { escapeControl } from '../safe-text.js';
 
 /** The fields of API records describe reads; the API may send more. */
 export interface ProductRecord {
@@ -118,10 +121,10 @@ export function itemsText(t: TicketRecord): string {
   return t.items.map((i) => `${i.module}@${i.version}`).join(', ');
 }
 
-/** `key  value` lines with the keys padded to one width. */
+/** `key  value` lines with the keys padded to one width; a value stays on its line (escaped). */
 export function fieldLines(rows: readonly (readonly [string, string])[]): string[] {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`);
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${escapeControl(v)}`);
 }
 
 /** A run spec in one line: `process: node a.mjs (cwd x) env A=1 B=2` or `kubernetes: image`. */

@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
+import { escapeControl } from '../safe-text.js';
 import { createApiClient } from './api-client.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
@@ -73,7 +74,8 @@ function cell(value: unknown): string {
   if (value === undefined || value === null) return '-';
   if (Array.isArray(value)) return value.length === 0 ? '-' : value.map(cell).join(',');
   if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  // A newline in a value would start a fake row: every control character is escaped here.
+  return escapeControl(String(value));
 }
 
 /** A compact, left-aligned table with upper-case headers. */

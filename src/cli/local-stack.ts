@@ -96,7 +96,8 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
   const edge = parseListen(flags.edge, '--edge');
   const proxyAdmin = parseListen(flags.admin, '--admin');
   const dataDir = resolve(flags.data);
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only: the store, the admin token, run specs and logs live here.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(dataDir);
   try {
     const stack = await startLocked(flags, { api, outbound, edge, proxyAdmin, dataDir });

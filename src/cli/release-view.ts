@@ -3,6 +3,7 @@
 // same thing and tests can read it.
 
 import type { Progress } from '../release/progress.js';
+import { escapeControl } from '../safe-text.js';
 
 export interface TicketData {
   id: number;
@@ -104,7 +105,9 @@ export function renderTicket(
   if (recent.length > 0) lines.push('  events');
   for (const e of recent)
     lines.push(`    ${e.at.slice(11, 19)} ${e.type.padEnd(16)} by ${e.actor}`);
-  return lines;
+  // Messages, names and actors come from the store: no control character reaches the terminal
+  // (`--watch` itself clears the screen before each view; nothing in the view may).
+  return lines.map((l) => escapeControl(l));
 }
 
 /** Whether waiting for `goal` is over: reached, or ended otherwise. */

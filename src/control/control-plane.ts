@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
-import type { ListenOptions } from '../api/server.js';
+import type { ApiServerOptions, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import type { EngineOptions } from '../release/engine.js';
 import { ReleaseEngine } from '../release/engine.js';
@@ -35,6 +35,8 @@ export interface ControlPlaneOptions {
   readonly statsIntervalMs?: number;
   /** Lease sweep interval. Default 1000. */
   readonly leaseSweepMs?: number;
+  /** API limits: the largest request body, streams per token (src/api/server.ts has the defaults). */
+  readonly api?: Pick<ApiServerOptions, 'bodyLimit' | 'streamsPerToken'>;
   /** Health checker tuning (concurrency, timeouts, clock…). */
   readonly health?: Omit<HealthCheckerOptions, 'store' | 'logger' | 'onChange'>;
   /**
@@ -82,6 +84,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       runtime: options.release?.runtime ?? null,
       // The scraper starts after the API: until then no instance shows load.
       inFlight: () => scraper?.inFlight() ?? new Map(),
+      ...options.api,
     });
     url = await listenApi(app, options.listen);
   } catch (error) {

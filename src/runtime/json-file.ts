@@ -7,6 +7,8 @@ export async function writeJsonAtomically(path: string, value: unknown): Promise
   const temporary = `${path}.${process.pid}.tmp`;
   const file = await open(temporary, 'w', 0o600);
   try {
+    // open's mode applies only to a file it creates: a leftover temporary keeps its own.
+    await file.chmod(0o600);
     await file.writeFile(`${JSON.stringify(value, null, 2)}\n`);
     await file.sync();
   } finally {

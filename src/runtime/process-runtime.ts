@@ -33,7 +33,8 @@ import { runningInstance, SupervisedInstance } from './supervised-instance.js';
 
 export async function openProcessRuntime(options: ProcessRuntimeOptions): Promise<ProcessRuntime> {
   const dir = join(resolve(options.dataDir), 'instances');
-  await mkdir(dir, { recursive: true });
+  // Owner-only: records hold each instance's run spec and env, logs whatever it prints.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   return new ProcessRuntime(dir, options);
 }
 

@@ -7,6 +7,7 @@ import { versionLabelSchema } from '../config/snapshot.js';
 import { nameProblem } from '../routing/context.js';
 import { laneRulesSchema } from '../routing/lane-rules.js';
 import { parseDtab } from '../routing/parser.js';
+import { quote } from '../safe-text.js';
 import { runOverrideSchema, runSchema } from './run-spec.js';
 
 export type { RunOverride, RunSpec } from './run-spec.js';
@@ -19,7 +20,8 @@ function text(mustBe: string) {
 export function nameSchema(what: string) {
   return text(`${what} name must be a string`).superRefine((s, ctx) => {
     const problem = nameProblem(s);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${what} "${s}" ${problem}` });
+    if (problem !== null)
+      ctx.addIssue({ code: 'custom', message: `${what} ${quote(s)} ${problem}` });
   });
 }
 

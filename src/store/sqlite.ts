@@ -4,7 +4,7 @@
 // deadlock until the timeout. Transactions therefore start with BEGIN IMMEDIATE (take the write
 // lock up front, which also serializes writers for validation) and wait for it asynchronously.
 
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
@@ -84,9 +84,33 @@ export async function openSqliteStore(path: string): Promise<Store> {
   }
 }
 
+/** Owner-only: the store holds run specs with their env (secrets, often) and the audit log. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** Takes group and other bits off a file made before files were created owner-only. */
+function tighten(path: string): void {
+  try {
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
+  } catch {
+    // absent (-wal/-shm come and go), or not ours to change: SQLite reports what matters
+  }
+}
+
+/**
+ * Creates the file (and its directory) owner-only before SQLite opens it: SQLite would create it
+ * 0644, and it gives the -wal and -shm files the mode of the database file.
+ */
+function prepareFile(path: string): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true, mode: DIR_MODE });
+  closeSync(openSync(path, 'a', FILE_MODE));
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) tighten(p);
+}
+
 /** The Kysely database over a SQLite file, pragmas set, not migrated (openSqliteStore migrates). */
 export function createSqliteKysely(path: string): Kysely<Database> {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (path !== ':memory:') prepareFile(path);
   const raw = new BetterSqlite3(path, { timeout: STATEMENT_BUSY_MS });
   try {
     raw.pragma('journal_mode = WAL');

@@ -94,6 +94,9 @@ export interface StartApiOptions {
   events?: ApiServerOptions['events'];
   /** Requests under way per endpoint address (the stats scraper's, in a control plane). */
   inFlight?: ApiServerOptions['inFlight'];
+  /** The request body limit and the streams per token (the server's defaults when absent). */
+  bodyLimit?: number;
+  streamsPerToken?: number;
 }
 
 export async function startApi(options: StartApiOptions = {}): Promise<Api> {
@@ -107,6 +110,8 @@ export async function startApi(options: StartApiOptions = {}): Promise<Api> {
     webRoot: options.webRoot,
     events: options.events,
     inFlight: options.inFlight,
+    bodyLimit: options.bodyLimit,
+    streamsPerToken: options.streamsPerToken,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

@@ -71,9 +71,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000)
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
-/** `turnout up` with the proxy's traffic listeners off; resolves once the API answers. */
-export async function startUp(options: { insecure: boolean }): Promise<RunningUp> {
-  const data = mkdtempSync(join(tmpdir(), 'turnout-cli-'));
+/**
+ * `turnout up` with the proxy's traffic listeners off; resolves once the API answers. `data`: a
+ * data dir for `up` to create (default: a fresh temporary one); stop() removes it either way.
+ */
+export async function startUp(options: { insecure: boolean; data?: string }): Promise<RunningUp> {
+  const data = options.data ?? mkdtempSync(join(tmpdir(), 'turnout-cli-'));
   const [apiPort, adminPort] = [await freePort(), await freePort()];
   const server = `http://127.0.0.1:${apiPort}`;
   const args = [

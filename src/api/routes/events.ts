@@ -13,8 +13,10 @@
 // cannot send an Authorization header, and a bearer token must never go in the URL (URLs end up in
 // logs, history and Referer headers). So the token travels as `Authorization: Bearer <token>`.
 //
-// The plugin's one EventFeed (src/api/event-feed.ts) watches for every client. At most `maxClients` streams are
-// open at once; one more answers 503 `overloaded` with Retry-After. A slow client skips frames
+// The plugin's one EventFeed (src/api/event-feed.ts) watches for every client. At most
+// `maxClients` streams are open at once; one more answers 503 `overloaded` with Retry-After. Each
+// token holds at most `slots.perToken` of these and /v1/stream's together
+// (src/api/stream-slots.ts); one more answers 503 `too_many_streams`. A slow client skips frames
 // while its socket is full and gets only the latest change and traffic frames when it drains (each
 // frame says "refetch", so the latest is all it needs).
 
@@ -23,12 +25,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import { TurnoutError } from '../../errors.js';
 import type { EventFeedOptions, FeedEvent } from '../event-feed.js';
 import { EventFeed } from '../event-feed.js';
+import type { StreamSlots } from '../stream-slots.js';
 
 export interface EventsPluginOptions extends EventFeedOptions {
   /** Interval of the `: keepalive` comment. Default 15000. */
   keepaliveMs?: number;
   /** Streams open at once. Default 100. */
   maxClients?: number;
+  /** Streams per token, shared with /v1/stream; none: not counted (createApiServer passes one). */
+  slots?: StreamSlots;
 }
 
 export const EVENTS_KEEPALIVE_MS = 15_000;
@@ -111,7 +116,7 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app,
         produces: ['text/event-stream'],
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       if (open.size >= maxClients) {
         reply.header('retry-after', '5');
         throw new TurnoutError(
@@ -119,6 +124,7 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app,
           `too many event streams open (${maxClients}); try again later`,
         );
       }
+      const release = options.slots?.acquire(request.principal?.name ?? null, '/v1/events');
       const res = reply.raw;
       const client = new Client(res);
       open.set(res, client);
@@ -127,6 +133,7 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app,
         subscription = await feed.listen((e) => client.send(e));
       } catch (error) {
         open.delete(res);
+        release?.();
         throw error;
       }
       reply.hijack();
@@ -140,6 +147,7 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (app,
       const gone = () => {
         open.delete(res);
         subscription.close();
+        release?.();
       };
       res.on('close', gone);
       if (res.destroyed) gone();
