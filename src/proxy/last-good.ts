@@ -29,13 +29,16 @@ export function rejection(error: unknown): { field: string | null; reason: strin
   return { field, reason: errorMessage(error) };
 }
 
-/** Writes `text` to `path` atomically. Never leaves its temp file behind. */
+/**
+ * Writes `text` to `path` atomically, readable by its owner only (0600 in a 0700 dir): a snapshot
+ * holds lane rules, and a pre-release rule's value is a secret. Never leaves its temp file behind.
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const handle = await open(temp, 'w', 0o644);
+    const handle = await open(temp, 'w', 0o600);
     try {
       await handle.writeFile(text, 'utf8');
       await handle.sync();

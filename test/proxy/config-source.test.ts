@@ -2,7 +2,7 @@
 // 127.0.0.1, and the last good snapshot on disk; log lines are captured from pino and asserted on.
 
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -125,6 +125,9 @@ describe('config source: file', () => {
     await t.source.stop(); // flushes the last-good write
     expect(await lastGoodVersion()).toBe(1);
     expect(t.events('config_applied')[0]).toMatchObject({ source: file, version: 1 });
+    // Lane rules hold pre-release secrets: the owner alone reads the file and its dir.
+    expect((await stat(join(dir, 'state', 'last-good.json'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'state'))).mode & 0o777).toBe(0o700);
   });
 
   it('applies an edit within a second, rejects an invalid edit and keeps the old one', async () => {
