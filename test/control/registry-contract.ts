@@ -62,7 +62,9 @@ async function catalog(store: Store): Promise<void> {
       name: 'orders',
       org: 'acme',
       run: { process: { command: 'node' } },
-      health: { path: '/healthz', intervalMs: 100, healthyThreshold: 1, unhealthyThreshold: 2 },
+      // The interval is also the probe's timeout: 500 ms, so that a probe of a healthy server
+      // in this (busy) process does not time out; tests count probes, not milliseconds.
+      health: { path: '/healthz', intervalMs: 500, healthyThreshold: 1, unhealthyThreshold: 2 },
     },
     ACTOR,
   );
@@ -238,7 +240,7 @@ export function describeRegistry(label: string, open: StoreOpener): void {
         await until('flaky', (i) => i?.health === 'healthy');
 
         const audit = await auditOf(store, 'good');
-        expect(audit.map((e) => e.actor)).toEqual([ACTOR, 'health']);
+        expect(audit.map((e) => e.actor), JSON.stringify(audit)).toEqual([ACTOR, 'health']);
         expect(audit[1]?.after).toMatchObject({ state: 'ready', health: 'healthy' });
         // Several more intervals with nothing new: no more writes.
         const probesBefore = good.probes.length;
@@ -277,7 +279,7 @@ export function describeRegistry(label: string, open: StoreOpener): void {
           state: 'draining',
         });
         await store.updateInstance('d', { state: 'stopped' }, 'engine');
-        // Each probe of the witness is one interval (100 ms) after the last; the checker re-reads
+        // Each probe of the witness is one interval (500 ms) after the last; the checker re-reads
         // the instances every 20 ms, so after three it has seen the change (and a probe of d
         // launched before that has arrived).
         const moreProbes = async (n: number) => {
