@@ -258,10 +258,11 @@ function raw(port: number, text: string): Promise<string> {
     s.on('end', () => resolve(got));
     s.on('close', () => resolve(got));
     s.on('error', reject);
+    // Every answer here ends the connection; this only bounds a hang.
     setTimeout(() => {
       s.destroy();
       resolve(got);
-    }, 2_000);
+    }, 20_000);
   });
 }
 

@@ -354,7 +354,7 @@ describe('retries and the retry budget', () => {
     expect(posts.map((r) => r.body)).toEqual(posts.map((_, i) => `body-${i}`));
     const gets = await runLoad(port, {
       clients: 20,
-      durationMs: 2_000,
+      durationMs: 60_000, // 200 requests: bounded by count, the time only bounds a hang
       maxRequests: 200,
       request: () => ({ path: 'http://orders/', headers: { baggage: SHOP } }),
     });
@@ -421,7 +421,7 @@ describe('retries and the retry budget', () => {
     const requests = 400;
     const result = await runLoad(proxy.outbound!.port, {
       clients: 10,
-      durationMs: 8_000,
+      durationMs: 60_000, // all `requests`: bounded by count, the time only bounds a hang
       maxRequests: requests,
       request: () => ({ path: 'http://orders/', headers: { baggage: SHOP } }),
     });
