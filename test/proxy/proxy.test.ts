@@ -173,7 +173,7 @@ describe('outbound listener (explicit proxy)', () => {
     }
     agent.destroy();
     expect(Math.abs(toV2 / total - 0.75)).toBeLessThan(0.025);
-  });
+  }, 120_000); // 10,000 real requests: the time only bounds a hang
 });
 
 describe('errors a client can act on', () => {
