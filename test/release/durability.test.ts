@@ -417,7 +417,7 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     expect(list.filter((e) => e.type === 'canary.done')).toHaveLength(1);
     await expectOneProcessPerInstance();
     expect(load.failures()).toEqual([]);
-  }, 150_000);
+  }, 300_000); // a hang bound: two starts of turnout up and a canary, on a busy machine
 
   it('a deploy resumes after kill -9 between an instance start and its readiness, starting nothing twice', async () => {
     // Given ticket 3 (web, catalog 2.0.0) deploying
@@ -492,5 +492,5 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     expect(serviceProcesses(proxyUrl)).toEqual([]);
     expect(existsSync(join(data, 'proxy.json'))).toBe(false);
     expect(existsSync(join(data, 'up.pid'))).toBe(false);
-  }, 150_000);
+  }, 300_000); // a hang bound: two starts of turnout up and a canary, on a busy machine
 });
