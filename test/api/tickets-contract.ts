@@ -16,6 +16,7 @@ import type { Json, Ticket, TicketGoal, TicketItem, TicketState } from '../../sr
 import { TICKET_STATES } from '../../src/store/model.js';
 import type { Store } from '../../src/store/store.js';
 import { fingerprint } from '../store/fixtures.js';
+import { waitFor } from '../support/wait.js';
 import type { Answer, Api, StoreOpener } from './harness.js';
 import { startApi } from './harness.js';
 
@@ -903,13 +904,15 @@ export function describeTicketsContract(label: string, open: StoreOpener): void 
           },
           ENGINE,
         );
-        const deadline = Date.now() + 20_000;
-        let all: Answer;
-        do {
-          all = await api.call('GET', `/v1/instances/${running.id}/logs`, { as: 'viewer' });
-          if (all.status === 200 && all.body.lines.length >= 3) break;
-          await new Promise((r) => setTimeout(r, 50));
-        } while (Date.now() < deadline);
+        const all = await waitFor(
+          'three log lines',
+          async () => {
+            const a = await api.call('GET', `/v1/instances/${running.id}/logs`, { as: 'viewer' });
+            if (a.status === 200 && a.body.lines.length >= 3) return a;
+            throw new Error(`${a.status} ${JSON.stringify(a.body)}`); // "not yet", said in the timeout
+          },
+          { everyMs: 50 },
+        );
         expect(all.status, JSON.stringify(all.body)).toBe(200);
         expect(all.body).toEqual({
           id: running.id,

@@ -13,22 +13,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../support/build.js';
 import { spawnLocal } from '../support/local.js';
+import { waitFor } from '../support/release-stack.js';
 import type { CliRun } from '../support/turnout-up.js';
 import { runTurnout } from '../support/turnout-up.js';
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 /** Whether the process runs (a zombie has ended; it only waits for its parent). */
 function alive(pid: number): boolean {

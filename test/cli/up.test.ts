@@ -13,15 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
-import { waitFor as waitUntil } from '../support/release-stack.js';
+import { waitFor } from '../support/release-stack.js';
 import { freePort } from '../support/turnout-up.js';
 import { ROOT, turnout } from './run.js';
 
 const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
-
-/** The shared wait, with this file's 20 s default. */
-const waitFor = (what: string, check: () => Promise<boolean>, ms = 20_000) =>
-  waitUntil(what, check, ms);
 
 function alive(pid: number): boolean {
   try {
@@ -189,7 +185,7 @@ describe('turnout up', () => {
     ]);
     expect(code, stderr).toBe(0);
     await waitFor('the proxy to exit', async () => !alive(proxyPid));
-  }, 60_000);
+  }, 180_000);
 
   it('a second up on the same data dir resumes the state, with a reused 0600 admin token', async () => {
     const [apiPort, adminPort] = [await freePort(), await freePort()];
@@ -260,7 +256,7 @@ describe('turnout up', () => {
       'shop',
     ]);
     expect(await stopped(second)).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it('get against a closed port fails with a helpful message', async () => {
     const port = await freePort();

@@ -17,7 +17,8 @@ import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { TEST_AUTH, TOKENS } from '../api/harness.js';
 import type { Upstream } from '../proxy/harness.js';
-import { send, startUpstream, waitFor } from '../proxy/harness.js';
+import { send, startUpstream } from '../proxy/harness.js';
+import { Hopeless, waitFor } from '../support/wait.js';
 
 let dir: string;
 let store: Store;
@@ -112,19 +113,19 @@ describe('startControlPlane', () => {
     const out = proxy.outbound!.port;
     const get = () =>
       send(out, { path: 'http://web/', headers: { baggage: 'turnout-product=shop' } });
-    await waitFor(async () => (await get()).status === 200, 10_000, 'a routed request');
+    await waitFor('a routed request', async () => (await get()).status === 200);
     for (let i = 0; i < 9; i++) expect((await get()).status).toBe(200);
 
     // A proxy's first scrape is only a baseline (its counters may date from long before), so on a
     // busy machine the requests above can all fall before it: keep sending until they show.
     await waitFor(
+      'traffic in /v1/traffic',
       async () => {
-        expect((await get()).status).toBe(200);
+        const status = (await get()).status;
+        if (status !== 200) throw new Hopeless(`a routed request answered ${status}`);
         return (await api('GET', '/v1/traffic?product=shop&lane=stable')).body.total.requests >= 10;
       },
-      10_000,
-      'traffic in /v1/traffic',
-      50,
+      { everyMs: 50 },
     );
     const traffic = await api('GET', '/v1/traffic?module=web');
     expect(traffic.body.keys.map((k: { key: object }) => k.key)).toEqual([

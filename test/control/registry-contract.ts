@@ -17,6 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import type { StoreOpener } from '../api/harness.js';
 import { TEST_AUTH, TOKENS } from '../api/harness.js';
 import { deadAddress } from '../proxy/harness.js';
+import { waitFor } from '../support/wait.js';
 
 const ACTOR = 'tester';
 type Mode = 'ok' | 'fail' | 'hang';
@@ -61,7 +62,9 @@ async function catalog(store: Store): Promise<void> {
       name: 'orders',
       org: 'acme',
       run: { process: { command: 'node' } },
-      health: { path: '/healthz', intervalMs: 100, healthyThreshold: 1, unhealthyThreshold: 2 },
+      // The interval is also the probe's timeout: 500 ms, so that a probe of a healthy server
+      // in this (busy) process does not time out; tests count probes, not milliseconds.
+      health: { path: '/healthz', intervalMs: 500, healthyThreshold: 1, unhealthyThreshold: 2 },
     },
     ACTOR,
   );
@@ -77,8 +80,6 @@ const register = (store: Store, id: string, address: string, extra: Partial<Inst
 async function auditOf(store: Store, id: string) {
   return (await store.listAudit({ target: `instance/${id}`, limit: 1000 })).items;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function describeRegistry(label: string, open: StoreOpener): void {
   describe(`instance registry (${label})`, () => {
@@ -239,14 +240,18 @@ export function describeRegistry(label: string, open: StoreOpener): void {
         await until('flaky', (i) => i?.health === 'healthy');
 
         const audit = await auditOf(store, 'good');
-        expect(audit.map((e) => e.actor)).toEqual([ACTOR, 'health']);
+        expect(
+          audit.map((e) => e.actor),
+          JSON.stringify(audit),
+        ).toEqual([ACTOR, 'health']);
         expect(audit[1]?.after).toMatchObject({ state: 'ready', health: 'healthy' });
         // Several more intervals with nothing new: no more writes.
         const probesBefore = good.probes.length;
+        const flakyProbes = flaky.probes.length;
         const versionBefore = await store.changeVersion();
         const flakyWrites = (await auditOf(store, 'flaky')).length;
-        await sleep(800);
-        expect(good.probes.length).toBeGreaterThan(probesBefore + 2);
+        await waitFor('three more probes of good', () => good.probes.length > probesBefore + 2);
+        await waitFor('three more probes of flaky', () => flaky.probes.length > flakyProbes + 2);
         expect((await auditOf(store, 'good')).length).toBe(2);
         expect((await auditOf(store, 'flaky')).length).toBe(flakyWrites);
         expect(await store.changeVersion()).toBe(versionBefore);
@@ -260,8 +265,11 @@ export function describeRegistry(label: string, open: StoreOpener): void {
 
       it('never moves a draining instance back to ready and stops probing a stopped one', async () => {
         const server = await instanceServer('ok');
-        cleanups.push(server.close);
+        // A witness the checker keeps probing: its probes show the checker went on working.
+        const witness = await instanceServer('ok');
+        cleanups.push(server.close, witness.close);
         await register(store, 'd', server.address);
+        await register(store, 'w', witness.address);
         await startChecker();
         await until('d', (i) => i?.state === 'ready');
         await store.updateInstance('d', { state: 'draining' }, 'engine');
@@ -274,9 +282,16 @@ export function describeRegistry(label: string, open: StoreOpener): void {
           state: 'draining',
         });
         await store.updateInstance('d', { state: 'stopped' }, 'engine');
-        await sleep(200); // the checker notices the change
+        // Each probe of the witness is one interval (500 ms) after the last; the checker re-reads
+        // the instances every 20 ms, so after three it has seen the change (and a probe of d
+        // launched before that has arrived).
+        const moreProbes = async (n: number) => {
+          const from = witness.probes.length;
+          await waitFor(`${n} more probes of the witness`, () => witness.probes.length >= from + n);
+        };
+        await moreProbes(3);
         const probes = server.probes.length;
-        await sleep(500);
+        await moreProbes(5);
         expect(server.probes.length).toBe(probes);
         expect((await store.getInstance('d'))?.state).toBe('stopped');
       });
@@ -288,8 +303,8 @@ export function describeRegistry(label: string, open: StoreOpener): void {
           leaseExpiresAt: new Date(Date.now() - 1000).toISOString(),
         });
         await startChecker();
-        await sleep(600);
-        expect(server.probes.length).toBeGreaterThan(1);
+        // Probes that would each make it healthy (healthyThreshold 1) were it not for the lease.
+        await waitFor('four probes', () => server.probes.length >= 4);
         expect(await store.getInstance('l')).toMatchObject({
           state: 'starting',
           health: 'unknown',

@@ -12,6 +12,7 @@ import { StatsScraper } from '../../src/control/stats-scraper.js';
 import { StatsWindow } from '../../src/control/stats-window.js';
 import type { Upstream } from '../proxy/harness.js';
 import { send, startTestProxy, startUpstream, tempDir, writeSnapshot } from '../proxy/harness.js';
+import { waitFor } from '../support/wait.js';
 
 type Proxy = Awaited<ReturnType<typeof startTestProxy>>;
 
@@ -122,9 +123,11 @@ describe('StatsScraper', () => {
     // On its own timer too.
     scraper.start();
     await traffic(proxy, 7);
-    const deadline = Date.now() + 10_000;
-    while (window.summary(STABLE, 60_000, Date.now()).requests < 27 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await waitFor(
+      'the timer to scrape',
+      () => window.summary(STABLE, 60_000, Date.now()).requests >= 27,
+      { everyMs: 50 },
+    );
     expect(window.summary(STABLE, 60_000, Date.now()).requests).toBe(27);
   });
 

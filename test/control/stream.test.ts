@@ -17,15 +17,7 @@ import { createConfigSource } from '../../src/proxy/config-source.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { ACTOR, seed } from '../store/fixtures.js';
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../support/wait.js';
 
 let dir: string;
 let store: Store;
@@ -115,33 +107,44 @@ function client() {
   return { source, started, applied, last };
 }
 
-/** Reads the raw stream for `ms` and answers the text received. */
+/**
+ * Reads the raw stream until `done(text)` holds, then closes it; answers the text received.
+ * `connected` runs once the answer's head is in (the server subscribes before it sends the
+ * head, so a change made there is the next thing the stream can carry).
+ */
 async function rawRead(
-  ms: number,
+  done: (text: string) => boolean,
   init: { query?: string; headers?: Record<string, string> } = {},
+  connected: () => Promise<void> = async () => {},
 ): Promise<{ status: number; type: string | null; text: string }> {
   const ac = new AbortController();
-  const res = await fetch(`${url}${init.query ?? ''}`, {
-    headers: { accept: 'text/event-stream', ...init.headers },
-    signal: ac.signal,
-  });
+  const timer = setTimeout(() => ac.abort(), 20_000); // bounds a hang only
   let text = '';
-  const reader = res.body!.getReader();
-  const timer = setTimeout(() => ac.abort(), ms);
-  const decoder = new TextDecoder();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    const res = await fetch(`${url}${init.query ?? ''}`, {
+      headers: { accept: 'text/event-stream', ...init.headers },
+      signal: ac.signal,
+    });
+    await connected();
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    while (!done(text)) {
+      const { done: ended, value } = await reader.read();
+      if (ended) break;
       text += decoder.decode(value, { stream: true });
     }
-  } catch {
-    // aborted: the read window is over
+    await reader.cancel();
+    return { status: res.status, type: res.headers.get('content-type'), text };
+  } catch (error) {
+    throw new Error(`reading the stream: ${String(error)}; got ${JSON.stringify(text)}`);
   } finally {
     clearTimeout(timer);
+    ac.abort();
   }
-  return { status: res.status, type: res.headers.get('content-type'), text };
 }
+
+/** One whole event (or comment) has arrived. */
+const oneEvent = (text: string) => text.includes('\n\n');
 
 describe('config stream', () => {
   it('sends the current snapshot on connect and every store change after, to the real client', async () => {
@@ -206,36 +209,48 @@ describe('config stream', () => {
     });
     await app.register(streamPlugin, { store, publisher, prefix: '/v1' });
     await app.listen({ host: '127.0.0.1', port });
-    await waitFor('the change after reconnect', () => c.last() === v0 + 1, 5_000);
+    await waitFor('the change after reconnect', () => c.last() === v0 + 1);
     expect(sinceSeen.at(-1)).toBe(String(v0));
   });
 
   it('with since equal to the current version sends nothing until a change', async () => {
     await startServer();
-    const v = publisher.current()!.version;
-    const same = await rawRead(150, { query: `?since=${v}` });
+    const change = (weight: number) => async () => {
+      await store.updateInstance('i-1', { weight }, ACTOR);
+      await publisher.notify();
+    };
+    // Nothing comes before the change made once connected: the first event is the change.
+    let v = publisher.current()!.version;
+    const same = await rawRead(oneEvent, { query: `?since=${v}` }, change(7));
     expect(same.status).toBe(200);
     expect(same.type).toMatch(/^text\/event-stream/);
-    expect(same.text).toBe('');
+    expect(same.text).toBe(`event: snapshot\nid: ${v + 1}\ndata: ${publisher.current()!.json}\n\n`);
 
-    const byHeader = await rawRead(150, { headers: { 'last-event-id': String(v) } });
-    expect(byHeader.text).toBe('');
+    v = publisher.current()!.version;
+    const byHeader = await rawRead(
+      oneEvent,
+      { headers: { 'last-event-id': String(v) } },
+      change(8),
+    );
+    expect(byHeader.text).toBe(
+      `event: snapshot\nid: ${v + 1}\ndata: ${publisher.current()!.json}\n\n`,
+    );
 
-    const older = await rawRead(150, { query: `?since=${v - 1}` });
+    v = publisher.current()!.version;
+    const older = await rawRead(oneEvent, { query: `?since=${v - 1}` });
     expect(older.text).toBe(`event: snapshot\nid: ${v}\ndata: ${publisher.current()!.json}\n\n`);
 
-    const fresh = await rawRead(150);
+    const fresh = await rawRead(oneEvent);
     expect(fresh.text.startsWith(`event: snapshot\nid: ${v}\ndata: {`)).toBe(true);
   });
 
   it('with since equal to the current version sends the next change only', async () => {
     await startServer();
     const v = publisher.current()!.version;
-    const reading = rawRead(300, { query: `?since=${v}` });
-    await sleep(80);
-    await store.updateInstance('i-1', { weight: 5 }, ACTOR);
-    await publisher.notify();
-    const r = await reading;
+    const r = await rawRead(oneEvent, { query: `?since=${v}` }, async () => {
+      await store.updateInstance('i-1', { weight: 5 }, ACTOR);
+      await publisher.notify();
+    });
     expect(r.text).toBe(`event: snapshot\nid: ${v + 1}\ndata: ${publisher.current()!.json}\n\n`);
   });
 
@@ -262,9 +277,10 @@ describe('config stream', () => {
   it('sends a keepalive comment at the configured interval', async () => {
     await startServer(40);
     const v = publisher.current()!.version;
-    const r = await rawRead(150, { query: `?since=${v}` });
-    const count = r.text.split(': keepalive\n\n').length - 1;
-    expect(count).toBeGreaterThanOrEqual(2);
+    // Two keepalives (the default interval, 15 s, would not bring them before the read gives up).
+    const keepalives = (t: string) => t.split(': keepalive\n\n').length - 1;
+    const r = await rawRead((t) => keepalives(t) >= 2, { query: `?since=${v}` });
+    expect(keepalives(r.text)).toBeGreaterThanOrEqual(2);
     expect(r.text.replaceAll(': keepalive\n\n', '')).toBe('');
   });
 
@@ -278,21 +294,25 @@ describe('config stream', () => {
     await publisher.notify();
     expect(publisher.lastError()?.field).toBe('products[0].entry');
     expect(publisher.current()!.version).toBe(v0);
-    await sleep(100);
-    expect(c.last()).toBe(v0);
-    expect(c.applied).toHaveLength(1);
 
     hideModule = null;
     await store.updateInstance('i-1', { weight: 3 }, ACTOR);
     await waitFor('the fixed snapshot', () => c.last() === v0 + 2);
     expect(publisher.lastError()).toBeNull();
+    // The stream is in order: had the broken one gone out, the client would have had it first.
+    expect(c.applied.map((a) => a.version)).toEqual([v0, v0 + 2]);
   });
 
   it('drops a lease-expired instance from the endpoints without a store change', async () => {
+    // The publisher's clock stands still until the test moves it past the lease.
+    publisher.stop();
+    let clock = Date.now();
+    publisher = new SnapshotPublisher(store, { pollIntervalMs: 10, now: () => new Date(clock) });
+    await publisher.start();
     await startServer();
     const c = client();
     await c.started;
-    const until = new Date(Date.now() + 300).toISOString();
+    const until = new Date(clock + 300).toISOString();
     await store.updateInstance('i-1', { leaseExpiresAt: until }, ACTOR);
     const v1 = await store.changeVersion();
     const endpoints = () =>
@@ -301,7 +321,8 @@ describe('config stream', () => {
         .snapshot.modules.find((m) => m.name === 'orders')!
         .versions.find((v) => v.version === '1.0.0')!.endpoints.length;
     await waitFor('the leased instance', () => c.last() === v1 && endpoints() === 1);
-    await waitFor('the lease to expire', () => endpoints() === 0, 3_000);
+    clock += 300;
+    await waitFor('the lease to expire', () => endpoints() === 0);
     expect(c.last()).toBe(v1);
     expect(publisher.current()!.revision).toBe(1);
   });

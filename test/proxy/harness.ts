@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
 import type { ProxyOptions, RunningProxy } from '../../src/proxy/main.js';
 import { startProxy } from '../../src/proxy/main.js';
+import { waitFor as waitUntil } from '../support/wait.js';
 
 export interface Upstream {
   readonly name: string;
@@ -174,29 +175,24 @@ export function send(
 
 // --- helpers for the resilience and lifecycle tests -------------------------------------------
 
-/** Polls `check` every `everyMs` until it is true; throws after `timeoutMs`. */
+/**
+ * @deprecated Use `waitFor` from test/support/wait.ts (what first, then the check). Kept, in its
+ * old argument order, for tests written against it.
+ */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
   what = 'condition',
   everyMs = 5,
 ): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  await waitUntil(what, check, { timeoutMs, everyMs });
 }
 
 /** Waits until the proxy has applied snapshot `version`; resolves with `performance.now()` then. */
 export async function waitForVersion(proxy: RunningProxy, version: number): Promise<number> {
-  await waitFor(
-    () => (proxy.current()?.version ?? -1) >= version,
-    5_000,
-    `config version ${version}`,
-    2,
-  );
+  await waitUntil(`config version ${version}`, () => (proxy.current()?.version ?? -1) >= version, {
+    everyMs: 2,
+  });
   return performance.now();
 }
 
@@ -231,6 +227,10 @@ export async function runLoad(
       body?: string | Buffer;
     };
     expectStatus?: number;
+    /** Stops sending once aborted: a load that lasts until the test has seen what it needs. */
+    signal?: AbortSignal;
+    /** Called with each reply as it comes (to wait for the load's progress, not for time). */
+    onReply?: (reply: LoadReply) => void;
   },
 ): Promise<LoadResult> {
   const { Agent } = await import('node:http');
@@ -239,18 +239,18 @@ export async function runLoad(
   const until = Date.now() + opts.durationMs;
   let sent = 0;
   async function client(): Promise<void> {
-    while (Date.now() < until && sent < opts.maxRequests) {
+    while (Date.now() < until && sent < opts.maxRequests && !opts.signal?.aborted) {
       const i = sent++;
+      let reply: LoadReply;
       try {
         const r = await send(port, { ...opts.request(i), agent });
         const servedBy = r.headers['x-served-by'];
-        replies.push({
-          status: r.status,
-          servedBy: Array.isArray(servedBy) ? servedBy[0] : servedBy,
-        });
+        reply = { status: r.status, servedBy: Array.isArray(servedBy) ? servedBy[0] : servedBy };
       } catch (error) {
-        replies.push({ status: 0, servedBy: undefined, error: (error as Error).message });
+        reply = { status: 0, servedBy: undefined, error: (error as Error).message };
       }
+      replies.push(reply);
+      opts.onReply?.(reply);
     }
   }
   try {

@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
 import { signOverride } from '../../src/routing/override.js';
+import { waitFor } from '../support/wait.js';
 import type { Upstream } from './harness.js';
 import {
   deadAddress,
@@ -72,17 +73,19 @@ function shopSnapshot(
 
 /**
  * An upstream that answers `status()` (default 200) after `ms`, recording when each request
- * arrived and when its answer was written.
+ * arrived (and its `x-load-request` number, if any) and when its answer was written.
  */
 async function slowUpstream(
   name: string,
   ms: number,
   status: () => number = () => 200,
-): Promise<Upstream & { arrived: number[]; finished: number[] }> {
+): Promise<Upstream & { arrived: number[]; arrivedNumbers: number[]; finished: number[] }> {
   const arrived: number[] = [];
+  const arrivedNumbers: number[] = [];
   const finished: number[] = [];
   const up = await startUpstream(name, (req, res) => {
     arrived.push(performance.now());
+    arrivedNumbers.push(Number(req.headers['x-load-request'] ?? Number.NaN));
     req.resume();
     setTimeout(() => {
       res.writeHead(status(), { 'x-served-by': name, 'content-type': 'text/plain' });
@@ -91,7 +94,7 @@ async function slowUpstream(
     }, ms);
     return true;
   });
-  return Object.assign(up, { arrived, finished });
+  return Object.assign(up, { arrived, arrivedNumbers, finished });
 }
 
 /** An upstream whose answer is decided per request by `status()` (200 when it returns 200). */
@@ -184,15 +187,22 @@ describe('config reload under load', () => {
       },
     ];
 
+    // The load runs until every step is checked (60 s only bounds a hang), and each step waits
+    // for 130 more replies first, so every switch happens under load.
+    const stop = new AbortController();
+    let answered = 0;
     const load = runLoad(port, {
       clients: 50,
-      durationMs: 3_000,
+      durationMs: 60_000,
       maxRequests: 200_000,
       request: (i) => (i % 2 === 0 ? stable : blue),
+      signal: stop.signal,
+      onReply: () => answered++,
     });
     const checked: number[] = [];
     for (const step of steps) {
-      await new Promise((r) => setTimeout(r, 450));
+      const from = answered;
+      await waitFor('130 more replies under load', () => answered >= from + 130);
       rewrite(step.snap);
       await waitForVersion(proxy, step.snap.version);
       const s = await servedBy(port, 20, stable);
@@ -203,12 +213,13 @@ describe('config reload under load', () => {
       expect([...l.by].sort()).toEqual(step.blue);
       checked.push(step.snap.version);
     }
+    stop.abort();
     const result = await load;
     expect(checked).toEqual([2, 3, 4, 5]);
     expect(result.replies.length).toBeGreaterThan(500);
     expect(result.failures).toEqual([]);
     expect(proxy.logs.filter((l) => l.event === 'config_rejected')).toEqual([]);
-  }, 15_000);
+  }, 60_000);
 });
 
 describe('draining', () => {
@@ -223,30 +234,44 @@ describe('draining', () => {
         { name: 'orders', versions: { '1': [D1, D2] } },
       ]),
     );
+    // Each request is numbered, and when the load sent it is kept: the load runs until d2 has
+    // taken 50 requests sent after the drain (60 s only bounds a hang).
+    const sentAt: number[] = [];
+    const stop = new AbortController();
     const load = runLoad(proxy.outbound!.port, {
       clients: 20,
-      durationMs: 2_000,
-      maxRequests: 5_000,
-      request: () => ({ path: 'http://orders/', headers: { baggage: SHOP } }),
+      durationMs: 60_000,
+      maxRequests: 20_000,
+      request: (i) => {
+        sentAt[i] = performance.now();
+        return { path: 'http://orders/', headers: { baggage: SHOP, 'x-load-request': String(i) } };
+      },
+      signal: stop.signal,
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await waitFor('both busy', () => d1!.arrived.length > 5 && d2!.arrived.length > 5);
     rewrite(
       shopSnapshot(2, '/svc/orders=>/v/orders/1', [
         { name: 'orders', versions: { '1': [{ address: D1, state: 'draining' }, D2] } },
       ]),
     );
     const appliedAt = await waitForVersion(proxy, 2);
+    const sentAfter = (numbers: number[]) => numbers.filter((n) => (sentAt[n] ?? 0) > appliedAt);
+    await waitFor(
+      '50 requests sent after the drain at d2',
+      () => sentAfter(d2!.arrivedNumbers).length > 50,
+    );
+    stop.abort();
     const result = await load;
 
     expect(result.failures).toEqual([]);
     // d1 was busy when the drain began, and finished that work after it...
     expect(d1!.arrived.filter((t) => t < appliedAt).length).toBeGreaterThan(0);
     expect(d1!.finished.filter((t) => t > appliedAt).length).toBeGreaterThan(0);
-    // ...but took nothing new (a request already dispatched may still be on its way for a moment;
-    // without the drain d1 would get half of the ~100 requests/s that follow).
-    expect(d1!.arrived.filter((t) => t > appliedAt + 100)).toEqual([]);
-    expect(d2!.arrived.filter((t) => t > appliedAt + 100).length).toBeGreaterThan(50);
-  }, 15_000);
+    // ...but took nothing sent after it (what was sent before may still be on its way; without
+    // the drain d1 would get half of what follows).
+    expect(d1!.arrivedNumbers.every((n) => Number.isInteger(n))).toBe(true);
+    expect(sentAfter(d1!.arrivedNumbers)).toEqual([]);
+  }, 60_000);
 });
 
 describe('outlier ejection', () => {
@@ -295,8 +320,8 @@ describe('outlier ejection', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, wait) + 50));
     const after = await runLoad(port, {
       clients: 10,
-      durationMs: 1_500,
-      maxRequests: 600,
+      durationMs: 60_000,
+      maxRequests: 300,
       request: req,
     });
     expect(after.failures).toEqual([]);
@@ -332,7 +357,7 @@ describe('retries and the retry budget', () => {
     expect(posts.map((r) => r.body)).toEqual(posts.map((_, i) => `body-${i}`));
     const gets = await runLoad(port, {
       clients: 20,
-      durationMs: 2_000,
+      durationMs: 60_000, // 200 requests: bounded by count, the time only bounds a hang
       maxRequests: 200,
       request: () => ({ path: 'http://orders/', headers: { baggage: SHOP } }),
     });
@@ -399,7 +424,7 @@ describe('retries and the retry budget', () => {
     const requests = 400;
     const result = await runLoad(proxy.outbound!.port, {
       clients: 10,
-      durationMs: 8_000,
+      durationMs: 60_000, // all `requests`: bounded by count, the time only bounds a hang
       maxRequests: requests,
       request: () => ({ path: 'http://orders/', headers: { baggage: SHOP } }),
     });
@@ -437,7 +462,8 @@ describe('timeouts and limits', () => {
       expect(r.status).toBe(504);
       expect(r.headers['x-turnout-error']).toBe('upstream_timeout');
       expect(elapsed).toBeGreaterThanOrEqual(290);
-      expect(elapsed).toBeLessThan(600);
+      // Came from the 300 ms timeout, not the 30 s default (a bound on a hang, not a speed).
+      expect(elapsed).toBeLessThan(15_000);
     }
     expect(hang.seen.length).toBe(2); // a timed-out request is not retried
     // An answer inside the timeout is not cut short.
@@ -605,14 +631,21 @@ function open(port: number): Promise<{ socket: Socket; read: Reader }> {
     socket.on('close', () => waiter?.());
     const read: Reader = {
       text: () => got,
-      until: (done, ms = 2_000) =>
-        new Promise((res) => {
+      until: (done, ms = 20_000) =>
+        new Promise((res, rej) => {
           const finish = () => {
             clearTimeout(timer);
             waiter = null;
             res(got);
           };
-          const timer = setTimeout(finish, ms);
+          const timer = setTimeout(() => {
+            waiter = null;
+            rej(
+              new Error(
+                `timed out after ${ms} ms waiting for the answer; got ${JSON.stringify(got)}`,
+              ),
+            );
+          }, ms);
           waiter = () => {
             if (done(got) || socket.destroyed) finish();
           };

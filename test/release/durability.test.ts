@@ -15,25 +15,9 @@ import { isSameProcess } from '../../src/runtime/process-identity.js';
 import { ensureBuilt, ROOT } from '../support/build.js';
 import { freeListeners, localArgs } from '../support/local.js';
 import { freePort, runTurnout } from '../support/turnout-up.js';
+import { waitFor } from '../support/wait.js';
 
 const SERVICE = 'examples/services/service.mjs';
-
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | null | undefined | false>,
-  ms = 30_000,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => null);
-    if (value !== null && value !== undefined && value !== false) return value;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Event {
   seq: number;
@@ -205,7 +189,7 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     );
     const run = { child, summary: JSON.parse(line) as Summary, stderr: () => stderr, exited };
     up = run;
-    await waitFor('the API', async () => (await get('/v1/orgs')) !== null);
+    await waitFor('the API', async () => (await get('/v1/orgs')) !== null, 30_000);
     return run;
   }
 
@@ -363,13 +347,15 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     await waitFor(
       'the first canary step',
       async () => (await events(2)).some((e) => e.type === 'canary.step'),
-      60_000,
-      20,
+      { timeoutMs: 60_000, everyMs: 20 },
     );
 
     // When turnout up is killed with SIGKILL
     const killedAt = await kill9(run);
-    await sleep(2_500);
+    await waitFor(
+      '20 answers at the edge with turnout up down',
+      () => load.okBetween(killedAt, Number.POSITIVE_INFINITY) > 20,
+    );
     const restartAt = Date.now();
     // Then the proxy it left answered the edge meanwhile
     expect(load.okBetween(killedAt, restartAt)).toBeGreaterThan(20);
@@ -431,7 +417,7 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     expect(list.filter((e) => e.type === 'canary.done')).toHaveLength(1);
     await expectOneProcessPerInstance();
     expect(load.failures()).toEqual([]);
-  }, 150_000);
+  }, 300_000); // a hang bound: two starts of turnout up and a canary, on a busy machine
 
   it('a deploy resumes after kill -9 between an instance start and its readiness, starting nothing twice', async () => {
     // Given ticket 3 (web, catalog 2.0.0) deploying
@@ -448,11 +434,17 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     // When turnout up is killed with SIGKILL as soon as catalog's process is recorded (before
     // the engine could register it: the runtime's record is written first)
     const record = join(data, 'instances', 'catalog-2.0.0-0.json');
-    await waitFor('catalog 2.0.0 to start', async () => existsSync(record), 60_000, 5);
+    await waitFor('catalog 2.0.0 to start', async () => existsSync(record), {
+      timeoutMs: 60_000,
+      everyMs: 5,
+    });
     let killedAt = await kill9(run);
     // Then it was not ready (read from the store file while nothing holds it)
     expect(stateAtKill('catalog-2.0.0-0')).toMatch(/^(starting|not registered)$/);
-    await sleep(1_500);
+    await waitFor(
+      '10 answers at the edge with turnout up down',
+      () => load.okBetween(killedAt, Number.POSITIVE_INFINITY) > 10,
+    );
     expect(load.okBetween(killedAt, Date.now())).toBeGreaterThan(10);
 
     // When it starts again, and is killed once more when web's start is recorded, before web is
@@ -463,12 +455,14 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
       "web 2.0.0's start",
       async () =>
         (await events(3)).some((e) => e.type === 'instance.start' && e.data.id === 'web-2.0.0-0'),
-      60_000,
-      10,
+      { timeoutMs: 60_000, everyMs: 10 },
     );
     killedAt = await kill9(run);
     expect(stateAtKill('web-2.0.0-0')).toBe('starting');
-    await sleep(1_500);
+    await waitFor(
+      '10 answers at the edge with turnout up down',
+      () => load.okBetween(killedAt, Number.POSITIVE_INFINITY) > 10,
+    );
     expect(load.okBetween(killedAt, Date.now())).toBeGreaterThan(10);
 
     // When it starts again
@@ -498,5 +492,5 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     expect(serviceProcesses(proxyUrl)).toEqual([]);
     expect(existsSync(join(data, 'proxy.json'))).toBe(false);
     expect(existsSync(join(data, 'up.pid'))).toBe(false);
-  }, 150_000);
+  }, 300_000); // a hang bound: two starts of turnout up and a canary, on a busy machine
 });

@@ -15,23 +15,12 @@ import type { Store, StoreTx } from '../../src/store/store.js';
 import { WRITE_METHODS } from '../../src/store/store.js';
 import type { TestDatabase } from '../support/postgres.js';
 import { withTestPostgres } from '../support/postgres.js';
+import { waitFor } from '../support/wait.js';
 
 const TICK_MS = 100;
 const TTL_MS = 1500;
-/** Scheduling slack on a busy machine (two cores shared by several test runs). */
-const SLACK_MS = 400;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, check: () => Promise<T | null | false>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== null && value !== false) return value;
-    await sleep(5);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
 
 /** One engine event as a replica's transaction wrote it (counted once that transaction commits). */
 interface Written {
@@ -40,6 +29,18 @@ interface Written {
   type: string;
   data: unknown;
   at: number;
+}
+
+/**
+ * One acquireLease call of a replica: on the store (once per tick, which is how the tests count
+ * ticks rather than wait for a stretch of time) or in a write transaction (a renewal).
+ */
+interface LeaseCall {
+  replica: string;
+  inTx: boolean;
+  startedAt: number;
+  endedAt: number;
+  held: boolean;
 }
 
 /** What a stalled replica waits on: `reached` once it is stalled, `resume()` to let it go. */
@@ -73,7 +74,15 @@ function stallGate(): Stall & { arrive(): Promise<void> } {
  * `stallNextWrite()` holds its next write in a transaction (a pause: GC, a slow disk or start)
  * until resumed.
  */
-function replicaStore(store: Store, replica: string, written: Written[]) {
+function replicaStore(store: Store, replica: string, written: Written[], leases: LeaseCall[]) {
+  const logged =
+    (acquire: StoreTx['acquireLease'], inTx: boolean): StoreTx['acquireLease'] =>
+    async (...args) => {
+      const startedAt = Date.now();
+      const held = await acquire(...args);
+      leases.push({ replica, inTx, startedAt, endedAt: Date.now(), held });
+      return held;
+    };
   let releaseLost = false;
   let stall: ReturnType<typeof stallGate> | null = null;
   const wrapTx = (tx: StoreTx, buffer: Written[]): StoreTx =>
@@ -88,6 +97,7 @@ function replicaStore(store: Store, replica: string, written: Written[]) {
             return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
+        if (prop === 'acquireLease') return logged(target.acquireLease.bind(target), true);
         if (prop !== 'appendTicketEvent' || typeof value !== 'function') {
           return typeof value === 'function' ? value.bind(target) : value;
         }
@@ -116,6 +126,7 @@ function replicaStore(store: Store, replica: string, written: Written[]) {
         };
       }
       if (prop === 'releaseLease' && releaseLost) return async () => {};
+      if (prop === 'acquireLease') return logged(target.acquireLease.bind(target), false);
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -160,6 +171,7 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
   let admin: Store;
   let engines: ReleaseEngine[];
   let written: Written[];
+  let leases: LeaseCall[];
   let loseRelease: (() => void)[];
   let stallNextWrite: (() => Stall)[];
   let client: pg.Client;
@@ -169,12 +181,13 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     admin = await openPostgresStore(db.url, { maxConnections: 2 });
     await seed(admin);
     written = [];
+    leases = [];
     stores = [
       await openPostgresStore(db.url, { maxConnections: 3 }),
       await openPostgresStore(db.url, { maxConnections: 3 }),
     ];
     const replicas = ['replica-a', 'replica-b'].map((name, i) =>
-      replicaStore(stores[i] as Store, name, written),
+      replicaStore(stores[i] as Store, name, written, leases),
     );
     loseRelease = replicas.map((r) => r.loseRelease);
     stallNextWrite = replicas.map((r) => r.stallNextWrite);
@@ -219,6 +232,18 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     return step === undefined ? e.type : `${e.type}@${step}`;
   };
 
+  const nameOf = (e: ReleaseEngine) => (engines.indexOf(e) === 0 ? 'replica-a' : 'replica-b');
+  /** The ticks of `e` (its lease calls on the store) that started at `since` or later. */
+  const ticksOf = (e: ReleaseEngine, since = 0) =>
+    leases.filter((l) => !l.inTx && l.replica === nameOf(e) && l.startedAt >= since);
+  /** Waits until each of `these` has ticked `n` more times (counted in ticks, not in ms). */
+  async function moreTicks(n: number, ...these: ReleaseEngine[]): Promise<void> {
+    const from = these.map((e) => ticksOf(e).length);
+    await waitFor(`${n} more ticks`, () =>
+      these.every((e, i) => ticksOf(e).length >= (from[i] ?? 0) + n),
+    );
+  }
+
   /** Both replicas started, a first; resolves with the leader and the follower. */
   async function startBoth(): Promise<[ReleaseEngine, ReleaseEngine]> {
     const [a, b] = engines as [ReleaseEngine, ReleaseEngine];
@@ -230,11 +255,14 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
   it('exactly one replica leads at any time, over many ticks', async () => {
     const sampler = sampleLeaders(engines);
     const [leader, follower] = await startBoth();
-    await sleep(30 * TICK_MS);
+    const started = sampler.samples.length;
+    await moreTicks(30, leader, follower);
+    await waitFor('100 samples', () => sampler.samples.length > 100);
     const samples = await sampler.stop();
-    expect(samples.length).toBeGreaterThan(100);
     expect(samples.filter((s) => s.leaders > 1)).toEqual([]);
-    const afterStart = samples.filter((s) => s.at > samples[0]!.at + 2 * TICK_MS);
+    // Once both have started (the first took the lease on its first tick), one leads throughout.
+    const afterStart = samples.slice(started);
+    expect(afterStart.length).toBeGreaterThan(0);
     expect(afterStart.every((s) => s.leaders === 1)).toBe(true);
     expect(leader.isLeader).toBe(true);
     expect(follower.isLeader).toBe(false);
@@ -270,7 +298,7 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     await command(followerStore, id, { command: 'promote' });
     await follower.kick();
     await waitFor('promoted', async () => (await ticket(id)).state === 'promoted');
-    await sleep(5 * TICK_MS); // a duplicate would come within a few ticks
+    await moreTicks(5, leader, follower); // a duplicate would come within a few ticks
     const samples = await sampler.stop();
 
     const events = await engineEvents(id);
@@ -292,12 +320,17 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
 
   it('a leader that stops hands the lead over within one tick', async () => {
     const [leader, follower] = await startBoth();
-    await sleep(3 * TICK_MS);
+    await moreTicks(3, leader, follower);
+    expect(ticksOf(follower).every((t) => !t.held)).toBe(true);
     await leader.stop();
     const stoppedAt = Date.now();
     expect(leader.isLeader).toBe(false);
-    await waitFor('the follower to lead', async () => follower.isLeader, 5_000);
-    expect(Date.now() - stoppedAt).toBeLessThanOrEqual(TICK_MS + SLACK_MS);
+    await waitFor('the follower to lead', async () => follower.isLeader);
+    // On its first tick after the release (or the one under way then), not once the lease would
+    // have expired: no tick it started after the release failed before it took the lead.
+    const tookAt = ticksOf(follower).find((t) => t.held)?.startedAt ?? Number.NaN;
+    expect(ticksOf(follower, stoppedAt).filter((t) => !t.held && t.startedAt < tookAt)).toEqual([]);
+    expect(tookAt).toBeLessThanOrEqual(ticksOf(follower, stoppedAt)[0]?.startedAt ?? tookAt);
     expect((await leaseHolder())?.holder).toBe(
       engines.indexOf(follower) === 0 ? 'replica-a' : 'replica-b',
     );
@@ -335,20 +368,30 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     const expiresAt = Date.parse(lease?.expires_at ?? '');
 
     const sampler = sampleLeaders([follower]);
-    await waitFor('the follower to lead', async () => follower.isLeader, TTL_MS + 5_000);
+    await waitFor('the follower to lead', async () => follower.isLeader);
     const ledAt = Date.now();
     await sampler.stop();
-    // Not before the lease expired, and within a tick after.
+    // Not before the lease expired, and on the follower's first tick after.
     const firstLead = sampler.samples.find((s) => s.leaders === 1)?.at ?? ledAt;
     expect(firstLead).toBeGreaterThanOrEqual(expiresAt);
-    expect(ledAt - expiresAt).toBeLessThanOrEqual(TICK_MS + SLACK_MS);
-    expect(expiresAt - diedAt).toBeGreaterThan(TTL_MS - TICK_MS - SLACK_MS);
+    expect(ticksOf(follower).filter((t) => t.held)[0]?.startedAt).toBeGreaterThanOrEqual(expiresAt);
+    expect(ticksOf(follower, expiresAt)[0]?.held).toBe(true);
+    // It renewed the lease on every tick, and the lease it left is the one its last renewal
+    // wrote: TTL_MS after that renewal.
+    const leaderTicks = ticksOf(leader);
+    expect(leaderTicks.every((t) => t.held)).toBe(true);
+    const renewals = leases.filter((l) => l.replica === leaderName && l.held);
+    const last = renewals.reduce((a, b) => (b.startedAt > a.startedAt ? b : a));
+    expect(expiresAt).toBeGreaterThanOrEqual(last.startedAt + TTL_MS);
+    expect(expiresAt).toBeLessThanOrEqual(last.endedAt + TTL_MS);
+    expect(last.endedAt).toBeLessThanOrEqual(diedAt);
+    expect(last.startedAt).toBeGreaterThanOrEqual(leaderTicks.at(-1)?.startedAt ?? Infinity);
 
     await waitFor(
       'the canary to complete',
       async () => ((await ticket(id)).progress as { canaryDone?: boolean }).canaryDone === true,
     );
-    await sleep(5 * TICK_MS);
+    await moreTicks(5, follower);
     const events = await engineEvents(id);
     expect(events.map(label)).toEqual([
       'deployed',
@@ -381,14 +424,15 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     const stall = stallNextWrite[engines.indexOf(leader)]?.() as Stall;
     await stall.reached;
     const stalledAt = Date.now();
-    await waitFor('the follower to lead', async () => follower.isLeader, TTL_MS + 5_000);
+    await waitFor('the follower to lead', async () => follower.isLeader);
     await waitFor(
       'the canary to complete',
       async () => ((await ticket(id)).progress as { canaryDone?: boolean }).canaryDone === true,
     );
     // When the paused leader goes on with what it had decided
     stall.resume();
-    await sleep(10 * TICK_MS);
+    // Ticks run one at a time: a new tick of the paused leader means its paused one has ended.
+    await moreTicks(3, leader, follower);
 
     // Then nothing it decided before the pause is written, and each transition is written once
     const events = await engineEvents(id);

@@ -9,7 +9,7 @@ import type {
   RunningInstance,
   Runtime,
 } from '../../src/runtime/runtime.js';
-import { alive, FIXTURES, get, killAll, SERVICE, waitFor } from './support.js';
+import { alive, FIXTURES, get, inFlightGet, killAll, SERVICE, waitFor } from './support.js';
 
 export interface RuntimeUnderTest {
   runtime: Runtime;
@@ -107,11 +107,10 @@ export function runtimeContract(name: string, open: () => Promise<RuntimeUnderTe
       const r = await runtime();
       const orders = await started(r, serviceSpec('orders-2.0.0', { FAULT_LATENCY_MS: '1000' }));
       let answeredAt = 0;
-      const inFlight = get(orders.address, '/slow').then((a) => {
+      const inFlight = (await inFlightGet(orders.address, '/slow')).answer.then((a) => {
         answeredAt = Date.now();
         return a;
       });
-      await new Promise((w) => setTimeout(w, 200));
       await r.stop(orders.id, { deadlineMs: 5000 });
       const stoppedAt = Date.now();
       expect((await inFlight).status).toBe(200);

@@ -21,11 +21,15 @@ export interface Answer {
   json(): Record<string, unknown>;
 }
 
-/** One GET on a fresh connection (no keep-alive left behind to a process a test stops). */
+/**
+ * One GET on a fresh connection (no keep-alive left behind to a process a test stops); `onSent`
+ * is called once the request is written out.
+ */
 export function get(
   address: string,
   path = '/',
   headers: Record<string, string> = {},
+  onSent?: () => void,
 ): Promise<Answer> {
   const [host, port] = address.split(':');
   return new Promise((resolve, reject) => {
@@ -40,7 +44,28 @@ export function get(
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`GET ${address}${path}: no answer`)));
     req.on('error', reject);
+    if (onSent) req.on('finish', onSent);
   });
+}
+
+/**
+ * A GET the service (examples/services/service.mjs) is surely handling once this resolves, for
+ * tests of what happens to a request in flight: once it is written, a /healthz on a new
+ * connection, answered at once, is read after it (one event loop reads connections in the order
+ * they arrived). Resolves with the pending answer (in an object, so it is not awaited here).
+ */
+export async function inFlightGet(
+  address: string,
+  path: string,
+): Promise<{ answer: Promise<Answer> }> {
+  let sent: () => void = () => {};
+  const written = new Promise<void>((r) => {
+    sent = r;
+  });
+  const answer = get(address, path, {}, sent);
+  await Promise.race([written, answer]);
+  await get(address, '/healthz');
+  return { answer };
 }
 
 /** Whether the process runs (a zombie has ended, it only waits for its parent to reap it). */
@@ -54,18 +79,8 @@ export function alive(pid: number): boolean {
   return stat !== null && stat.state !== 'Z';
 }
 
-/** Polls `check` every 20 ms until it holds (or throws after `timeoutMs`). */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The shared wait (test/support/wait.ts). */
+export { waitFor } from '../support/wait.js';
 
 /** Kills whatever of `pids` is still alive (SIGKILL, by pid) and empties the list. */
 export function killAll(pids: number[]): void {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { spawnLocal } from './local.js';
+import { waitFor as waitUntil } from './wait.js';
 
 export interface Stack {
   readonly api: string;
@@ -31,29 +32,18 @@ export interface Stack {
   out(): string;
 }
 
-/** Thrown from a waitFor check: stop waiting, the condition can no longer be met. */
-export class Hopeless extends Error {}
+export { Hopeless } from './wait.js';
 
-export async function waitFor<T>(
+/**
+ * The shared wait (test/support/wait.ts) with this stack's defaults: 60 s (whole processes on a
+ * busy machine; it only bounds a hang), polling the API every 100 ms.
+ */
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | false | undefined | null>,
   ms = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== false && v !== undefined && v !== null) return v;
-    } catch (error) {
-      if (error instanceof Hopeless) throw error;
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `timed out after ${ms} ms waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`,
-  );
+  return waitUntil(what, check, { timeoutMs: ms, everyMs: 100 });
 }
 
 export async function startStack(options: { data?: string } = {}): Promise<Stack> {

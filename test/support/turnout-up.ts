@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { ROOT } from './build.js';
+import { Hopeless, waitFor } from './wait.js';
 
 const BIN = join(ROOT, 'bin', 'turnout.js');
 
@@ -62,15 +63,6 @@ export interface RunningUp {
   stop(): Promise<void>;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
-
 /**
  * `turnout up` with the proxy's traffic listeners off; resolves once the API answers. `data`: a
  * data dir for `up` to create (default: a fresh temporary one); stop() removes it either way.
@@ -116,11 +108,15 @@ export async function startUp(options: { insecure: boolean; data?: string }): Pr
     return body;
   };
   try {
-    await waitFor('the API', async () => {
-      if (child.exitCode !== null) throw new Error(`turnout up exited: ${stderr}`);
-      await get('/v1/orgs');
-      return true;
-    });
+    await waitFor(
+      'the API',
+      async () => {
+        if (child.exitCode !== null) throw new Hopeless(`turnout up exited: ${stderr}`);
+        await get('/v1/orgs');
+        return true;
+      },
+      { timeoutMs: 60_000, everyMs: 100 },
+    );
   } catch (error) {
     child.kill('SIGKILL');
     rmSync(data, { recursive: true, force: true });
