@@ -7,6 +7,7 @@ import type { Kysely, Migration, MigrationResult } from 'kysely';
 import { Migrator } from 'kysely';
 import { initial } from './0001-initial.js';
 import { releaseEngine } from './0002-release-engine.js';
+import { notifiers } from './0004-notifiers.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -15,6 +16,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
     '0002-release-engine': releaseEngine(dialect),
+    '0004-notifiers': notifiers(dialect),
   };
 }
 
