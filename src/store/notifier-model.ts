@@ -76,8 +76,8 @@ export function checkNotifierSecret(n: Pick<Notifier, 'format' | 'secret'>): voi
   }
 }
 
-/** What a delivery carries, frozen when the ticket event is appended. */
-export interface Notification {
+/** What a delivery carries, frozen when the ticket event is appended (a type: API schemas are loose). */
+export type Notification = {
   /** The delivery's id: the same on every retry, so a receiver can drop duplicates. */
   id: string;
   event: NotifyEvent;
@@ -86,12 +86,12 @@ export interface Notification {
   /** The ticket event it comes from: its type and sequence number within the ticket. */
   ticketEvent: { type: string; seq: number; actor: string; at: string; data: Json };
   message: string | null;
-}
+};
 
 export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
-export interface NotifierDelivery {
+export type NotifierDelivery = {
   id: number;
   notifier: string;
   state: DeliveryState;
@@ -106,7 +106,7 @@ export interface NotifierDelivery {
   deliveredAt: string | null;
   createdAt: string;
   notification: Notification;
-}
+};
 
 /** A due delivery, claimed by a deliverer, with the notifier it goes to. */
 export interface ClaimedDelivery {
