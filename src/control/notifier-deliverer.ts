@@ -98,6 +98,9 @@ export class NotifierDeliverer {
     const batch = this.o.batch ?? 16;
     for (;;) {
       const now = this.now();
+      // A read first: claiming takes the store's write lock, which an idle poll should not.
+      const due = await this.o.store.nextDeliveryDue();
+      if (due === null || Date.parse(due) > now) return;
       // A claim outlives the request's timeout, so it lapses only when its deliverer is gone.
       const until = new Date(now + 2 * this.timeoutMs + 1000).toISOString();
       const claimed = await this.o.store.claimDeliveries(new Date(now).toISOString(), until, batch);

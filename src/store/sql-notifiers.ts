@@ -20,6 +20,7 @@ type NotifierOps = Pick<
   | 'getNotifier'
   | 'listNotifiers'
   | 'listDeliveries'
+  | 'nextDeliveryDue'
   | 'createNotifier'
   | 'updateNotifier'
   | 'deleteNotifier'
@@ -62,6 +63,14 @@ export function notifierOps(cx: SqlContext): NotifierOps {
       if (after) q = q.where(keyAfter(['name'], after));
       const rows = await q.limit(limit + 1).execute();
       return toPage(rows, limit, (r) => [r.name], notifierOf);
+    },
+    async nextDeliveryDue() {
+      const row = await db
+        .selectFrom('notifier_deliveries')
+        .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      return row?.due ?? null;
     },
     async listDeliveries(query) {
       const { limit, after } = pageOf(query, 1);

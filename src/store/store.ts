@@ -71,6 +71,8 @@ export interface StoreReads {
   /** With its secret: for the deliverer; the API never answers it (routes/notifiers.ts). */
   getNotifier(name: string): Promise<Notifier | null>;
   listNotifiers(query?: PageRequest & { product?: string }): Promise<Page<Notifier>>;
+  /** When the earliest pending delivery is due (ISO), or null: a read before claiming. */
+  nextDeliveryDue(): Promise<string | null>;
   /** Oldest first unless `newestFirst`. */
   listDeliveries(
     query?: PageRequest & { notifier?: string; newestFirst?: boolean },
