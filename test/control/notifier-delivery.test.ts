@@ -230,7 +230,10 @@ describe('notifiers in the control plane: apply, deliver, API, CLI', () => {
   async function api(method: 'GET' | 'POST', path: string, body?: unknown) {
     const res = await request(`${cp?.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${TOKENS.admin}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();
@@ -246,6 +249,7 @@ describe('notifiers in the control plane: apply, deliver, API, CLI', () => {
       auth: TEST_AUTH,
       listen: { host: '127.0.0.1', port: 0 },
       notify: { onOutcome: outcomes.record },
+      release: { runtime: null }, // the engine: an abort command becomes its `aborted` event
     });
     const doc = {
       kind: 'Notifier',
@@ -273,9 +277,15 @@ describe('notifiers in the control plane: apply, deliver, API, CLI', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({ code: 'invalid_config', field: 'documents[0].secret' });
 
-    await store.appendTicketEvent(1, { type: 'aborted', data: { message: 'by bob' } }, 'engine');
+    const aborted = await api('POST', '/v1/tickets/1/abort');
+    expect(aborted.status, aborted.text).toBe(200);
     const received = await hook.request(0);
     expect(received.verified).toBe(true);
+    expect(JSON.parse(received.body)).toMatchObject({
+      event: 'aborted',
+      ticket: 1,
+      ticketEvent: { type: 'aborted', actor: 'engine' },
+    });
     expect((await outcomes.next(0)).outcome.state).toBe('delivered');
 
     const list = await api('GET', '/v1/notifiers');
