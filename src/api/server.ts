@@ -32,6 +32,7 @@ import { instanceLogsPlugin } from './routes/instance-logs.js';
 import { instancesPlugin } from './routes/instances.js';
 import { lanesPlugin } from './routes/lanes.js';
 import { modulesPlugin } from './routes/modules.js';
+import { notifiersPlugin } from './routes/notifiers.js';
 import { orgsPlugin } from './routes/orgs.js';
 import { productsPlugin } from './routes/products.js';
 import { ticketsPlugin } from './routes/tickets.js';
@@ -211,6 +212,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(instanceLogsPlugin, { store, runtime: options.runtime ?? null });
       await v1.register(auditPlugin, { store });
       await v1.register(applyPlugin, { store });
+      await v1.register(notifiersPlugin, { store });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);

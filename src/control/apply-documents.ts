@@ -11,9 +11,10 @@ import {
   productInputSchema,
   versionInputSchema,
 } from '../store/model.js';
+import { notifierInputSchema } from '../store/notifier-model.js';
 
 /** In the order an apply executes them: each kind may refer only to kinds before it. */
-export const APPLY_KINDS = ['Org', 'Module', 'Version', 'Product', 'Lane'] as const;
+export const APPLY_KINDS = ['Org', 'Module', 'Version', 'Product', 'Lane', 'Notifier'] as const;
 export type ApplyKind = (typeof APPLY_KINDS)[number];
 
 type Undefaulted<T extends z.core.$ZodShape> = {
@@ -51,6 +52,7 @@ export const applyDocumentSchema = z.discriminatedUnion(
     z.strictObject({ ...versionInputSchema.shape, ...kind('Version') }),
     z.strictObject({ ...undefaulted(productInputSchema.shape), ...kind('Product') }),
     z.strictObject({ ...undefaulted(laneInputSchema.shape), ...kind('Lane') }),
+    z.strictObject({ ...undefaulted(notifierInputSchema.shape), ...kind('Notifier') }),
   ],
   { error: `must be one of ${APPLY_KINDS.join(', ')}` },
 );
@@ -66,6 +68,7 @@ const catalogObjectSchema = z.discriminatedUnion('kind', [
   versionInputSchema.extend(kind('Version')),
   productInputSchema.extend(kind('Product')),
   laneInputSchema.extend(kind('Lane')),
+  notifierInputSchema.extend(kind('Notifier')),
 ]);
 export type CatalogObject = z.output<typeof catalogObjectSchema>;
 export type ObjectOf<K extends ApplyKind> = Extract<CatalogObject, { kind: K }>;

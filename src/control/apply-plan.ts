@@ -7,6 +7,8 @@
 
 import { TurnoutError } from '../errors.js';
 import type { Lane, Module, Org, Product, Version } from '../store/model.js';
+import type { Notifier } from '../store/notifier-model.js';
+import { checkNotifierSecret, shownUrl } from '../store/notifier-model.js';
 import {
   checkCalls,
   checkLaneRuleTargets,
@@ -39,6 +41,8 @@ export interface CatalogState {
   products: ReadonlyMap<string, Product>;
   /** By `product/name`, at least those the documents name. */
   lanes: ReadonlyMap<string, Lane>;
+  /** At least those the documents name; absent: none exists. */
+  notifiers?: ReadonlyMap<string, Notifier>;
 }
 
 export type ApplyAction = 'create' | 'update' | 'unchanged';
@@ -103,6 +107,11 @@ export function planApply(documents: readonly ApplyDocument[], state: CatalogSta
           throw unknownRef('product', 'product', object.product);
         checkLaneRuleTargets(object.name, object.rules);
         return compare(stored, object);
+      case 'Notifier':
+        if (!desired.products.has(object.product))
+          throw unknownRef('product', 'product', object.product);
+        checkNotifierSecret(object);
+        return redactNotifierChanges(compare(stored, object), object);
     }
   }
 }
@@ -116,6 +125,7 @@ function storedOf(doc: ApplyDocument | CatalogObject, state: CatalogState): obje
     Version: state.versions,
     Product: state.products,
     Lane: state.lanes,
+    Notifier: state.notifiers ?? new Map<string, Notifier>(),
   } satisfies Record<ApplyKind, ReadonlyMap<string, object>>;
   return maps[doc.kind].get(key);
 }
@@ -202,6 +212,22 @@ function compare(record: object | undefined, doc: CatalogObject): Decision {
   const { kind: _k, ...after } = doc as Record<string, unknown>;
   const changes = diff(before, after, '');
   return { action: changes.length === 0 ? 'unchanged' : 'update', changes };
+}
+
+/** An apply's answer may be logged: a notifier's secret and Slack URL never appear in it. */
+function redactNotifierChanges(decision: Decision, n: ObjectOf<'Notifier'>): Decision {
+  const hide = (field: string, v: unknown): unknown => {
+    if (typeof v !== 'string') return v;
+    if (field === 'secret') return '(secret)';
+    return field === 'url' ? shownUrl(n.format, v) : v;
+  };
+  const changes = decision.changes.map((c) => {
+    const out: FieldChange = { field: c.field };
+    if ('before' in c) out.before = hide(c.field, c.before);
+    if ('after' in c) out.after = hide(c.field, c.after);
+    return out;
+  });
+  return { ...decision, changes };
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {

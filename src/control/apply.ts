@@ -84,6 +84,8 @@ async function write(tx: StoreTx, step: ApplyStep, actor: string): Promise<unkno
       return create ? tx.createProduct(fields(doc), actor) : tx.updateProduct(fields(doc), actor);
     case 'Lane':
       return create ? tx.createLane(fields(doc), actor) : tx.updateLane(fields(doc), actor);
+    case 'Notifier':
+      return create ? tx.createNotifier(fields(doc), actor) : tx.updateNotifier(fields(doc), actor);
   }
 }
 
@@ -95,6 +97,7 @@ async function loadState(tx: StoreTx, documents: readonly ApplyDocument[]): Prom
     versions: new Map(),
     products: new Map(),
     lanes: new Map(),
+    notifiers: new Map(),
   } satisfies CatalogState;
   let cursor: string | undefined;
   do {
@@ -109,7 +112,11 @@ async function loadState(tx: StoreTx, documents: readonly ApplyDocument[]): Prom
     if (doc.kind === 'Org') orgs.add(doc.name);
     if (doc.kind === 'Module' || doc.kind === 'Product') orgs.add(doc.org);
     if (doc.kind === 'Product') products.add(doc.name);
-    if (doc.kind === 'Lane') products.add(doc.product);
+    if (doc.kind === 'Lane' || doc.kind === 'Notifier') products.add(doc.product);
+    if (doc.kind === 'Notifier') {
+      const notifier = await tx.getNotifier(doc.name);
+      if (notifier !== null) state.notifiers.set(doc.name, notifier);
+    }
     if (doc.kind === 'Version') {
       const version = await tx.getVersion(doc.module, doc.version);
       if (version !== null) state.versions.set(documentKey(doc), version);

@@ -18,6 +18,8 @@ import type { Store } from '../store/store.js';
 import type { HealthCheckerOptions } from './health-checker.js';
 import { HealthChecker } from './health-checker.js';
 import { LeaseSweeper } from './lease-sweeper.js';
+import type { DelivererOptions } from './notifier-deliverer.js';
+import { NotifierDeliverer } from './notifier-deliverer.js';
 import { SnapshotPublisher } from './publisher.js';
 import { StatsScraper } from './stats-scraper.js';
 import { StatsWindow } from './stats-window.js';
@@ -46,6 +48,8 @@ export interface ControlPlaneOptions {
   readonly release?: {
     readonly runtime: Runtime | null;
   } & Partial<Omit<EngineOptions, 'store' | 'runtime' | 'traffic' | 'onChange' | 'logger'>>;
+  /** Notification delivery tuning (poll, timeout, retry policy, clock); it always runs. */
+  readonly notify?: Omit<DelivererOptions, 'store' | 'logger'>;
 }
 
 export interface ControlPlane {
@@ -58,6 +62,7 @@ export interface ControlPlane {
   readonly leaseSweeper: LeaseSweeper;
   readonly statsScraper: StatsScraper;
   readonly engine: ReleaseEngine | null;
+  readonly notifier: NotifierDeliverer;
   /** Stops the workers, then the API and the publisher; the store stays open. Idempotent. */
   stop(): Promise<void>;
 }
@@ -92,8 +97,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     publisher.stop();
     throw error;
   }
-  // Background writes bypass the API's notify hook: wake the publisher for them too.
-  const wake = () => void publisher.notify();
+  const deliverer = new NotifierDeliverer({
+    ...options.notify,
+    store,
+    logger: child('notifier'),
+  });
+  // Background writes bypass the API's notify hook: wake the publisher for them too, and the
+  // deliverer (an engine write may have raised a notification: send it now, not at the next poll).
+  const wake = () => {
+    void publisher.notify();
+    void deliverer.kick();
+  };
   const leaseSweeper = new LeaseSweeper({
     store,
     onChange: wake,
@@ -116,6 +130,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   leaseSweeper.start();
   await healthChecker.start();
   statsScraper.start();
+  deliverer.start();
   if (options.release !== undefined) {
     engine = new ReleaseEngine({
       ...options.release,
@@ -140,10 +155,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     leaseSweeper,
     statsScraper,
     engine: releaseEngine,
+    notifier: deliverer,
     stop() {
       stopping ??= (async () => {
         await releaseEngine?.stop();
-        await Promise.all([statsScraper.stop(), healthChecker.stop(), leaseSweeper.stop()]);
+        await Promise.all([
+          statsScraper.stop(),
+          healthChecker.stop(),
+          leaseSweeper.stop(),
+          deliverer.stop(),
+        ]);
         await api.close();
         publisher.stop();
       })();

@@ -19,10 +19,11 @@ import type {
   TicketState,
   Version,
 } from './model.js';
+import type { NotifierTables } from './notifier-db.js';
 
 type Id = number | string | bigint;
 
-export interface Database {
+export interface Database extends NotifierTables {
   orgs: { name: string; created_at: string };
   products: {
     name: string;

@@ -175,9 +175,16 @@ export function catalogOps(cx: SqlContext): CatalogOps {
         .where('product', '=', name)
         .orderBy('id')
         .execute();
+      const notifiers = await db
+        .selectFrom('notifiers')
+        .select('name')
+        .where('product', '=', name)
+        .orderBy('name')
+        .execute();
       checkUnreferenced(`product ${name}`, [
         ...lanes.map((l) => `lane ${l.name}`),
         ...tickets.map((t) => `ticket ${t.id}`),
+        ...notifiers.map((n) => `notifier ${n.name}`),
       ]);
       await db.deleteFrom('products').where('name', '=', name).execute();
       await cx.audit(actor, 'product.delete', `product/${name}`, product, null);

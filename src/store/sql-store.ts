@@ -13,6 +13,7 @@ import { fleetOps } from './sql-fleet.js';
 import { laneOps } from './sql-lanes.js';
 import { leaseOps } from './sql-leases.js';
 import { moduleOps } from './sql-modules.js';
+import { notifierOps } from './sql-notifiers.js';
 import { ticketOps } from './sql-tickets.js';
 import type { Store, StoreTx, StoreWrites } from './store.js';
 import { WRITE_METHODS } from './store.js';
@@ -25,6 +26,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...laneOps(cx),
     ...ticketOps(cx),
     ...leaseOps(cx),
+    ...notifierOps(cx),
     changeVersion: () => cx.changeVersion(),
   };
 }

@@ -9,6 +9,7 @@ import { ticketEventInputSchema, ticketInputSchema, ticketPatchSchema } from './
 import { newPrereleaseSecret } from './prerelease-secret.js';
 import type { SqlContext } from './sql-context.js';
 import { keyAfter, pageOf } from './sql-context.js';
+import { enqueueNotifications } from './sql-notifiers.js';
 import { loadGraph, sameContent } from './sql-shared.js';
 import type { StoreTx } from './store.js';
 import {
@@ -241,7 +242,8 @@ export function ticketOps(cx: SqlContext): TicketOps {
     async appendTicketEvent(ticketId, input, actor) {
       await cx.lock(actor);
       const e = parseInput(ticketEventInputSchema, input, 'event');
-      if ((await getTicket(ticketId)) === null) throw notFound('ticket', String(ticketId));
+      const ticket = await getTicket(ticketId);
+      if (ticket === null) throw notFound('ticket', String(ticketId));
       const last = await db
         .selectFrom('ticket_events')
         .select((eb) => eb.fn.max('seq').as('seq'))
@@ -257,7 +259,9 @@ export function ticketOps(cx: SqlContext): TicketOps {
       };
       await db.insertInto('ticket_events').values(row).execute();
       await cx.bump();
-      return ticketEventOf(row);
+      const event = ticketEventOf(row);
+      await enqueueNotifications(cx, ticket, event); // same transaction: the outbox (0004)
+      return event;
     },
   };
 }

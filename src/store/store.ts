@@ -26,6 +26,13 @@ import type {
   Version,
   VersionInput,
 } from './model.js';
+import type {
+  ClaimedDelivery,
+  DeliveryOutcome,
+  Notifier,
+  NotifierDelivery,
+  NotifierInput,
+} from './notifier-model.js';
 
 export type { Page, PageRequest } from './cursor.js';
 
@@ -61,6 +68,15 @@ export interface StoreReads {
    * seen every change up to N. The config stream publishes it as the snapshot version.
    */
   changeVersion(): Promise<number>;
+  /** With its secret: for the deliverer; the API never answers it (routes/notifiers.ts). */
+  getNotifier(name: string): Promise<Notifier | null>;
+  listNotifiers(query?: PageRequest & { product?: string }): Promise<Page<Notifier>>;
+  /** When the earliest pending delivery is due (ISO), or null: a read before claiming. */
+  nextDeliveryDue(): Promise<string | null>;
+  /** Oldest first unless `newestFirst`. */
+  listDeliveries(
+    query?: PageRequest & { notifier?: string; newestFirst?: boolean },
+  ): Promise<Page<NotifierDelivery>>;
 }
 
 /**
@@ -111,6 +127,18 @@ export interface StoreWrites {
   releaseLease(name: string, holder: string): Promise<void>;
   /** For actions that are not store mutations (a login, an approval); mutations audit themselves. */
   appendAudit(input: AuditInput): Promise<AuditEntry>;
+  createNotifier(input: NotifierInput, actor: string): Promise<Notifier>;
+  updateNotifier(input: NotifierInput, actor: string): Promise<Notifier>;
+  /** With its deliveries. */
+  deleteNotifier(name: string, actor: string): Promise<void>;
+  /**
+   * Takes up to `limit` pending deliveries due at `now` (ISO), oldest first: each counts one more
+   * attempt and is not due again before `until`, so no other deliverer takes it meanwhile, and a
+   * deliverer that dies with it leaves it due again then. Not audited, no change-counter bump.
+   */
+  claimDeliveries(now: string, until: string, limit: number): Promise<ClaimedDelivery[]>;
+  /** Records how a claimed delivery's attempt went. Not audited, no change-counter bump. */
+  finishDelivery(id: number, outcome: DeliveryOutcome): Promise<void>;
 }
 
 export interface StoreTx extends StoreReads, StoreWrites {}
@@ -154,5 +182,10 @@ const WRITES: Record<keyof StoreWrites, true> = {
   acquireLease: true,
   releaseLease: true,
   appendAudit: true,
+  createNotifier: true,
+  updateNotifier: true,
+  deleteNotifier: true,
+  claimDeliveries: true,
+  finishDelivery: true,
 };
 export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];

@@ -18,7 +18,16 @@ describe('POST /v1/apply in the OpenAPI document', () => {
       const kinds = body.properties.documents.items.oneOf.map(
         (s: { properties: { kind: { enum: string[] } } }) => s.properties.kind.enum,
       );
-      expect(kinds).toEqual([['Org'], ['Module'], ['Version'], ['Product'], ['Lane']]);
+      expect(kinds).toEqual([
+        ['Org'],
+        ['Module'],
+        ['Version'],
+        ['Product'],
+        ['Lane'],
+        ['Notifier'],
+      ]);
+      const notifier = body.properties.documents.items.oneOf[5];
+      expect(notifier.required).toEqual(expect.arrayContaining(['name', 'product', 'url', 'kind']));
       const module = body.properties.documents.items.oneOf[1];
       expect(module.required).toEqual(expect.arrayContaining(['name', 'org', 'run', 'kind']));
     } finally {

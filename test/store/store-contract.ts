@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { crudTests } from './contract-crud.js';
 import { integrityTests } from './contract-integrity.js';
+import { notifierTests } from './contract-notifiers.js';
 import { transactionTests } from './contract-tx.js';
 import { validationTests } from './contract-validation.js';
 import type { StoreTarget, TargetFactory } from './fixtures.js';
@@ -54,6 +55,7 @@ export function describeStore(name: string, factory: TargetFactory): void {
     validationTests(env);
     integrityTests(env);
     transactionTests(env);
+    notifierTests(env);
   });
 }
 

@@ -8,6 +8,7 @@ import { Migrator } from 'kysely';
 import { initial } from './0001-initial.js';
 import { releaseEngine } from './0002-release-engine.js';
 import { prereleaseSecret } from './0003-prerelease-secret.js';
+import { notifiers } from './0004-notifiers.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -17,6 +18,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0001-initial': initial(dialect),
     '0002-release-engine': releaseEngine(dialect),
     '0003-prerelease-secret': prereleaseSecret(dialect),
+    '0004-notifiers': notifiers(dialect),
   };
 }
 

@@ -6,6 +6,8 @@ import { all } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import type { GraphNode } from '../components/ModuleGraph';
 import { ModuleGraph } from '../components/ModuleGraph';
+import type { NotifierView } from '../components/NotifierTable';
+import { NotifierTable } from '../components/NotifierTable';
 import { versionsOf } from '../dtab';
 import { useResource } from '../useResource';
 
@@ -13,6 +15,7 @@ interface ProductView {
   product: Product;
   lanes: Lane[];
   modules: string[];
+  notifiers: NotifierView[];
 }
 
 /** The modules a product uses: those its base dtab names and those its entry reaches. */
@@ -39,6 +42,7 @@ async function load() {
       product,
       lanes: await all<Lane>(`/products/${encodeURIComponent(product.name)}/lanes`),
       modules: modulesOf(product, modules),
+      notifiers: await all<NotifierView>('/notifiers', { product: product.name }),
     })),
   );
   return { views, modules };
@@ -89,6 +93,7 @@ export function Products() {
                 entry={view.product.entry}
               />
             </div>
+            <NotifierTable notifiers={view.notifiers} />
           </article>
         ))}
       </div>
