@@ -53,10 +53,12 @@ const num = (x: number) => String(Number(x.toFixed(4)));
 const pOf = (p: number) => (p !== 0 && p < 0.0001 ? p.toExponential(1) : num(p));
 const points = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} points`;
 
+const errorsWord = (k: number) => `${k} lane error${k === 1 ? '' : 's'}`;
+
 const NAMES: Record<TestResult['test'], (statistic: number) => string> = {
-  'fisher-exact': (k) => `Fisher's exact (${k} lane errors)`,
+  'fisher-exact': (k) => `Fisher's exact (${errorsWord(k)})`,
   'two-proportion-z': (z) => `two-proportion z=${z.toFixed(2)}`,
-  binomial: (k) => `binomial against the floor, no stable traffic (${k} lane errors)`,
+  binomial: (k) => `binomial against the floor, no stable traffic (${errorsWord(k)})`,
   'mann-whitney-u': (u) => `Mann–Whitney U=${Math.round(u)}`,
 };
 
