@@ -55,7 +55,7 @@ describe('analyze: synthetic samples at the edges', () => {
       healthy(5, 1),
       stable,
       'wait',
-      /^5 of 20 .*Fisher's exact \(1 lane errors\) p=0\.04\d+ ≥ 0\.01/,
+      /^5 of 20 .*Fisher's exact \(1 lane error\) p=0\.04\d+ ≥ 0\.01/,
     ],
     [
       'one slow request (a GC pause) among 49: latency not judged yet',
