@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { quantile } from '../../src/control/stats-window.js';
 import type { Figures, ItemFigures } from '../../src/release/analysis.js';
 import { analyze, judge, overall } from '../../src/release/analysis.js';
-import { analysisSchema } from '../../src/release/plan.js';
+import { analysisSchema, planSchema, readPlan } from '../../src/release/plan.js';
 import { GRAPH } from './fixtures.js';
 
 // Defaults: confidence 0.99; errors fail from +1 point; latency from 50 lane requests, when the
@@ -172,6 +172,44 @@ describe('analyze: synthetic samples at the edges', () => {
     expect(overall([v('pass'), v('wait')])).toBe('wait');
     expect(overall([v('pass')])).toBe('pass');
     expect(overall([])).toBe('pass');
+  });
+});
+
+describe('plan: the thresholds before the tests (issue 12)', () => {
+  // As `release canary` stored it before: the old thresholds with their defaults filled in.
+  const stored = {
+    replicas: 2,
+    canary: { steps: [10, 50], pauseMs: 60_000, segments: [], key: { header: 'x-user-id' } },
+    analysis: {
+      maxErrorRate: 0.05,
+      maxErrorRateIncrease: 0.02,
+      maxP99Ratio: 3,
+      p99SlackMs: 250,
+      minRequests: 20,
+      minLatencyRequests: 200,
+      windowMs: 30_000,
+    },
+  };
+
+  it('a stored ticket keeps its canary steps; the increase becomes the error floor, the rest goes', () => {
+    const plan = readPlan(stored);
+    expect(plan).toMatchObject({ replicas: 2, canary: { steps: [10, 50], pauseMs: 60_000 } });
+    expect(plan.analysis).toEqual({
+      confidence: 0.99,
+      minErrorRateIncrease: 0.02,
+      minLatencyIncreaseMs: 100,
+      minLatencyRatio: 1.5,
+      minRequests: 20,
+      minLatencyRequests: 200,
+      windowMs: 30_000,
+    });
+  });
+
+  it('a new plan naming a retired threshold is refused, naming the field and its replacement', () => {
+    const r = planSchema.safeParse({ analysis: { maxErrorRate: 0.05 } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]).toMatchObject({ path: ['analysis', 'maxErrorRate'] });
+    expect(r.error?.issues[0]?.message).toMatch(/^retired: .*minErrorRateIncrease/);
   });
 });
 
