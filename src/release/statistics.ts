@@ -170,3 +170,20 @@ export function binomialGreater(lane: Count, rate: number): TestResult {
   }
   return { test: 'binomial', statistic: lane.errors, pValue: Math.min(1, p) };
 }
+
+/**
+ * Is the lane's error rate above stable's by more than `margin`, beyond chance? One-sided Wald
+ * z-test of (lane rate − stable rate − margin) with the unpooled standard error (the rates are
+ * not assumed equal under this null). With margin 0 it asks the same as the pooled z-test.
+ */
+export function twoProportionAbove(lane: Count, stable: Count, margin: number): TestResult {
+  if (lane.requests === 0 || stable.requests === 0)
+    return { test: 'two-proportion-z', statistic: 0, pValue: 1 };
+  const p1 = lane.errors / lane.requests;
+  const p2 = stable.errors / stable.requests;
+  const se = Math.sqrt((p1 * (1 - p1)) / lane.requests + (p2 * (1 - p2)) / stable.requests);
+  const d = p1 - p2 - margin;
+  if (se === 0) return { test: 'two-proportion-z', statistic: 0, pValue: d > 0 ? 0 : 1 };
+  const z = d / se;
+  return { test: 'two-proportion-z', statistic: z, pValue: normalUpperTail(z) };
+}

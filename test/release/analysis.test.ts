@@ -3,6 +3,7 @@ import { quantile } from '../../src/control/stats-window.js';
 import type { Figures, ItemFigures } from '../../src/release/analysis.js';
 import { analyze, judge, overall } from '../../src/release/analysis.js';
 import { analysisSchema, planSchema, readPlan } from '../../src/release/plan.js';
+import { errorRateTest } from '../../src/release/statistics.js';
 import { GRAPH } from './fixtures.js';
 
 // Defaults: confidence 0.99; errors fail from +1 point; latency from 50 lane requests, when the
@@ -48,14 +49,14 @@ describe('analyze: synthetic samples at the edges', () => {
       healthy(5, 5),
       healthy(1000),
       'fail',
-      /^errors \(lane 100.00 % vs stable 0.00 %\): Fisher's exact \(5 lane errors\) p=1\.2e-13 < 0\.01 and \+100\.0 points ≥ 1\.0 → fail/,
+      /^errors \(lane 100.00 % vs stable 0.00 %\): Fisher's exact and binomial beyond the floor \(5 lane errors\) p=1\.0e-10 < 0\.01 and \+100\.0 points ≥ 1\.0 → fail/,
     ],
     [
       '1 failure in 5 against a 1 % stable rate is chance: wait',
       healthy(5, 1),
       stable,
       'wait',
-      /^5 of 20 .*Fisher's exact \(1 lane error\) p=0\.04\d+ ≥ 0\.01/,
+      /^5 of 20 .*Fisher's exact and binomial beyond the floor \(1 lane error\) p=0\.0961 ≥ 0\.01/,
     ],
     [
       'one slow request (a GC pause) among 49: latency not judged yet',
@@ -85,7 +86,7 @@ describe('analyze: synthetic samples at the edges', () => {
       healthy(1000, 100),
       healthy(10_000, 500),
       'fail',
-      /^errors \(lane 10.00 % vs stable 5.00 %\): two-proportion z=6\.64 p=1\.6e-11 < 0\.01 and \+5\.0 points ≥ 1\.0 → fail/,
+      /^errors \(lane 10.00 % vs stable 5.00 %\): two-proportion z=4\.11 \(difference beyond the floor\) p=2\.0e-5 < 0\.01 and \+5\.0 points ≥ 1\.0 → fail/,
     ],
     // --- significant but negligible
     [
@@ -93,7 +94,7 @@ describe('analyze: synthetic samples at the edges', () => {
       healthy(100_000, 1500),
       healthy(1_000_000, 10_000),
       'pass',
-      /two-proportion z=\d+\.\d+ p=.* < 0\.01 and \+0\.5 points < 1\.0 → pass/,
+      /two-proportion z=-12\.59 \(difference beyond the floor\) p=1 ≥ 0\.01 and \+0\.5 points < 1\.0 → pass/,
     ],
     [
       'a healthy lane of fresh instances slightly slower under load, with a slow tail',
@@ -144,13 +145,23 @@ describe('analyze: synthetic samples at the edges', () => {
     expect(v.reason).toBe(`${errors?.reason}; ${latency?.reason}`);
   });
 
-  it("confidence is the plan's: 7 % against 5.5 % at 1,000 requests (p ≈ 0.025) fails at 0.95, not at 0.99", () => {
-    const lane = healthy(1000, 70);
+  it("confidence is the plan's: 8.3 % against 5.5 % at 1,000 requests (p ≈ 0.023 beyond the floor) fails at 0.95, not at 0.99", () => {
+    const lane = healthy(1000, 83);
     const stable = healthy(10_000, 550);
     expect(analyze(item, lane, stable, plan).verdict).toBe('pass');
     const looser = analysisSchema.parse({ confidence: 0.95 });
     expect(analyze(item, lane, stable, looser).verdict).toBe('fail');
-    expect(analyze(item, lane, stable, looser).reason).toMatch(/p=0\.02\d+ < 0\.05/);
+    expect(analyze(item, lane, stable, looser).reason).toMatch(
+      /z=2\.00 \(difference beyond the floor\) p=0\.023 < 0\.05/,
+    );
+  });
+
+  it('the negligible difference is significant by itself: the floor is what passes it', () => {
+    const r = errorRateTest(
+      { requests: 100_000, errors: 1500 },
+      { requests: 1_000_000, errors: 10_000 },
+    );
+    expect(r.pValue).toBeLessThan(1e-40);
   });
 
   it("the effect floors are the plan's", () => {
