@@ -24,10 +24,11 @@
 // and each look may be a false significance, so over a step's many looks one is far likelier than
 // 1 − confidence. The floors keep that in check: for a lane no worse than stable the observed
 // difference shrinks as requests accumulate, and the error tests ask whether it is beyond the
-// floor (not merely above 0), so the later looks almost never fail. Simulated (stable and lane
-// alike, lognormal latencies, 30 looks a step, lane 10 req/s, stable 90): with the floors 0 of
-// 1,000 steps failed at a 1 % error rate on both sides and 15 of 1,000 at 2 %; without them (all
-// floors 0) 84 and 91 of 1,000. At lane 50 req/s and 2 %: 0 of 300 with, 23 of 300 without.
+// floor (not merely above 0), so the later looks almost never fail. Simulated with
+// scripts/analysis-looks.ts (stable and lane alike, lognormal latencies, 30 looks a step, lane
+// 10 req/s, stable 90): with the floors 0 of 1,000 steps failed at a 1 % error rate on both sides
+// and 15 of 1,000 at 2 %; with all floors at 0, 84 and 91 of 1,000. At lane 50 req/s and 2 %: 0
+// of 300 with, 23 of 300 without.
 //
 // judge() decides which items a ticket answers for: the versions it changes. An item listed at
 // the version already stable is a caller of the changes at most — its errors may come from a
