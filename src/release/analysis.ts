@@ -157,17 +157,17 @@ export function analyze(
   const errors = errorsTest(lane, stable, plan);
   const latency = latencyTest(lane, stable, plan);
   const tests = [errors, latency];
-  const words = tests.map((t) => t.reason).join('; ');
   const verdict =
     errors.decision === 'fail' || latency.decision === 'fail'
       ? 'fail'
       : lane.requests < plan.minRequests
         ? 'wait'
         : 'pass';
+  // A wait names what it waits for (the hold message quotes it); its tests are in `tests`.
   const reason =
     verdict === 'wait'
-      ? `${lane.requests} of ${plan.minRequests} lane requests needed for a verdict; ${words}`
-      : words;
+      ? `${lane.requests} of ${plan.minRequests} lane requests needed for a verdict`
+      : tests.map((t) => t.reason).join('; ');
   return {
     module: item.module,
     version: item.version,

@@ -122,7 +122,10 @@ describe('analyze: synthetic samples at the edges', () => {
   ])('%s → %s', (_name, lane, stableSide, verdict, reason) => {
     const v = analyze(item, lane, stableSide, plan);
     expect(v.verdict).toBe(verdict);
-    expect(v.reason).toMatch(reason);
+    // A wait's reason names what it waits for; every verdict's tests say the rest in words.
+    expect([v.reason, ...(v.tests ?? []).map((t) => t.reason)].join('; ')).toMatch(reason);
+    if (verdict === 'wait')
+      expect(v.reason).toMatch(/^\d+ of 20 lane requests needed for a verdict$/);
     expect(v).toMatchObject({
       module: 'orders',
       version: '2.0.0',
