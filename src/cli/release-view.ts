@@ -100,6 +100,8 @@ export function renderTicket(
     lines.push(
       `  analysis ${`${v.module}@${v.version}`.padEnd(20)} ${v.verdict.toUpperCase().padEnd(4)} lane ${v.lane.requests} req ${pct(v.lane.errorRate)} err p99 ${ms(v.lane.p99Ms)} | stable ${v.stable.requests} req ${pct(v.stable.errorRate)} err p99 ${ms(v.stable.p99Ms)}`,
     );
+    // Each metric's test, statistic and decision in words (absent on verdicts stored before them).
+    for (const test of v.tests ?? []) lines.push(`    ${test.reason}`);
   }
   const recent = events.slice(-6);
   if (recent.length > 0) lines.push('  events');

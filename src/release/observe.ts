@@ -3,7 +3,7 @@
 // engine has work for.
 
 import { listAll } from '../control/publisher.js';
-import type { StatsWindow } from '../control/stats-window.js';
+import type { StatsWindow, TrafficKey } from '../control/stats-window.js';
 import type { Instance, Lane, Module, Product, Ticket, TicketItem } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { Figures } from './analysis.js';
@@ -37,17 +37,25 @@ export async function observe(store: Store): Promise<Observed> {
   });
 }
 
-/** Lane and stable figures for one item, from the stats window. */
+/** Lane and stable figures for one item, from the stats window: summary and latency histogram. */
 export function trafficOf(window: StatsWindow, product: string, ticketId: number, now: number) {
   return (item: TicketItem, sinceMs: number): { lane: Figures; stable: Figures } => {
     const span = Math.max(1, now - sinceMs);
-    const of = (lane: string) => window.summary({ product, lane, module: item.module }, span, now);
-    const lane = window.summary(
-      { product, lane: laneName(ticketId), module: item.module, version: item.version },
-      span,
-      now,
-    );
-    return { lane, stable: of(STABLE_LANE) };
+    const of = (filter: Partial<TrafficKey>): Figures => {
+      const s = window.summary(filter, span, now);
+      const latency = window.histogram(filter, span, now);
+      return {
+        requests: s.requests,
+        errors: s.errors,
+        errorRate: s.errorRate,
+        p99Ms: s.p99Ms,
+        latency,
+      };
+    };
+    return {
+      lane: of({ product, lane: laneName(ticketId), module: item.module, version: item.version }),
+      stable: of({ product, lane: STABLE_LANE, module: item.module }),
+    };
   };
 }
 

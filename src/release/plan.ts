@@ -13,29 +13,46 @@ const percentStepSchema = z
   .max(100, 'a canary step is at most 100 %')
   .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, 'at most 2 decimals');
 
+/** A retired threshold (issue 12): refused on a new plan, with what replaces it. */
+const retired = (instead: string) =>
+  z
+    .never({ error: `retired: analysis uses significance tests now; ${instead} (see README)` })
+    .optional();
+
 export const analysisSchema = z.strictObject({
-  /** The lane fails when its error rate is above this (0..1) ... */
-  maxErrorRate: z.number().min(0).max(1).default(0.05),
-  /** ... or above stable's by more than this (0..1). */
-  maxErrorRateIncrease: z.number().min(0).max(1).default(0.02),
-  /** The lane fails when its p99 is above stable's × this ... */
-  maxP99Ratio: z.number().min(1).max(100).default(3),
   /**
-   * ... and above stable's by more than this (so 1 ms vs 2 ms is not a failure). 250 ms: on a
-   * busy 2-core machine a healthy lane's p99 — new processes still warming up, interpolated in
-   * wide histogram buckets — was seen 50–120 ms above stable's; a real latency fault of a few
-   * hundred ms is still caught, and a ticket's plan can tighten both figures.
+   * How sure a test must be that the lane is worse before it fails (0.5..0.9999): a difference
+   * fails only when its one-sided p-value is below 1 − confidence.
    */
-  p99SlackMs: z.number().min(0).max(60_000).default(250),
-  /** Fewer lane requests than this in the window: no verdict yet. */
+  confidence: z.number().min(0.5).max(0.9999).default(0.99),
+  /**
+   * Effect floor on errors (0..1): the lane fails only when its error rate is also at least this
+   * much above stable's, so a significant but negligible difference (0.1 % on 100,000 requests)
+   * passes. Per request, 1 point.
+   */
+  minErrorRateIncrease: z.number().min(0).max(1).default(0.01),
+  /**
+   * Effect floors on latency: the lane fails only when its median is at least this many ms above
+   * stable's ... (100 ms: on a busy 2-core machine a healthy lane's p99 was seen 50–120 ms above
+   * stable's, and its median moves less than its tail; a fault of a few hundred ms is well above).
+   */
+  minLatencyIncreaseMs: z.number().min(0).max(60_000).default(100),
+  /** ... and at least this many times stable's (so 1.2 s against 1.1 s is not a failure). */
+  minLatencyRatio: z.number().min(1).max(100).default(1.5),
+  /** Fewer lane requests than this in the window: no verdict yet, unless the errors already fail. */
   minRequests: int(1, 1_000_000).default(20),
   /**
-   * Latency is judged only on at least this many lane requests: the p99 of 20 requests is their
-   * maximum, and one slow request (a GC pause, a busy core) would abort a healthy canary.
+   * Latency is judged only on at least this many lane requests. 50: Mann–Whitney compares whole
+   * distributions and the floor is on the median, which one slow request (a GC pause, a busy
+   * core) cannot move — unlike the p99 the old rule judged, which needed 200.
    */
-  minLatencyRequests: int(1, 1_000_000).default(200),
+  minLatencyRequests: int(1, 1_000_000).default(50),
   /** How far back the figures reach (never before the current step began). */
   windowMs: int(1000, 3_600_000).default(30_000),
+  maxErrorRate: retired('use confidence and minErrorRateIncrease'),
+  maxErrorRateIncrease: retired('use minErrorRateIncrease'),
+  maxP99Ratio: retired('use minLatencyRatio'),
+  p99SlackMs: retired('use minLatencyIncreaseMs'),
 });
 
 const keyTrust = z.enum(TRUST_SOURCES).optional();
@@ -114,8 +131,26 @@ export type ReleasePlanInput = z.input<typeof planSchema>;
 export type CanaryPlan = z.output<typeof canarySchema>;
 export type AnalysisPlan = z.output<typeof analysisSchema>;
 
-/** A stored plan; one the schema no longer accepts falls back to defaults rather than stall. */
+/**
+ * A stored plan. Tickets stored before issue 12 carry the fixed thresholds (maxErrorRate,
+ * maxErrorRateIncrease, maxP99Ratio, p99SlackMs): their increase becomes the error effect floor,
+ * the others are dropped (the tests replace them), and the rest of the plan — its canary steps —
+ * is kept. A plan the schema still refuses falls back to defaults rather than stall.
+ */
 export function readPlan(json: unknown): ReleasePlan {
-  const parsed = planSchema.safeParse(json ?? {});
+  const parsed = planSchema.safeParse(upgradePlan(json ?? {}));
   return parsed.success ? parsed.data : planSchema.parse({});
 }
+
+/** A stored plan with the pre-issue-12 analysis keys mapped onto today's (anything else as is). */
+export function upgradePlan(json: unknown): unknown {
+  if (!isObject(json) || !isObject(json.analysis)) return json;
+  const { maxErrorRate, maxErrorRateIncrease, maxP99Ratio, p99SlackMs, ...analysis } =
+    json.analysis;
+  if (maxErrorRateIncrease !== undefined && analysis.minErrorRateIncrease === undefined)
+    analysis.minErrorRateIncrease = maxErrorRateIncrease;
+  return { ...json, analysis };
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);

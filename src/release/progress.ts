@@ -3,6 +3,22 @@
 
 import { z } from 'zod';
 
+/** One metric's significance test in a verdict (analysis.ts): the numbers and the decision in words. */
+export const metricTestSchema = z.strictObject({
+  metric: z.enum(['errors', 'latency']),
+  test: z.enum(['fisher-exact', 'two-proportion-z', 'binomial', 'mann-whitney-u']),
+  /** Fisher and binomial: the lane's errors; z-test: z; Mann–Whitney: U. */
+  statistic: z.number(),
+  /** One-sided: the chance of a lane at least this much worse if it were like stable. */
+  pValue: z.number(),
+  /** Errors: lane rate − stable rate (0..1); latency: lane median − stable median (ms). */
+  effect: z.number().nullable(),
+  /** `not judged`: too few lane requests, or nothing to compare with. */
+  decision: z.enum(['pass', 'fail', 'not judged']),
+  /** E.g. `errors: Fisher's exact p=0.0003 < 0.01 and +4.0 points ≥ 1.0 → fail`. */
+  reason: z.string(),
+});
+
 export const verdictSchema = z.strictObject({
   module: z.string(),
   version: z.string(),
@@ -18,6 +34,8 @@ export const verdictSchema = z.strictObject({
     errorRate: z.number(),
     p99Ms: z.number().nullable(),
   }),
+  /** Absent on verdicts stored before the tests (issue 12). */
+  tests: z.array(metricTestSchema).optional(),
 });
 
 export const progressSchema = z.strictObject({
@@ -41,6 +59,7 @@ export const progressSchema = z.strictObject({
 
 export type Progress = z.output<typeof progressSchema>;
 export type Verdict = z.output<typeof verdictSchema>;
+export type MetricTest = z.output<typeof metricTestSchema>;
 
 export function readProgress(json: unknown): Progress {
   const parsed = progressSchema.safeParse(json ?? {});

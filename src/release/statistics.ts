@@ -17,8 +17,8 @@ export interface Count {
 export type Histogram = ReadonlyArray<readonly [number, number]>;
 
 export interface TestResult {
-  readonly test: 'fisher-exact' | 'two-proportion-z' | 'mann-whitney-u';
-  /** Fisher: the lane's error count; z-test: z; Mann–Whitney: U of the lane. */
+  readonly test: 'fisher-exact' | 'two-proportion-z' | 'mann-whitney-u' | 'binomial';
+  /** Fisher and binomial: the lane's error count; z-test: z; Mann–Whitney: U of the lane. */
   readonly statistic: number;
   /** One-sided: the chance of a result at least this bad for the lane if lane and stable were alike. */
   readonly pValue: number;
@@ -151,4 +151,39 @@ export function mannWhitneyGreater(lane: Histogram, stable: Histogram): MannWhit
   if (variance <= 0) return { test: 'mann-whitney-u', statistic: u, pValue: 1, superiority };
   const z = (u - mean - 0.5) / Math.sqrt(variance);
   return { test: 'mann-whitney-u', statistic: u, pValue: normalUpperTail(z), superiority };
+}
+
+/**
+ * One-sided binomial test: P(X ≥ errors) for X ~ Binomial(requests, rate). For a lane with no
+ * stable traffic to compare with: is its error rate above `rate` (the effect floor) by more than
+ * chance?
+ */
+export function binomialGreater(lane: Count, rate: number): TestResult {
+  if (lane.errors === 0) return { test: 'binomial', statistic: 0, pValue: 1 };
+  if (rate <= 0) return { test: 'binomial', statistic: lane.errors, pValue: 0 };
+  if (rate >= 1) return { test: 'binomial', statistic: lane.errors, pValue: 1 };
+  let p = 0;
+  for (let x = lane.errors; x <= lane.requests; x++) {
+    p += Math.exp(
+      logChoose(lane.requests, x) + x * Math.log(rate) + (lane.requests - x) * Math.log1p(-rate),
+    );
+  }
+  return { test: 'binomial', statistic: lane.errors, pValue: Math.min(1, p) };
+}
+
+/**
+ * Is the lane's error rate above stable's by more than `margin`, beyond chance? One-sided Wald
+ * z-test of (lane rate − stable rate − margin) with the unpooled standard error (the rates are
+ * not assumed equal under this null). With margin 0 it asks the same as the pooled z-test.
+ */
+export function twoProportionAbove(lane: Count, stable: Count, margin: number): TestResult {
+  if (lane.requests === 0 || stable.requests === 0)
+    return { test: 'two-proportion-z', statistic: 0, pValue: 1 };
+  const p1 = lane.errors / lane.requests;
+  const p2 = stable.errors / stable.requests;
+  const se = Math.sqrt((p1 * (1 - p1)) / lane.requests + (p2 * (1 - p2)) / stable.requests);
+  const d = p1 - p2 - margin;
+  if (se === 0) return { test: 'two-proportion-z', statistic: 0, pValue: d > 0 ? 0 : 1 };
+  const z = d / se;
+  return { test: 'two-proportion-z', statistic: z, pValue: normalUpperTail(z) };
 }

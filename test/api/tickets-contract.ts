@@ -222,7 +222,7 @@ export function describeTicketsContract(label: string, open: StoreOpener): void 
             readyTimeoutMs: 60_000,
             prereleaseHeader: 'x-prerelease',
             canary: null,
-            analysis: { maxErrorRate: 0.05, minRequests: 20 },
+            analysis: { confidence: 0.99, minErrorRateIncrease: 0.01, minRequests: 20 },
           },
         });
         const stored = await api.store.getTicket(created.body.id);
@@ -334,11 +334,21 @@ export function describeTicketsContract(label: string, open: StoreOpener): void 
           field: 'plan.replica',
         },
         {
-          name: 'an analysis threshold out of range',
+          name: 'an analysis confidence out of range',
           body: {
             product: 'shop',
             items: [item('web', '1.0.0')],
-            plan: { analysis: { maxErrorRate: 2 } },
+            plan: { analysis: { confidence: 2 } },
+          },
+          code: 'invalid_argument',
+          field: 'plan.analysis.confidence',
+        },
+        {
+          name: 'a threshold retired by the significance tests',
+          body: {
+            product: 'shop',
+            items: [item('web', '1.0.0')],
+            plan: { analysis: { maxErrorRate: 0.05 } },
           },
           code: 'invalid_argument',
           field: 'plan.analysis.maxErrorRate',
@@ -406,6 +416,48 @@ export function describeTicketsContract(label: string, open: StoreOpener): void 
           expect(kicks).toBe(0);
         });
       }
+
+      it('a retired analysis threshold is refused with what replaces it', async () => {
+        const answer = await api.call('POST', '/v1/tickets', {
+          as: 'releaser',
+          body: {
+            product: 'shop',
+            items: [item('web', '2.0.0')],
+            plan: { analysis: { p99SlackMs: 250 } },
+          },
+        });
+        expectError(answer, 400, 'invalid_argument', 'plan.analysis.p99SlackMs');
+        expect(answer.body.error.message).toMatch(/retired.*use minLatencyIncreaseMs/);
+      });
+
+      it("a ticket stored with the retired thresholds takes a canary; its plan is rewritten in today's terms", async () => {
+        const t = await ticketIn(api.store, 'prerelease');
+        const legacy = {
+          maxErrorRate: 0.05,
+          maxErrorRateIncrease: 0.02,
+          maxP99Ratio: 3,
+          p99SlackMs: 250,
+          minRequests: 20,
+          minLatencyRequests: 200,
+          windowMs: 30_000,
+        };
+        await api.store.updateTicket(t.id, { plan: { replicas: 2, analysis: legacy } }, ENGINE);
+        const answer = await api.call('POST', `/v1/tickets/${t.id}/canary`, {
+          as: 'releaser',
+          body: { steps: [5, 50], pauseMs: 1000 },
+        });
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        expect(answer.body.plan).toMatchObject({ replicas: 2, canary: { steps: [5, 50] } });
+        expect(answer.body.plan.analysis).toEqual({
+          confidence: 0.99,
+          minErrorRateIncrease: 0.02,
+          minLatencyIncreaseMs: 100,
+          minLatencyRatio: 1.5,
+          minRequests: 20,
+          minLatencyRequests: 200,
+          windowMs: 30_000,
+        });
+      });
 
       it('canary with segments and a key stores them as lane matches', async () => {
         const t = await ticketIn(api.store, 'prerelease');

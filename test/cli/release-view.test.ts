@@ -156,6 +156,52 @@ describe('renderTicket', () => {
     );
   });
 
+  it('each metric of a verdict prints its test, statistic and decision under it', () => {
+    const errors =
+      "errors (lane 30.00 % vs stable 0.00 %): Fisher's exact (15 lane errors) p=2.1e-14 < 0.01 and +30.0 points ≥ 1.0 → fail";
+    const latency = 'latency: not judged, 49 of 50 lane requests needed';
+    const t = ticket({
+      state: 'aborted',
+      goal: 'aborted',
+      items: [{ module: 'orders', version: '2.0.0' }],
+      progress: {
+        analysis: [
+          {
+            module: 'orders',
+            version: '2.0.0',
+            verdict: 'fail',
+            reason: `${errors}; ${latency}`,
+            lane: { requests: 49, errorRate: 0.3, p99Ms: 10 },
+            stable: { requests: 500, errorRate: 0, p99Ms: 9 },
+            tests: [
+              {
+                metric: 'errors',
+                test: 'fisher-exact',
+                statistic: 15,
+                pValue: 2.1e-14,
+                effect: 0.3,
+                decision: 'fail',
+                reason: errors,
+              },
+              {
+                metric: 'latency',
+                test: 'mann-whitney-u',
+                statistic: 12_000,
+                pValue: 0.4,
+                effect: null,
+                decision: 'not judged',
+                reason: latency,
+              },
+            ],
+          },
+        ],
+      },
+    });
+    const lines = renderTicket(t, [], []);
+    const at = lines.findIndex((l) => l.startsWith('  analysis orders@2.0.0'));
+    expect(lines.slice(at + 1, at + 3)).toEqual([`    ${errors}`, `    ${latency}`]);
+  });
+
   it('a revert ticket names the ticket it reverts, and its goal while not there yet', () => {
     const t = ticket({
       id: 4,

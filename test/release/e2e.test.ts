@@ -259,7 +259,10 @@ describe('a release, end to end under load', () => {
     const start = Date.now();
     await stack.post(`/v1/tickets/${t}/canary`, { steps: [20, 50], pauseMs: 30_000 });
     const aborted = await untilState(t, (x) => x.state === 'aborted', 90_000);
-    expect(aborted.progress.message).toMatch(/^analysis failed at 20 %: orders@2.1.0 error rate/);
+    console.log(`faulty canary: ${aborted.progress.message}`);
+    expect(aborted.progress.message).toMatch(
+      /^analysis failed at 20 %: orders@2.1.0 errors \(lane [\d.]+ % vs stable [\d.]+ %\): .* → fail/,
+    );
     const ended = Date.now();
     const during = shop.results.filter((r) => r.at >= start && r.at <= ended + 1000);
     const outside = during.filter((r) => r.lane !== `t-${t}`);

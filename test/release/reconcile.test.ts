@@ -11,10 +11,13 @@ import type { Instance, Ticket, TicketItem } from '../../src/store/model.js';
 import { GRAPH, instance, item, lane, product, T0, ticket } from './fixtures.js';
 
 const ITEMS = [item('web', '2.0.0'), item('orders', '2.0.0'), item('account', '2.0.0')];
-const quiet = (n: number, errorRate = 0, p99Ms: number | null = 10): Figures => ({
+/** n requests, a share of them errors, every one answered in the (5, 10] ms bucket. */
+const quiet = (n: number, errorRate = 0): Figures => ({
   requests: n,
-  errorRate,
-  p99Ms,
+  errors: Math.round(n * errorRate),
+  errorRate: n === 0 ? 0 : Math.round(n * errorRate) / n,
+  p99Ms: n === 0 ? null : 10,
+  latency: n === 0 ? [] : [[10, n]],
 });
 
 function given(over: {
@@ -352,7 +355,7 @@ describe('reconcile: pre-release and canary', () => {
     expect(d.actions).toEqual([{ kind: 'deleteLane', product: 'shop', name: 't-7' }]);
     expect(d.patch).toMatchObject({ state: 'aborted', goal: 'aborted' });
     expect(d.patch?.progress?.message).toMatch(
-      /^analysis failed at 10 %: orders@2.0.0 error rate 30.00 %/,
+      /^analysis failed at 10 %: orders@2.0.0 errors \(lane 30.00 % vs stable 0.00 %\): .* → fail/,
     );
     expect(d.events.map((e) => e.type)).toEqual(['analysis.failed', 'aborted']);
   });
@@ -398,13 +401,14 @@ describe('reconcile: analysis judges what the ticket changes', () => {
   it('the same errors coinciding with errors on orders@2.0.0 in the lane abort it', () => {
     const d = reconcile(
       finished((i) => ({
-        lane: quiet(200, i.module === 'web' ? 0.3 : 0.03),
+        // orders@2.0.0: 1 error in 200 — no failure on its own, but it errs in the lane.
+        lane: quiet(200, i.module === 'web' ? 0.3 : 0.005),
         stable: quiet(1000, i.module === 'web' ? 0.1 : 0),
       })),
     );
     expect(d.patch).toMatchObject({ state: 'aborted', goal: 'aborted' });
     expect(d.patch?.progress?.message).toMatch(
-      /^analysis failed at 50 %: web@1.0.0 error rate 30.00 % > limit 12.00 %.*counted: it calls orders@2.0.0/,
+      /^analysis failed at 50 %: web@1.0.0 errors \(lane 30.00 % vs stable 10.00 %\): two-proportion z=.* → fail;.*counted: it calls orders@2.0.0 0.50 %/,
     );
   });
 });

@@ -5,10 +5,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Histogram } from '../../src/release/statistics.js';
 import {
+  binomialGreater,
   errorRateTest,
   fisherExactGreater,
   mannWhitneyGreater,
   normalUpperTail,
+  twoProportionAbove,
 } from '../../src/release/statistics.js';
 
 const count = (requests: number, errors: number) => ({ requests, errors });
@@ -141,5 +143,35 @@ describe('mannWhitneyGreater', () => {
     expect(mannWhitneyGreater([], shape(healthy, 100)).pValue).toBe(1);
     expect(mannWhitneyGreater(shape(healthy, 100), []).pValue).toBe(1);
     expect(mannWhitneyGreater([[10, 50]], [[10, 500]]).pValue).toBe(1);
+  });
+});
+
+// Values from exact binomials (Python's math.comb) and erfc, computed independently.
+describe('binomialGreater (a lane against a rate, no stable traffic or stable + floor)', () => {
+  it.each([
+    ['5 errors in 5 against 1 %', count(5, 5), 0.01, 1.0000000000000002e-10],
+    ['3 errors in 6 against 1 %', count(6, 3), 0.01, 1.955359e-5],
+    ['1 error in 5 against 2 %', count(5, 1), 0.02, 0.0960792032],
+  ])('%s', (_name, lane, rate, p) => {
+    expect(binomialGreater(lane, rate).pValue / p).toBeCloseTo(1, 6);
+  });
+
+  it('is 1 with no errors, 0 with errors against a rate of 0', () => {
+    expect(binomialGreater(count(100, 0), 0.01).pValue).toBe(1);
+    expect(binomialGreater(count(100, 1), 0).pValue).toBe(0);
+  });
+});
+
+describe('twoProportionAbove (the difference less a margin)', () => {
+  it('a 2× error rate at 1,000 requests is 4 points beyond a 1-point margin: clear', () => {
+    const r = twoProportionAbove(count(1000, 100), count(10_000, 500), 0.01);
+    expect(r.statistic).toBeCloseTo(4.109323975500113, 6);
+    expect(r.pValue / 1.9840952534992546e-5).toBeCloseTo(1, 4);
+  });
+
+  it('0.5 points more on 100,000 requests is below a 1-point margin: p = 1', () => {
+    const r = twoProportionAbove(count(100_000, 1500), count(1_000_000, 10_000), 0.01);
+    expect(r.statistic).toBeCloseTo(-12.592820612808007, 6);
+    expect(r.pValue).toBeCloseTo(1, 12);
   });
 });

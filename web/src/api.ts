@@ -131,6 +131,20 @@ export interface Verdict {
   reason: string;
   lane: { requests: number; errorRate: number; p99Ms: number | null };
   stable: { requests: number; errorRate: number; p99Ms: number | null };
+  /** Per metric: the significance test and its decision (absent on verdicts from before them). */
+  tests?: MetricTest[];
+}
+export interface MetricTest {
+  metric: 'errors' | 'latency';
+  test: 'fisher-exact' | 'two-proportion-z' | 'binomial' | 'mann-whitney-u';
+  statistic: number;
+  /** One-sided: the chance of a lane at least this much worse if it were like stable. */
+  pValue: number;
+  /** errors: lane − stable rate (0..1); latency: lane − stable median (ms). */
+  effect: number | null;
+  decision: 'pass' | 'fail' | 'not judged';
+  /** The test, the statistic and the decision in words. */
+  reason: string;
 }
 export interface Progress {
   level?: number;

@@ -54,7 +54,7 @@ function what(action: Action, t: Ticket, canary: CanaryInput | null): ReactNode 
       const key = t.plan.canary?.key?.cookie ?? t.plan.canary?.key?.header ?? 'x-user-id';
       const hold =
         canary.pauseMs === null ? 'waits for Approve' : `is held ${canary.pauseMs / 1000} s`;
-      return `Sends ${canary.steps.join(' %, then ')} % of ${t.product}'s users (hashed on ${key}, so a user stays in or out) to lane ${lane} with ${list(t)}; each step ${hold}. Analysis compares the lane's error rate and p99 with stable's; a failed analysis aborts and the lane's traffic goes to 0 at once.`;
+      return `Sends ${canary.steps.join(' %, then ')} % of ${t.product}'s users (hashed on ${key}, so a user stays in or out) to lane ${lane} with ${list(t)}; each step ${hold}. Analysis tests the lane's errors and latency against stable's (significance and a minimum effect); a failed analysis aborts and the lane's traffic goes to 0 at once.`;
     }
     case 'approve': {
       const steps = t.plan.canary?.steps ?? [];
