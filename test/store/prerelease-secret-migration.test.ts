@@ -32,10 +32,15 @@ describe('migration 0003-prerelease-secret', () => {
       );
     await store.close();
 
-    // Back to the schema as the previous version left it: no column, 0003 not recorded.
+    // Back to the schema as the previous version left it: no column, no notifier tables (0004
+    // came later), neither migration recorded.
     const db = createSqliteKysely(file);
+    await sql`drop table notifier_deliveries`.execute(db);
+    await sql`drop table notifiers`.execute(db);
     await sql`alter table tickets drop column prerelease_secret`.execute(db);
-    await sql`delete from kysely_migration where name = '0003-prerelease-secret'`.execute(db);
+    await sql`delete from kysely_migration where name in ('0003-prerelease-secret', '0004-notifiers')`.execute(
+      db,
+    );
     await db.destroy();
 
     const migrated = await openSqliteStore(file);
