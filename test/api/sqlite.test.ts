@@ -76,6 +76,10 @@ describe('OpenAPI document', () => {
         'GET /v1/whoami',
         'GET /v1/events',
         'POST /v1/explain',
+        'GET /v1/notifiers',
+        'GET /v1/notifiers/{name}',
+        'DELETE /v1/notifiers/{name}',
+        'GET /v1/notifiers/{name}/deliveries',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());
       // Request bodies come from the store's schemas.
