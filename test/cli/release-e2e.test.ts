@@ -11,26 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../runtime/support.js';
 import { ensureBuilt, ROOT } from '../support/build.js';
 import { spawnLocal } from '../support/local.js';
 import { waitFor } from '../support/release-stack.js';
 import type { CliRun } from '../support/turnout-up.js';
 import { runTurnout } from '../support/turnout-up.js';
-
-/** Whether the process runs (a zombie has ended; it only waits for its parent). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 interface Answer {
   service: string;

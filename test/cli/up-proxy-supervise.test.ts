@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProxyCommand, ProxySupervisor } from '../../src/cli/up-proxy.js';
 import { PROXY_RECORD, superviseProxy } from '../../src/cli/up-proxy.js';
 import type { BackoffPolicy } from '../../src/runtime/backoff.js';
+import { alive } from '../runtime/support.js';
 import { waitFor } from '../support/release-stack.js';
 
 type LogLine = Record<string, unknown>;
@@ -29,15 +30,6 @@ function captureLogger(onLine: (line: LogLine) => void = () => {}) {
     },
   });
   return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let data: string;

@@ -12,21 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../runtime/support.js';
 import { ensureBuilt } from '../support/build.js';
 import { waitFor } from '../support/release-stack.js';
 import { freePort } from '../support/turnout-up.js';
 import { ROOT, turnout } from './run.js';
 
 const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function post(url: string, body: unknown): Promise<number> {
   return send('POST', url, body);
