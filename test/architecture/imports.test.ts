@@ -1,0 +1,96 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Layers of src/, lowest first: a file may import its own layer or a lower one, never a higher
+// one, so no two folders import each other and each layer can be read (and tested) knowing only
+// what lies below it. The root files (errors.ts, safe-text.ts) are the bottom layer. The order is
+// the design's: the composition root (server/) wires the API, the control loops and the engine
+// together; the CLI starts the server and talks to it through the client; the demo drives the
+// CLI's local stack and the client.
+const LAYERS = [
+  '(root)',
+  'routing',
+  'config',
+  'store',
+  'runtime',
+  'proxy',
+  'release',
+  'control',
+  'api',
+  'client',
+  'server',
+  'cli',
+  'demo',
+];
+
+const SRC = resolve(__dirname, '../../src');
+
+// Static `import … from '…'`, `export … from '…'` (across lines), bare `import '…'` and dynamic
+// `import('…')`; type-only imports count too, since they still bind one layer to another.
+const SPECIFIERS = [
+  /\b(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]/g,
+  /\bimport\s*['"]([^'"]+)['"]/g,
+  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return /\.tsx?$/.test(name) ? [path] : [];
+  });
+}
+
+function layerOf(file: string): string {
+  const parts = relative(SRC, file).split(sep);
+  return parts.length === 1 ? '(root)' : parts[0];
+}
+
+function importsOf(text: string): string[] {
+  return SPECIFIERS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]));
+}
+
+interface Edge {
+  file: string;
+  specifier: string;
+  from: string;
+  to: string;
+}
+
+function upwardEdges(): Edge[] {
+  const edges: Edge[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = layerOf(file);
+    for (const specifier of importsOf(readFileSync(file, 'utf8'))) {
+      if (!specifier.startsWith('.')) continue;
+      const target = resolve(dirname(file), specifier);
+      if (!target.startsWith(SRC + sep)) continue;
+      const to = layerOf(target);
+      if (LAYERS.indexOf(to) > LAYERS.indexOf(from)) {
+        edges.push({ file: relative(SRC, file), specifier, from, to });
+      }
+    }
+  }
+  return edges;
+}
+
+describe('src/ layers import downward only', () => {
+  it('knows every top-level folder of src/', () => {
+    const folders = readdirSync(SRC).filter((name) => statSync(join(SRC, name)).isDirectory());
+    expect(folders.filter((folder) => !LAYERS.includes(folder))).toEqual([]);
+  });
+
+  it('finds the imports it checks', () => {
+    // Guards the parser: if it stopped matching, the check below would pass vacuously.
+    const text = "import { a } from './a';\nexport type {\n  B,\n} from '../b';\nawait import('./c');";
+    expect(importsOf(text)).toEqual(['./a', '../b', './c']);
+  });
+
+  it('has no upward import between top-level folders', () => {
+    const report = upwardEdges().map(
+      (e) => `src/${e.file} imports '${e.specifier}': ${e.from} → ${e.to} (upward)`,
+    );
+    expect(report).toEqual([]);
+  });
+});
