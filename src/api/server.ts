@@ -178,7 +178,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   // future, e.g. apply) with nothing to keep in step with the Store interface, and runs after the
   // handler's transaction committed. Awaiting it means a client that got a 2xx for a write already
   // finds it in /v1/snapshot and /v1/stream. Writers outside HTTP (health checker, lease sweeper)
-  // notify the publisher themselves (src/control/control-plane.ts).
+  // notify the publisher themselves (src/server/control-plane.ts).
   let publisher = options.publisher;
   if (publisher === undefined) {
     const own = new SnapshotPublisher(store, { logger: app.log });

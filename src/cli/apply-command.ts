@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
-import { createApiClient } from './api-client.js';
+import { createApiClient } from '../client/api-client.js';
 import type { SourceDocument } from './apply-sources.js';
 import { locateError, readDocuments } from './apply-sources.js';
 import { type ApiFlags, apiFlags, collect } from './flags.js';

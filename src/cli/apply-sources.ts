@@ -6,7 +6,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { TurnoutError } from '../errors.js';
-import { ApiError } from './api-client.js';
+import { ApiError } from '../client/api-client.js';
 
 export interface SourceDocument {
   file: string;

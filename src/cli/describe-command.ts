@@ -4,8 +4,8 @@
 
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
-import type { ApiClient } from './api-client.js';
-import { createApiClient } from './api-client.js';
+import type { ApiClient } from '../client/api-client.js';
+import { createApiClient } from '../client/api-client.js';
 import type { ModuleRecord, ProductRecord, TicketRecord } from './describe-view.js';
 import {
   callersOf,

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
 import { escapeControl } from '../safe-text.js';
-import { createApiClient } from './api-client.js';
+import { createApiClient } from '../client/api-client.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';

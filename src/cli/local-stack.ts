@@ -1,6 +1,6 @@
 // The whole embedded Turnout in this process, for `turnout up` and `turnout demo`: the control
 // plane (SQLite store, API, health checker, lease sweeper, stats scraper, release engine;
-// src/control/control-plane.ts), the process runtime, and the proxy as a process of its own
+// src/server/control-plane.ts), the process runtime, and the proxy as a process of its own
 // (`turnout proxy --config http://<api>/v1/stream`, src/cli/up-proxy.ts), so control-plane work
 // never stalls traffic and a control plane killed with SIGKILL leaves traffic flowing: the next
 // start on the data dir keeps that proxy, as it adopts the instances. A proxy that ends by itself
@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
-import type { ControlPlane } from '../control/control-plane.js';
-import { startControlPlane } from '../control/control-plane.js';
+import type { ControlPlane } from '../server/control-plane.js';
+import { startControlPlane } from '../server/control-plane.js';
 import { TurnoutError } from '../errors.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { openProcessRuntime } from '../runtime/process-runtime.js';

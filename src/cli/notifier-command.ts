@@ -2,7 +2,7 @@
 // the API. Notifiers are created and changed with `turnout apply` (kind Notifier).
 
 import type { Command } from 'commander';
-import { createApiClient } from './api-client.js';
+import { createApiClient } from '../client/api-client.js';
 import { fieldLines } from './describe-view.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import { formatTable } from './get-command.js';

@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { TurnoutError } from '../errors.js';
 import { TRUST_SOURCES } from '../routing/lane-rules.js';
-import type { ApiClient } from './api-client.js';
-import { createApiClient } from './api-client.js';
+import type { ApiClient } from '../client/api-client.js';
+import { createApiClient } from '../client/api-client.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { parseAllDocuments } from 'yaml';
-import type { ApiClient } from '../cli/api-client.js';
+import type { ApiClient } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
 
 /** The package root: the example services' paths in shop.yaml are relative to it. */

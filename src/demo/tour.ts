@@ -4,7 +4,7 @@
 // would type (the tour does the same through the API) and checks what it claims; the caller exits
 // 0 only if every check held.
 
-import type { ApiClient } from '../cli/api-client.js';
+import type { ApiClient } from '../client/api-client.js';
 import type { Load, Served } from './load.js';
 import { startLoad } from './load.js';
 import type { Narrator } from './narrator.js';

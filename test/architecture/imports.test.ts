@@ -44,11 +44,11 @@ function sourceFiles(dir: string): string[] {
 
 function layerOf(file: string): string {
   const parts = relative(SRC, file).split(sep);
-  return parts.length === 1 ? '(root)' : parts[0];
+  return parts.length === 1 ? '(root)' : (parts[0] ?? '(root)');
 }
 
 function importsOf(text: string): string[] {
-  return SPECIFIERS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]));
+  return SPECIFIERS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1] ?? ''));
 }
 
 interface Edge {

@@ -15,14 +15,14 @@ import type { EngineOptions } from '../release/engine.js';
 import { ReleaseEngine } from '../release/engine.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
-import type { HealthCheckerOptions } from './health-checker.js';
-import { HealthChecker } from './health-checker.js';
-import { LeaseSweeper } from './lease-sweeper.js';
-import type { DelivererOptions } from './notifier-deliverer.js';
-import { NotifierDeliverer } from './notifier-deliverer.js';
-import { SnapshotPublisher } from './publisher.js';
-import { StatsScraper } from './stats-scraper.js';
-import { StatsWindow } from './stats-window.js';
+import type { HealthCheckerOptions } from '../control/health-checker.js';
+import { HealthChecker } from '../control/health-checker.js';
+import { LeaseSweeper } from '../control/lease-sweeper.js';
+import type { DelivererOptions } from '../control/notifier-deliverer.js';
+import { NotifierDeliverer } from '../control/notifier-deliverer.js';
+import { SnapshotPublisher } from '../control/publisher.js';
+import { StatsScraper } from '../control/stats-scraper.js';
+import { StatsWindow } from '../control/stats-window.js';
 
 export interface ControlPlaneOptions {
   readonly store: Store;
