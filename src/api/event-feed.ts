@@ -11,7 +11,7 @@
 // The watcher runs only while someone listens.
 
 import type { SnapshotPublisher, Subscriber } from '../control/publisher.js';
-import type { StatsWindow } from '../control/stats-window.js';
+import type { StatsWindow } from '../release/stats-window.js';
 import type { Store } from '../store/store.js';
 
 export type FeedEvent =

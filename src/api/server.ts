@@ -15,7 +15,7 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { SnapshotPublisher } from '../control/publisher.js';
-import type { StatsWindow } from '../control/stats-window.js';
+import type { StatsWindow } from '../release/stats-window.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { boundMessage } from '../safe-text.js';

@@ -3,7 +3,7 @@
 // the same bytes (only the timestamp and signature headers change).
 
 import { createHmac } from 'node:crypto';
-import { notifySummary } from '../release/notify-events.js';
+import { notifySummary } from '../store/notify-events.js';
 import type { Notification, NotifierFormat } from '../store/notifier-model.js';
 
 export const SIGNATURE_HEADER = 'x-turnout-signature';

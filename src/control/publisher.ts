@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Page, PageRequest, Store, StoreReads } from '../store/store.js';
 import type { SnapshotCompileError, StoreState } from './compile-snapshot.js';
 import { compileStoreSnapshot } from './compile-snapshot.js';
-import { Rerun } from './rerun.js';
+import { Rerun } from '../rerun.js';
 
 export interface PublishedSnapshot {
   /** The snapshot's `version` (the store's change counter when it was read). */

@@ -5,8 +5,8 @@
 
 import { Agent, request } from 'undici';
 import type { ControlLogger } from './logger.js';
-import { parseProxySample } from './stats-sample.js';
-import type { StatsWindow } from './stats-window.js';
+import { parseProxySample } from '../release/stats-sample.js';
+import type { StatsWindow } from '../release/stats-window.js';
 
 export interface StatsScraperOptions {
   readonly window: StatsWindow;

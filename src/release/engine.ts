@@ -6,8 +6,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Rerun } from '../control/rerun.js';
-import type { StatsWindow } from '../control/stats-window.js';
+import { Rerun } from '../rerun.js';
+import type { StatsWindow } from './stats-window.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';

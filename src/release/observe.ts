@@ -3,7 +3,7 @@
 // engine has work for.
 
 import { listAll } from '../control/publisher.js';
-import type { StatsWindow, TrafficKey } from '../control/stats-window.js';
+import type { StatsWindow, TrafficKey } from './stats-window.js';
 import type { Instance, Lane, Module, Product, Ticket, TicketItem } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { Figures } from './analysis.js';

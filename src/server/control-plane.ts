@@ -22,7 +22,7 @@ import type { DelivererOptions } from '../control/notifier-deliverer.js';
 import { NotifierDeliverer } from '../control/notifier-deliverer.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import { StatsScraper } from '../control/stats-scraper.js';
-import { StatsWindow } from '../control/stats-window.js';
+import { StatsWindow } from '../release/stats-window.js';
 
 export interface ControlPlaneOptions {
   readonly store: Store;

@@ -5,8 +5,8 @@
 
 import { z } from 'zod';
 import { TurnoutError } from '../errors.js';
-import type { NotifyEvent } from '../release/notify-events.js';
-import { NOTIFY_EVENTS } from '../release/notify-events.js';
+import type { NotifyEvent } from './notify-events.js';
+import { NOTIFY_EVENTS } from './notify-events.js';
 import type { Json } from './model.js';
 import { nameSchema } from './model.js';
 

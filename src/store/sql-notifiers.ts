@@ -2,7 +2,7 @@
 // the transaction that appends the ticket event; claims and outcomes are the deliverer's (not
 // audited, no change-counter bump: they change nothing a proxy routes on).
 
-import { notifyEventOf } from '../release/notify-events.js';
+import { notifyEventOf } from './notify-events.js';
 import { toPage } from './cursor.js';
 import { toJson } from './db.js';
 import type { Ticket, TicketEvent } from './model.js';

@@ -4,8 +4,8 @@
 
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeySample } from '../../src/control/stats-sample.js';
-import { StatsWindow } from '../../src/control/stats-window.js';
+import type { KeySample } from '../../src/release/stats-sample.js';
+import { StatsWindow } from '../../src/release/stats-window.js';
 import { waitFor } from '../support/wait.js';
 import type { Answer, Api, StartApiOptions } from './harness.js';
 import { startApi, TOKENS } from './harness.js';

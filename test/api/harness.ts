@@ -9,7 +9,7 @@ import { request } from 'undici';
 import type { ApiAuth } from '../../src/api/auth.js';
 import type { ApiServerOptions } from '../../src/api/server.js';
 import { createApiServer } from '../../src/api/server.js';
-import type { StatsWindow } from '../../src/control/stats-window.js';
+import type { StatsWindow } from '../../src/release/stats-window.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';

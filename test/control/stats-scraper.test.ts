@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
 import type { ControlLogger } from '../../src/control/logger.js';
 import { StatsScraper } from '../../src/control/stats-scraper.js';
-import { StatsWindow } from '../../src/control/stats-window.js';
+import { StatsWindow } from '../../src/release/stats-window.js';
 import type { Upstream } from '../proxy/harness.js';
 import { send, startTestProxy, startUpstream, tempDir, writeSnapshot } from '../proxy/harness.js';
 import { waitFor } from '../support/wait.js';

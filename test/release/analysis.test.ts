@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quantile } from '../../src/control/stats-window.js';
+import { quantile } from '../../src/release/stats-window.js';
 import type { Figures, ItemFigures } from '../../src/release/analysis.js';
 import { analyze, judge, overall } from '../../src/release/analysis.js';
 import { analysisSchema, planSchema, readPlan } from '../../src/release/plan.js';

@@ -1,10 +1,10 @@
 // /v1/traffic: live proxy traffic per (product, lane, module, version) from the control plane's
-// StatsWindow (src/control/stats-window.ts), for the dashboard and canary analysis. Stable traffic
+// StatsWindow (src/release/stats-window.ts), for the dashboard and canary analysis. Stable traffic
 // is lane `stable`. An empty query field is the same as an absent one (it matches everything).
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { StatsWindow, TrafficKey } from '../../control/stats-window.js';
+import type { StatsWindow, TrafficKey } from '../../release/stats-window.js';
 import { TurnoutError } from '../../errors.js';
 import { errorResponses } from '../schemas.js';
 
