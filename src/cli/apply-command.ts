@@ -2,8 +2,8 @@
 // which creates or updates them in one transaction, and prints what changed (or would change).
 
 import type { Command } from 'commander';
-import { TurnoutError } from '../errors.js';
 import { createApiClient } from '../client/api-client.js';
+import { TurnoutError } from '../errors.js';
 import type { SourceDocument } from './apply-sources.js';
 import { locateError, readDocuments } from './apply-sources.js';
 import { type ApiFlags, apiFlags, collect } from './flags.js';

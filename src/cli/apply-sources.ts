@@ -5,8 +5,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { TurnoutError } from '../errors.js';
 import { ApiError } from '../client/api-client.js';
+import { TurnoutError } from '../errors.js';
 
 export interface SourceDocument {
   file: string;

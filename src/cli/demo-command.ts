@@ -7,11 +7,11 @@
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { dashboardBuilt } from '../api/web.js';
+import type { ApiClient } from '../client/api-client.js';
+import { createApiClient } from '../client/api-client.js';
 import { Narrator } from '../demo/narrator.js';
 import { ensureDemoState, PACKAGE_ROOT, waitForEdge } from '../demo/setup.js';
 import { runTour } from '../demo/tour.js';
-import type { ApiClient } from '../client/api-client.js';
-import { createApiClient } from '../client/api-client.js';
 import type { Io } from './io.js';
 import type { LocalOptions, LocalStack } from './local-stack.js';
 import { startLocal } from './local-stack.js';

@@ -3,9 +3,9 @@
 // users, versions and instances; a ticket with items and events; an instance; an org.
 
 import type { Command } from 'commander';
-import { TurnoutError } from '../errors.js';
 import type { ApiClient } from '../client/api-client.js';
 import { createApiClient } from '../client/api-client.js';
+import { TurnoutError } from '../errors.js';
 import type { ModuleRecord, ProductRecord, TicketRecord } from './describe-view.js';
 import {
   callersOf,

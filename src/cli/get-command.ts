@@ -3,9 +3,9 @@
 // kinds the name is the module or product.
 
 import type { Command } from 'commander';
+import { createApiClient } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
 import { escapeControl } from '../safe-text.js';
-import { createApiClient } from '../client/api-client.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';

@@ -2,8 +2,8 @@
 // rules that assign requests to them), through the API.
 
 import type { Command } from 'commander';
-import { TurnoutError } from '../errors.js';
 import { createApiClient } from '../client/api-client.js';
+import { TurnoutError } from '../errors.js';
 import { type ApiFlags, apiFlags, collect } from './flags.js';
 import { formatTable } from './get-command.js';
 import type { Io } from './io.js';

@@ -3,10 +3,10 @@
 // ticket gets where it was sent (or fails); `--json` prints the ticket (NDJSON while watching).
 
 import type { Command } from 'commander';
-import { TurnoutError } from '../errors.js';
-import { TRUST_SOURCES } from '../routing/lane-rules.js';
 import type { ApiClient } from '../client/api-client.js';
 import { createApiClient } from '../client/api-client.js';
+import { TurnoutError } from '../errors.js';
+import { TRUST_SOURCES } from '../routing/lane-rules.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';

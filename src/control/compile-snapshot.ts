@@ -21,6 +21,7 @@ import { compileSnapshot as compileForProxy } from '../config/compile.js';
 import { fieldPath } from '../config/load.js';
 import type { Snapshot, SnapshotInput } from '../config/snapshot.js';
 import { snapshotSchema } from '../config/snapshot.js';
+import { isEndpoint } from '../store/endpoint.js';
 import type { Instance, Lane, Module, Product, Version } from '../store/model.js';
 
 /** Everything the compilation reads, at one change-counter value. */
@@ -63,13 +64,6 @@ export type CompileResult =
       readonly expiredLeases: number;
     }
   | { readonly ok: false; readonly error: SnapshotCompileError };
-
-/** Whether an instance is in its version's endpoint set at `nowMs`. */
-export function isEndpoint(instance: Instance, nowMs: number): boolean {
-  if (instance.state === 'stopped' || instance.health === 'unhealthy') return false;
-  if (instance.leaseExpiresAt === null) return true;
-  return Date.parse(instance.leaseExpiresAt) > nowMs;
-}
 
 function byCreation(a: Lane, b: Lane): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;

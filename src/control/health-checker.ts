@@ -14,13 +14,13 @@
 // connection, a reset, another status or no answer in time is a failure.
 
 import { Agent, request } from 'undici';
+import { listAll } from '../store/cursor.js';
 import type { Health, Instance } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { ProbeCounters } from './health-transition.js';
 import { healthStep, NO_PROBES, patchFor, verdictOf } from './health-transition.js';
 import { updateInstanceIfStill } from './instance-update.js';
 import type { ControlLogger } from './logger.js';
-import { listAll } from './publisher.js';
 
 export const HEALTH_ACTOR = 'health';
 

@@ -3,12 +3,12 @@
 // re-reads the instance list only when the store changed or a lease it saw is due (heartbeats only
 // move leases later, so an unchanged store with no due lease has nothing to sweep).
 
+import { listAll } from '../store/cursor.js';
 import type { Instance } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { updateInstanceIfStill } from './instance-update.js';
 import { expiredLeases, nextExpiryMs, sweepPatch } from './lease-sweep.js';
 import type { ControlLogger } from './logger.js';
-import { listAll } from './publisher.js';
 
 export const REGISTRY_ACTOR = 'registry';
 

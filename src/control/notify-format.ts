@@ -3,8 +3,8 @@
 // the same bytes (only the timestamp and signature headers change).
 
 import { createHmac } from 'node:crypto';
-import { notifySummary } from '../store/notify-events.js';
 import type { Notification, NotifierFormat } from '../store/notifier-model.js';
+import { notifySummary } from '../store/notify-events.js';
 
 export const SIGNATURE_HEADER = 'x-turnout-signature';
 export const TIMESTAMP_HEADER = 'x-turnout-timestamp';

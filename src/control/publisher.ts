@@ -18,10 +18,11 @@
 // The same store version is not recompiled again until the store changes (or a lease expires).
 
 import type { Logger } from 'pino';
-import type { Page, PageRequest, Store, StoreReads } from '../store/store.js';
+import { Rerun } from '../rerun.js';
+import { listAll } from '../store/cursor.js';
+import type { Store, StoreReads } from '../store/store.js';
 import type { SnapshotCompileError, StoreState } from './compile-snapshot.js';
 import { compileStoreSnapshot } from './compile-snapshot.js';
-import { Rerun } from '../rerun.js';
 
 export interface PublishedSnapshot {
   /** The snapshot's `version` (the store's change counter when it was read). */
@@ -50,18 +51,6 @@ export interface Subscriber {
   /** Marks the snapshot as already held, so `next()` waits for a newer one. */
   skip(snapshot: PublishedSnapshot): void;
   close(): void;
-}
-
-/** Every item of a paginated list, page by page. */
-export async function listAll<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await list(cursor === undefined ? { limit: 1000 } : { limit: 1000, cursor });
-    out.push(...page.items);
-    if (page.nextCursor === null) return out;
-    cursor = page.nextCursor;
-  }
 }
 
 /** Everything the snapshot is compiled from, read in one transaction so it is consistent. */

@@ -4,9 +4,9 @@
 // overlap: a round still running when the next is due makes that one a no-op.
 
 import { Agent, request } from 'undici';
-import type { ControlLogger } from './logger.js';
 import { parseProxySample } from '../release/stats-sample.js';
 import type { StatsWindow } from '../release/stats-window.js';
+import type { ControlLogger } from './logger.js';
 
 export interface StatsScraperOptions {
   readonly window: StatsWindow;

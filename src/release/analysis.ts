@@ -35,7 +35,6 @@
 // module the ticket does not touch (an instance killed elsewhere), and they count only when the
 // lane's traffic on a changed item it calls shows errors too.
 
-import { quantile } from './stats-window.js';
 import type { AnalysisPlan } from './plan.js';
 import type { Graph } from './planner.js';
 import type { MetricTest, Verdict } from './progress.js';
@@ -46,6 +45,7 @@ import {
   mannWhitneyGreater,
   twoProportionAbove,
 } from './statistics.js';
+import { quantile } from './stats-window.js';
 
 /** The figures analysis needs (from the stats window's summary and histogram). */
 export interface Figures {

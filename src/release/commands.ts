@@ -4,8 +4,8 @@
 // reason and changes nothing; the check reads the ticket under the writer lock, so of concurrent
 // commands each is judged against the goal the one before it recorded (abort is final).
 
-import { listAll } from '../control/publisher.js';
 import { TurnoutError } from '../errors.js';
+import { listAll } from '../store/cursor.js';
 import type { Json, Ticket, TicketItem } from '../store/model.js';
 import type { StoreTx } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Rerun } from '../rerun.js';
-import type { StatsWindow } from './stats-window.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
@@ -18,6 +17,7 @@ import { keptVersions, toReclaim } from './reclaim.js';
 import type { Action, Decision, TicketView } from './reconcile.js';
 import { reconcile } from './reconcile.js';
 import { withStable } from './routes.js';
+import type { StatsWindow } from './stats-window.js';
 
 export const ENGINE_ACTOR = 'engine';
 export const ENGINE_LEASE = 'release-engine';

@@ -2,8 +2,7 @@
 // instances, read once, and the live traffic figures — turned into one TicketView per ticket the
 // engine has work for.
 
-import { listAll } from '../control/publisher.js';
-import type { StatsWindow, TrafficKey } from './stats-window.js';
+import { listAll } from '../store/cursor.js';
 import type { Instance, Lane, Module, Product, Ticket, TicketItem } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import type { Figures } from './analysis.js';
@@ -11,6 +10,7 @@ import { readPlan } from './plan.js';
 import { readProgress } from './progress.js';
 import type { TicketView } from './reconcile.js';
 import { laneName } from './routes.js';
+import type { StatsWindow, TrafficKey } from './stats-window.js';
 import { isTerminal } from './transitions.js';
 
 /** The lane label the proxies give traffic outside any lane. */

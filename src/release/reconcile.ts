@@ -7,7 +7,7 @@
 // against stable) → promote (the base dtab names the ticket's versions, the lane retires).
 // An abort — asked for, or decided by analysis — removes the lane at once.
 
-import { isEndpoint } from '../control/compile-snapshot.js';
+import { isEndpoint } from '../store/endpoint.js';
 import type {
   Instance,
   Lane,

@@ -11,10 +11,6 @@ import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
 import type { ApiServerOptions, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
-import type { EngineOptions } from '../release/engine.js';
-import { ReleaseEngine } from '../release/engine.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Store } from '../store/store.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
 import { HealthChecker } from '../control/health-checker.js';
 import { LeaseSweeper } from '../control/lease-sweeper.js';
@@ -22,7 +18,11 @@ import type { DelivererOptions } from '../control/notifier-deliverer.js';
 import { NotifierDeliverer } from '../control/notifier-deliverer.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import { StatsScraper } from '../control/stats-scraper.js';
+import type { EngineOptions } from '../release/engine.js';
+import { ReleaseEngine } from '../release/engine.js';
 import { StatsWindow } from '../release/stats-window.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
 
 export interface ControlPlaneOptions {
   readonly store: Store;

@@ -72,3 +72,17 @@ export function toPage<R, T>(
   const more = rows.length > limit && last !== undefined;
   return { items: items.map(map), nextCursor: more ? encodeCursor(keyOf(last)) : null };
 }
+
+/** Every item of a paginated list, page by page. */
+export async function listAll<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await list(
+      cursor === undefined ? { limit: MAX_LIMIT } : { limit: MAX_LIMIT, cursor },
+    );
+    out.push(...page.items);
+    if (page.nextCursor === null) return out;
+    cursor = page.nextCursor;
+  }
+}

@@ -5,10 +5,10 @@
 
 import { z } from 'zod';
 import { TurnoutError } from '../errors.js';
-import type { NotifyEvent } from './notify-events.js';
-import { NOTIFY_EVENTS } from './notify-events.js';
 import type { Json } from './model.js';
 import { nameSchema } from './model.js';
+import type { NotifyEvent } from './notify-events.js';
+import { NOTIFY_EVENTS } from './notify-events.js';
 
 export const NOTIFIER_FORMATS = ['webhook', 'slack'] as const;
 export type NotifierFormat = (typeof NOTIFIER_FORMATS)[number];

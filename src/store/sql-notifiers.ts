@@ -2,13 +2,13 @@
 // the transaction that appends the ticket event; claims and outcomes are the deliverer's (not
 // audited, no change-counter bump: they change nothing a proxy routes on).
 
-import { notifyEventOf } from './notify-events.js';
 import { toPage } from './cursor.js';
 import { toJson } from './db.js';
 import type { Ticket, TicketEvent } from './model.js';
 import { deliveryOf, notifierOf } from './notifier-db.js';
 import type { Notification, Notifier } from './notifier-model.js';
 import { checkNotifierSecret, notifierInputSchema, publicNotifier } from './notifier-model.js';
+import { notifyEventOf } from './notify-events.js';
 import type { SqlContext } from './sql-context.js';
 import { keyAfter, pageOf } from './sql-context.js';
 import { sameContent } from './sql-shared.js';

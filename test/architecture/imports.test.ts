@@ -83,7 +83,8 @@ describe('src/ layers import downward only', () => {
 
   it('finds the imports it checks', () => {
     // Guards the parser: if it stopped matching, the check below would pass vacuously.
-    const text = "import { a } from './a';\nexport type {\n  B,\n} from '../b';\nawait import('./c');";
+    const text =
+      "import { a } from './a';\nexport type {\n  B,\n} from '../b';\nawait import('./c');";
     expect(importsOf(text)).toEqual(['./a', '../b', './c']);
   });
 

@@ -11,10 +11,10 @@ import {
   TIMESTAMP_HEADER,
 } from '../../src/control/notify-format.js';
 import { DEFAULT_RETRY, outcomeOf, retryDelayMs } from '../../src/control/notify-retry.js';
-import { notifyEventOf } from '../../src/store/notify-events.js';
 import type { Ticket } from '../../src/store/model.js';
 import type { Notification } from '../../src/store/notifier-model.js';
 import { publicNotifier } from '../../src/store/notifier-model.js';
+import { notifyEventOf } from '../../src/store/notify-events.js';
 
 function ticket(over: Partial<Ticket> = {}): Ticket {
   return {

@@ -2,11 +2,11 @@
 // resets, window expiry, filters, series, and percentile interpolation against hand-computed cases.
 
 import { describe, expect, it } from 'vitest';
+import { createProxyStats } from '../../src/proxy/stats.js';
 import type { KeySample, ProxySample } from '../../src/release/stats-sample.js';
 import { parseProxySample } from '../../src/release/stats-sample.js';
 import type { TrafficKey } from '../../src/release/stats-window.js';
 import { quantile, StatsWindow } from '../../src/release/stats-window.js';
-import { createProxyStats } from '../../src/proxy/stats.js';
 
 const STABLE: TrafficKey = { product: 'shop', lane: 'stable', module: 'orders', version: '1.0.0' };
 const LANE: TrafficKey = { product: 'shop', lane: 't-42', module: 'orders', version: '1.1.0' };

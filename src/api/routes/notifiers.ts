@@ -5,9 +5,9 @@
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NOTIFY_EVENTS } from '../../store/notify-events.js';
 import type { Notifier } from '../../store/notifier-model.js';
 import { DELIVERY_STATES, NOTIFIER_FORMATS, publicNotifier } from '../../store/notifier-model.js';
+import { NOTIFY_EVENTS } from '../../store/notify-events.js';
 import type { Store } from '../../store/store.js';
 import { actorOf } from '../auth.js';
 import { errorResponses, keySchema, pageOf, pageQuerySchema } from '../schemas.js';

@@ -4,8 +4,8 @@
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { StatsWindow, TrafficKey } from '../../release/stats-window.js';
 import { TurnoutError } from '../../errors.js';
+import type { StatsWindow, TrafficKey } from '../../release/stats-window.js';
 import { errorResponses } from '../schemas.js';
 
 export interface TrafficPluginOptions {
