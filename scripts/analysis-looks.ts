@@ -8,7 +8,7 @@
 
 import type { Figures } from '../src/release/analysis.js';
 import { analyze } from '../src/release/analysis.js';
-import { analysisSchema } from '../src/release/plan.js';
+import { analysisSchema } from '../src/store/plan.js';
 
 const BOUNDS = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, Infinity];
 let seed = 12345;

@@ -35,7 +35,7 @@
 // module the ticket does not touch (an instance killed elsewhere), and they count only when the
 // lane's traffic on a changed item it calls shows errors too.
 
-import type { AnalysisPlan } from './plan.js';
+import type { AnalysisPlan } from '../store/plan.js';
 import type { Graph } from './planner.js';
 import type { MetricTest, Verdict } from './progress.js';
 import type { Histogram, TestResult } from './statistics.js';

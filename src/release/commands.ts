@@ -7,11 +7,11 @@
 import { TurnoutError } from '../errors.js';
 import { listAll } from '../store/cursor.js';
 import type { Json, Ticket, TicketItem } from '../store/model.js';
+import type { CanaryPlan } from '../store/plan.js';
+import { planSchema, readPlan } from '../store/plan.js';
 import type { StoreTx } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
 import { revertItems } from './history.js';
-import type { CanaryPlan } from './plan.js';
-import { planSchema, readPlan } from './plan.js';
 import type { Progress } from './progress.js';
 import { readProgress } from './progress.js';
 import { conflicts } from './reconcile.js';

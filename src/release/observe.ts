@@ -4,9 +4,9 @@
 
 import { listAll } from '../store/cursor.js';
 import type { Instance, Lane, Module, Product, Ticket, TicketItem } from '../store/model.js';
+import { readPlan } from '../store/plan.js';
 import type { Store } from '../store/store.js';
 import type { Figures } from './analysis.js';
-import { readPlan } from './plan.js';
 import { readProgress } from './progress.js';
 import type { TicketView } from './reconcile.js';
 import { laneName } from './routes.js';

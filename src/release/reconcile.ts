@@ -18,9 +18,9 @@ import type {
   TicketItem,
   TicketState,
 } from '../store/model.js';
+import type { ReleasePlan } from '../store/plan.js';
 import type { Figures } from './analysis.js';
 import { judge, overall } from './analysis.js';
-import type { ReleasePlan } from './plan.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';

@@ -8,7 +8,7 @@ import type { LaneRuleInput } from '../routing/lane-rules.js';
 import { parseDtab } from '../routing/parser.js';
 import type { NameTree } from '../routing/tree.js';
 import type { TicketItem } from '../store/model.js';
-import type { CanaryPlan } from './plan.js';
+import type { CanaryPlan } from '../store/plan.js';
 
 /** Every ticket has its own lane, named after it. The name is not a secret: the header value is. */
 export function laneName(ticketId: number): string {

@@ -2,8 +2,8 @@
 // types (reconcile.ts, engine.ts) are fine-grained and may change; notifiers subscribe to these
 // stable names instead. Pure: the store calls it while appending an event, in that transaction.
 
-import { readPlan } from '../release/plan.js';
 import type { Ticket } from './model.js';
+import { readPlan } from './plan.js';
 
 export const NOTIFY_EVENTS = [
   'analysis_failed',

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Figures, ItemFigures } from '../../src/release/analysis.js';
 import { analyze, judge, overall } from '../../src/release/analysis.js';
-import { analysisSchema, planSchema, readPlan } from '../../src/release/plan.js';
 import { errorRateTest } from '../../src/release/statistics.js';
 import { quantile } from '../../src/release/stats-window.js';
+import { analysisSchema, planSchema, readPlan } from '../../src/store/plan.js';
 import { GRAPH } from './fixtures.js';
 
 // Defaults: confidence 0.99; errors fail from +1 point; latency from 50 lane requests, when the

@@ -3,11 +3,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Figures } from '../../src/release/analysis.js';
-import { planSchema } from '../../src/release/plan.js';
 import type { Progress } from '../../src/release/progress.js';
 import type { TicketView } from '../../src/release/reconcile.js';
 import { reconcile } from '../../src/release/reconcile.js';
 import type { Instance, Ticket, TicketItem } from '../../src/store/model.js';
+import { planSchema } from '../../src/store/plan.js';
 import { GRAPH, instance, item, lane, product, T0, ticket } from './fixtures.js';
 
 const ITEMS = [item('web', '2.0.0'), item('orders', '2.0.0'), item('account', '2.0.0')];

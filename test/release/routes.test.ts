@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planSchema } from '../../src/release/plan.js';
 import { laneOverlay, laneRules, versionsNamed, withStable } from '../../src/release/routes.js';
 import { laneRulesSchema } from '../../src/routing/lane-rules.js';
 import { parseDtab } from '../../src/routing/parser.js';
+import { planSchema } from '../../src/store/plan.js';
 import { item } from './fixtures.js';
 
 describe('withStable', () => {

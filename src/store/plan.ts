@@ -1,5 +1,7 @@
 // A ticket's rollout settings (its `plan`), as operators write them on `release create|canary`.
 // Stored as JSON on the ticket; every field has a safe default, so `{}` is a valid plan.
+// It lives with the store, below the release engine, because the store reads it too: a ticket
+// event's notification is decided in the appending transaction (notify-events.ts).
 
 import { z } from 'zod';
 import type { LaneMatch } from '../routing/lane-rules.js';
