@@ -2,7 +2,14 @@
 // not. Text for people, or one JSON object per line with --json. Checks are counted so the tour
 // can exit 0 only if every one held.
 
-import type { Io } from '../cli/io.js';
+/**
+ * Where the demo writes its lines. The CLI's `Io` (src/cli/io.ts) is one: the demo sits below the
+ * CLI that runs it (`turnout demo`), so it names only what it uses instead of importing upward.
+ */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
 
 export interface Check {
   readonly step: string;

@@ -6,8 +6,11 @@ import { describe, expect, it } from 'vitest';
 // one, so no two folders import each other and each layer can be read (and tested) knowing only
 // what lies below it. The root files (errors.ts, safe-text.ts) are the bottom layer. The order is
 // the design's: the composition root (server/) wires the API, the control loops and the engine
-// together; the CLI starts the server and talks to it through the client; the demo drives the
-// CLI's local stack and the client.
+// together; the CLI starts the server and talks to it through the client. One step differs from
+// the design's list (which puts the demo above the CLI): the demo is a library the CLI runs
+// (`turnout demo`, src/cli/demo-command.ts imports it), and it needs nothing of the CLI — it talks
+// to the API through the client and writes through an `Io` the CLI hands it — so demo sits below
+// cli. The other way would need the command dispatcher (cli/main.ts) to import upward.
 const LAYERS = [
   '(root)',
   'routing',
@@ -20,8 +23,8 @@ const LAYERS = [
   'api',
   'client',
   'server',
-  'cli',
   'demo',
+  'cli',
 ];
 
 const SRC = resolve(__dirname, '../../src');
