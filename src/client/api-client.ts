@@ -1,4 +1,4 @@
-// A small client for the control-plane API used by the CLI: undici `request`, bearer token,
+// A small client for the control-plane API used by the CLI and the demo: undici `request`, bearer token,
 // API errors mapped back to TurnoutError and a helpful message when the server is down.
 
 import { request } from 'undici';

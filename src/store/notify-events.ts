@@ -1,5 +1,5 @@
 // Which ticket events are worth telling people about, named for them: the engine's own event
-// types (reconcile.ts, engine.ts) are fine-grained and may change; notifiers subscribe to these
+// types (src/release/reconcile.ts, engine.ts) are fine-grained and may change; notifiers subscribe to these
 // stable names instead. Pure: the store calls it while appending an event, in that transaction.
 
 import type { Ticket } from './model.js';
