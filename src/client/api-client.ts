@@ -1,5 +1,5 @@
-// A small client for the control-plane API used by the CLI and the demo: undici `request`, bearer token,
-// API errors mapped back to TurnoutError and a helpful message when the server is down.
+// A small client for the control-plane API used by the CLI and the demo: undici `request`, bearer
+// token, API errors mapped back to TurnoutError and a helpful message when the server is down.
 
 import { request } from 'undici';
 import type { ErrorCode } from '../errors.js';

@@ -1,6 +1,7 @@
 // Which ticket events are worth telling people about, named for them: the engine's own event
-// types (src/release/reconcile.ts, engine.ts) are fine-grained and may change; notifiers subscribe to these
-// stable names instead. Pure: the store calls it while appending an event, in that transaction.
+// types (src/release/reconcile.ts, engine.ts) are fine-grained and may change; notifiers
+// subscribe to these stable names instead. Pure: the store calls it while appending an event,
+// in that transaction.
 
 import type { Ticket } from './model.js';
 import { readPlan } from './plan.js';
