@@ -45,8 +45,6 @@ function snapshot(
 
 const text = (s: unknown) => `${JSON.stringify(s, null, 2)}\n`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface Applied {
   version: number;
   origin: 'source' | 'disk';
@@ -442,10 +440,16 @@ describe('config source: SSE stream', () => {
     const t = setup({ source: server.url, idleTimeoutMs: 1_000 });
     await t.start();
     const res = server.clients[0]!;
-    const started = Date.now();
-    while (Date.now() - started < 2_500) {
-      await sleep(50);
+    let sent = 0;
+    const keepalive = setInterval(() => {
       res.write(': keepalive\n');
+      sent++;
+    }, 50);
+    try {
+      // 50 keepalives span 2.5 idle timeouts at the planned pace; a slower pace only lengthens it.
+      await waitFor('50 keepalives sent', () => sent >= 50);
+    } finally {
+      clearInterval(keepalive);
     }
     expect(server.requests).toHaveLength(1);
   });

@@ -5,6 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +14,7 @@ import type { SnapshotInput } from '../../src/config/snapshot.js';
 import { ensureBuilt } from '../support/build.js';
 import { waitFor } from '../support/wait.js';
 import type { Upstream } from './harness.js';
-import { deadAddress, send, startUpstream, tempDir, writeSnapshot } from './harness.js';
+import { send, startUpstream, tempDir, writeSnapshot } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'turnout.js');
@@ -138,8 +140,21 @@ describe('turnout proxy as a process', () => {
       join(data, 'proxy', 'last-good.json'),
       JSON.stringify(snapshot(7, [orders.address])),
     );
-    const gone = await deadAddress();
-    const p = await startProxyProcess(['--config', `http://${gone}/v1/stream`, '--data', data]);
+    // A control plane that is there but fails every stream attempt (the connection is cut): each
+    // attempt is an event the test can wait for.
+    let attempts = 0;
+    const failing = createNetServer((socket) => {
+      attempts++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => failing.listen(0, '127.0.0.1', r));
+    const at = failing.address() as AddressInfo;
+    const p = await startProxyProcess([
+      '--config',
+      `http://127.0.0.1:${at.port}/v1/stream`,
+      '--data',
+      data,
+    ]);
 
     const r = await send(p.outbound, ORDERS);
     expect(r.status).toBe(200);
@@ -148,12 +163,14 @@ describe('turnout proxy as a process', () => {
     expect(JSON.parse(ready.body)).toMatchObject({ ready: true, version: 7 });
     expect(p.logs.find((l) => l.event === 'config_from_disk')).toMatchObject({ version: 7 });
 
-    // Still serving a while later, with the stream still failing behind it.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Still serving after two more failed attempts of the stream behind it.
+    const seen = attempts;
+    await waitFor('two more failed stream attempts', () => attempts >= seen + 2);
     const again = await Promise.all(Array.from({ length: 20 }, () => send(p.outbound, ORDERS)));
     expect(again.map((x) => x.status)).toEqual(again.map(() => 200));
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+    await new Promise((r) => failing.close(r));
   }, 60_000); // a hang bound: node processes start slowly on a busy machine
 
   it('keeps serving the last good config when the watched file becomes invalid, and takes the next valid one', async () => {

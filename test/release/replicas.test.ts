@@ -4,6 +4,7 @@
 // stops hands over within a tick, one that dies without letting go is replaced once its lease
 // expires, and the new leader carries the rollout on from where it was.
 
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { CommandInput } from '../../src/release/commands.js';
@@ -19,8 +20,6 @@ import { waitFor } from '../support/wait.js';
 
 const TICK_MS = 100;
 const TTL_MS = 1500;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One engine event as a replica's transaction wrote it (counted once that transaction commits). */
 interface Written {
@@ -81,6 +80,7 @@ function replicaStore(store: Store, replica: string, written: Written[], leases:
       const startedAt = Date.now();
       const held = await acquire(...args);
       leases.push({ replica, inTx, startedAt, endedAt: Date.now(), held });
+      leaseDecided.emit('call');
       return held;
     };
   let releaseLost = false;
@@ -145,21 +145,27 @@ function replicaStore(store: Store, replica: string, written: Written[], leases:
 
 const WRITES = new Set<string | symbol>(WRITE_METHODS);
 
-/** Samples how many replicas say they lead, every few ms, until stopped. */
+/** Fires after every lease call of any replica: the only moments a replica's leadership changes. */
+const leaseDecided = new EventEmitter();
+
+/**
+ * Samples how many replicas say they lead after every lease decision, until stopped. A sample is
+ * taken on the next turn of the event loop, once the engine has stored what the call answered.
+ */
 function sampleLeaders(engines: readonly ReleaseEngine[]) {
   const samples: { at: number; leaders: number }[] = [];
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      samples.push({ at: Date.now(), leaders: engines.filter((e) => e.isLeader).length });
-      await sleep(5);
-    }
-  })();
+  const sample = () => {
+    samples.push({ at: Date.now(), leaders: engines.filter((e) => e.isLeader).length });
+  };
+  const onCall = () => setImmediate(sample);
+  leaseDecided.on('call', onCall);
+  sample();
   return {
     samples,
     async stop() {
-      on = false;
-      await loop;
+      leaseDecided.off('call', onCall);
+      await new Promise((r) => setImmediate(r)); // samples already scheduled land first
+      sample();
       return samples;
     },
   };
