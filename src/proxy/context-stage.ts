@@ -15,7 +15,7 @@ import type { EdgeFacts } from './headers.js';
 import type { Target } from './identify.js';
 import { productForHost, serviceName } from './identify.js';
 import type { ProxyError } from './respond-error.js';
-import { isTrustedHop } from './trusted-hops.js';
+import { isTrustedPeer } from './trusted-hops.js';
 
 export interface RequestRoute {
   readonly product: string;
@@ -77,7 +77,7 @@ export function edgeContext(
     };
   }
   const clientAddress = req.socket.remoteAddress ?? '';
-  const trustedHop = isTrustedHop(inputs.trustedHops, clientAddress);
+  const trustedHop = isTrustedPeer(inputs.trustedHops, req.socket);
   const assignment = assignLane(product.rules, {
     headers: req.headers,
     query: queryOf(target.path),

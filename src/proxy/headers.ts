@@ -1,6 +1,7 @@
 // Header rules for a forwarding proxy: hop-by-hop headers removed (RFC 9110 §7.6.1), the
-// forwarding headers set by a stated policy, routing headers from outside stripped, and the guards against ambiguous requests (duplicate Host, an absolute
-// URI that disagrees with Host) that Node's parser lets through.
+// forwarding headers set by a stated policy, routing headers from outside stripped, and the guards
+// against ambiguous requests (duplicate Host, an absolute URI that disagrees with Host) that
+// Node's parser lets through.
 
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 

@@ -28,3 +28,22 @@ export function isTrustedHop(cidrs: readonly Cidr[], address: string | undefined
   const ip = parseIp(address);
   return ip !== null && cidrs.some((c) => cidrContains(c, ip));
 }
+
+/**
+ * isTrustedHop for a connection's peer, decided once per connection: the peer address is the
+ * socket's and never changes, so kept-alive requests do not parse it again. One proxy's trusted
+ * CIDRs are fixed for its life, and a socket belongs to one proxy.
+ */
+const trustedBySocket = new WeakMap<object, boolean>();
+export function isTrustedPeer(
+  cidrs: readonly Cidr[],
+  socket: { readonly remoteAddress?: string | undefined },
+): boolean {
+  if (cidrs.length === 0) return false;
+  let trusted = trustedBySocket.get(socket);
+  if (trusted === undefined) {
+    trusted = isTrustedHop(cidrs, socket.remoteAddress);
+    trustedBySocket.set(socket, trusted);
+  }
+  return trusted;
+}
