@@ -19,7 +19,9 @@ import type { ListenAddress } from '../proxy/server.js';
 import { openProcessRuntime } from '../runtime/process-runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStoreAt } from '../server/open-store.js';
+import type { StoreLocation } from '../server/store-url.js';
+import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { parseListen } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
 import type { ProxySupervisor } from './up-proxy.js';
@@ -37,6 +39,10 @@ export interface LocalOptions {
   keepInstances?: boolean;
   /** What instances' relative commands and working dirs resolve against. Default: cwd. */
   baseDir?: string;
+  /** `--store` (src/server/store-url.ts); absent: the SQLite file in the data dir. */
+  store?: string;
+  /** Where `store` came from, for errors: `--store` (default) or `TURNOUT_STORE`. */
+  storeField?: string;
 }
 
 export interface LocalStack {
@@ -96,11 +102,19 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
   const edge = parseListen(flags.edge, '--edge');
   const proxyAdmin = parseListen(flags.admin, '--admin');
   const dataDir = resolve(flags.data);
+  const storeAt = parseStoreLocation(flags.store, dataDir, flags.storeField);
   // Owner-only: the store, the admin token, run specs and logs live here.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(dataDir);
   try {
-    const stack = await startLocked(flags, { api, outbound, edge, proxyAdmin, dataDir });
+    const stack = await startLocked(flags, {
+      api,
+      outbound,
+      edge,
+      proxyAdmin,
+      dataDir,
+      storeAt,
+    });
     let stopped: Promise<void> | null = null;
     return {
       ...stack,
@@ -131,9 +145,10 @@ async function startLocked(
     edge: ListenAddress | null;
     proxyAdmin: ListenAddress | null;
     dataDir: string;
+    storeAt: StoreLocation;
   },
 ): Promise<LocalStack> {
-  const { api, outbound, edge, proxyAdmin, dataDir } = at;
+  const { api, outbound, edge, proxyAdmin, dataDir, storeAt } = at;
   const insecure = flags.insecureLocal === true;
   const token = insecure ? null : adminToken(dataDir);
   const auth: ApiAuth = insecure
@@ -143,7 +158,7 @@ async function startLocked(
   const logger = pino({ name: 'turnout-api', level: 'warn' }, pino.destination(2));
   // The proxy supervisor's exits and restarts are worth an info line each.
   const upLogger = pino({ name: 'turnout-up', level: 'info' }, pino.destination(2));
-  const store = await openSqliteStore(join(dataDir, 'turnout.db'));
+  const store = await openStoreAt(storeAt);
   const adminUrls =
     proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
   // Instances run from the current directory (relative commands and cwd resolve here), and
@@ -224,7 +239,7 @@ async function startLocked(
 
   const summary = {
     data: dataDir,
-    store: join(dataDir, 'turnout.db'),
+    store: describeStoreLocation(storeAt),
     api: apiUrl,
     dashboard: `${apiUrl}/`,
     auth: insecure ? 'insecure-local' : 'token',
@@ -246,6 +261,7 @@ async function startLocked(
   };
   const lines = [
     `data ${dataDir}`,
+    `  store    ${describeStoreLocation(storeAt)}`,
     `  api      ${apiUrl} (${insecure ? 'insecure local: no authentication, loopback only' : 'bearer token'})`,
     `  dashboard ${apiUrl}/ (${insecure ? 'no sign-in' : 'sign in with the token below'})`,
     `  proxy    pid ${proxy.pid} (${proxy.adopted ? 'kept from an earlier run' : 'started'}), config ${streamUrl}, log ${proxy.log}`,

@@ -41,10 +41,20 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
         'run the control plane (store + API + release engine), the process runtime and a proxy on local defaults',
       ),
   )
+    .option(
+      '--store <url>',
+      'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
+    )
     .option('--insecure-local', 'no API authentication (loopback only)')
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
-      const stack = await startLocal(flags);
+      // The flag wins over the environment; errors name whichever was used.
+      const fromEnv = flags.store === undefined && process.env.TURNOUT_STORE !== undefined;
+      const stack = await startLocal({
+        ...flags,
+        store: flags.store ?? process.env.TURNOUT_STORE,
+        storeField: fromEnv ? 'TURNOUT_STORE' : '--store',
+      });
       if (flags.json === true) io.out(JSON.stringify(stack.summary));
       else
         io.out(
