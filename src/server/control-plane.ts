@@ -1,6 +1,8 @@
 // The control plane in one process, for `turnout up`, the demo and tests: the HTTP API (with the
 // config stream and the snapshot publisher), the health checker, the lease sweeper and the stats
-// scraper over the given store. The caller owns the store (opens and closes it).
+// scraper over the given store. The caller owns the store (opens and closes it). Replicas on one
+// store: the one holding the release engine's lease also probes and sweeps; the others serve the
+// API and the config stream.
 //
 // Adding a worker (the release engine): start it after the API listens, pass `onChange: wake` if it
 // writes to the store outside HTTP (so proxies see its writes at once), and stop it in `stop()`
@@ -108,9 +110,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     void publisher.notify();
     void deliverer.kick();
   };
+  // Replicas sharing a store elect one leader through the release engine's lease: it alone runs the
+  // engine, probes instances and sweeps leases. Without an engine this control plane is alone.
+  const leading = () => options.release === undefined || (engine?.isLeader ?? false);
   const leaseSweeper = new LeaseSweeper({
     store,
     onChange: wake,
+    leading,
     intervalMs: options.leaseSweepMs,
     logger: child('registry'),
   });
@@ -118,6 +124,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...options.health,
     store,
     onChange: wake,
+    leading,
     logger: child('health'),
   });
   const statsScraper = new StatsScraper({
