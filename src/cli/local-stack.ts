@@ -14,11 +14,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
+import type { ApiTls } from '../api/server.js';
+import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { openProcessRuntime } from '../runtime/process-runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
+import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
 import { openStoreAt } from '../server/open-store.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
@@ -43,6 +46,13 @@ export interface LocalOptions {
   store?: string;
   /** Where `store` came from, for errors: `--store` (default) or `TURNOUT_STORE`. */
   storeField?: string;
+  /** PEM files: the API then speaks HTTPS (both or neither). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** What the local proxy trusts for the API's certificate; default: tlsCert (self-signed). */
+  ca?: string;
+  /** Plain HTTP beyond loopback, on purpose (src/server/listen-policy.ts). */
+  insecure?: boolean;
 }
 
 export interface LocalStack {
@@ -103,6 +113,11 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
   const proxyAdmin = parseListen(flags.admin, '--admin');
   const dataDir = resolve(flags.data);
   const storeAt = parseStoreLocation(flags.store, dataDir, flags.storeField);
+  const tls = readTls(flags);
+  const warning = checkApiListen(api.host, {
+    tls: tls !== undefined,
+    insecure: flags.insecure === true,
+  });
   // Owner-only: the store, the admin token, run specs and logs live here.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(dataDir);
@@ -114,6 +129,8 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
       proxyAdmin,
       dataDir,
       storeAt,
+      tls,
+      warning,
     });
     let stopped: Promise<void> | null = null;
     return {
@@ -137,6 +154,19 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
   }
 }
 
+/** The API's certificate and key (read now: a bad file fails before anything starts). */
+function readTls(flags: LocalOptions): (ApiTls & { caFile: string }) | undefined {
+  if (!checkTlsPair(flags.tlsCert, flags.tlsKey)) return undefined;
+  const certFile = resolve(flags.tlsCert as string);
+  const caFile = resolve(flags.ca ?? certFile);
+  readPemFile(caFile, flags.ca === undefined ? '--tls-cert' : '--ca');
+  return {
+    cert: readPemFile(certFile, '--tls-cert'),
+    key: readPemFile(resolve(flags.tlsKey as string), '--tls-key'),
+    caFile,
+  };
+}
+
 async function startLocked(
   flags: LocalOptions,
   at: {
@@ -146,9 +176,11 @@ async function startLocked(
     proxyAdmin: ListenAddress | null;
     dataDir: string;
     storeAt: StoreLocation;
+    tls: (ApiTls & { caFile: string }) | undefined;
+    warning: string | null;
   },
 ): Promise<LocalStack> {
-  const { api, outbound, edge, proxyAdmin, dataDir, storeAt } = at;
+  const { api, outbound, edge, proxyAdmin, dataDir, storeAt, tls, warning } = at;
   const insecure = flags.insecureLocal === true;
   const token = insecure ? null : adminToken(dataDir);
   const auth: ApiAuth = insecure
@@ -175,6 +207,7 @@ async function startLocked(
       store,
       auth,
       listen: api,
+      ...(tls === undefined ? {} : { tls }),
       proxyAdminUrls: () => adminUrls,
       logger,
       release: { runtime },
@@ -186,7 +219,7 @@ async function startLocked(
   }
   const address = cp.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : api.port;
-  const apiUrl = `http://${hostForUrl(api.host)}:${port}`;
+  const apiUrl = `${tls === undefined ? 'http' : 'https'}://${hostForUrl(api.host)}:${port}`;
   const streamUrl = `${apiUrl}/v1/stream`;
   const listeners = {
     outbound: showListen(outbound),
@@ -223,6 +256,7 @@ async function startLocked(
         // the gateway that would set x-user-id in front of a real edge. Remote ones never do.
         '--trusted-hops',
         LOCAL_TRUSTED_HOPS,
+        ...(tls === undefined ? [] : ['--ca', tls.caFile]),
       ],
       config: streamUrl,
       listeners,
@@ -243,6 +277,8 @@ async function startLocked(
     api: apiUrl,
     dashboard: `${apiUrl}/`,
     auth: insecure ? 'insecure-local' : 'token',
+    tls: tls !== undefined,
+    ...(warning === null ? {} : { warnings: [warning] }),
     ...(token === null
       ? {}
       : {
@@ -270,6 +306,7 @@ async function startLocked(
     `  admin    ${listeners.admin}`,
     `  runtime  local processes (${adopted.adopted.length} adopted from an earlier run)`,
   ];
+  if (warning !== null) lines.push(`  warning  ${warning}`);
   if (replaced !== null) {
     lines.push(`  (stopped the proxy an earlier run left, pid ${replaced.pid}: ${replaced.why})`);
   }

@@ -45,6 +45,16 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
       '--store <url>',
       'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
     )
+    .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option(
+      '--ca <file>',
+      "PEM CA the local proxy trusts for the API's certificate (default: --tls-cert, self-signed)",
+    )
+    .option(
+      '--insecure',
+      'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
+    )
     .option('--insecure-local', 'no API authentication (loopback only)')
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {

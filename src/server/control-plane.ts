@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
-import type { ApiServerOptions, ListenOptions } from '../api/server.js';
+import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
 import { HealthChecker } from '../control/health-checker.js';
@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
   readonly auth: ApiAuth;
   /** Where the API listens (port 0: any free port; `url` says which). */
   readonly listen: ListenOptions;
+  /** Serve the API over HTTPS (`url` then starts with https://); none: plain HTTP. */
+  readonly tls?: ApiTls;
   /** Admin base URLs of the proxies whose stats to keep (`http://127.0.0.1:9990`); read each scrape. */
   readonly proxyAdminUrls?: () => readonly string[];
   /** A pino logger; none: nothing is logged. */
@@ -92,6 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // The scraper starts after the API: until then no instance shows load.
       inFlight: () => scraper?.inFlight() ?? new Map(),
       ...options.api,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     url = await listenApi(app, options.listen);
   } catch (error) {
