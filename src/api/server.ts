@@ -65,6 +65,13 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** /v1/stream plus /v1/events streams one token may hold open. Default STREAMS_PER_TOKEN (32). */
   streamsPerToken?: number;
+  /** Serve HTTPS with this PEM certificate chain and key; none: plain HTTP. */
+  tls?: ApiTls;
+}
+
+export interface ApiTls {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
 }
 
 /** Generous for configs (examples/shop.yaml is 3 KB as JSON), but bounded. */
@@ -125,11 +132,14 @@ function sizeText(bytes: number): string {
 export async function createApiServer(options: ApiServerOptions): Promise<FastifyInstance> {
   const { store, auth } = options;
   const bodyLimit = options.bodyLimit ?? API_BODY_LIMIT;
+  // Over TLS Fastify types the instance by https.Server; the routes and hooks are the same, so
+  // the rest of the API keeps one FastifyInstance type.
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
     bodyLimit,
     return503OnClosing: true,
-  });
+  }) as unknown as FastifyInstance;
   app.decorate(INSECURE_LOCAL, isInsecureLocal(auth));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -101,7 +101,7 @@ export function registerApplyCommand(
       throw new TurnoutError('invalid_argument', 'apply needs at least one -f FILE', 'file');
     }
     const sources = readDocuments(flags.file);
-    const client = createApiClient({ server: flags.server, token: flags.token });
+    const client = createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
     let answer: ApplyAnswer;
     try {
       answer = (await client.post(

@@ -223,7 +223,7 @@ export function registerDescribeCommand(
       .argument('<name>', 'its name (a ticket: its number; an instance: its id)'),
   ).action(async (kind: string, name: string, flags: ApiFlags) => {
     const describe = describerOf(kind);
-    const client = createApiClient({ server: flags.server, token: flags.token });
+    const client = createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
     const described = await describe(client, name);
     emit(io, flags.json === true, described.json, () => described.text);
     setExit(0);

@@ -114,7 +114,7 @@ export function registerGetCommand(
       );
     }
     const info = INFO[kind as Kind];
-    const client = createApiClient({ server: flags.server, token: flags.token });
+    const client = createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
     const json = flags.json === true;
     if (name !== undefined && info.one !== undefined) {
       const item = await client.get(info.one(name));

@@ -75,7 +75,7 @@ export function registerLaneCommand(
     .description("a product's lanes: route overlays and the edge rules that pick them");
 
   const clientOf = (flags: ApiFlags) =>
-    createApiClient({ server: flags.server, token: flags.token });
+    createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
 
   apiFlags(
     lane

@@ -14,12 +14,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
+import type { ApiTls } from '../api/server.js';
+import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { openProcessRuntime } from '../runtime/process-runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
+import { openStoreAt } from '../server/open-store.js';
+import type { StoreLocation } from '../server/store-url.js';
+import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { parseListen } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
 import type { ProxySupervisor } from './up-proxy.js';
@@ -37,6 +42,17 @@ export interface LocalOptions {
   keepInstances?: boolean;
   /** What instances' relative commands and working dirs resolve against. Default: cwd. */
   baseDir?: string;
+  /** `--store` (src/server/store-url.ts); absent: the SQLite file in the data dir. */
+  store?: string;
+  /** Where `store` came from, for errors: `--store` (default) or `TURNOUT_STORE`. */
+  storeField?: string;
+  /** PEM files: the API then speaks HTTPS (both or neither). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** What the local proxy trusts for the API's certificate; default: tlsCert (self-signed). */
+  ca?: string;
+  /** Plain HTTP beyond loopback, on purpose (src/server/listen-policy.ts). */
+  insecure?: boolean;
 }
 
 export interface LocalStack {
@@ -96,11 +112,26 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
   const edge = parseListen(flags.edge, '--edge');
   const proxyAdmin = parseListen(flags.admin, '--admin');
   const dataDir = resolve(flags.data);
+  const storeAt = parseStoreLocation(flags.store, dataDir, flags.storeField);
+  const tls = readTls(flags);
+  const warning = checkApiListen(api.host, {
+    tls: tls !== undefined,
+    insecure: flags.insecure === true,
+  });
   // Owner-only: the store, the admin token, run specs and logs live here.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(dataDir);
   try {
-    const stack = await startLocked(flags, { api, outbound, edge, proxyAdmin, dataDir });
+    const stack = await startLocked(flags, {
+      api,
+      outbound,
+      edge,
+      proxyAdmin,
+      dataDir,
+      storeAt,
+      tls,
+      warning,
+    });
     let stopped: Promise<void> | null = null;
     return {
       ...stack,
@@ -123,6 +154,19 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
   }
 }
 
+/** The API's certificate and key (read now: a bad file fails before anything starts). */
+function readTls(flags: LocalOptions): (ApiTls & { caFile: string }) | undefined {
+  if (!checkTlsPair(flags.tlsCert, flags.tlsKey)) return undefined;
+  const certFile = resolve(flags.tlsCert as string);
+  const caFile = resolve(flags.ca ?? certFile);
+  readPemFile(caFile, flags.ca === undefined ? '--tls-cert' : '--ca');
+  return {
+    cert: readPemFile(certFile, '--tls-cert'),
+    key: readPemFile(resolve(flags.tlsKey as string), '--tls-key'),
+    caFile,
+  };
+}
+
 async function startLocked(
   flags: LocalOptions,
   at: {
@@ -131,9 +175,12 @@ async function startLocked(
     edge: ListenAddress | null;
     proxyAdmin: ListenAddress | null;
     dataDir: string;
+    storeAt: StoreLocation;
+    tls: (ApiTls & { caFile: string }) | undefined;
+    warning: string | null;
   },
 ): Promise<LocalStack> {
-  const { api, outbound, edge, proxyAdmin, dataDir } = at;
+  const { api, outbound, edge, proxyAdmin, dataDir, storeAt, tls, warning } = at;
   const insecure = flags.insecureLocal === true;
   const token = insecure ? null : adminToken(dataDir);
   const auth: ApiAuth = insecure
@@ -143,7 +190,7 @@ async function startLocked(
   const logger = pino({ name: 'turnout-api', level: 'warn' }, pino.destination(2));
   // The proxy supervisor's exits and restarts are worth an info line each.
   const upLogger = pino({ name: 'turnout-up', level: 'info' }, pino.destination(2));
-  const store = await openSqliteStore(join(dataDir, 'turnout.db'));
+  const store = await openStoreAt(storeAt);
   const adminUrls =
     proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
   // Instances run from the current directory (relative commands and cwd resolve here), and
@@ -160,6 +207,7 @@ async function startLocked(
       store,
       auth,
       listen: api,
+      ...(tls === undefined ? {} : { tls }),
       proxyAdminUrls: () => adminUrls,
       logger,
       release: { runtime },
@@ -171,7 +219,7 @@ async function startLocked(
   }
   const address = cp.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : api.port;
-  const apiUrl = `http://${hostForUrl(api.host)}:${port}`;
+  const apiUrl = `${tls === undefined ? 'http' : 'https'}://${hostForUrl(api.host)}:${port}`;
   const streamUrl = `${apiUrl}/v1/stream`;
   const listeners = {
     outbound: showListen(outbound),
@@ -208,6 +256,7 @@ async function startLocked(
         // the gateway that would set x-user-id in front of a real edge. Remote ones never do.
         '--trusted-hops',
         LOCAL_TRUSTED_HOPS,
+        ...(tls === undefined ? [] : ['--ca', tls.caFile]),
       ],
       config: streamUrl,
       listeners,
@@ -224,10 +273,12 @@ async function startLocked(
 
   const summary = {
     data: dataDir,
-    store: join(dataDir, 'turnout.db'),
+    store: describeStoreLocation(storeAt),
     api: apiUrl,
     dashboard: `${apiUrl}/`,
     auth: insecure ? 'insecure-local' : 'token',
+    tls: tls !== undefined,
+    ...(warning === null ? {} : { warnings: [warning] }),
     ...(token === null
       ? {}
       : {
@@ -246,6 +297,7 @@ async function startLocked(
   };
   const lines = [
     `data ${dataDir}`,
+    `  store    ${describeStoreLocation(storeAt)}`,
     `  api      ${apiUrl} (${insecure ? 'insecure local: no authentication, loopback only' : 'bearer token'})`,
     `  dashboard ${apiUrl}/ (${insecure ? 'no sign-in' : 'sign in with the token below'})`,
     `  proxy    pid ${proxy.pid} (${proxy.adopted ? 'kept from an earlier run' : 'started'}), config ${streamUrl}, log ${proxy.log}`,
@@ -254,6 +306,7 @@ async function startLocked(
     `  admin    ${listeners.admin}`,
     `  runtime  local processes (${adopted.adopted.length} adopted from an earlier run)`,
   ];
+  if (warning !== null) lines.push(`  warning  ${warning}`);
   if (replaced !== null) {
     lines.push(`  (stopped the proxy an earlier run left, pid ${replaced.pid}: ${replaced.why})`);
   }

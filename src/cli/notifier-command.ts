@@ -76,7 +76,7 @@ export function registerNotifierCommand(
       .description('every notifier with the state of its last delivery')
       .option('--product <product>', "only this product's notifiers"),
   ).action(async (flags: ApiFlags & { product?: string }) => {
-    const client = createApiClient({ server: flags.server, token: flags.token });
+    const client = createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
     const query = flags.product === undefined ? '' : `?product=${enc(flags.product)}`;
     const items = (await client.list(`/v1/notifiers${query}`)) as NotifierRecord[];
     const columns = ['name', 'product', 'format', 'events', 'last', 'at', 'error'];
@@ -90,7 +90,7 @@ export function registerNotifierCommand(
       .description('one notifier and its recent deliveries, newest first')
       .argument('<name>', 'the notifier'),
   ).action(async (name: string, flags: ApiFlags) => {
-    const client = createApiClient({ server: flags.server, token: flags.token });
+    const client = createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
     const n = (await client.get(`/v1/notifiers/${enc(name)}`)) as NotifierRecord;
     const page = (await client.get(`/v1/notifiers/${enc(name)}/deliveries?limit=20`)) as {
       items: Delivery[];

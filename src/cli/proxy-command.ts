@@ -4,6 +4,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
 import type { ClientLimits } from '../proxy/client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
@@ -65,6 +66,7 @@ interface ProxyFlags {
   clientHeaderTimeout: string;
   clientBodyTimeout: string;
   maxConnections: string;
+  ca?: string;
   json?: boolean;
 }
 
@@ -92,6 +94,10 @@ export function registerProxyCommand(
       '127.0.0.1:9990',
     )
     .option('--data <dir>', 'data directory (the last good snapshot is kept here)', '.turnout')
+    .option(
+      '--ca <file>',
+      'PEM CA certificate(s) to trust for an https --config stream (env TURNOUT_CA)',
+    )
     .option(
       '--override-secret <secret>',
       'HMAC secret for x-turnout-override tokens (repeatable; env TURNOUT_OVERRIDE_SECRETS, comma-separated)',
@@ -138,6 +144,11 @@ export function registerProxyCommand(
       const clientLimits = clientLimitsFrom(flags);
       const trustedHops = parseTrustedHops(flags.trustedHops);
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
+      const caFile = flags.ca ?? process.env.TURNOUT_CA;
+      const ca =
+        caFile === undefined || caFile === ''
+          ? undefined
+          : readPemFile(caFile, flags.ca === undefined ? 'TURNOUT_CA' : '--ca');
       const proxy = await startProxy({
         config,
         lastGoodPath: join(resolve(flags.data), 'proxy', 'last-good.json'),
@@ -147,6 +158,7 @@ export function registerProxyCommand(
         overrideSecrets: secrets,
         clientLimits,
         trustedHops,
+        ...(ca === undefined ? {} : { ca }),
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
       });

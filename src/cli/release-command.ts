@@ -189,7 +189,7 @@ export function registerReleaseCommand(
     .description(
       'create and drive release tickets (deploy → prerelease → canary → promote, revert)',
     );
-  const client = (f: Flags) => createApiClient({ server: f.server, token: f.token });
+  const client = (f: Flags) => createApiClient({ server: f.server, token: f.token, caFile: f.ca });
 
   /** Prints the ticket, then follows it to `goal` when --wait. */
   const finish = async (
@@ -433,7 +433,7 @@ export function registerLogsCommand(
       .description('the tail of an instance’s output')
       .option('--tail <n>', 'lines', '200'),
   ).action(async (id: string, f: ApiFlags & { tail: string }) => {
-    const logs = (await createApiClient({ server: f.server, token: f.token }).get(
+    const logs = (await createApiClient({ server: f.server, token: f.token, caFile: f.ca }).get(
       `/v1/instances/${encodeURIComponent(id)}/logs?tail=${encodeURIComponent(f.tail)}`,
     )) as { lines: string[] };
     io.out(f.json === true ? JSON.stringify(logs) : logs.lines.join('\n'));

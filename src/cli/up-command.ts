@@ -41,10 +41,30 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
         'run the control plane (store + API + release engine), the process runtime and a proxy on local defaults',
       ),
   )
+    .option(
+      '--store <url>',
+      'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
+    )
+    .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option(
+      '--ca <file>',
+      "PEM CA the local proxy trusts for the API's certificate (default: --tls-cert, self-signed)",
+    )
+    .option(
+      '--insecure',
+      'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
+    )
     .option('--insecure-local', 'no API authentication (loopback only)')
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
-      const stack = await startLocal(flags);
+      // The flag wins over the environment; errors name whichever was used.
+      const fromEnv = flags.store === undefined && process.env.TURNOUT_STORE !== undefined;
+      const stack = await startLocal({
+        ...flags,
+        store: flags.store ?? process.env.TURNOUT_STORE,
+        storeField: fromEnv ? 'TURNOUT_STORE' : '--store',
+      });
       if (flags.json === true) io.out(JSON.stringify(stack.summary));
       else
         io.out(

@@ -1,15 +1,18 @@
 // A small client for the control-plane API used by the CLI and the demo: undici `request`, bearer
 // token, API errors mapped back to TurnoutError and a helpful message when the server is down.
 
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
+import { readPemFile } from './pem.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 
 export interface ApiClientOptions {
   server?: string | undefined;
   token?: string | undefined;
+  /** A PEM file of CA certificate(s) to trust for an https API (env TURNOUT_CA). */
+  caFile?: string | undefined;
 }
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -47,8 +50,23 @@ function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }
 
+/** Certificate errors a private CA or a self-signed certificate cause (Node's TLS codes). */
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function unreachable(server: string, error: unknown): TurnoutError {
   const code = (error as { code?: string } | null)?.code;
+  if (code !== undefined && UNTRUSTED.has(code))
+    return new TurnoutError(
+      'upstream_unavailable',
+      `cannot reach the Turnout API at ${server}: its TLS certificate is not trusted (${code}); pass the CA that signed it with --ca <file> or TURNOUT_CA`,
+    );
   const why =
     code === 'ECONNREFUSED'
       ? 'connection refused'
@@ -69,6 +87,12 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     '',
   );
   const token = options.token ?? process.env.TURNOUT_TOKEN;
+  const caFile = options.caFile ?? process.env.TURNOUT_CA;
+  const field = options.caFile === undefined ? 'TURNOUT_CA' : '--ca';
+  const dispatcher =
+    caFile === undefined || caFile === ''
+      ? undefined
+      : new Agent({ connect: { ca: readPemFile(caFile, field) } });
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
   async function call(
@@ -87,6 +111,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         body: sent,
         headersTimeout: timeout,
         bodyTimeout: timeout,
+        ...(dispatcher === undefined ? {} : { dispatcher }),
       });
     } catch (error) {
       throw unreachable(server, error);

@@ -8,7 +8,8 @@
 // instance); each instance's schedule has ±`jitter` spread, and when the checker starts, first
 // probes are spread over one interval, so hundreds of instances never fire together. An instance
 // registered after the start is probed at once (a deploy waits on it). The instance list is re-read
-// only when the store's change counter moved (checked every `refreshMs`).
+// only when the store's change counter moved (checked every `refreshMs`). Replicas sharing a store
+// probe from the leader only (`leading`): one prober per instance, one writer of its health.
 //
 // A probe succeeds on a 2xx or 3xx answer within min(intervalMs, maxProbeTimeoutMs); a refused
 // connection, a reset, another status or no answer in time is a failure.
@@ -41,6 +42,12 @@ export interface HealthCheckerOptions {
   readonly logger?: ControlLogger;
   /** Called after each instance the checker changed in the store. */
   readonly onChange?: (instance: Instance) => void;
+  /**
+   * Whether this replica leads (holds the release engine's lease): replicas sharing a store probe
+   * from the leader only, so instances get one prober and the store one writer of health.
+   * Default: always (a single control plane).
+   */
+  readonly leading?: () => boolean;
 }
 
 export interface ProbeResult {
@@ -97,6 +104,7 @@ export class HealthChecker {
   private readonly random: () => number;
   private readonly logger: ControlLogger | undefined;
   private readonly onChange: ((instance: Instance) => void) | undefined;
+  private readonly leading: () => boolean;
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
   private readonly targets = new Map<string, Target>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -104,7 +112,7 @@ export class HealthChecker {
   private timer: NodeJS.Timeout | null = null;
   private seenVersion: number | null = null;
   private lastRefreshMs = -Infinity;
-  private refreshing = false;
+  private refreshing: Promise<void> | null = null;
   private started = false;
   private stopped = false;
   private closed: Promise<void> | null = null;
@@ -120,6 +128,7 @@ export class HealthChecker {
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
     this.onChange = options.onChange;
+    this.leading = options.leading ?? (() => true);
   }
 
   /** Reads the instances, schedules their first probes, and starts ticking. */
@@ -153,8 +162,29 @@ export class HealthChecker {
     this.timer.unref();
   }
 
+  /**
+   * One round now: re-read the instances (if the store changed) and start the probes that are due;
+   * resolves when those probes have ended. Nothing happens while another replica leads.
+   */
+  async checkNow(): Promise<void> {
+    if (this.stopped || !this.follow()) return;
+    this.lastRefreshMs = -Infinity;
+    await this.refresh();
+    this.launchDue();
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** Whether to probe now; a replica that stops leading forgets what it followed. */
+  private follow(): boolean {
+    if (this.leading()) return true;
+    this.targets.clear();
+    this.seenVersion = null;
+    return false;
+  }
+
   private async tick(): Promise<void> {
     try {
+      if (!this.follow()) return;
       if (this.now() - this.lastRefreshMs >= this.refreshMs) await this.refresh();
       this.launchDue();
     } catch (error) {
@@ -167,11 +197,17 @@ export class HealthChecker {
     }
   }
 
-  /** Re-reads instances and modules when the store changed; keeps counters of known instances. */
-  private async refresh(): Promise<void> {
-    if (this.refreshing) return;
-    this.refreshing = true;
-    try {
+  /** Re-reads instances and modules when the store changed (or joins the read under way). */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.read().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** One read; keeps the counters of instances already known. */
+  private async read(): Promise<void> {
+    {
       this.lastRefreshMs = this.now();
       const version = await this.store.changeVersion();
       if (version === this.seenVersion) return;
@@ -205,8 +241,6 @@ export class HealthChecker {
         });
       }
       for (const id of this.targets.keys()) if (!live.has(id)) this.targets.delete(id);
-    } finally {
-      this.refreshing = false;
     }
   }
 

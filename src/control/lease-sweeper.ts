@@ -1,7 +1,8 @@
 // The lease sweeper: every `intervalMs` it marks instances whose lease has expired unhealthy in the
 // store (decisions in lease-sweep.ts), audited as actor `registry`. Cheap when nothing happens: it
 // re-reads the instance list only when the store changed or a lease it saw is due (heartbeats only
-// move leases later, so an unchanged store with no due lease has nothing to sweep).
+// move leases later, so an unchanged store with no due lease has nothing to sweep). Replicas
+// sharing a store sweep on the leader only (`leading`).
 
 import { listAll } from '../store/cursor.js';
 import type { Instance } from '../store/model.js';
@@ -21,6 +22,11 @@ export interface LeaseSweeperOptions {
   readonly logger?: ControlLogger;
   /** Called after each instance the sweep changed (e.g. to wake the snapshot publisher). */
   readonly onChange?: (instance: Instance) => void;
+  /**
+   * Whether this replica leads (holds the release engine's lease): replicas sharing a store sweep
+   * on the leader only, so one registry writes. Default: always (a single control plane).
+   */
+  readonly leading?: () => boolean;
 }
 
 export class LeaseSweeper {
@@ -29,6 +35,7 @@ export class LeaseSweeper {
   private readonly now: () => number;
   private readonly logger: ControlLogger | undefined;
   private readonly onChange: ((instance: Instance) => void) | undefined;
+  private readonly leading: () => boolean;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<string[]> | null = null;
   private seenVersion: number | null = null;
@@ -40,6 +47,7 @@ export class LeaseSweeper {
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     this.onChange = options.onChange;
+    this.leading = options.leading ?? (() => true);
   }
 
   start(): void {
@@ -74,6 +82,11 @@ export class LeaseSweeper {
   }
 
   private async sweepOnce(): Promise<string[]> {
+    if (!this.leading()) {
+      // Read everything afresh when leadership comes (the leader swept meanwhile).
+      this.seenVersion = null;
+      return [];
+    }
     const version = await this.store.changeVersion();
     const nowMs = this.now();
     const due = this.dueMs !== null && nowMs >= this.dueMs;

@@ -73,6 +73,8 @@ export interface ConfigSourceOptions {
   readonly logger: Logger;
   /** Bearer token for the stream. */
   readonly token?: string;
+  /** PEM CA certificate(s) to trust for an https control plane; none: the system's roots. */
+  readonly ca?: string;
   /** How long the first try of the source may take before the disk copy is used. Default 2000. */
   readonly firstTryTimeoutMs?: number;
   /** File: quiet time after a change before re-reading. Default 50. */
@@ -160,6 +162,7 @@ class Core implements ConfigSource {
     if (/^https?:\/\//i.test(opts.source)) {
       const driver = new StreamDriver(opts.source, ctx, {
         token: opts.token,
+        ...(opts.ca === undefined ? {} : { ca: opts.ca }),
         idleTimeoutMs: opts.idleTimeoutMs ?? 45_000,
         backoff: opts.backoff ?? { initialMs: 100, maxMs: 5_000 },
       });

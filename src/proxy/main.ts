@@ -38,6 +38,8 @@ export interface ProxyOptions {
    */
   readonly trustedHops?: readonly Cidr[];
   readonly token?: string;
+  /** PEM CA certificate(s) to trust for an https control plane; none: the system's roots. */
+  readonly ca?: string;
   readonly handler?: Partial<HandlerOptions>;
   readonly connectTimeoutMs?: number;
   /** Header and body timeouts and the connection cap of each traffic listener. */
@@ -110,6 +112,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     lastGoodPath: opts.lastGoodPath,
     logger,
     ...(opts.token === undefined ? {} : { token: opts.token }),
+    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
   });
   await source.start((next, from) => {
     compiled = next;

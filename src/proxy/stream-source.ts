@@ -8,6 +8,8 @@ import { SseParser } from './sse.js';
 
 export interface StreamDriverOptions {
   readonly token: string | undefined;
+  /** PEM CA certificate(s) to trust for an https control plane; none: the system's roots. */
+  readonly ca?: string;
   readonly idleTimeoutMs: number;
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -44,7 +46,7 @@ export class StreamDriver implements SourceDriver {
   private readonly url: URL;
   private readonly ctx: DriverContext;
   private readonly opts: StreamDriverOptions;
-  private readonly agent = new Agent({ connect: { timeout: 5_000 } });
+  private readonly agent: Agent;
   private loop: Promise<void> | null = null;
   private connection: AbortController | null = null;
   private wake: (() => void) | null = null;
@@ -55,6 +57,9 @@ export class StreamDriver implements SourceDriver {
     this.label = redact(this.url);
     this.ctx = ctx;
     this.opts = opts;
+    this.agent = new Agent({
+      connect: { timeout: 5_000, ...(opts.ca === undefined ? {} : { ca: opts.ca }) },
+    });
   }
 
   start(): void {

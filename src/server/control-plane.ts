@@ -1,6 +1,8 @@
 // The control plane in one process, for `turnout up`, the demo and tests: the HTTP API (with the
 // config stream and the snapshot publisher), the health checker, the lease sweeper and the stats
-// scraper over the given store. The caller owns the store (opens and closes it).
+// scraper over the given store. The caller owns the store (opens and closes it). Replicas on one
+// store: the one holding the release engine's lease also probes and sweeps; the others serve the
+// API and the config stream.
 //
 // Adding a worker (the release engine): start it after the API listens, pass `onChange: wake` if it
 // writes to the store outside HTTP (so proxies see its writes at once), and stop it in `stop()`
@@ -9,7 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
-import type { ApiServerOptions, ListenOptions } from '../api/server.js';
+import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
 import { HealthChecker } from '../control/health-checker.js';
@@ -29,6 +31,8 @@ export interface ControlPlaneOptions {
   readonly auth: ApiAuth;
   /** Where the API listens (port 0: any free port; `url` says which). */
   readonly listen: ListenOptions;
+  /** Serve the API over HTTPS (`url` then starts with https://); none: plain HTTP. */
+  readonly tls?: ApiTls;
   /** Admin base URLs of the proxies whose stats to keep (`http://127.0.0.1:9990`); read each scrape. */
   readonly proxyAdminUrls?: () => readonly string[];
   /** A pino logger; none: nothing is logged. */
@@ -90,6 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // The scraper starts after the API: until then no instance shows load.
       inFlight: () => scraper?.inFlight() ?? new Map(),
       ...options.api,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     url = await listenApi(app, options.listen);
   } catch (error) {
@@ -108,9 +113,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     void publisher.notify();
     void deliverer.kick();
   };
+  // Replicas sharing a store elect one leader through the release engine's lease: it alone runs the
+  // engine, probes instances and sweeps leases. Without an engine this control plane is alone.
+  const leading = () => options.release === undefined || (engine?.isLeader ?? false);
   const leaseSweeper = new LeaseSweeper({
     store,
     onChange: wake,
+    leading,
     intervalMs: options.leaseSweepMs,
     logger: child('registry'),
   });
@@ -118,6 +127,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...options.health,
     store,
     onChange: wake,
+    leading,
     logger: child('health'),
   });
   const statsScraper = new StatsScraper({

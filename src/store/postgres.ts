@@ -41,13 +41,13 @@ export async function createPostgresKysely(
   } catch (error) {
     await pool.end();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot connect to Postgres at ${redact(url)}: ${reason}`, { cause: error });
+    throw new Error(`cannot connect to Postgres at ${redactUrl(url)}: ${reason}`, { cause: error });
   }
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-/** The URL without its password, for error messages. */
-function redact(url: string): string {
+/** The URL without its password (`***` instead), for messages and summaries. */
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';

@@ -72,7 +72,9 @@ describe('startControlPlane', () => {
         name: 'web',
         org: 'acme',
         run: { process: { command: 'node' } },
-        health: { path: '/healthz', intervalMs: 100 },
+        // A probe's timeout is its interval (up to 2 s): 100 ms failed probes on a busy machine
+        // and the ready instance flapped to unhealthy (503) mid-test.
+        health: { path: '/healthz', intervalMs: 1_000 },
       },
       'ada',
     );

@@ -67,7 +67,12 @@ export interface RunningUp {
  * `turnout up` with the proxy's traffic listeners off; resolves once the API answers. `data`: a
  * data dir for `up` to create (default: a fresh temporary one); stop() removes it either way.
  */
-export async function startUp(options: { insecure: boolean; data?: string }): Promise<RunningUp> {
+export async function startUp(options: {
+  insecure: boolean;
+  data?: string;
+  /** More arguments for `up` (e.g. `--store …`). */
+  args?: readonly string[];
+}): Promise<RunningUp> {
   const data = options.data ?? mkdtempSync(join(tmpdir(), 'turnout-cli-'));
   const [apiPort, adminPort] = [await freePort(), await freePort()];
   const server = `http://127.0.0.1:${apiPort}`;
@@ -87,6 +92,7 @@ export async function startUp(options: { insecure: boolean; data?: string }): Pr
     `127.0.0.1:${adminPort}`,
   ];
   if (options.insecure) args.push('--insecure-local');
+  args.push(...(options.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
