@@ -28,6 +28,7 @@ import { auditPlugin } from './routes/audit.js';
 import type { EventsPluginOptions } from './routes/events.js';
 import { eventsPlugin } from './routes/events.js';
 import { explainPlugin } from './routes/explain.js';
+import { hostsPlugin } from './routes/hosts.js';
 import { instanceLogsPlugin } from './routes/instance-logs.js';
 import { instancesPlugin } from './routes/instances.js';
 import { lanesPlugin } from './routes/lanes.js';
@@ -136,7 +137,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   // the rest of the API keeps one FastifyInstance type.
   const app = Fastify({
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
-    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
+    ...(options.tls === undefined
+      ? {}
+      : { https: { cert: options.tls.cert, key: options.tls.key } }),
     bodyLimit,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
@@ -223,6 +226,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(auditPlugin, { store });
       await v1.register(applyPlugin, { store });
       await v1.register(notifiersPlugin, { store });
+      await v1.register(hostsPlugin, { store });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);

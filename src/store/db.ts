@@ -3,6 +3,7 @@
 // and compares as time in both. Postgres returns bigint as a string, hence the Number() below.
 
 import type { Generated, Selectable } from 'kysely';
+import type { HostTables } from './host-db.js';
 import type {
   AuditEntry,
   HealthState,
@@ -23,7 +24,7 @@ import type { NotifierTables } from './notifier-db.js';
 
 type Id = number | string | bigint;
 
-export interface Database extends NotifierTables {
+export interface Database extends NotifierTables, HostTables {
   orgs: { name: string; created_at: string };
   products: {
     name: string;

@@ -10,6 +10,7 @@ import { migrateToLatest } from './migrations/index.js';
 import { catalogOps } from './sql-catalog.js';
 import { SqlContext } from './sql-context.js';
 import { fleetOps } from './sql-fleet.js';
+import { hostOps } from './sql-hosts.js';
 import { laneOps } from './sql-lanes.js';
 import { leaseOps } from './sql-leases.js';
 import { moduleOps } from './sql-modules.js';
@@ -27,6 +28,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...ticketOps(cx),
     ...leaseOps(cx),
     ...notifierOps(cx),
+    ...hostOps(cx),
     changeVersion: () => cx.changeVersion(),
   };
 }

@@ -3,6 +3,7 @@
 // store-wide change counter, all in one transaction: a rejected change leaves nothing behind.
 
 import type { Page, PageRequest } from './cursor.js';
+import type { Host, HostInput, HostState } from './host-model.js';
 import type {
   AuditEntry,
   AuditInput,
@@ -77,6 +78,8 @@ export interface StoreReads {
   listDeliveries(
     query?: PageRequest & { notifier?: string; newestFirst?: boolean },
   ): Promise<Page<NotifierDelivery>>;
+  getHost(name: string): Promise<Host | null>;
+  listHosts(query?: PageRequest & { state?: HostState }): Promise<Page<Host>>;
 }
 
 /**
@@ -128,6 +131,18 @@ export interface StoreWrites {
   /** For actions that are not store mutations (a login, an approval); mutations audit themselves. */
   appendAudit(input: AuditInput): Promise<AuditEntry>;
   createNotifier(input: NotifierInput, actor: string): Promise<Notifier>;
+  /**
+   * An agent registers its host, or registers again (address, labels, capacity replaced): a new
+   * host is ready; an operator's cordon or drain stays; a down host is ready again.
+   */
+  registerHost(input: HostInput, actor: string): Promise<Host>;
+  /**
+   * A host heartbeat: its lease runs until `until`. Not audited and not counted, unless it brings
+   * a down host back (then `host.up` is audited).
+   */
+  renewHostLease(name: string, until: string, actor: string): Promise<Host>;
+  /** An operator's cordon, drain or uncordon, or the sweeper's down; the same state writes nothing. */
+  setHostState(name: string, state: HostState, actor: string): Promise<Host>;
   updateNotifier(input: NotifierInput, actor: string): Promise<Notifier>;
   /** With its deliveries. */
   deleteNotifier(name: string, actor: string): Promise<void>;
@@ -187,5 +202,8 @@ const WRITES: Record<keyof StoreWrites, true> = {
   deleteNotifier: true,
   claimDeliveries: true,
   finishDelivery: true,
+  registerHost: true,
+  renewHostLease: true,
+  setHostState: true,
 };
 export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];

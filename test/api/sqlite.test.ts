@@ -80,6 +80,13 @@ describe('OpenAPI document', () => {
         'GET /v1/notifiers/{name}',
         'DELETE /v1/notifiers/{name}',
         'GET /v1/notifiers/{name}/deliveries',
+        'GET /v1/hosts',
+        'GET /v1/hosts/{name}',
+        'PUT /v1/hosts/{name}',
+        'POST /v1/hosts/{name}/heartbeat',
+        'POST /v1/hosts/{name}/cordon',
+        'POST /v1/hosts/{name}/drain',
+        'POST /v1/hosts/{name}/uncordon',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());
       // Request bodies come from the store's schemas.

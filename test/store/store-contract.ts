@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { crudTests } from './contract-crud.js';
+import { hostTests } from './contract-hosts.js';
 import { integrityTests } from './contract-integrity.js';
 import { notifierTests } from './contract-notifiers.js';
 import { transactionTests } from './contract-tx.js';
@@ -56,6 +57,7 @@ export function describeStore(name: string, factory: TargetFactory): void {
     integrityTests(env);
     transactionTests(env);
     notifierTests(env);
+    hostTests(env);
   });
 }
 

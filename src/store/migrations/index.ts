@@ -9,6 +9,7 @@ import { initial } from './0001-initial.js';
 import { releaseEngine } from './0002-release-engine.js';
 import { prereleaseSecret } from './0003-prerelease-secret.js';
 import { notifiers } from './0004-notifiers.js';
+import { hosts } from './0005-hosts.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -19,6 +20,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0002-release-engine': releaseEngine(dialect),
     '0003-prerelease-secret': prereleaseSecret(dialect),
     '0004-notifiers': notifiers(dialect),
+    '0005-hosts': hosts(dialect),
   };
 }
 
