@@ -24,7 +24,9 @@ import { judge, overall } from './analysis.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
+import { stripDeploy } from './progress.js';
 import { laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
+import { transition } from './state-machine.js';
 import { isTerminal } from './transitions.js';
 
 export interface TicketView {
@@ -98,7 +100,9 @@ export function reconcile(view: TicketView): Decision {
   if (deploy !== null) return deploy;
   const deployed: Decision =
     ticket.state === 'open' || ticket.state === 'deploying'
-      ? change({ state: 'deployed', progress: stripDeploy(view.progress) }, [event('deployed', {})])
+      ? change({ ...to(view, 'deployed'), progress: stripDeploy(view.progress) }, [
+          event('deployed', {}),
+        ])
       : NOTHING;
   switch (ticket.goal) {
     case 'deployed':
@@ -135,9 +139,9 @@ function merge(a: Decision, b: Decision): Decision {
   return { actions: [...a.actions, ...b.actions], patch, events: [...a.events, ...b.events] };
 }
 
-function stripDeploy(p: Progress): Progress {
-  const { level: _l, levelStartedAt: _s, message: _m, ...rest } = p;
-  return rest;
+/** The state field of a patch moving the ticket to `state` (state-machine.ts checks the move). */
+function to(view: TicketView, state: TicketState): { readonly state: TicketState } {
+  return transition(view.ticket.state, state);
 }
 
 // --- deploy -----------------------------------------------------------------------------------
@@ -190,7 +194,7 @@ function deployLevel(
       .map((c) => `${c.module}@${c.version} has ${c.ready} of ${plan.replicas} ready`)
       .join('; ');
     const message = `deploy failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what}`;
-    return change({ state: 'failed', progress: { ...progress, message } }, [
+    return change({ ...to(view, 'failed'), progress: { ...progress, message } }, [
       event('deploy.failed', { level, message }),
     ]);
   }
@@ -223,7 +227,7 @@ function deployLevel(
   const patch =
     view.ticket.state === 'deploying' && sameLevel && progress.message === message
       ? null
-      : { state: 'deploying' as const, progress: next };
+      : { ...to(view, 'deploying'), progress: next };
   return { actions, patch, events };
 }
 
@@ -263,7 +267,11 @@ function prerelease(view: TicketView): Decision {
   const events =
     view.ticket.state === 'prerelease' ? [] : [event('prerelease', { lane: lane.name, header })];
   const message = `pre-release: lane ${lane.name} is live for requests with the ${header} header`;
-  return change({ state: 'prerelease', progress: { ...view.progress, message } }, events, actions);
+  return change(
+    { ...to(view, 'prerelease'), progress: { ...view.progress, message } },
+    events,
+    actions,
+  );
 }
 
 function canary(view: TicketView): Decision {
@@ -331,7 +339,7 @@ function canary(view: TicketView): Decision {
     events.length === 0 &&
     JSON.stringify(next) === JSON.stringify(progress);
   if (unchanged) return NOTHING;
-  return change({ state: 'canary', progress: next }, events, actions);
+  return change({ ...to(view, 'canary'), progress: next }, events, actions);
 }
 
 function holdMessage(
@@ -413,7 +421,7 @@ function promote(view: TicketView): Decision {
     actions.push({ kind: 'deleteLane', product: product.name, name: view.lane.name });
   const { message: _m, ...progress } = view.progress;
   return change(
-    { state: 'promoted', progress },
+    { ...to(view, 'promoted'), progress },
     [event('promoted', { items: ticket.items, revertOf: ticket.revertOf })],
     actions,
   );
@@ -432,7 +440,7 @@ function abort(view: TicketView, message: string, type: 'aborted' | 'analysis.fa
   ];
   if (type === 'analysis.failed') events.push(event('aborted', { message }));
   return change(
-    { state: 'aborted', goal: 'aborted', progress: { ...view.progress, message } },
+    { ...to(view, 'aborted'), goal: 'aborted', progress: { ...view.progress, message } },
     events,
     actions,
   );
