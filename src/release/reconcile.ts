@@ -274,14 +274,46 @@ function prerelease(view: TicketView): Decision {
   );
 }
 
+/**
+ * The canary's decision, decided again on the ticket and lane it leaves until nothing more
+ * changes: a step that advanced is judged at once (its verdicts since now, its hold message; a
+ * zero pause advances again), so a tick repeated at the same `now` decides nothing.
+ */
 function canary(view: TicketView): Decision {
   const plan = view.plan.canary;
   if (plan === null) return prerelease(view); // cannot happen through the API: canary needs steps
+  let decision = canaryStep(view);
+  for (let i = 0; i <= plan.steps.length + 1 && decision.patch?.state === 'canary'; i++) {
+    const more = canaryStep(decided(view, decision));
+    if (more.patch === null && more.actions.length === 0 && more.events.length === 0) break;
+    const lane = more.actions.some((a) => a.kind === 'putLane');
+    decision = merge(
+      { ...decision, actions: decision.actions.filter((a) => !lane || a.kind !== 'putLane') },
+      more,
+    );
+  }
+  return decision;
+}
+
+/** The ticket and lane as they are once `d` is applied (for the canary's next decision). */
+function decided(view: TicketView, d: Decision): TicketView {
+  const progress = d.patch?.progress ?? view.progress;
+  const ticket = { ...view.ticket, ...d.patch, progress: progress as Ticket['progress'] };
+  const put = d.actions.findLast((a) => a.kind === 'putLane');
+  const lane =
+    put?.kind === 'putLane'
+      ? { ...put.lane, createdAt: view.lane?.createdAt ?? '', updatedAt: '' }
+      : view.lane;
+  return { ...view, ticket, progress, lane: lane as Lane | null };
+}
+
+function canaryStep(view: TicketView): Decision {
+  const plan = view.plan.canary;
+  if (plan === null) return prerelease(view);
   const { progress, now } = view;
   const step = progress.canaryStep ?? 0;
   const stepStartedAt = progress.stepStartedAt ?? now;
   const percent = plan.steps[step] ?? 100;
-  const actions = laneActions(view, wantedLane(view, percent));
   const events: TicketEventOut[] = [];
   if (progress.canaryStep === undefined) events.push(event('canary.step', { step, percent }));
 
@@ -333,6 +365,8 @@ function canary(view: TicketView): Decision {
       message: holdMessage(percent, plan.pauseMs, stepStartedAt, now, held, verdicts),
     };
   }
+  // The lane carries the share of the step in force after this decision, not the one before it.
+  const actions = laneActions(view, wantedLane(view, plan.steps[next.canaryStep ?? step] ?? 100));
   const unchanged =
     view.ticket.state === 'canary' &&
     actions.length === 0 &&
