@@ -7,7 +7,7 @@
 // against stable) → promote (the base dtab names the ticket's versions, the lane retires).
 // An abort — asked for, or decided by analysis — removes the lane at once.
 
-import { isEndpoint } from '../store/endpoint.js';
+import { takesTraffic } from '../store/endpoint.js';
 import type {
   Instance,
   Lane,
@@ -74,9 +74,9 @@ export interface Decision {
 
 const NOTHING: Decision = { actions: [], patch: null, events: [] };
 
-/** An instance counts as ready when it is ready and routable (healthy enough, lease valid). */
+/** An instance counts as ready when proxies send it requests (store/endpoint.ts, takesTraffic). */
 export function isReady(i: Instance, now: number): boolean {
-  return i.state === 'ready' && isEndpoint(i, now);
+  return takesTraffic(i, now);
 }
 
 /** Live: started and not on its way out. */
