@@ -14,7 +14,7 @@ import type { InstanceState, TicketState } from '../store/model.js';
 type Edges<S extends string> = Readonly<Record<S, Readonly<Partial<Record<S, string>>>>>;
 
 const AMEND = 'amend: new versions, verification starts over from open';
-const ABORT = 'abort, asked for by an operator';
+const ABORT = 'abort, asked for by an operator or decided by the canary analysis';
 const LOST = 'an instance of the ticket was lost: the engine deploys it again';
 const FAIL = 'a start failed, or the level was not ready within readyTimeoutMs';
 
@@ -64,12 +64,12 @@ export const TRANSITIONS: Edges<TicketState> = {
     prerelease: 'the goal is pre-release again (or the plan has no canary): the share goes',
     canary: 'the next step, an approval, or analysis progress',
     promoted: 'the stable dtab names the versions, the lane retires',
-    aborted: 'abort, asked for by an operator or decided by analysis',
+    aborted: ABORT,
     failed: FAIL,
   },
   failed: {
     open: 'a retry (deploy, pre-release, canary, promote) or an amend clears the failure',
-    aborted: ABORT,
+    aborted: 'abort, asked for by an operator',
   },
   promoted: {},
   aborted: {},
