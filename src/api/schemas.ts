@@ -75,6 +75,11 @@ export const instanceSchema = z.looseObject({
   health: z.string(),
   weight: z.number(),
   leaseExpiresAt: ts.nullable(),
+  serving: z
+    .boolean()
+    .describe(
+      'whether proxies send it new requests now: ready, not unhealthy, lease valid, weight above 0',
+    ),
   inFlight: z
     .number()
     .optional()

@@ -57,7 +57,7 @@ const INFO: Record<Kind, KindInfo> = {
   instances: {
     list: () => '/v1/instances',
     one: (n) => `/v1/instances/${enc(n)}`,
-    columns: ['id', 'module', 'version', 'address', 'state'],
+    columns: ['id', 'module', 'version', 'address', 'state', 'serving'],
   },
   lanes: {
     list: (n) => `/v1/products/${enc(needName('lanes', 'product', n))}/lanes`,

@@ -30,6 +30,8 @@ export interface InstanceData {
   address: string;
   state: string;
   health: string;
+  /** Whether proxies send it requests now (the API computes it: src/store/endpoint.ts). */
+  serving: boolean;
 }
 
 export interface EventData {
@@ -72,8 +74,13 @@ export function renderTicket(
   lines.push('  items');
   for (const item of t.items) {
     const mine = instances.filter((i) => i.module === item.module && i.version === item.version);
-    const ready = mine.filter((i) => i.state === 'ready' && i.health !== 'unhealthy').length;
-    const detail = mine.map((i) => `${i.id} ${i.state}/${i.health}`).join(', ');
+    const ready = mine.filter((i) => i.serving).length;
+    const detail = mine
+      .map(
+        (i) =>
+          `${i.id} ${i.state}/${i.health}${i.state === 'ready' && !i.serving ? ' (not serving)' : ''}`,
+      )
+      .join(', ');
     lines.push(
       `    ${`${item.module}@${item.version}`.padEnd(28)} ${bar(Math.min(ready, replicas), replicas, 10)} ${ready}/${replicas} ready${detail === '' ? '' : `  ${detail}`}`,
     );

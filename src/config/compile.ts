@@ -25,7 +25,15 @@ export interface CompiledSnapshot {
   readonly endpoints: EndpointLookup;
 }
 
-/** Only ready endpoints route: starting ones are not yet healthy, draining ones take no new work. */
+/**
+ * Whether the proxy sends an endpoint new requests: ready (starting ones are not yet healthy,
+ * draining ones take no new work) with a weight. Half of takesTraffic (src/store/endpoint.ts).
+ */
+export function routable(e: { readonly state: string; readonly weight: number }): boolean {
+  return e.state === 'ready' && e.weight > 0;
+}
+
+/** Only routable endpoints are balanced over. */
 function readyEndpoints(snapshot: Snapshot): EndpointLookup {
   const map = new Map<string, Map<string, readonly string[]>>();
   for (const m of snapshot.modules) {
@@ -33,7 +41,7 @@ function readyEndpoints(snapshot: Snapshot): EndpointLookup {
     for (const v of m.versions) {
       versions.set(
         v.version,
-        v.endpoints.filter((e) => e.state === 'ready' && e.weight > 0).map((e) => e.address),
+        v.endpoints.filter(routable).map((e) => e.address),
       );
     }
     map.set(m.name, versions);

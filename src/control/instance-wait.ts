@@ -2,12 +2,13 @@
 // readiness in the store, so waiting is watching the store. Polls the change counter (one cheap
 // query) and re-reads the instance only when it moved, so many waiters cost little.
 
+import { takesTraffic } from '../store/endpoint.js';
 import type { Instance } from '../store/model.js';
 import type { StoreReads } from '../store/store.js';
 
-/** Ready to take traffic: the health checker has seen it healthy and moved it to ready. */
+/** Ready to take traffic now: the one definition (src/store/endpoint.ts, takesTraffic). */
 export function isReady(instance: Instance | null): boolean {
-  return instance !== null && instance.state === 'ready' && instance.health === 'healthy';
+  return instance !== null && takesTraffic(instance, Date.now());
 }
 
 export type WaitOutcome =

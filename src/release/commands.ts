@@ -6,15 +6,16 @@
 
 import { TurnoutError } from '../errors.js';
 import { listAll } from '../store/cursor.js';
-import type { Json, Ticket, TicketItem } from '../store/model.js';
+import type { Json, Ticket, TicketItem, TicketState } from '../store/model.js';
 import type { CanaryPlan } from '../store/plan.js';
 import { planSchema, readPlan } from '../store/plan.js';
 import type { StoreTx } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
 import { revertItems } from './history.js';
 import type { Progress } from './progress.js';
-import { readProgress } from './progress.js';
+import { readProgress, stripDeploy } from './progress.js';
 import { conflicts } from './reconcile.js';
+import { transition } from './state-machine.js';
 import type { Command } from './transitions.js';
 import { amendGoal, commandRefusal, GOAL_OF } from './transitions.js';
 
@@ -115,7 +116,9 @@ export async function runCommand(
         {
           goal: 'canary',
           plan,
-          ...(ticket.state === 'failed' ? { state: 'open', progress: {} } : {}),
+          ...(ticket.state === 'failed'
+            ? { ...transition(ticket.state, 'open'), progress: {} }
+            : {}),
         },
         { canary: input.canary },
       );
@@ -142,7 +145,7 @@ export async function runCommand(
         ticket,
         'amend',
         actor,
-        { items, state: 'open', goal: amendGoal(ticket.goal), progress: {} },
+        { items, ...transition(ticket.state, 'open'), goal: amendGoal(ticket.goal), progress: {} },
         { items: input.items, before: ticket.items },
       );
     }
@@ -153,10 +156,9 @@ export async function runCommand(
  * From failed, a command that sends the ticket forward is a retry: the state goes back to open
  * (the engine leaves a failed ticket alone) and the failure is cleared.
  */
-function retry(ticket: Ticket, progress: Progress): { state?: 'open'; progress?: Json } {
+function retry(ticket: Ticket, progress: Progress): { state?: TicketState; progress?: Json } {
   if (ticket.state !== 'failed') return {};
-  const { message: _m, level: _l, levelStartedAt: _s, ...rest } = progress;
-  return { state: 'open', progress: rest as Json };
+  return { ...transition(ticket.state, 'open'), progress: stripDeploy(progress) as Json };
 }
 
 async function record(

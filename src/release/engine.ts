@@ -11,12 +11,15 @@ import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
 import type { Store, StoreTx } from '../store/store.js';
+import type { RecoveryStep, StartAction, Started } from './decide.js';
+import { drainStep, recovery, startEvent, startFailed } from './decide.js';
 import type { Observed } from './observe.js';
 import { observe, ticketViews } from './observe.js';
 import { keptVersions, toReclaim } from './reclaim.js';
 import type { Action, Decision, TicketView } from './reconcile.js';
 import { reconcile } from './reconcile.js';
 import { withStable } from './routes.js';
+import { instanceTransition } from './state-machine.js';
 import type { StatsWindow } from './stats-window.js';
 
 export const ENGINE_ACTOR = 'engine';
@@ -228,24 +231,9 @@ export class ReleaseEngine {
     return false;
   }
 
+  /** A start failed: the ticket fails (decide.ts, startFailed), the started ones recorded. */
   private async failTicket(view: TicketView, message: string, started: Started[]): Promise<void> {
-    await this.fenced(async (tx) => {
-      if (!(await this.unchangedSince(tx, view, started))) return;
-      for (const s of started) {
-        await this.register(tx, s);
-        await tx.appendTicketEvent(view.ticket.id, startEvent(s), ENGINE_ACTOR);
-      }
-      await tx.updateTicket(
-        view.ticket.id,
-        { state: 'failed', progress: { ...view.progress, message } },
-        ENGINE_ACTOR,
-      );
-      await tx.appendTicketEvent(
-        view.ticket.id,
-        { type: 'deploy.failed', data: { message } },
-        ENGINE_ACTOR,
-      );
-    });
+    await this.commit(view, startFailed(view, started, message), started);
     this.o.logger?.warn(
       { event: 'ticket_deploy_failed', ticket: view.ticket.id, reason: message },
       message,
@@ -297,72 +285,71 @@ export class ReleaseEngine {
   /** Records the instance as `starting` (health checks make it ready), in `tx`. */
   private async register(tx: StoreTx, s: Started): Promise<void> {
     const { id, module, version, address } = s;
-    if ((await tx.getInstance(id)) === null) {
+    const before = await tx.getInstance(id);
+    const moved = instanceTransition(before?.state ?? null, 'starting');
+    if (before === null) {
       await tx.createInstance(
-        { id, module, version, host: this.o.host, address, state: 'starting' },
+        { id, module, version, host: this.o.host, address, ...moved },
         ENGINE_ACTOR,
       );
     } else {
-      await tx.updateInstance(id, { address, state: 'starting', health: 'unknown' }, ENGINE_ACTOR);
+      await tx.updateInstance(id, { address, ...moved, health: 'unknown' }, ENGINE_ACTOR);
     }
   }
 
   /**
-   * On taking the lead: instances the runtime adopted but the store does not know (a crash between
-   * spawn and the decision's commit) are registered, with the `instance.start` that commit would
-   * have written, on the first active ticket that wants the version; instances the store says run
-   * here but the runtime lost (they died while no control plane watched) are started again under
-   * the same id.
+   * Moves an instance to `to` (state-machine.ts), fenced by the lease like every write. Skipped
+   * when the stored instance is no longer as observed: the next tick decides again.
    */
+  private async moveInstance(i: Instance, to: Instance['state']): Promise<boolean> {
+    return this.fenced(async (tx) => {
+      const stored = await tx.getInstance(i.id);
+      if (stored === null || stored.state !== i.state) return false;
+      await tx.updateInstance(i.id, instanceTransition(stored.state, to), ENGINE_ACTOR);
+      return true;
+    });
+  }
+
+  /** On taking the lead: registers, restarts or stops what the runtime and the store disagree on. */
   private async recover(observed: Observed): Promise<boolean> {
     const runtime = this.o.runtime;
     if (runtime === null) return false;
-    const running = new Map(runtime.list().map((r) => [r.id, r]));
-    const known = new Map(observed.instances.map((i) => [i.id, i]));
-    let changed = false;
-    for (const r of running.values()) {
-      if (known.has(r.id)) continue;
-      const s: Started = {
-        kind: 'start',
-        id: r.id,
-        module: r.module,
-        version: r.version,
-        address: r.address,
-      };
-      const wanting = ticketViews(observed, this.o.now(), null).find((v) =>
-        v.ticket.items.some((i) => i.module === r.module && i.version === r.version),
-      );
-      await this.fenced(async (tx) => {
-        await this.register(tx, s);
-        if (wanting !== undefined)
-          await tx.appendTicketEvent(
-            wanting.ticket.id,
-            { type: 'instance.start', data: { ...startEvent(s).data, recovered: true } },
-            ENGINE_ACTOR,
-          );
-      });
-      changed = true;
-    }
-    for (const i of observed.instances) {
-      if (i.host !== this.o.host || running.has(i.id)) continue;
-      if (i.state === 'stopped') continue;
-      if (i.state === 'draining') {
-        await this.o.store.updateInstance(i.id, { state: 'stopped' }, ENGINE_ACTOR);
-      } else {
-        const failure = await this.startInstance(
-          { kind: 'start', id: i.id, module: i.module, version: i.version },
-          observed,
-        );
+    const active = ticketViews(observed, this.o.now(), null).map((v) => v.ticket);
+    const steps = recovery(runtime.list(), observed.instances, active, this.o.host);
+    for (const step of steps) await this.recoverOne(step, observed);
+    if (steps.length > 0) this.o.onChange?.();
+    return steps.length > 0;
+  }
+
+  private async recoverOne(step: RecoveryStep, observed: Observed): Promise<void> {
+    switch (step.kind) {
+      case 'register':
+        return this.fenced(async (tx) => {
+          await this.register(tx, step.instance);
+          if (step.ticket !== null) {
+            const e = startEvent(step.instance);
+            await tx.appendTicketEvent(
+              step.ticket,
+              { type: e.type, data: { ...e.data, recovered: true } },
+              ENGINE_ACTOR,
+            );
+          }
+        });
+      case 'stopped': {
+        const i = observed.instances.find((x) => x.id === step.id);
+        if (i !== undefined) await this.moveInstance(i, 'stopped');
+        return;
+      }
+      case 'restart': {
+        const failure = await this.startInstance(step.start, observed);
         if (failure !== null)
           this.o.logger?.warn(
-            { event: 'instance_restart_failed', instance: i.id, reason: failure },
+            { event: 'instance_restart_failed', instance: step.start.id, reason: failure },
             failure,
           );
+        return;
       }
-      changed = true;
     }
-    if (changed) this.o.onChange?.();
-    return changed;
   }
 
   /** Drains what no product needs, then stops what has drained for drainMs. */
@@ -371,9 +358,10 @@ export class ReleaseEngine {
     if (runtime === null) return;
     const mine = observed.instances.filter((i) => i.host === this.o.host);
     const keep = keptVersions(observed.products, observed.lanes, observed.tickets);
-    const drain = toReclaim(mine, keep);
-    for (const i of drain) {
-      await this.o.store.updateInstance(i.id, { state: 'draining' }, ENGINE_ACTOR);
+    const drain: Instance[] = [];
+    for (const i of toReclaim(mine, keep)) {
+      if (!(await this.moveInstance(i, 'draining'))) continue;
+      drain.push(i);
       this.o.logger?.info(
         { event: 'instance_draining', instance: i.id },
         `reclaim: draining ${i.id}`,
@@ -395,30 +383,40 @@ export class ReleaseEngine {
     }
   }
 
-  /** Out of routing long enough: drainMs passed and every proxy confirmed, or the deadline passed. */
+  /** Out of routing long enough (decide.ts, drainStep): confirmed by every proxy if they confirm. */
   private async drained(i: Instance, now: number): Promise<boolean> {
-    const elapsed = now - Date.parse(i.updatedAt);
-    if (elapsed < this.o.drainMs) return false;
-    if (this.o.proxiesApplied === undefined || elapsed >= this.o.drainDeadlineMs) return true;
+    const step = drainStep(i, now, {
+      drainMs: this.o.drainMs,
+      drainDeadlineMs: this.o.drainDeadlineMs,
+      confirms: this.o.proxiesApplied !== undefined,
+    });
+    if (step !== 'confirm') return step === 'stop';
     let version = this.drainedAt.get(i.id);
     if (version === undefined) {
       // Draining since before this replica led: the current version is a safe upper bound.
       version = await this.o.store.changeVersion();
       this.drainedAt.set(i.id, version);
     }
-    return this.o.proxiesApplied(version);
+    return this.o.proxiesApplied?.(version) ?? true;
   }
 
   private async stopInstance(runtime: Runtime, i: Instance): Promise<void> {
     try {
       await runtime.stop(i.id, { deadlineMs: this.o.stopDeadlineMs });
-      await this.o.store.updateInstance(i.id, { state: 'stopped' }, ENGINE_ACTOR);
+      await this.moveInstance(i, 'stopped');
       this.o.logger?.info(
         { event: 'instance_stopped', instance: i.id },
         `reclaim: stopped ${i.id}`,
       );
       this.o.onChange?.();
     } catch (error) {
+      if (error instanceof LostLease) {
+        this.o.logger?.warn(
+          { event: 'engine_lease_lost', holder: this.o.holder, instance: i.id },
+          'release engine lost its lease: the stopped instance is recorded by the next leader',
+        );
+        return;
+      }
       this.o.logger?.error(
         { event: 'instance_stop_failed', instance: i.id, err: error },
         'stop failed',
@@ -437,14 +435,6 @@ class LostLease extends Error {
   constructor() {
     super(`the ${ENGINE_LEASE} lease is held by another replica`);
   }
-}
-
-type StartAction = Extract<Action, { kind: 'start' }>;
-type Started = StartAction & { readonly address: string };
-
-/** The event reconcile() writes for a start (src/release/reconcile.ts, deployLevel). */
-function startEvent(s: Started): { type: string; data: Record<string, string> } {
-  return { type: 'instance.start', data: { id: s.id, module: s.module, version: s.version } };
 }
 
 async function applyStoreAction(

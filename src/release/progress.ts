@@ -65,3 +65,9 @@ export function readProgress(json: unknown): Progress {
   const parsed = progressSchema.safeParse(json ?? {});
   return parsed.success ? parsed.data : {};
 }
+
+/** Progress without the deploy's level and message: a deploy finished, or a retry starts over. */
+export function stripDeploy(p: Progress): Progress {
+  const { level: _l, levelStartedAt: _s, message: _m, ...rest } = p;
+  return rest;
+}

@@ -7,7 +7,7 @@
 // against stable) → promote (the base dtab names the ticket's versions, the lane retires).
 // An abort — asked for, or decided by analysis — removes the lane at once.
 
-import { isEndpoint } from '../store/endpoint.js';
+import { takesTraffic } from '../store/endpoint.js';
 import type {
   Instance,
   Lane,
@@ -24,7 +24,9 @@ import { judge, overall } from './analysis.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
+import { stripDeploy } from './progress.js';
 import { laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
+import { transition } from './state-machine.js';
 import { isTerminal } from './transitions.js';
 
 export interface TicketView {
@@ -72,9 +74,9 @@ export interface Decision {
 
 const NOTHING: Decision = { actions: [], patch: null, events: [] };
 
-/** An instance counts as ready when it is ready and routable (healthy enough, lease valid). */
+/** An instance counts as ready when proxies send it requests (store/endpoint.ts, takesTraffic). */
 export function isReady(i: Instance, now: number): boolean {
-  return i.state === 'ready' && isEndpoint(i, now);
+  return takesTraffic(i, now);
 }
 
 /** Live: started and not on its way out. */
@@ -98,7 +100,9 @@ export function reconcile(view: TicketView): Decision {
   if (deploy !== null) return deploy;
   const deployed: Decision =
     ticket.state === 'open' || ticket.state === 'deploying'
-      ? change({ state: 'deployed', progress: stripDeploy(view.progress) }, [event('deployed', {})])
+      ? change({ ...to(view, 'deployed'), progress: stripDeploy(view.progress) }, [
+          event('deployed', {}),
+        ])
       : NOTHING;
   switch (ticket.goal) {
     case 'deployed':
@@ -135,9 +139,9 @@ function merge(a: Decision, b: Decision): Decision {
   return { actions: [...a.actions, ...b.actions], patch, events: [...a.events, ...b.events] };
 }
 
-function stripDeploy(p: Progress): Progress {
-  const { level: _l, levelStartedAt: _s, message: _m, ...rest } = p;
-  return rest;
+/** The state field of a patch moving the ticket to `state` (state-machine.ts checks the move). */
+function to(view: TicketView, state: TicketState): { readonly state: TicketState } {
+  return transition(view.ticket.state, state);
 }
 
 // --- deploy -----------------------------------------------------------------------------------
@@ -190,7 +194,7 @@ function deployLevel(
       .map((c) => `${c.module}@${c.version} has ${c.ready} of ${plan.replicas} ready`)
       .join('; ');
     const message = `deploy failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what}`;
-    return change({ state: 'failed', progress: { ...progress, message } }, [
+    return change({ ...to(view, 'failed'), progress: { ...progress, message } }, [
       event('deploy.failed', { level, message }),
     ]);
   }
@@ -223,7 +227,7 @@ function deployLevel(
   const patch =
     view.ticket.state === 'deploying' && sameLevel && progress.message === message
       ? null
-      : { state: 'deploying' as const, progress: next };
+      : { ...to(view, 'deploying'), progress: next };
   return { actions, patch, events };
 }
 
@@ -263,17 +267,53 @@ function prerelease(view: TicketView): Decision {
   const events =
     view.ticket.state === 'prerelease' ? [] : [event('prerelease', { lane: lane.name, header })];
   const message = `pre-release: lane ${lane.name} is live for requests with the ${header} header`;
-  return change({ state: 'prerelease', progress: { ...view.progress, message } }, events, actions);
+  return change(
+    { ...to(view, 'prerelease'), progress: { ...view.progress, message } },
+    events,
+    actions,
+  );
 }
 
+/**
+ * The canary's decision, decided again on the ticket and lane it leaves until nothing more
+ * changes: a step that advanced is judged at once (its verdicts since now, its hold message; a
+ * zero pause advances again), so a tick repeated at the same `now` decides nothing.
+ */
 function canary(view: TicketView): Decision {
   const plan = view.plan.canary;
   if (plan === null) return prerelease(view); // cannot happen through the API: canary needs steps
+  let decision = canaryStep(view);
+  for (let i = 0; i <= plan.steps.length + 1 && decision.patch?.state === 'canary'; i++) {
+    const more = canaryStep(decided(view, decision));
+    if (more.patch === null && more.actions.length === 0 && more.events.length === 0) break;
+    const lane = more.actions.some((a) => a.kind === 'putLane');
+    decision = merge(
+      { ...decision, actions: decision.actions.filter((a) => !lane || a.kind !== 'putLane') },
+      more,
+    );
+  }
+  return decision;
+}
+
+/** The ticket and lane as they are once `d` is applied (for the canary's next decision). */
+function decided(view: TicketView, d: Decision): TicketView {
+  const progress = d.patch?.progress ?? view.progress;
+  const ticket = { ...view.ticket, ...d.patch, progress: progress as Ticket['progress'] };
+  const put = d.actions.findLast((a) => a.kind === 'putLane');
+  const lane =
+    put?.kind === 'putLane'
+      ? { ...put.lane, createdAt: view.lane?.createdAt ?? '', updatedAt: '' }
+      : view.lane;
+  return { ...view, ticket, progress, lane: lane as Lane | null };
+}
+
+function canaryStep(view: TicketView): Decision {
+  const plan = view.plan.canary;
+  if (plan === null) return prerelease(view);
   const { progress, now } = view;
   const step = progress.canaryStep ?? 0;
   const stepStartedAt = progress.stepStartedAt ?? now;
   const percent = plan.steps[step] ?? 100;
-  const actions = laneActions(view, wantedLane(view, percent));
   const events: TicketEventOut[] = [];
   if (progress.canaryStep === undefined) events.push(event('canary.step', { step, percent }));
 
@@ -325,13 +365,15 @@ function canary(view: TicketView): Decision {
       message: holdMessage(percent, plan.pauseMs, stepStartedAt, now, held, verdicts),
     };
   }
+  // The lane carries the share of the step in force after this decision, not the one before it.
+  const actions = laneActions(view, wantedLane(view, plan.steps[next.canaryStep ?? step] ?? 100));
   const unchanged =
     view.ticket.state === 'canary' &&
     actions.length === 0 &&
     events.length === 0 &&
     JSON.stringify(next) === JSON.stringify(progress);
   if (unchanged) return NOTHING;
-  return change({ state: 'canary', progress: next }, events, actions);
+  return change({ ...to(view, 'canary'), progress: next }, events, actions);
 }
 
 function holdMessage(
@@ -413,7 +455,7 @@ function promote(view: TicketView): Decision {
     actions.push({ kind: 'deleteLane', product: product.name, name: view.lane.name });
   const { message: _m, ...progress } = view.progress;
   return change(
-    { state: 'promoted', progress },
+    { ...to(view, 'promoted'), progress },
     [event('promoted', { items: ticket.items, revertOf: ticket.revertOf })],
     actions,
   );
@@ -432,7 +474,7 @@ function abort(view: TicketView, message: string, type: 'aborted' | 'analysis.fa
   ];
   if (type === 'analysis.failed') events.push(event('aborted', { message }));
   return change(
-    { state: 'aborted', goal: 'aborted', progress: { ...view.progress, message } },
+    { ...to(view, 'aborted'), goal: 'aborted', progress: { ...view.progress, message } },
     events,
     actions,
   );

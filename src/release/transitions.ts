@@ -1,6 +1,6 @@
-// The ticket state machine as a table: which operator commands each state accepts, and what each
-// command asks for (the goal). Commands only record intent; the engine (reconcile.ts) moves the
-// state towards the goal. The API answers a refused command with this table's reason.
+// Which operator commands each ticket state accepts, and what each command asks for (the goal).
+// Commands only record intent; the engine (reconcile.ts) moves the state towards the goal, along
+// the moves state-machine.ts allows. The API answers a refused command with this table's reason.
 
 import type { TicketGoal, TicketState } from '../store/model.js';
 
@@ -47,10 +47,6 @@ export const GOAL_OF: Readonly<Record<Exclude<Command, 'approve' | 'amend'>, Tic
 /** A terminal ticket never changes again (a rollback is a new ticket). */
 export function isTerminal(state: TicketState): boolean {
   return state === 'promoted' || state === 'aborted';
-}
-
-export function isActive(state: TicketState): boolean {
-  return !isTerminal(state);
 }
 
 /**
@@ -105,15 +101,3 @@ export function commandRefusal(
 export function amendGoal(goal: TicketGoal | null): TicketGoal | null {
   return goal === 'canary' ? 'prerelease' : goal;
 }
-
-/** The order goals are reached in, for "is the ticket at least deployed". */
-export const STATE_RANK: Readonly<Record<TicketState, number>> = {
-  open: 0,
-  failed: 0,
-  deploying: 1,
-  deployed: 2,
-  prerelease: 3,
-  canary: 4,
-  promoted: 5,
-  aborted: 5,
-};

@@ -117,14 +117,27 @@ export function describeApiContract(label: string, open: StoreOpener): void {
           },
         });
         expect(created.status).toBe(201);
-        expect(created.body).toMatchObject({ id: 'i-1', state: 'starting', weight: 1 });
+        expect(created.body).toMatchObject({
+          id: 'i-1',
+          state: 'starting',
+          weight: 1,
+          serving: false,
+        });
         const patched = await api.call('PATCH', '/v1/instances/i-1', {
           as: 'releaser',
           body: { state: 'ready', health: 'healthy' },
         });
-        expect(patched.body).toMatchObject({ state: 'ready', health: 'healthy' });
+        expect(patched.body).toMatchObject({ state: 'ready', health: 'healthy', serving: true });
         const list = await api.call('GET', '/v1/instances?module=web', { as: 'viewer' });
         expect(list.body.items.map((i: { id: string }) => i.id)).toEqual(['i-1']);
+        expect(list.body.items[0].serving).toBe(true);
+        // Weight 0: the proxies send it nothing, so it is not serving (src/store/endpoint.ts).
+        const unweighted = await api.call('PATCH', '/v1/instances/i-1', {
+          as: 'releaser',
+          body: { weight: 0 },
+        });
+        expect(unweighted.body).toMatchObject({ state: 'ready', serving: false });
+        expect((await api.call('GET', '/v1/instances/i-1')).body.serving).toBe(false);
         expect((await api.call('GET', '/v1/instances?host=h2')).body.items).toEqual([]);
         expect((await api.call('GET', '/v1/instances/i-1')).body.address).toBe('127.0.0.1:9001');
         const audit = await api.call('GET', '/v1/audit?newestFirst=true&limit=1');

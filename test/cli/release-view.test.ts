@@ -19,8 +19,24 @@ function ticket(over: Partial<TicketData>): TicketData {
   };
 }
 
-function instance(id: string, module: string, version: string, state: string, health: string) {
-  return { id, module, version, address: '127.0.0.1:1', state, health } satisfies InstanceData;
+function instance(
+  id: string,
+  module: string,
+  version: string,
+  state: string,
+  health: string,
+  // As the API answers for an instance with a valid lease and a weight (src/store/endpoint.ts).
+  serving = state === 'ready' && health !== 'unhealthy',
+) {
+  return {
+    id,
+    module,
+    version,
+    address: '127.0.0.1:1',
+    state,
+    health,
+    serving,
+  } satisfies InstanceData;
 }
 
 const event = (seq: number, type: string, actor: string, at: string): EventData => ({
@@ -87,6 +103,22 @@ describe('renderTicket', () => {
     expect(lines[2]).toContain('[..........] 0/1 ready  web-2.0.0-0 ready/unhealthy');
     const shown = lines.filter((l) => /^ {4}10:00:00 e\d/.test(l)).map((l) => l.split(/\s+/)[2]);
     expect(shown).toEqual(['e4', 'e5', 'e6', 'e7', 'e8', 'e9']);
+  });
+
+  it('a ready, healthy instance the proxies do not route to (lease expired, weight 0) is not ready', () => {
+    const t = ticket({
+      state: 'deploying',
+      goal: 'deployed',
+      items: [{ module: 'web', version: '2.0.0' }],
+    });
+    const lines = renderTicket(
+      t,
+      [instance('web-2.0.0-0', 'web', '2.0.0', 'ready', 'healthy', false)],
+      [],
+    );
+    expect(lines[2]).toBe(
+      `    ${'web@2.0.0'.padEnd(28)} [..........] 0/1 ready  web-2.0.0-0 ready/healthy (not serving)`,
+    );
   });
 
   it('a canary with analysis: the steps passed, the one in force, and the figures per item', () => {

@@ -272,7 +272,7 @@ describe('reconcile: pre-release and canary', () => {
     expect(d.events).toEqual([{ type: 'canary.step', data: { step: 0, percent: 10 } }]);
   });
 
-  it('holds a step for its pause, then moves on when analysis passes', () => {
+  it('holds a step for its pause, then moves on when analysis passes: the new share and its hold message in the same decision', () => {
     const progress = { canaryStep: 0, stepStartedAt: T0 };
     const view = (now: number) =>
       given({
@@ -289,9 +289,17 @@ describe('reconcile: pre-release and canary', () => {
     expect(d.patch?.progress).toMatchObject({
       canaryStep: 1,
       stepStartedAt: T0 + 60_000,
-      message: 'canary at 50 %',
+      // What the next tick would write: a decision a repeated tick does not change.
+      message: 'canary at 50 %: holding, about 60 s left',
     });
     expect(d.events.map((e) => e.type)).toEqual(['canary.step']);
+    // The lane carries the step in force, not the one just passed (it lagged a tick before).
+    const put = d.actions.find((a) => a.kind === 'putLane') as { lane: { rules: unknown[] } };
+    expect(put.lane.rules.at(-1)).toEqual({
+      lane: 't-7',
+      percent: 50,
+      key: { header: 'x-user-id' },
+    });
   });
 
   it('a step with too little lane traffic waits for it; approval overrides the wait', () => {

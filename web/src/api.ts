@@ -198,6 +198,8 @@ export interface Instance {
   state: string;
   health: string;
   weight: number;
+  /** Whether proxies send it requests now: the server's one definition (src/store/endpoint.ts). */
+  serving: boolean;
   /** Requests the proxies have under way to it (absent without traffic stats). */
   inFlight?: number;
   updatedAt: string;

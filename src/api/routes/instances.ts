@@ -4,6 +4,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { versionLabelSchema } from '../../config/snapshot.js';
+import { takesTraffic } from '../../store/endpoint.js';
+import type { Instance } from '../../store/model.js';
 import { instanceInputSchema, instancePatchSchema, nameSchema } from '../../store/model.js';
 import { actorOf } from '../auth.js';
 import { errorResponses, instanceSchema, keySchema, pageOf, pageQuerySchema } from '../schemas.js';
@@ -39,11 +41,14 @@ export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = as
   app,
   { store, onLeasesRenewed, inFlight },
 ) => {
-  /** Adds what the proxies have under way to the instance (0 when they report none for it). */
-  const withLoad = <I extends { address: string }>(
-    i: I,
-    load: ReadonlyMap<string, number> | null,
-  ) => (load === null ? i : { ...i, inFlight: load.get(i.address) ?? 0 });
+  /**
+   * Adds whether the instance takes traffic now (the engine's and the proxies' one definition)
+   * and what the proxies have under way to it (0 when they report none for it).
+   */
+  const withLoad = (i: Instance, load: ReadonlyMap<string, number> | null = null) => {
+    const out = { ...i, serving: takesTraffic(i, Date.now()) };
+    return load === null ? out : { ...out, inFlight: load.get(i.address) ?? 0 };
+  };
 
   app.get(
     '/instances',
@@ -85,7 +90,8 @@ export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = as
         response: { 201: instanceSchema, ...errorResponses },
       },
     },
-    async (req, reply) => reply.code(201).send(await store.createInstance(req.body, actorOf(req))),
+    async (req, reply) =>
+      reply.code(201).send(withLoad(await store.createInstance(req.body, actorOf(req)))),
   );
 
   app.post(
@@ -125,7 +131,7 @@ export const instancesPlugin: FastifyPluginAsyncZod<InstancesPluginOptions> = as
         response: { 200: instanceSchema, ...errorResponses },
       },
     },
-    async (req) => store.updateInstance(req.params.id, req.body, actorOf(req)),
+    async (req) => withLoad(await store.updateInstance(req.params.id, req.body, actorOf(req))),
   );
 
   app.delete(

@@ -66,6 +66,7 @@ export function Instances() {
               <th>module@version</th>
               <th>state</th>
               <th>health</th>
+              <th>serving</th>
               <th>address</th>
               <th>host</th>
               <th>in flight</th>
@@ -85,6 +86,7 @@ export function Instances() {
                 <td>
                   <span className={`badge health-${i.health}`}>{i.health}</span>
                 </td>
+                <td>{i.serving ? 'yes' : 'no'}</td>
                 <td className="mono">{i.address}</td>
                 <td>{i.host}</td>
                 <td>{i.inFlight ?? '—'}</td>

@@ -47,6 +47,7 @@ function Items({ ticket, instances }: { ticket: Ticket; instances: Instance[] })
                 {mine.map((i) => (
                   <span key={i.id} className={`badge health-${i.health} inst-${i.state}`}>
                     {i.id} {i.state}/{i.health}
+                    {i.state === 'ready' && !i.serving ? ' (not serving)' : ''}
                   </span>
                 ))}
               </td>
