@@ -1,6 +1,6 @@
 // The one example service every example module runs: it answers with its name and version, and
 // with what the services it calls answered, so a user sees which versions served a request.
-// Plain node:http so it runs without a build. Configured by the environment (see README).
+// Plain node:http so it runs without a build. Configured by the environment (see docs/deploy-your-own-service.md).
 
 import http from 'node:http';
 

@@ -1,12 +1,9 @@
-// The CLI reference in README.md, rendered from commander's own help so the two cannot drift.
+// The CLI reference (docs/cli.md), rendered from commander's own help so the two cannot drift.
 
 import type { Command } from 'commander';
 
 /** Help is wrapped at this width whatever the terminal, so the reference is the same everywhere. */
 export const HELP_WIDTH = 100;
-
-export const REFERENCE_START = '<!-- cli-reference:start -->';
-export const REFERENCE_END = '<!-- cli-reference:end -->';
 
 /** Markdown for a command and every visible subcommand, depth first in declaration order. */
 export function renderReference(program: Command): string {
@@ -52,19 +49,15 @@ export function helpText(command: Command): string {
   return text.endsWith('\n') ? text : `${text}\n`;
 }
 
-export class ReferenceMarkersError extends Error {
-  readonly code = 'reference_markers';
-}
+const REFERENCE_PREFACE = `# CLI reference
 
-/** README with the part between the two markers replaced by the reference. */
-export function spliceReference(readme: string, reference: string): string {
-  const start = readme.indexOf(REFERENCE_START);
-  const end = readme.indexOf(REFERENCE_END);
-  if (start < 0 || end < start) {
-    throw new ReferenceMarkersError(
-      `README.md needs ${REFERENCE_START} followed by ${REFERENCE_END} around the CLI reference`,
-    );
-  }
-  const before = readme.slice(0, start + REFERENCE_START.length);
-  return `${before}\n\n${reference}\n${readme.slice(end)}`;
+Generated from the CLI's own \`--help\` by \`npm run docs:cli\`; do not edit it by hand.
+\`test/cli/reference.test.ts\` fails when it is out of date. How the commands fit together:
+[getting started](getting-started.md), [releasing](releasing.md),
+[the control plane](control-plane.md).
+`;
+
+/** The whole of docs/cli.md: a short preface, then the reference. */
+export function referencePage(program: Command): string {
+  return `${REFERENCE_PREFACE}\n${renderReference(program)}`;
 }

@@ -18,7 +18,9 @@ const percentStepSchema = z
 /** A retired threshold (issue 12): refused on a new plan, with what replaces it. */
 const retired = (instead: string) =>
   z
-    .never({ error: `retired: analysis uses significance tests now; ${instead} (see README)` })
+    .never({
+      error: `retired: analysis uses significance tests now; ${instead} (see docs/releasing.md)`,
+    })
     .optional();
 
 export const analysisSchema = z.strictObject({

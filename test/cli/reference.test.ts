@@ -3,14 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
-import {
-  HELP_WIDTH,
-  REFERENCE_END,
-  REFERENCE_START,
-  ReferenceMarkersError,
-  renderReference,
-  spliceReference,
-} from '../../src/cli/reference.js';
+import { HELP_WIDTH, referencePage, renderReference } from '../../src/cli/reference.js';
 import { ROOT } from './run.js';
 
 function tinyProgram(): Command {
@@ -91,39 +84,21 @@ describe('renderReference', () => {
   });
 });
 
-describe('spliceReference', () => {
-  it('replaces only what lies between the markers', () => {
-    const readme = `intro\n${REFERENCE_START}\nold\n${REFERENCE_END}\noutro\n`;
-    expect(spliceReference(readme, '### `x`\n')).toBe(
-      `intro\n${REFERENCE_START}\n\n### \`x\`\n\n${REFERENCE_END}\noutro\n`,
-    );
-  });
-
-  it('is stable: splicing the same reference twice changes nothing', () => {
-    const once = spliceReference(`${REFERENCE_START}${REFERENCE_END}`, 'ref\n');
-    expect(spliceReference(once, 'ref\n')).toBe(once);
-  });
-
-  it('refuses a README without both markers in order', () => {
-    expect(() => spliceReference(`${REFERENCE_END}${REFERENCE_START}`, '')).toThrow(
-      ReferenceMarkersError,
-    );
-    expect(() => spliceReference('no markers', '')).toThrow(ReferenceMarkersError);
+describe('referencePage', () => {
+  it('is a titled page that ends with the whole reference', () => {
+    const page = referencePage(tinyProgram());
+    expect(page.startsWith('# CLI reference\n')).toBe(true);
+    expect(page.endsWith(`\n${TINY_REFERENCE}`)).toBe(true);
   });
 });
 
-describe("README.md's CLI reference", () => {
+describe('docs/cli.md', () => {
   it('matches the CLI (run `npm run docs:cli` after changing a command)', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const page = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
     const program = buildProgram({ out: () => {}, err: () => {} }, () => {});
-    const wanted = spliceReference(readme, renderReference(program));
-    // Compare the sections, so a failure shows the changed help lines, not the whole README.
-    expect(between(readme), 'README.md is out of date: run `npm run docs:cli`').toBe(
-      between(wanted),
+    // Compared line by line, so a failure shows the changed help lines, not the whole page.
+    expect(page.split('\n'), 'docs/cli.md is out of date: run `npm run docs:cli`').toEqual(
+      referencePage(program).split('\n'),
     );
   });
 });
-
-function between(readme: string): string {
-  return readme.slice(readme.indexOf(REFERENCE_START), readme.indexOf(REFERENCE_END));
-}
