@@ -234,6 +234,9 @@ describe('a rolling release, end to end under load', () => {
     await stack.post(`/v1/tickets/${t}/promote`);
     const done = await untilState(t, (x) => x.state === 'promoted', 240_000);
     expect(done.progress).toMatchObject({ batch: 3, batches: 3 });
+    // The batches went on because the traffic the new instances carried passed the analysis.
+    expect(done.progress.analysis.length).toBeGreaterThan(0);
+    for (const v of done.progress.analysis) expect(v.verdict).toBe('pass');
     const product = await stack.get('/v1/products/shop');
     expect(product.baseDtab).toContain('/svc/orders => /v/orders/2.0.0;');
     expect(await readyOf('2.0.0')).toBe(REPLICAS);
