@@ -98,7 +98,9 @@ async function main(): Promise<void> {
       }
       return { switches, answers };
     };
+    const began = Date.now();
     const blueGreen = await revertRounds(rounds, 10_000);
+    const rollingFrom = Date.now();
     // Rolling: orders alone moves on to the other version in batches, then is reverted as often.
     const next = current === '2.0.0' ? '1.0.0' : '2.0.0';
     last = await promote({ orders: next }, ROLLING);
@@ -106,7 +108,13 @@ async function main(): Promise<void> {
     const rolling = await revertRounds(rollingRounds, 300_000);
     const results = await load.stop();
     const span = (results.at(-1)?.at ?? 0) - (results[0]?.at ?? 0);
-    const failed = results.filter((r) => r.status !== 200).length;
+    const failures = results.filter((r) => r.status !== 200);
+    const failed = failures.length;
+    // Which part each failure belongs to, and what it said: a figure without its cause is no use.
+    for (const f of failures)
+      console.log(
+        `failed request at +${f.at - began} ms (${f.at < rollingFrom ? 'blue-green' : 'rolling'} part), user ${f.user}, lane ${f.lane}: ${f.status} ${f.error ?? ''}`,
+      );
     const s = [...blueGreen.switches].sort((a, b) => a - b);
     const a = [...blueGreen.answers].sort((x, y) => x - y);
     const r = [...rolling.switches].sort((x, y) => x - y);

@@ -59,6 +59,8 @@ export const progressSchema = z.strictObject({
   /** Rolling: when the batch began (its ready timeout counts from here) and when it was ready. */
   batchStartedAt: z.number().optional(),
   batchReadyAt: z.number().optional(),
+  /** Rolling, last batch: when every request went to the lane (the last old ones drain after). */
+  allInAt: z.number().optional(),
   /** Rolling: per changed module, the version replaced and how many of each are ready. */
   rollout: z
     .array(

@@ -281,6 +281,14 @@ function failed(view: TicketView, message: string): Decision {
   };
 }
 
+/**
+ * How long every request goes to the lane before the last old instances drain. A request the
+ * edge kept on stable just before may still call the module after the switch; while the old
+ * side is ready it is served. Two seconds, like the engine's drainMs: a proxy applies a snapshot
+ * in milliseconds.
+ */
+export const ALL_IN_MS = 2000;
+
 function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers): Decision {
   const { ticket, plan, progress, now } = view;
   const batches = Math.ceil(plan.replicas / mu);
@@ -290,6 +298,9 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
   const want = Math.min(plan.replicas, batch * mu);
   const sameBatch = progress.batch === batch && progress.batchStartedAt !== undefined;
   const startedAt = sameBatch ? (progress.batchStartedAt as number) : now;
+  // The last batch leaves the old side nothing: every request moves to the lane first.
+  if (walking && batch === batches && now - (progress.allInAt ?? now) < ALL_IN_MS)
+    return allIn(view, counts, batch, batches, startedAt, sameBatch ? [] : null);
   let { actions, after } = batchActions(view, counts, want, h);
   const events = actionEvents(actions);
   if (!sameBatch) events.unshift(batchEvent(batch, batches, after));
@@ -303,7 +314,10 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
   };
 
   if (!ready) {
-    if (now - startedAt > plan.readyTimeoutMs) {
+    // The last batch's instances start once the all-in hold is over.
+    const allInAt = progress.allInAt;
+    const since = allInAt === undefined ? startedAt : Math.max(startedAt, allInAt + ALL_IN_MS);
+    if (now - since > plan.readyTimeoutMs) {
       const short = after.filter((c) => c.newReady < want);
       const what = short.map((c) => `${c.module}@${c.version} has ${c.newReady} of ${want} ready`);
       return failed(
@@ -357,6 +371,10 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
   const approved = (progress.approvedStep ?? -1) >= batch;
   const held = pauseMs === null ? approved : now - readyAt >= pauseMs;
   if (held && (verdict === 'pass' || approved)) {
+    if (batch + 1 === batches) {
+      const { batchReadyAt: _r, ...rest } = next;
+      return allIn({ ...view, progress: rest }, counts, batch + 1, batches, now, null);
+    }
     const wantNext = Math.min(plan.replicas, (batch + 1) * mu);
     const more = batchActions(view, counts, wantNext, h);
     actions = more.actions;
@@ -375,6 +393,31 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
   next = { ...next, message: holdMessage(batch, batches, share, pauseMs, held, verdicts) };
   const lane = laneAction(view, rollingLane(view, share));
   return settle(view, 'canary', next, events, [...actions, ...lane]);
+}
+
+/**
+ * The last batch's first step: the lane takes every request while the old side still serves;
+ * no instance drains or starts. `events` null: the batch begins here (its event is written).
+ */
+function allIn(
+  view: TicketView,
+  counts: readonly Count[],
+  batch: number,
+  batches: number,
+  startedAt: number,
+  events: TicketEventOut[] | null,
+): Decision {
+  const next: Progress = {
+    ...view.progress,
+    batch,
+    batches,
+    batchStartedAt: startedAt,
+    allInAt: view.progress.allInAt ?? view.now,
+    rollout: rolloutOf(counts),
+    message: `rolling batch ${batch} of ${batches}: every request goes to the new version; the last old instances drain next`,
+  };
+  const out = events ?? [batchEvent(batch, batches, counts)];
+  return settle(view, 'canary', next, out, laneAction(view, rollingLane(view, 100)));
 }
 
 function batchEvent(batch: number, batches: number, counts: readonly Count[]): TicketEventOut {

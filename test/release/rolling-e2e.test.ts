@@ -158,7 +158,7 @@ describe('a rolling release, end to end under load', () => {
     await stack?.stop();
   }, 60_000);
 
-  it('refuses a bad strategy or maxUnavailable, naming the field, and creates nothing', async () => {
+  it('refuses a bad strategy or maxUnavailable, or a module another product shares, naming the field; creates nothing', async () => {
     const before = (await stack.get('/v1/tickets?product=shop')).items.length;
     for (const [plan, field] of [
       [{ strategy: 'gray' }, 'plan.strategy'],
@@ -174,6 +174,23 @@ describe('a rolling release, end to end under load', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(JSON.stringify(r.body)).toContain(field);
     }
+    // account 1.0.0 serves shop; once admin routes to it too, draining it would take admin's.
+    const admin = await stack.get('/v1/products/admin');
+    const { createdAt: _c, updatedAt: _u, name: _n, ...input } = admin;
+    const put = await stack.call('PUT', '/v1/products/admin', {
+      ...input,
+      baseDtab: '/svc/account => /v/account/1.0.0;',
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const shared = await stack.call('POST', '/v1/tickets', {
+      product: 'shop',
+      items: [{ module: 'account', version: '2.0.0' }],
+      plan: PLAN,
+    });
+    expect(shared.status, JSON.stringify(shared.body)).toBe(400);
+    expect(JSON.stringify(shared.body)).toContain('plan.strategy');
+    expect(JSON.stringify(shared.body)).toContain('account@1.0.0 also serves product admin');
+    expect(JSON.stringify(shared.body)).toContain('blue-green');
     expect((await stack.get('/v1/tickets?product=shop')).items.length).toBe(before);
   }, 60_000);
 

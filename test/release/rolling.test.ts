@@ -8,7 +8,7 @@ import type { Figures } from '../../src/release/analysis.js';
 import type { Progress } from '../../src/release/progress.js';
 import type { Action, Decision, TicketView } from '../../src/release/reconcile.js';
 import { reconcile } from '../../src/release/reconcile.js';
-import { rollingLane, rollingSide, sharedStable } from '../../src/release/rolling.js';
+import { ALL_IN_MS, rollingLane, rollingSide, sharedStable } from '../../src/release/rolling.js';
 import { assignLane, compileLaneRules } from '../../src/routing/assign.js';
 import { laneRulesSchema } from '../../src/routing/lane-rules.js';
 import type { Instance, Lane, Ticket } from '../../src/store/model.js';
@@ -114,7 +114,7 @@ function run(start: World, opts: { plan?: unknown; steps?: number; abortAt?: num
   let w = start;
   for (let step = 0; step < (opts.steps ?? 60); step++) {
     if (step === opts.abortAt) w = { ...w, ticket: { ...w.ticket, goal: 'aborted' } };
-    const d = reconcile(view(w, { plan: opts.plan, now: T0 + step }));
+    const d = reconcile(view(w, { plan: opts.plan, now: T0 + step * 1000 }));
     w = apply(w, d, step % 2 === 1);
     seen.push(w);
     if (['promoted', 'aborted', 'failed'].includes(w.ticket.state)) break;
@@ -338,6 +338,36 @@ describe('rolling: batches', () => {
     expect(d.patch?.progress?.message).toBe(
       'rolling batch 1 of 4 failed: after 60 s orders@2.0.0 has 0 of 1 ready',
     );
+  });
+});
+
+describe('rolling: the last batch', () => {
+  it('moves every request to the lane first; the last old instances drain ALL_IN_MS later', () => {
+    // Batch 3 of 4 ready: 3 new, 1 old.
+    const w = world({
+      progress: { batch: 3, batches: 4, batchStartedAt: T0, batchReadyAt: T0 },
+      instances: [
+        instance('orders', '1.0.0', 0),
+        ...[1, 2, 3].map((i) => instance('orders', '1.0.0', i, { state: 'stopped' })),
+        ...[0, 1, 2].map((i) => instance('orders', '2.0.0', i)),
+      ],
+    });
+    const d = reconcile(view(w, {}));
+    expect(d.actions.map((a) => a.kind)).toEqual(['putLane']);
+    const put = d.actions[0] as Extract<Action, { kind: 'putLane' }>;
+    expect(put.lane.rules).toContainEqual({ lane: 't-7', cidr: '0.0.0.0/0' });
+    expect(d.patch?.progress).toMatchObject({ batch: 4, allInAt: T0 });
+    const next = apply(w, d, true);
+    expect(reconcile(view(next, { now: T0 + ALL_IN_MS - 1 }))).toEqual({
+      actions: [],
+      patch: null,
+      events: [],
+    });
+    const later = reconcile(view(next, { now: T0 + ALL_IN_MS }));
+    expect(later.actions.slice(0, 2)).toEqual([
+      { kind: 'drain', id: 'orders-1.0.0-0' },
+      { kind: 'start', id: 'orders-2.0.0-3', module: 'orders', version: '2.0.0' },
+    ]);
   });
 });
 
