@@ -218,13 +218,28 @@ export function registerReleaseCommand(
       .option('--surge <n>', 'instances started at once per dependency level', (v) =>
         parseCount(v, '--surge'),
       )
-      .option('--ready-timeout <duration>', 'how long a level may take to become ready'),
+      .option('--ready-timeout <duration>', 'how long a level may take to become ready')
+      .option('--strategy <name>', 'blue-green (default) or rolling (batches on existing capacity)')
+      .option('--max-unavailable <n|n%>', 'rolling: old instances replaced at once (default 25%)'),
   ).action(
     async (
       product: string,
-      f: Flags & { set: string[]; replicas?: number; surge?: number; readyTimeout?: string },
+      f: Flags & {
+        set: string[];
+        replicas?: number;
+        surge?: number;
+        readyTimeout?: string;
+        strategy?: string;
+        maxUnavailable?: string;
+      },
     ) => {
       const plan: Record<string, unknown> = {};
+      // Checked by the API, which names plan.strategy / plan.maxUnavailable and the reason.
+      if (f.strategy !== undefined) plan.strategy = f.strategy;
+      if (f.maxUnavailable !== undefined)
+        plan.maxUnavailable = /^\d+$/.test(f.maxUnavailable)
+          ? Number(f.maxUnavailable)
+          : f.maxUnavailable;
       if (f.replicas !== undefined) plan.replicas = f.replicas;
       if (f.surge !== undefined) plan.surge = f.surge;
       if (f.readyTimeout !== undefined)

@@ -12,7 +12,13 @@ export interface TicketData {
   goal: string | null;
   items: { module: string; version: string }[];
   revertOf: number | null;
-  plan: { canary?: { steps: number[] } | null; prereleaseHeader?: string; replicas?: number };
+  plan: {
+    canary?: { steps: number[] } | null;
+    prereleaseHeader?: string;
+    replicas?: number;
+    strategy?: string;
+    maxUnavailable?: number | string;
+  };
   progress: Progress;
   /** The pre-release header's value (random; from a control plane before it: absent). */
   prereleaseSecret?: string;
@@ -86,7 +92,8 @@ export function renderTicket(
     );
   }
   const steps = t.plan.canary?.steps;
-  if (steps !== undefined && (t.state === 'canary' || t.progress.canaryStep !== undefined)) {
+  if (t.plan.strategy === 'rolling') lines.push(...rollingLines(t));
+  else if (steps !== undefined && (t.state === 'canary' || t.progress.canaryStep !== undefined)) {
     const at = t.progress.canaryStep ?? 0;
     const done = t.progress.canaryDone === true ? steps.length : at;
     const marks = steps
@@ -117,6 +124,20 @@ export function renderTicket(
   // Messages, names and actors come from the store: no control character reaches the terminal
   // (`--watch` itself clears the screen before each view; nothing in the view may).
   return lines.map((l) => escapeControl(l));
+}
+
+/** A rolling ticket's batches (src/release/rolling.ts): n of m, and old/new ready per module. */
+function rollingLines(t: TicketData): string[] {
+  const { batch, batches, rollout } = t.progress;
+  const head = `  rolling maxUnavailable ${t.plan.maxUnavailable ?? '25%'}`;
+  if (batch === undefined || batches === undefined) return [`${head}, not started`];
+  const done = t.progress.canaryDone === true || t.state === 'promoted' ? batches : batch - 1;
+  const lines = [`${head}  batch ${batch} of ${batches} ${bar(done, batches)}`];
+  for (const r of rollout ?? [])
+    lines.push(
+      `    ${`${r.module}@${r.version}`.padEnd(28)} ${r.new} new ready${r.from === null ? '' : `, ${r.from} ${r.old} old ready`}`,
+    );
+  return lines;
 }
 
 /** Whether waiting for `goal` is over: reached, or ended otherwise. */

@@ -15,6 +15,7 @@ import { revertItems } from './history.js';
 import type { Progress } from './progress.js';
 import { readProgress, stripDeploy } from './progress.js';
 import { conflicts } from './reconcile.js';
+import { sharedStable } from './rolling.js';
 import { transition } from './state-machine.js';
 import type { Command } from './transitions.js';
 import { amendGoal, commandRefusal, GOAL_OF } from './transitions.js';
@@ -68,9 +69,33 @@ export async function createTicket(
   actor: string,
 ): Promise<Ticket> {
   const plan = checkedPlan(input.plan ?? {});
+  await refuseSharedRolling(tx, input.product, input.items, plan);
   const ticket = await tx.createTicket({ product: input.product, items: input.items, plan }, actor);
   await tx.appendTicketEvent(ticket.id, { type: 'created', data: { items: ticket.items } }, actor);
   return ticket;
+}
+
+/**
+ * A rolling ticket drains its modules' stable instances; one that also serves another product
+ * (shared services keep their own versions) would take that product's capacity: refused.
+ */
+async function refuseSharedRolling(
+  tx: StoreTx,
+  productName: string,
+  items: readonly TicketItem[],
+  plan: Json,
+): Promise<void> {
+  if (readPlan(plan).strategy !== 'rolling') return;
+  const product = await tx.getProduct(productName);
+  if (product === null) return; // createTicket says the product does not exist
+  const products = await listAll((p) => tx.listProducts(p));
+  const shared = sharedStable(items, product, products);
+  if (shared.length > 0)
+    throw new TurnoutError(
+      'invalid_argument',
+      `plan.strategy: rolling would drain ${shared.join('; ')} and take its capacity; use strategy blue-green for these modules`,
+      'plan.strategy',
+    );
 }
 
 export async function runCommand(
@@ -124,7 +149,8 @@ export async function runCommand(
       );
     }
     case 'approve': {
-      const step = progress.canaryStep ?? 0;
+      // A rolling ticket approves its batch (rolling.ts), a canary its step.
+      const step = progress.batch ?? progress.canaryStep ?? 0;
       return record(
         tx,
         ticket,

@@ -445,6 +445,13 @@ async function applyStoreAction(
   switch (action.kind) {
     case 'start':
       return; // done through the runtime before the transaction
+    case 'drain': {
+      // As reclaim drains: the snapshot stops routing to it, reclaim stops it once drained.
+      const i = await tx.getInstance(action.id);
+      if (i !== null && (i.state === 'starting' || i.state === 'ready'))
+        await tx.updateInstance(action.id, { state: 'draining' }, ENGINE_ACTOR);
+      return;
+    }
     case 'putLane':
       if ((await tx.getLane(action.lane.product, action.lane.name)) === null) {
         await tx.createLane(action.lane, ENGINE_ACTOR);

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import type { Figures } from './analysis.js';
 import { readProgress } from './progress.js';
 import type { TicketView } from './reconcile.js';
+import { rollingSide } from './rolling.js';
 import { laneName } from './routes.js';
 import type { StatsWindow, TrafficKey } from './stats-window.js';
 import { isTerminal } from './transitions.js';
@@ -69,9 +70,10 @@ export function ticketViews(o: Observed, now: number, window: StatsWindow | null
     const product = products.get(ticket.product);
     if (product === undefined) continue; // a product is never deleted while tickets refer to it
     const wanted = new Set(ticket.items.map((i) => `${i.module}@${i.version}`));
+    const plan = readPlan(ticket.plan);
     views.push({
       ticket,
-      plan: readPlan(ticket.plan),
+      plan,
       progress: readProgress(ticket.progress),
       product,
       graph,
@@ -83,6 +85,9 @@ export function ticketViews(o: Observed, now: number, window: StatsWindow | null
       ),
       traffic: window === null ? null : trafficOf(window, ticket.product, ticket.id, now),
       now,
+      ...(plan.strategy === 'rolling'
+        ? { rolling: rollingSide(ticket, product, o.products, o.instances) }
+        : {}),
     });
   }
   return views;

@@ -53,6 +53,26 @@ export const progressSchema = z.strictObject({
   analysis: z.array(verdictSchema).optional(),
   /** Why the ticket failed or aborted, or what it waits for. */
   message: z.string().optional(),
+  /** Rolling (rolling.ts): the batch in force, 1-based, of `batches`. */
+  batch: z.number().optional(),
+  batches: z.number().optional(),
+  /** Rolling: when the batch began (its ready timeout counts from here) and when it was ready. */
+  batchStartedAt: z.number().optional(),
+  batchReadyAt: z.number().optional(),
+  /** Rolling, last batch: when every request went to the lane (the last old ones drain after). */
+  allInAt: z.number().optional(),
+  /** Rolling: per changed module, the version replaced and how many of each are ready. */
+  rollout: z
+    .array(
+      z.strictObject({
+        module: z.string(),
+        version: z.string(),
+        from: z.string().nullable(),
+        old: z.number(),
+        new: z.number(),
+      }),
+    )
+    .optional(),
   /** Set once reclaim has run after this ticket's promotion. */
   reclaimed: z.boolean().optional(),
 });

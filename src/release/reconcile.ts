@@ -25,6 +25,8 @@ import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
 import { stripDeploy } from './progress.js';
+import type { RollingSide } from './rolling.js';
+import { reconcileRolling } from './rolling.js';
 import { laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
 import { transition } from './state-machine.js';
 import { isTerminal } from './transitions.js';
@@ -46,6 +48,8 @@ export interface TicketView {
     | ((item: TicketItem, sinceMs: number) => { lane: Figures; stable: Figures })
     | null;
   readonly now: number;
+  /** A rolling ticket's old side (rolling.ts); absent for blue-green. */
+  readonly rolling?: RollingSide;
 }
 
 export type Action =
@@ -57,6 +61,8 @@ export type Action =
     }
   | { readonly kind: 'putLane'; readonly lane: LaneInput }
   | { readonly kind: 'deleteLane'; readonly product: string; readonly name: string }
+  /** Out of routing: no new requests; reclaim stops it once drained (a rolling batch). */
+  | { readonly kind: 'drain'; readonly id: string }
   /** The product's base dtab names these versions (rewritten from the dtab as stored then). */
   | { readonly kind: 'setStable'; readonly product: string; readonly items: readonly TicketItem[] };
 
@@ -92,6 +98,8 @@ export function instanceId(module: string, version: string, index: number): stri
 export function reconcile(view: TicketView): Decision {
   const { ticket } = view;
   if (ticket.goal === null || isTerminal(ticket.state)) return NOTHING;
+  if (view.plan.strategy === 'rolling')
+    return reconcileRolling(view, { analysis, promote, instanceId });
   if (ticket.goal === 'aborted')
     return abort(view, view.progress.message ?? 'aborted by an operator', 'aborted');
   if (ticket.state === 'failed') return NOTHING; // waits for a command (deploy again, amend, abort)

@@ -113,22 +113,67 @@ export const canarySchema = z
     }
   });
 
-export const planSchema = z.strictObject({
-  /** Instances per module version. */
-  replicas: int(1, 50).default(1),
-  /** New instances started at once within one dependency level (the batch size). */
-  surge: int(1, 50).default(2),
-  /** A version not ready this long after its level began fails the deploy. */
-  readyTimeoutMs: int(1000, 3_600_000).default(60_000),
-  /** The header testers set to reach the pre-release (value: the lane name). */
-  prereleaseHeader: z
+/** `maxUnavailable`: a count of instances, or a share of replicas such as `25%`. */
+const maxUnavailableSchema = z.union([
+  int(1, 50),
+  z
     .string()
-    .regex(/^[a-z0-9-]{1,64}$/, 'a header name in lower case')
-    .refine((h) => !h.startsWith('x-turnout-') && h !== 'baggage', 'the edge strips this header')
-    .default('x-prerelease'),
-  analysis: analysisSchema.prefault({}),
-  canary: canarySchema.nullable().default(null),
-});
+    .regex(/^(100|[1-9][0-9]?)%$/, 'a count such as 2, or a share of replicas from 1% to 100%'),
+]);
+
+export const STRATEGIES = ['blue-green', 'rolling'] as const;
+
+export const planSchema = z
+  .strictObject({
+    /** Instances per module version. */
+    replicas: int(1, 50).default(1),
+    /** New instances started at once within one dependency level (the batch size). */
+    surge: int(1, 50).default(2),
+    /** A version not ready this long after its level began fails the deploy. */
+    readyTimeoutMs: int(1000, 3_600_000).default(60_000),
+    /** The header testers set to reach the pre-release (value: the lane name). */
+    prereleaseHeader: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, 'a header name in lower case')
+      .refine((h) => !h.startsWith('x-turnout-') && h !== 'baggage', 'the edge strips this header')
+      .default('x-prerelease'),
+    analysis: analysisSchema.prefault({}),
+    canary: canarySchema.nullable().default(null),
+    /**
+     * blue-green: a second set of instances, rollback is a routing switch. rolling: the stable
+     * version's instances are replaced in batches on the capacity that exists (rolling.ts).
+     */
+    strategy: z
+      .enum(STRATEGIES, { error: `a strategy is one of ${STRATEGIES.join(', ')}` })
+      .default('blue-green'),
+    /** Rolling: how many old instances per module are out of service at once (at least 1). */
+    maxUnavailable: maxUnavailableSchema.default('25%'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.strategy !== 'rolling') return;
+    // Replacing the one instance of a version would leave nothing to serve while it starts.
+    if (p.replicas < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replicas'],
+        message: `a rolling release needs at least 2 replicas (${p.replicas} would leave nothing serving while an instance is replaced); use strategy blue-green`,
+      });
+      return;
+    }
+    const n = unavailableCount(p.maxUnavailable, p.replicas);
+    if (n >= p.replicas)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxUnavailable'],
+        message: `${p.maxUnavailable} of ${p.replicas} replicas would take every instance out of service at once; at most ${p.replicas - 1}`,
+      });
+  });
+
+/** How many instances `maxUnavailable` is for `replicas`: a share rounds down, at least 1. */
+export function unavailableCount(maxUnavailable: number | string, replicas: number): number {
+  if (typeof maxUnavailable === 'number') return maxUnavailable;
+  return Math.max(1, Math.floor((replicas * Number.parseInt(maxUnavailable, 10)) / 100));
+}
 
 export type ReleasePlan = z.output<typeof planSchema>;
 export type ReleasePlanInput = z.input<typeof planSchema>;

@@ -256,6 +256,35 @@ describe('renderTicket', () => {
   });
 });
 
+describe('renderTicket: a rolling ticket', () => {
+  it('shows the batch in force of all, and old/new ready per module, instead of canary steps', () => {
+    const t = ticket({
+      state: 'canary',
+      goal: 'canary',
+      items: [{ module: 'orders', version: '2.0.0' }],
+      plan: { replicas: 3, strategy: 'rolling', maxUnavailable: 1, canary: { steps: [100] } },
+      progress: {
+        batch: 2,
+        batches: 3,
+        rollout: [{ module: 'orders', version: '2.0.0', from: '1.0.0', old: 1, new: 2 }],
+        message: 'rolling batch 2 of 3 at 66.66 %: waiting for approval',
+      },
+    });
+    const lines = renderTicket(t, [], []);
+    expect(lines).toContain('  rolling maxUnavailable 1  batch 2 of 3 [#######.............]');
+    expect(lines).toContain('    orders@2.0.0                 2 new ready, 1.0.0 1 old ready');
+    expect(lines.some((l) => l.startsWith('  canary '))).toBe(false);
+    const done = renderTicket(
+      { ...t, progress: { ...t.progress, batch: 3, canaryDone: true } },
+      [],
+      [],
+    );
+    expect(done).toContain('  rolling maxUnavailable 1  batch 3 of 3 [####################]');
+    const fresh = renderTicket({ ...t, state: 'open', progress: {} }, [], []);
+    expect(fresh).toContain('  rolling maxUnavailable 1, not started');
+  });
+});
+
 describe('renderTicket: live lane share', () => {
   it('shows the lane share of requests entering the product, and says when there were none', () => {
     const t = ticket({ state: 'canary', items: [{ module: 'orders', version: '2.0.0' }] });

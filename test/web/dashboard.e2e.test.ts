@@ -326,4 +326,46 @@ describe('dashboard for a viewer token', () => {
     expect(page.url()).not.toContain(TOKENS.viewer);
     expect(outside).toEqual([]);
   }, 120_000);
+
+  it('shows a rolling ticket’s batch, n of m, with old and new ready per module', async () => {
+    const a = api!;
+    const created = await a.call('POST', '/v1/tickets', {
+      as: 'releaser',
+      body: {
+        product: 'shop',
+        items: [{ module: 'orders', version: '2.0.0' }],
+        plan: { strategy: 'rolling', replicas: 3, maxUnavailable: 1 },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // Where the engine would be at batch 2 of 3 (this API runs no engine).
+    await a.store.updateTicket(
+      created.body.id,
+      {
+        state: 'canary',
+        goal: 'canary',
+        progress: {
+          batch: 2,
+          batches: 3,
+          rollout: [{ module: 'orders', version: '2.0.0', from: '1.0.0', old: 1, new: 2 }],
+          message: 'rolling batch 2 of 3 at 66.66 %: waiting for approval',
+        },
+      },
+      'test',
+    );
+    const page = await browser!.newPage();
+    await page.goto(`${a.url}/tickets/${created.body.id}`);
+    await page.waitForSelector('input#token');
+    await page.fill('input#token', TOKENS.viewer);
+    await page.click('form button[type="submit"]');
+    await page.waitForSelector('[data-testid="rolling-batch"]');
+    expect(await page.textContent('[data-testid="rolling-batch"]')).toBe(
+      'batch 2 of 3 · maxUnavailable 1',
+    );
+    const row = page.locator('[data-testid="rolling"] tr[data-module="orders"]');
+    expect(await row.textContent()).toBe('orders1.0.0: 12.0.0: 2');
+    expect(await page.locator('[data-testid="rolling"] .step.done').count()).toBe(1);
+    expect(await page.locator('[data-testid="canary-share"]').count()).toBe(0);
+    await shot(page, 'ticket-rolling');
+  }, 120_000);
 });

@@ -155,9 +155,15 @@ export interface Progress {
   analysis?: Verdict[];
   message?: string;
   reclaimed?: boolean;
+  /** Rolling: the batch in force (1-based) of `batches`, and old/new ready per module. */
+  batch?: number;
+  batches?: number;
+  rollout?: { module: string; version: string; from: string | null; old: number; new: number }[];
 }
 export interface Plan {
   replicas?: number;
+  strategy?: 'blue-green' | 'rolling';
+  maxUnavailable?: number | string;
   prereleaseHeader?: string;
   canary?: {
     steps: number[];

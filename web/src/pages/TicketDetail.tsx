@@ -6,6 +6,7 @@ import { all, api } from '../api';
 import { CanaryShare } from '../components/CanaryShare';
 import { CopyHeader } from '../components/CopyHeader';
 import { ErrorNote } from '../components/ErrorNote';
+import { RollingBatches } from '../components/RollingBatches';
 import { StateBadge } from '../components/StateBadge';
 import { TicketActions } from '../components/TicketActions';
 import { Timeline } from '../components/Timeline';
@@ -105,12 +106,20 @@ export function TicketDetail({ id }: { id: number }) {
               The header reaches the new versions once the ticket is in pre-release.
             </p>
           )}
-          {(t.state === 'canary' || t.progress.canaryStep !== undefined) && t.plan.canary && (
+          {t.plan.strategy === 'rolling' && (
             <>
-              <h2>Canary</h2>
-              <CanaryShare ticket={t} entry={product.entry} />
+              <h2>Rolling</h2>
+              <RollingBatches ticket={t} />
             </>
           )}
+          {t.plan.strategy !== 'rolling' &&
+            (t.state === 'canary' || t.progress.canaryStep !== undefined) &&
+            t.plan.canary && (
+              <>
+                <h2>Canary</h2>
+                <CanaryShare ticket={t} entry={product.entry} />
+              </>
+            )}
           {t.progress.analysis !== undefined && t.progress.analysis.length > 0 && (
             <>
               <h3>Analysis</h3>
