@@ -29,7 +29,9 @@
 // Flags: --quick (shorter rounds), --profile (then one Turnout max-rate run under `node
 // --cpu-prof`, summarised by bench/proxy/cpuprofile-top.ts), --priority (root: run the bench's
 // processes at nice -10, for a machine shared with other work), --keep (keep the temp dir),
-// --targets turnout,node-floor (measure only these beside direct: a quicker before/after check).
+// --targets turnout,node-floor (measure only these beside direct: a quicker before/after check),
+// --baseline DIR (also measure `turnout-base`: DIR/bin/turnout.js, another checkout with a built
+// dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew).
 // Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
 
 import type { ChildProcess } from 'node:child_process';
@@ -64,6 +66,7 @@ const { values: flags } = parseArgs({
     priority: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     targets: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 
@@ -681,11 +684,12 @@ async function startTurnout(
   upstream: string,
   cmd: { args: string[] },
   nodeFlags: readonly string[] = [],
+  name = 'turnout',
 ): Promise<{ port: number; child: Child }> {
   const port = await freePort();
   const file = join(work, 'snapshot.json');
   writeFileSync(file, snapshot(upstream));
-  const child = start('turnout', CPU_PROXY, process.execPath, [
+  const child = start(name, CPU_PROXY, process.execPath, [
     ...nodeFlags,
     ...cmd.args,
     'proxy',
@@ -698,7 +702,7 @@ async function startTurnout(
     '--admin',
     'off',
     '--data',
-    join(work, 'turnout-data'),
+    join(work, `${name}-data`),
     '--drain-timeout',
     '1000',
   ]);
@@ -717,6 +721,11 @@ async function startTarget(
   }
   if (t.name === 'turnout') {
     Object.assign(t, await startTurnout(upstream, turnoutCmd));
+    return;
+  }
+  if (t.name === 'turnout-base') {
+    const cmd = { args: [join(resolve(flags.baseline ?? ''), 'bin/turnout.js')] };
+    Object.assign(t, await startTurnout(upstream, cmd, [], 'turnout-base'));
     return;
   }
   const port = await freePort();
@@ -840,7 +849,12 @@ function bestMax(t: Target): MaxRun | undefined {
 
 /** The lower of the rounds, metric by metric. */
 function bestLatency(t: Target, q: 'p50' | 'p99' | 'p999'): number {
-  const xs = t.fixed.map((r) => r.result.latencyMs[q]);
+  // A round whose requests mostly failed or never finished has no latency to speak of (its
+  // percentiles would read 0 and pass every goal): only rounds with ≤ 1 % of them count.
+  const clean = (r: FixedRun) =>
+    r.result.completed > 0 &&
+    r.result.errors + r.result.non2xx + r.result.outstanding <= 0.01 * r.result.due;
+  const xs = t.fixed.filter(clean).map((r) => r.result.latencyMs[q]);
   return xs.length === 0 ? Number.NaN : Math.min(...xs);
 }
 
@@ -1019,6 +1033,7 @@ function report(list: Target[]): void {
         (t) => added(t, 'p99'),
         (t) => added(t, 'p999'),
       ),
+      baselineLine(by('turnout'), by('turnout-base'), by('node-floor')),
       `Added latency over direct at ${FIXED_RATE} req/s, p50 / p99 (ms):`,
       ...list
         .filter((t) => t !== direct && t.fixed.length > 0)
@@ -1026,6 +1041,19 @@ function report(list: Target[]): void {
       '',
     ].join('\n'),
   );
+}
+
+/** This checkout against --baseline's, both against node-floor, from the same rounds. */
+function baselineLine(turnout?: Target, base?: Target, floor?: Target): string {
+  if (turnout === undefined || base === undefined) return '';
+  const us = (t?: Target) =>
+    t === undefined || t.max.length === 0
+      ? Number.NaN
+      : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  return [
+    `This checkout against --baseline (${flags.baseline}), CPU µs/req: ${f(us(turnout), 1)} / ${f(us(base), 1)} = ${f(us(turnout) / us(base))}×; ÷ node-floor: ${f(us(turnout) / us(floor))}× / ${f(us(base) / us(floor))}×; RSS with ${IDLE_CONNECTIONS} conns ${mb(turnout.rssConnsKb)} / ${mb(base.rssConnsKb)} MB`,
+    '',
+  ].join('\n');
 }
 
 /** Turnout against node-floor, the bare Node proxy measured in the same run (issue 15's goals). */
@@ -1181,6 +1209,7 @@ async function main(): Promise<void> {
   const list: Target[] = [
     make('direct'),
     make('turnout'),
+    ...(flags.baseline === undefined ? [] : [make('turnout-base')]),
     make('nginx', tools.nginx ? undefined : `nginx not found: ${INSTALL_HINT}`),
     make('haproxy', tools.haproxy ? undefined : `haproxy not found: ${INSTALL_HINT}`),
     make('http-proxy'),
