@@ -68,8 +68,7 @@ export function createTrafficServer({
     },
     (req, res) => {
       inflight.count++;
-      res.once('close', () => inflight.count--);
-      trackExchange(req, res);
+      trackExchange(req, res, () => inflight.count--);
       watchBody(req, res, limits.bodyTimeoutMs, report);
       if (inflight.draining) res.shouldKeepAlive = false;
       handleRequest(kind, req, res, runtime).catch((error: Error) => {
