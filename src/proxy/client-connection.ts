@@ -36,10 +36,9 @@ class Owed {
   ending = false;
   private whenSettled: (() => void) | null = null;
 
-  add(x: Exchange, onClose?: () => void): void {
+  add(x: Exchange): void {
     this.open.add(x);
     x.res.once('close', () => {
-      onClose?.();
       this.open.delete(x);
       if (this.open.size > 0 || this.whenSettled === null) return;
       const then = this.whenSettled;
@@ -72,16 +71,9 @@ function owedOf(socket: Duplex): Owed {
   return owed;
 }
 
-/**
- * Counts a request read from `req.socket` until its response has finished; then `onClose` runs
- * (one 'close' listener per response for both, as the request path is counted per listener).
- */
-export function trackExchange(
-  req: IncomingMessage,
-  res: ServerResponse,
-  onClose?: () => void,
-): void {
-  owedOf(req.socket).add({ req, res }, onClose);
+/** Counts a request read from `req.socket` until its response has finished. */
+export function trackExchange(req: IncomingMessage, res: ServerResponse): void {
+  owedOf(req.socket).add({ req, res });
 }
 
 export type ClientErrorReport = (code: ErrorCode) => void;

@@ -85,37 +85,15 @@ export async function handleRequest(
   await forward(kind, req, res, rt, resolved);
 }
 
-/** The last baggage rewritten per product and lane: a service sends the same header again. */
-const lastBaggage = new Map<string, { header: string | undefined; out: string }>();
-const MAX_LAST_BAGGAGE = 1_000; // products × lanes in use; more only from a runaway of lane names
-
-/**
- * The baggage to forward: the client's foreign members and this request's context. Rewriting
- * scans the header a second time (the context stage read it first), so the answer for a header
- * seen just before on the same product and lane is reused.
- */
-function forwardedBaggage(header: string | undefined, route: RequestRoute): string {
-  const key = route.lane === null ? route.product : `${route.product}\n${route.lane}`;
-  const last = lastBaggage.get(key);
-  if (last !== undefined && last.header === header) return last.out;
-  const out = withTurnoutContext(
-    header,
-    route.lane === null ? { product: route.product } : { product: route.product, lane: route.lane },
-  );
-  if (lastBaggage.size >= MAX_LAST_BAGGAGE) lastBaggage.clear();
-  lastBaggage.set(key, { header, out });
-  return out;
-}
-
 /** The request's headers for the upstream: the client's, by the header rules, plus its context. */
 export function upstreamHeaderList(
   req: IncomingMessage,
   target: Target,
   route: RequestRoute,
 ): string[] {
-  const baggage = forwardedBaggage(
+  const baggage = withTurnoutContext(
     Array.isArray(req.headers.baggage) ? req.headers.baggage.join(',') : req.headers.baggage,
-    route,
+    route.lane === null ? { product: route.product } : { product: route.product, lane: route.lane },
   );
   const extra: [string, string][] = [];
   if (baggage !== '') extra.push(['baggage', baggage]);

@@ -68,7 +68,8 @@ export function createTrafficServer({
     },
     (req, res) => {
       inflight.count++;
-      trackExchange(req, res, () => inflight.count--);
+      res.once('close', () => inflight.count--);
+      trackExchange(req, res);
       watchBody(req, res, limits.bodyTimeoutMs, report);
       if (inflight.draining) res.shouldKeepAlive = false;
       handleRequest(kind, req, res, runtime).catch((error: Error) => {
