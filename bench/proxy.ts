@@ -28,7 +28,10 @@
 //
 // Flags: --quick (shorter rounds), --profile (then one Turnout max-rate run under `node
 // --cpu-prof`, summarised by bench/proxy/cpuprofile-top.ts), --priority (root: run the bench's
-// processes at nice -10, for a machine shared with other work), --keep (keep the temp dir).
+// processes at nice -10, for a machine shared with other work), --keep (keep the temp dir),
+// --targets turnout,node-floor (measure only these beside direct: a quicker before/after check),
+// --baseline DIR (also measure `turnout-base`: DIR/bin/turnout.js, another checkout with a built
+// dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew).
 // Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
 
 import type { ChildProcess } from 'node:child_process';
@@ -62,6 +65,8 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     priority: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    targets: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 
@@ -80,6 +85,8 @@ const BAGGAGE = 'turnout-product=bench';
 const INSTALL_HINT = 'install with: apt-get install nginx haproxy wrk';
 
 const GOALS = { vsNginx: 0.5, vsHttpProxy: 2, addedP50Ms: 0.3, addedP99Ms: 1, rssMb: 100 };
+/** Turnout against the bare Node proxy (bench/proxy/node-floor.ts), measured in the same run. */
+const FLOOR_GOALS = { cpuRatio: 1.1, addedP99Ms: 0.3, rssMb: 10 };
 
 // ---------------------------------------------------------------------------------------------
 // Processes: every child is tracked and its whole tree is ended on exit, error or Ctrl-C.
@@ -103,6 +110,8 @@ const tools = {
 };
 
 const priority = flags.priority && process.getuid?.() === 0;
+/** The targets to measure beside direct (--targets), or null for all. */
+const chosen = flags.targets === undefined ? null : new Set(flags.targets.split(','));
 
 function start(name: string, cpu: string, cmd: string, args: readonly string[]): Child {
   const log = join(work, `${name}.log`);
@@ -675,11 +684,12 @@ async function startTurnout(
   upstream: string,
   cmd: { args: string[] },
   nodeFlags: readonly string[] = [],
+  name = 'turnout',
 ): Promise<{ port: number; child: Child }> {
   const port = await freePort();
   const file = join(work, 'snapshot.json');
   writeFileSync(file, snapshot(upstream));
-  const child = start('turnout', CPU_PROXY, process.execPath, [
+  const child = start(name, CPU_PROXY, process.execPath, [
     ...nodeFlags,
     ...cmd.args,
     'proxy',
@@ -692,7 +702,7 @@ async function startTurnout(
     '--admin',
     'off',
     '--data',
-    join(work, 'turnout-data'),
+    join(work, `${name}-data`),
     '--drain-timeout',
     '1000',
   ]);
@@ -711,6 +721,11 @@ async function startTarget(
   }
   if (t.name === 'turnout') {
     Object.assign(t, await startTurnout(upstream, turnoutCmd));
+    return;
+  }
+  if (t.name === 'turnout-base') {
+    const cmd = { args: [join(resolve(flags.baseline ?? ''), 'bin/turnout.js')] };
+    Object.assign(t, await startTurnout(upstream, cmd, [], 'turnout-base'));
     return;
   }
   const port = await freePort();
@@ -834,13 +849,18 @@ function bestMax(t: Target): MaxRun | undefined {
 
 /** The lower of the rounds, metric by metric. */
 function bestLatency(t: Target, q: 'p50' | 'p99' | 'p999'): number {
-  const xs = t.fixed.map((r) => r.result.latencyMs[q]);
+  // A round whose requests mostly failed or never finished has no latency to speak of (its
+  // percentiles would read 0 and pass every goal): only rounds with ≤ 1 % of them count.
+  const clean = (r: FixedRun) =>
+    r.result.completed > 0 &&
+    r.result.errors + r.result.non2xx + r.result.outstanding <= 0.01 * r.result.due;
+  const xs = t.fixed.filter(clean).map((r) => r.result.latencyMs[q]);
   return xs.length === 0 ? Number.NaN : Math.min(...xs);
 }
 
 function report(list: Target[]): void {
   const direct = list.find((t) => t.name === 'direct');
-  const added = (t: Target, q: 'p50' | 'p99') =>
+  const added = (t: Target, q: 'p50' | 'p99' | 'p999') =>
     direct === undefined || t === direct ? Number.NaN : bestLatency(t, q) - bestLatency(direct, q);
   const headers = [
     'target',
@@ -1007,6 +1027,13 @@ function report(list: Target[]): void {
       ),
       `  (for scale: node-floor µs/req ÷ Turnout µs/req = ${f(coreVsFloor)}×, nginx ÷ node-floor = ${f(ratio(usPerReq(nginx), usPerReq(by('node-floor'))))}×: the part of the gap that Turnout's own code could close, and the platform's)`,
       '',
+      floorGoals(
+        by('turnout'),
+        by('node-floor'),
+        (t) => added(t, 'p99'),
+        (t) => added(t, 'p999'),
+      ),
+      baselineLine(by('turnout'), by('turnout-base'), by('node-floor')),
       `Added latency over direct at ${FIXED_RATE} req/s, p50 / p99 (ms):`,
       ...list
         .filter((t) => t !== direct && t.fixed.length > 0)
@@ -1014,6 +1041,64 @@ function report(list: Target[]): void {
       '',
     ].join('\n'),
   );
+}
+
+/** This checkout against --baseline's, both against node-floor, from the same rounds. */
+function baselineLine(turnout?: Target, base?: Target, floor?: Target): string {
+  if (turnout === undefined || base === undefined) return '';
+  const us = (t?: Target) =>
+    t === undefined || t.max.length === 0
+      ? Number.NaN
+      : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  return [
+    `This checkout against --baseline (${flags.baseline}), CPU µs/req: ${f(us(turnout), 1)} / ${f(us(base), 1)} = ${f(us(turnout) / us(base))}×; ÷ node-floor: ${f(us(turnout) / us(floor))}× / ${f(us(base) / us(floor))}×; RSS with ${IDLE_CONNECTIONS} conns ${mb(turnout.rssConnsKb)} / ${mb(base.rssConnsKb)} MB`,
+    '',
+  ].join('\n');
+}
+
+/** Turnout against node-floor, the bare Node proxy measured in the same run (issue 15's goals). */
+function floorGoals(
+  turnout: Target | undefined,
+  floor: Target | undefined,
+  addedP99: (t: Target) => number,
+  addedP999: (t: Target) => number,
+): string {
+  if (turnout === undefined || floor === undefined) return '';
+  const us = (t: Target) =>
+    t.max.length === 0 ? Number.NaN : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  const cpu = us(turnout) / us(floor);
+  const p99 = [addedP99(turnout), addedP99(floor)] as const;
+  const p999 = [addedP999(turnout), addedP999(floor)] as const;
+  const rss = [(turnout.rssConnsKb ?? Number.NaN) / 1024, (floor.rssConnsKb ?? Number.NaN) / 1024];
+  const verdict = (v: number, pass: boolean) => (Number.isNaN(v) ? 'n/a' : pass ? 'MET' : 'MISSED');
+  const line = (label: string, value: string, goal: string, v: number, pass: boolean) =>
+    `  ${label.padEnd(44)} ${value.padStart(22)}   goal ${goal.padEnd(22)} ${verdict(v, pass)}`;
+  return [
+    'Turnout against node-floor (same run):',
+    line(
+      'CPU per request, Turnout ÷ node-floor',
+      `${f(us(turnout), 1)} / ${f(us(floor), 1)} µs = ${f(cpu)}×`,
+      `≤ ${FLOOR_GOALS.cpuRatio}×`,
+      cpu,
+      cpu <= FLOOR_GOALS.cpuRatio,
+    ),
+    line(
+      `added p99 at ${FIXED_RATE} req/s, Turnout / floor`,
+      `${f(p99[0], 3)} / ${f(p99[1], 3)} ms`,
+      `≤ floor + ${FLOOR_GOALS.addedP99Ms} ms`,
+      p99[0] - p99[1],
+      p99[0] <= p99[1] + FLOOR_GOALS.addedP99Ms,
+    ),
+    `  ${`added p99.9 at ${FIXED_RATE} req/s, Turnout / floor`.padEnd(44)} ${`${f(p999[0], 3)} / ${f(p999[1], 3)} ms`.padStart(22)}   (printed, no goal)`,
+    line(
+      `RSS with ${IDLE_CONNECTIONS} idle connections, Turnout / floor`,
+      `${f(rss[0], 1)} / ${f(rss[1], 1)} MB`,
+      `≤ floor + ${FLOOR_GOALS.rssMb} MB`,
+      rss[0]! - rss[1]!,
+      rss[0]! <= rss[1]! + FLOOR_GOALS.rssMb,
+    ),
+    '',
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1124,11 +1209,12 @@ async function main(): Promise<void> {
   const list: Target[] = [
     make('direct'),
     make('turnout'),
+    ...(flags.baseline === undefined ? [] : [make('turnout-base')]),
     make('nginx', tools.nginx ? undefined : `nginx not found: ${INSTALL_HINT}`),
     make('haproxy', tools.haproxy ? undefined : `haproxy not found: ${INSTALL_HINT}`),
     make('http-proxy'),
     make('node-floor'),
-  ];
+  ].filter((t) => t.name === 'direct' || chosen === null || chosen.has(t.name));
   await eachTarget(list, 'start', async (t) => {
     await startTarget(t, upstream.address, turnoutCmd);
     if (t.child !== null) t.rssStartKb = rssKb(tree(t.child.pid));

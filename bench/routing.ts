@@ -1,12 +1,15 @@
 // `npm run bench`: the per-request routing decision for a product with 200 modules and 3 lanes,
-// in ns/op, beside a reference measured in the same run (a plain Map.get of the answer).
+// in ns/op, beside a reference measured in the same run (a plain Map.get of the answer). The
+// version is picked by the proxy's own picker (src/proxy/destination.ts), not `pickBound`.
 // Only the ratios are stable on shared machines; absolute figures move with load.
 
+import { DEFAULT_WARMUP_WINDOW_MS } from '../src/proxy/balancer.js';
+import { createDestinationPicker } from '../src/proxy/destination.js';
 import { extractContext } from '../src/routing/context.js';
 import type { Dtab } from '../src/routing/index.js';
 import { bind, parseDtab, parsePath, versionNamer } from '../src/routing/index.js';
 import type { RouteDecision } from '../src/routing/router.js';
-import { createRouter, pickBound } from '../src/routing/router.js';
+import { createRouter } from '../src/routing/router.js';
 
 const MODULES = 200;
 const LANES = 3;
@@ -57,6 +60,9 @@ function main(): void {
   });
   const namers = [versionNamer(lookup)];
   const random = () => 0.5;
+  // The picker the proxy uses (src/proxy/main.ts): weighted branches with version warm-up.
+  const pick = createDestinationPicker(DEFAULT_WARMUP_WINDOW_MS);
+  const now = 1_000_000;
   const headers = Array.from({ length: MODULES }, (_, i) => ({
     baggage: `turnout-product=shop,turnout-lane=t-${(i % LANES) + 1},userId=alice`,
   }));
@@ -72,7 +78,7 @@ function main(): void {
     const ctx = extractContext(headers[i % MODULES]!);
     if (!ctx.ok) return null;
     const d = router.route(ctx.context.product ?? 'shop', ctx.context.lane, names[i % MODULES]!);
-    return d !== null && d.result.state === 'ok' ? pickBound(d.result.tree, random) : null;
+    return d !== null && d.result.state === 'ok' ? pick(d.result.tree, now, random) : null;
   });
 
   const uncached = measure('uncached', 20_000, (i) => {
@@ -81,7 +87,7 @@ function main(): void {
     const dtab = router.dtabFor(ctx.context.product ?? 'shop', ctx.context.lane);
     if (dtab === null) return null;
     const r = bind(dtab, parsePath(names[i % MODULES]!), { namers });
-    return r.state === 'ok' ? pickBound(r.tree, random) : null;
+    return r.state === 'ok' ? pick(r.tree, now, random) : null;
   });
 
   const rows = [

@@ -12,11 +12,11 @@ import type { Upstream } from './upstreams.js';
 export function chooseUpstream(
   rt: ProxyRuntime,
   addrs: readonly string[],
-  tried: ReadonlySet<string>,
+  tried: ReadonlySet<string> | null,
 ): Upstream | null {
   const now = rt.now();
   const all = addrs.map((a) => rt.upstreams.get(a, now));
-  const fresh = tried.size === 0 ? all : all.filter((u) => !tried.has(u.address));
+  const fresh = tried === null || tried.size === 0 ? all : all.filter((u) => !tried.has(u.address));
   const candidates = fresh.length > 0 ? fresh : all; // a retry may reuse an endpoint if it must
   const state = pickEndpoint(
     candidates.map((u) => u.state),

@@ -1,6 +1,8 @@
 // Retry policy: which failed requests may be retried, how long to wait, and a budget (as in
 // Finagle and linkerd) that keeps retries from multiplying load during an outage. Pure.
 
+import type { FailureKind } from './forward.js';
+
 export interface RetryBudgetOptions {
   /** How long a deposit or withdrawal counts (default 10 s). */
   readonly ttlMs?: number;
@@ -96,11 +98,15 @@ export function backoffMs(attempt: number, random: () => number, baseMs = 5, cap
 export interface RetryCandidate {
   /** The request method as received (methods are case-sensitive: RFC 9110 §9.1). */
   readonly method: string;
-  /** The connection to the upstream failed, so the request never reached it. */
-  readonly connectFailed: boolean;
+  /**
+   * How the attempt failed before the upstream answered: `connect` (the upstream never saw the
+   * request), `reset` (an open connection closed before any response byte), `timeout`, `other`;
+   * null when the upstream answered with `status`.
+   */
+  readonly failure: FailureKind | null;
   /** The upstream's status, when it answered. */
   readonly status?: number | undefined;
-  /** Some request body was sent and cannot be replayed (false with no body or a buffered one). */
+  /** Some request body was read and cannot be replayed; also true while a body may still be sent. */
   readonly bodyConsumed: boolean;
 }
 
@@ -115,16 +121,20 @@ const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Whether a failed attempt may be retried (the budget permitting). A body that was streamed
- * cannot be sent again, so nothing is. A connection failure is safe for any method: the upstream
- * never saw the request. A 503 is retried only for idempotent methods, since the upstream may have
- * acted before refusing. Anything else (timeouts, resets mid-response, other statuses) may have
- * been processed and is not retried.
+ * The proxy's one retry policy: whether a failed attempt may be sent again (the budget and the
+ * attempt limit permitting). A body that was read cannot be sent again, so nothing is. A
+ * connection failure is safe for any method: the upstream never saw the request. A reset before
+ * any response byte and a 503 are retried only for idempotent methods, since the upstream may
+ * have acted first. Timeouts, other errors and other statuses may have been processed: never.
+ * With `failure: null, status: 503` it also says whether a 503 is worth holding back.
  */
 export function isRetryable(attempt: RetryCandidate): boolean {
   if (attempt.bodyConsumed) return false;
-  if (attempt.connectFailed) return true;
-  return attempt.status === 503 && IDEMPOTENT_METHODS.has(attempt.method);
+  if (attempt.failure === 'connect') return true;
+  const idempotent = IDEMPOTENT_METHODS.has(attempt.method);
+  if (attempt.failure === 'reset') return idempotent;
+  if (attempt.failure !== null) return false;
+  return attempt.status === 503 && idempotent;
 }
 
 function checkOptions(ttlMs: number, minPerSec: number, percent: number, buckets: number): void {

@@ -1,7 +1,11 @@
-// Stage 6, record: per (product, lane, module, version, endpoint) request counts by status class,
-// latency histograms and in-flight gauges, in a prom-client registry the admin listener exposes.
+// The proxy's metrics, in a prom-client registry the admin listener exposes (and that a cluster
+// can aggregate): per (product, lane, module, version, endpoint) request counts by status class,
+// latency histograms, in-flight and tunnel gauges. The request path only adds to plain numbers in
+// a series it looked up once; prom-client sees them at scrape time (collect() callbacks and a
+// histogram that reads its buckets when asked), so no label object is hashed per request.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MetricValueWithName } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 export interface RequestLabels {
   readonly product: string;
@@ -11,45 +15,165 @@ export interface RequestLabels {
   readonly endpoint: string;
 }
 
+/** One label set's numbers; obtained once per label set (`series`), then only added to. */
+export interface RequestSeries {
+  readonly labels: RequestLabels;
+  inflight: number;
+  /** Responses by status class: index 0 = no response (error), 1–5 = 1xx–5xx. */
+  readonly byClass: Float64Array;
+  /** Observations per latency bucket (not cumulative); the last slot is above every bound. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+  tunnels: number;
+  tunnelsSeen: boolean;
+}
+
 export interface ProxyStats {
   readonly registry: Registry;
-  started(labels: RequestLabels): void;
-  finished(labels: RequestLabels, status: number, seconds: number): void;
+  /** The series of one label set (the same object for equal labels): look it up once, keep it. */
+  series(labels: RequestLabels): RequestSeries;
+  started(series: RequestSeries): void;
+  finished(series: RequestSeries, status: number, seconds: number): void;
   /** A request answered by the proxy itself (no upstream): counted by error code. */
   rejected(code: string, listener: string): void;
   configApplied(version: number): void;
   /** A WebSocket tunnel was established (its handshake counts as a request, 1xx). */
-  tunnelOpened(labels: RequestLabels): void;
-  tunnelClosed(labels: RequestLabels): void;
+  tunnelOpened(series: RequestSeries): void;
+  tunnelClosed(series: RequestSeries): void;
   /** A connection closed on accept because its listener was at its connection cap. */
   connectionRefused(listener: string): void;
 }
 
-function statusClass(status: number): string {
-  return status === 0 ? 'error' : `${Math.floor(status / 100)}xx`;
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+const CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+function classIndex(status: number): number {
+  const c = Math.floor(status / 100);
+  return c >= 1 && c <= 5 ? c : 0;
+}
+
+function bucketIndex(seconds: number): number {
+  let i = 0;
+  while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+  return i;
+}
+
+function newSeries(labels: RequestLabels): RequestSeries {
+  return {
+    labels,
+    inflight: 0,
+    byClass: new Float64Array(CLASSES.length),
+    buckets: new Float64Array(LATENCY_BUCKETS.length + 1),
+    sum: 0,
+    count: 0,
+    tunnels: 0,
+    tunnelsSeen: false,
+  };
+}
+
+type Labels4 = Omit<RequestLabels, 'endpoint'>;
+
+function withoutEndpoint(l: RequestLabels): Labels4 {
+  return { product: l.product, lane: l.lane, module: l.module, version: l.version };
+}
+
+/**
+ * A prom-client histogram read from the series at scrape time, in prom-client's own output shape
+ * (so Registry and AggregatorRegistry treat it as theirs). Series that differ only by endpoint
+ * are summed: the histogram has no endpoint label.
+ */
+class SeriesHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly all: () => Iterable<RequestSeries>,
+  ) {}
+
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    values: unknown[];
+    aggregator: string;
+  }> {
+    const merged = new Map<string, { labels: Labels4; buckets: Float64Array; sum: number }>();
+    for (const s of this.all()) {
+      if (s.count === 0) continue;
+      const l = s.labels;
+      const key = `${l.product}\n${l.lane}\n${l.module}\n${l.version}`;
+      let m = merged.get(key);
+      if (m === undefined) {
+        m = { labels: withoutEndpoint(l), buckets: new Float64Array(s.buckets.length), sum: 0 };
+        merged.set(key, m);
+      }
+      for (let i = 0; i < s.buckets.length; i++) m.buckets[i]! += s.buckets[i]!;
+      m.sum += s.sum;
+    }
+    const values: MetricValueWithName<string>[] = [];
+    for (const { labels, buckets, sum } of merged.values()) {
+      let cumulative = 0;
+      LATENCY_BUCKETS.forEach((le, i) => {
+        cumulative += buckets[i]!;
+        values.push({
+          metricName: `${this.name}_bucket`,
+          labels: { ...labels, le },
+          value: cumulative,
+        });
+      });
+      cumulative += buckets[LATENCY_BUCKETS.length]!;
+      const bucket = `${this.name}_bucket`;
+      values.push({ metricName: bucket, labels: { ...labels, le: '+Inf' }, value: cumulative });
+      values.push({ metricName: `${this.name}_sum`, labels: { ...labels }, value: sum });
+      values.push({ metricName: `${this.name}_count`, labels: { ...labels }, value: cumulative });
+    }
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values,
+      aggregator: this.aggregator,
+    });
+  }
 }
 
 export function createProxyStats(): ProxyStats {
   const registry = new Registry();
+  const all = new Map<string, RequestSeries>();
   const labelNames = ['product', 'lane', 'module', 'version', 'endpoint'] as const;
-  const requests = new Counter({
+  new Counter({
     name: 'turnout_requests_total',
     help: 'Requests forwarded, by product, lane, module, version, endpoint and status class',
     labelNames: [...labelNames, 'class'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of all.values())
+        s.byClass.forEach((n, i) => {
+          if (n > 0) this.inc({ ...s.labels, class: CLASSES[i]! }, n);
+        });
+    },
   });
-  const latency = new Histogram({
-    name: 'turnout_request_duration_seconds',
-    help: 'Time from receiving a request to the end of its response',
-    labelNames: ['product', 'lane', 'module', 'version'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const inflight = new Gauge({
+  registry.registerMetric(
+    new SeriesHistogram(
+      'turnout_request_duration_seconds',
+      'Time from receiving a request to the end of its response',
+      () => all.values(),
+    ) as never,
+  );
+  new Gauge({
     name: 'turnout_requests_in_flight',
     help: 'Requests currently forwarded and not yet finished',
     labelNames: [...labelNames],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of all.values()) this.set({ ...s.labels }, s.inflight);
+    },
   });
   const proxyErrors = new Counter({
     name: 'turnout_proxy_errors_total',
@@ -62,12 +186,16 @@ export function createProxyStats(): ProxyStats {
     help: 'Version of the routing snapshot in force',
     registers: [registry],
   });
-
-  const tunnels = new Gauge({
+  new Gauge({
     name: 'turnout_websocket_tunnels_open',
     help: 'WebSocket tunnels currently open, by product, lane, module and version',
     labelNames: ['product', 'lane', 'module', 'version'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of all.values())
+        if (s.tunnelsSeen) this.inc(withoutEndpoint(s.labels), s.tunnels);
+    },
   });
   const refused = new Counter({
     name: 'turnout_connections_refused_total',
@@ -75,58 +203,38 @@ export function createProxyStats(): ProxyStats {
     labelNames: ['listener'],
     registers: [registry],
   });
-  const tunnelLabels = (l: RequestLabels) => ({
-    product: l.product,
-    lane: l.lane,
-    module: l.module,
-    version: l.version,
-  });
-
-  /** prom-client hashes label objects on every call; children are cached per label set instead. */
-  interface Children {
-    readonly inflight: ReturnType<typeof inflight.labels>;
-    readonly latency: ReturnType<typeof latency.labels>;
-    readonly byClass: Map<string, ReturnType<typeof requests.labels>>;
-    readonly labels: RequestLabels;
-  }
-  const children = new Map<string, Children>();
-  const MAX_CHILDREN = 50_000; // label sets are bounded by config; this only guards a runaway
-
-  function childrenOf(l: RequestLabels): Children {
-    const key = `${l.product}\n${l.lane}\n${l.module}\n${l.version}\n${l.endpoint}`;
-    let c = children.get(key);
-    if (c === undefined) {
-      if (children.size >= MAX_CHILDREN) children.clear();
-      c = {
-        inflight: inflight.labels(l.product, l.lane, l.module, l.version, l.endpoint),
-        latency: latency.labels(l.product, l.lane, l.module, l.version),
-        byClass: new Map(),
-        labels: l,
-      };
-      children.set(key, c);
-    }
-    return c;
-  }
 
   return {
     registry,
-    started: (l) => childrenOf(l).inflight.inc(),
-    finished(l, status, seconds) {
-      const c = childrenOf(l);
-      c.inflight.dec();
-      c.latency.observe(seconds);
-      const cls = statusClass(status);
-      let counter = c.byClass.get(cls);
-      if (counter === undefined) {
-        counter = requests.labels(l.product, l.lane, l.module, l.version, l.endpoint, cls);
-        c.byClass.set(cls, counter);
+    series(l) {
+      // Label sets are bounded by the configuration, as prom-client's own storage was.
+      const key = `${l.product}\n${l.lane}\n${l.module}\n${l.version}\n${l.endpoint}`;
+      let s = all.get(key);
+      if (s === undefined) {
+        s = newSeries(l);
+        all.set(key, s);
       }
-      counter.inc();
+      return s;
+    },
+    started(s) {
+      s.inflight++;
+    },
+    finished(s, status, seconds) {
+      s.inflight--;
+      s.byClass[classIndex(status)]! += 1;
+      s.buckets[bucketIndex(seconds)]! += 1;
+      s.sum += seconds;
+      s.count++;
     },
     rejected: (code, listener) => proxyErrors.inc({ code, listener }),
     configApplied: (version) => configVersion.set(version),
-    tunnelOpened: (l) => tunnels.inc(tunnelLabels(l)),
-    tunnelClosed: (l) => tunnels.dec(tunnelLabels(l)),
+    tunnelOpened(s) {
+      s.tunnels++;
+      s.tunnelsSeen = true;
+    },
+    tunnelClosed(s) {
+      s.tunnels--;
+    },
     connectionRefused: (listener) => refused.inc({ listener }),
   };
 }

@@ -1,15 +1,19 @@
-// An upgrade request on a traffic listener: routed and balanced like a request, counted in the
-// request stats (a 101 as class 1xx), held as in flight until its handshake settles — which it
-// always does; its socket is kept in the set the SIGTERM drain closes at its deadline.
+// An upgrade request on a traffic listener: through the same stages as a request (route, balance,
+// record, the one retry policy), counted in the request stats (a 101 as class 1xx), held as in
+// flight until its handshake settles — which it always does; its socket is kept in the set the
+// SIGTERM drain closes at its deadline.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { chooseUpstream, recordOutcome } from './balance-stage.js';
 import type { AttemptResult } from './forward.js';
+import { failureKind } from './forward.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
-import { labelsFor, resolveRequest, upstreamHeaderList } from './handler.js';
+import { upstreamHeaderList } from './handler.js';
 import type { ProxyError } from './respond-error.js';
 import { endDetached, rawErrorResponse } from './respond-error.js';
+import type { Attempted } from './retry-stage.js';
+import { attemptWithRetries } from './retry-stage.js';
+import { resolveRequest } from './route-stage.js';
 import type { TunnelResult } from './websocket.js';
 import { isWebSocketUpgrade, tunnelWebSocket } from './websocket.js';
 
@@ -37,14 +41,12 @@ function refuse(
   endDetached(socket, rawErrorResponse(error.code, error.message, req.headers.accept));
 }
 
-function statusOf(r: TunnelResult): number {
-  return r.kind === 'upgraded' ? 101 : r.kind === 'answered' ? r.status : 0;
-}
-
-/** The handshake as an attempt, for the balancer's latency and failure record. */
+/** The handshake as an attempt, for the balancer, the metrics and the retry policy. */
 function attemptOf(r: TunnelResult): AttemptResult {
-  if (r.kind !== 'failed') return { kind: 'responded', status: statusOf(r) };
-  const failure = r.timeout ? 'timeout' : 'other';
+  if (r.kind === 'upgraded') return { kind: 'responded', status: 101 };
+  if (r.kind === 'answered') return { kind: 'responded', status: r.status };
+  if (r.kind === 'held-503') return r;
+  const failure = r.timeout ? 'timeout' : failureKind(r.error);
   return { kind: 'failed', error: r.error, failure, responseStarted: false, bodyRead: false };
 }
 
@@ -70,44 +72,54 @@ export async function onUpgrade(
   const resolved = resolveRequest(kind, req, rt);
   if ('code' in resolved) return refuse(rt, kind, req, socket, resolved);
   const { route, bound, target } = resolved;
-  const up = chooseUpstream(rt, bound.addrs, new Set());
-  if (up === null) {
-    const message = `every endpoint for ${route.name} is at its pending limit`;
-    return refuse(rt, kind, req, socket, { code: 'overloaded', message });
-  }
-  const labels = labelsFor(route, bound, up.address);
-  const startedAt = rt.now();
-  rt.stats.started(labels);
   state.count++;
   state.upgraded.add(socket);
   socket.once('close', () => state.upgraded.delete(socket));
-  let r: TunnelResult;
+  const headers = upstreamHeaderList(req, target, route);
+  let done: Attempted<TunnelResult>;
   try {
-    r = await tunnelWebSocket(up.pool, socket, head, {
-      path: target.path,
-      headers: upstreamHeaderList(req, target, route),
-      timeoutMs: rt.options.requestTimeoutMs,
+    // The same stages as a request: balance, forward (the handshake), record, and the retry
+    // policy (a handshake is a GET without a body, retried like one).
+    done = await attemptWithRetries(rt, route, bound, {
+      method: 'GET',
+      hasBody: false,
+      send: (up, holdBack503) =>
+        tunnelWebSocket(up.pool, socket, head, {
+          path: target.path,
+          headers,
+          timeoutMs: rt.options.requestTimeoutMs,
+          holdBack503,
+        }),
+      outcome: attemptOf,
+      clientGone: () => socket.destroyed,
     });
   } finally {
     state.count--;
   }
-  const elapsed = rt.now() - startedAt;
-  // The balancer counted the handshake as a request in flight; the tunnel after it is not one.
-  recordOutcome(rt, up, attemptOf(r), elapsed, bound.addrs);
-  rt.stats.finished(labels, statusOf(r), elapsed / 1000);
+  if (done.kind === 'overloaded') {
+    const message = `every endpoint for ${route.name} is at its pending limit`;
+    return refuse(rt, kind, req, socket, { code: 'overloaded', message });
+  }
+  const r = done.result;
   if (r.kind === 'upgraded') {
-    rt.stats.tunnelOpened(labels);
+    // The balancer counted the handshake as a request in flight; the tunnel after it is not one.
+    rt.stats.tunnelOpened(done.series);
     await r.closed;
-    rt.stats.tunnelClosed(labels);
+    rt.stats.tunnelClosed(done.series);
     return;
+  }
+  if (r.kind === 'held-503') {
+    const message = `${route.name} answered 503 Service Unavailable`;
+    return refuse(rt, kind, req, socket, { code: 'upstream_unavailable', message });
   }
   if (r.kind === 'failed') {
     rt.logger.info({
       event: 'upstream_failed',
-      endpoint: up.address,
+      endpoint: done.up.address,
       service: route.name,
       error: r.error.message,
       upgrade: true,
+      attempts: done.attempts,
     });
     const error: ProxyError = r.timeout
       ? { code: 'upstream_timeout', message: `${route.name} did not answer the upgrade in time` }

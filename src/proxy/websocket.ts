@@ -57,6 +57,8 @@ export type TunnelResult =
   | { readonly kind: 'upgraded'; readonly closed: Promise<void> }
   /** Any other answer, relayed to the client, which is then closed. */
   | { readonly kind: 'answered'; readonly status: number }
+  /** A 503 not relayed (`holdBack503`): nothing was written to the client, a retry may follow. */
+  | { readonly kind: 'held-503' }
   /** Nothing usable came back (nothing was written to the client). */
   | { readonly kind: 'failed'; readonly error: Error; readonly timeout: boolean };
 
@@ -91,6 +93,7 @@ class Handshake implements Dispatcher.DispatchHandler {
     private readonly clientHead: Buffer,
     private readonly settle: (r: TunnelResult) => void,
     timeoutMs: number,
+    private readonly holdBack503 = false,
   ) {
     // A native timer, as in forward.ts: undici's headersTimeout ticks too coarsely.
     this.deadline = setTimeout(() => {
@@ -130,6 +133,11 @@ class Handshake implements Dispatcher.DispatchHandler {
     this.controller = controller;
     if (status < 200 || this.settled) return; // interim answers are not relayed
     clearTimeout(this.deadline);
+    if (status === 503 && this.holdBack503) {
+      this.finish({ kind: 'held-503' });
+      controller.abort(new Error('503 held back for a retry')); // its body is not wanted
+      return;
+    }
     this.relaying = true;
     this.status = status;
     this.chunked = needsChunking(status, headers);
@@ -176,6 +184,8 @@ export interface TunnelOptions {
   readonly headers: string[];
   /** How long the upstream has to answer the handshake. */
   readonly timeoutMs: number;
+  /** When true, a 503 answer is not relayed to the client: the caller may retry instead. */
+  readonly holdBack503?: boolean;
 }
 
 /** Opens the upstream upgrade and joins it to the client socket; never rejects. */
@@ -187,7 +197,13 @@ export function tunnelWebSocket(
 ): Promise<TunnelResult> {
   return new Promise((resolve) => {
     // undici takes a handler for its new API only when it has onRequestStart (this one has).
-    const handshake = new Handshake(clientSocket, clientHead, resolve, opts.timeoutMs);
+    const handshake = new Handshake(
+      clientSocket,
+      clientHead,
+      resolve,
+      opts.timeoutMs,
+      opts.holdBack503,
+    );
     try {
       pool.dispatch(
         {

@@ -31,13 +31,8 @@ const T0 = 1_000_000; // a bucket boundary for bucketMs 1000
 describe('parseProxySample', () => {
   it('reduces the proxy registry JSON to per-key requests, errors and cumulative buckets', async () => {
     const stats = createProxyStats();
-    const labels = (endpoint: string, lane = 'stable') => ({
-      product: 'shop',
-      lane,
-      module: 'orders',
-      version: '1.0.0',
-      endpoint,
-    });
+    const labels = (endpoint: string, lane = 'stable') =>
+      stats.series({ product: 'shop', lane, module: 'orders', version: '1.0.0', endpoint });
     stats.finished(labels('a:1'), 200, 0.003);
     stats.finished(labels('b:1'), 503, 0.02);
     stats.finished(labels('b:1'), 0, 0.2);
@@ -68,13 +63,8 @@ describe('parseProxySample', () => {
 
   it('reads requests under way per endpoint, summed over products and lanes', async () => {
     const stats = createProxyStats();
-    const at = (endpoint: string, lane: string) => ({
-      product: 'shop',
-      lane,
-      module: 'orders',
-      version: '1.0.0',
-      endpoint,
-    });
+    const at = (endpoint: string, lane: string) =>
+      stats.series({ product: 'shop', lane, module: 'orders', version: '1.0.0', endpoint });
     stats.started(at('127.0.0.1:1', 'stable'));
     stats.started(at('127.0.0.1:1', 't-1'));
     stats.started(at('127.0.0.1:2', 'stable'));

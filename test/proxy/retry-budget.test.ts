@@ -3,8 +3,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { AttemptResult, FailureKind } from '../../src/proxy/forward.js';
 import type { RetryCandidate } from '../../src/proxy/retry-budget.js';
 import { backoffMs, createRetryBudget, isRetryable } from '../../src/proxy/retry-budget.js';
+import { retryCandidate } from '../../src/proxy/retry-stage.js';
 
 const S = 1000;
 
@@ -137,49 +139,99 @@ describe('backoffMs: full-jitter exponential', () => {
   });
 });
 
-describe('isRetryable', () => {
+describe('isRetryable: the one retry policy the proxy uses', () => {
   const c = (
     method: string,
-    connectFailed: boolean,
+    failure: FailureKind | null,
     status: number | undefined,
     bodyConsumed: boolean,
-  ): RetryCandidate => ({ method, connectFailed, status, bodyConsumed });
+  ): RetryCandidate => ({ method, failure, status, bodyConsumed });
 
   // [why, attempt, retryable]
   const cases: [string, RetryCandidate, boolean][] = [
-    ['connection failed, GET', c('GET', true, undefined, false), true],
+    ['connection failed, GET', c('GET', 'connect', undefined, false), true],
     [
-      'connection failed, POST with no body sent: never reached the upstream',
-      c('POST', true, undefined, false),
+      'connection failed, POST with no body read: never reached the upstream',
+      c('POST', 'connect', undefined, false),
       true,
     ],
-    ['connection failed, PATCH', c('PATCH', true, undefined, false), true],
+    ['connection failed, PATCH', c('PATCH', 'connect', undefined, false), true],
     [
-      'connection failed but the body was streamed and is gone',
-      c('POST', true, undefined, true),
+      'connection failed but the body was read and is gone',
+      c('POST', 'connect', undefined, true),
       false,
     ],
-    ['503 GET', c('GET', false, 503, false), true],
-    ['503 HEAD', c('HEAD', false, 503, false), true],
-    ['503 OPTIONS', c('OPTIONS', false, 503, false), true],
-    ['503 TRACE', c('TRACE', false, 503, false), true],
-    ['503 PUT', c('PUT', false, 503, false), true],
-    ['503 DELETE', c('DELETE', false, 503, false), true],
-    ['503 POST: not idempotent', c('POST', false, 503, false), false],
-    ['503 PATCH: not idempotent', c('PATCH', false, 503, false), false],
-    ['503 PUT whose body was streamed', c('PUT', false, 503, true), false],
-    ['503 lower-case get: methods are case-sensitive', c('get', false, 503, false), false],
-    ['500 GET: the upstream may have acted', c('GET', false, 500, false), false],
-    ['502 GET', c('GET', false, 502, false), false],
-    ['504 GET', c('GET', false, 504, false), false],
-    ['200 GET', c('GET', false, 200, false), false],
+    ['reset before any response byte, GET', c('GET', 'reset', undefined, false), true],
+    ['reset, PUT with no body read', c('PUT', 'reset', undefined, false), true],
+    ['reset, POST: the upstream may have acted', c('POST', 'reset', undefined, false), false],
+    ['reset, GET whose body was read', c('GET', 'reset', undefined, true), false],
     [
-      'GET that failed after connecting, no status (reset, timeout)',
-      c('GET', false, undefined, false),
+      'timeout, GET: the upstream may still be working',
+      c('GET', 'timeout', undefined, false),
       false,
     ],
+    ['other error, GET', c('GET', 'other', undefined, false), false],
+    ['503 GET', c('GET', null, 503, false), true],
+    ['503 HEAD', c('HEAD', null, 503, false), true],
+    ['503 OPTIONS', c('OPTIONS', null, 503, false), true],
+    ['503 TRACE', c('TRACE', null, 503, false), true],
+    ['503 PUT', c('PUT', null, 503, false), true],
+    ['503 DELETE', c('DELETE', null, 503, false), true],
+    ['503 POST: not idempotent', c('POST', null, 503, false), false],
+    ['503 PATCH: not idempotent', c('PATCH', null, 503, false), false],
+    ['503 PUT with a body (it streams: never held back)', c('PUT', null, 503, true), false],
+    ['503 lower-case get: methods are case-sensitive', c('get', null, 503, false), false],
+    ['500 GET: the upstream may have acted', c('GET', null, 500, false), false],
+    ['502 GET', c('GET', null, 502, false), false],
+    ['504 GET', c('GET', null, 504, false), false],
+    ['200 GET', c('GET', null, 200, false), false],
   ];
   it.each(cases)('%s → %s', (_why, attempt, expected) => {
     expect(isRetryable(attempt)).toBe(expected);
+  });
+});
+
+describe('retryCandidate: what the policy is asked about an attempt', () => {
+  const failed = (failure: FailureKind, responseStarted: boolean, bodyRead: boolean) =>
+    ({
+      kind: 'failed',
+      error: new Error('x'),
+      failure,
+      responseStarted,
+      bodyRead,
+    }) as const;
+  const cases: [string, string, boolean, AttemptResult, RetryCandidate | null][] = [
+    [
+      'answered and passed on: nothing to ask',
+      'GET',
+      false,
+      { kind: 'responded', status: 502 },
+      null,
+    ],
+    [
+      'a held 503',
+      'GET',
+      false,
+      { kind: 'held-503' },
+      { method: 'GET', failure: null, status: 503, bodyConsumed: false },
+    ],
+    ['failed after the status line went out', 'GET', false, failed('reset', true, false), null],
+    [
+      'a reset before any response byte',
+      'GET',
+      false,
+      failed('reset', false, false),
+      { method: 'GET', failure: 'reset', bodyConsumed: false },
+    ],
+    [
+      'a connect failure of a POST whose body was read',
+      'POST',
+      true,
+      failed('connect', false, true),
+      { method: 'POST', failure: 'connect', bodyConsumed: true },
+    ],
+  ];
+  it.each(cases)('%s', (_why, method, hasBody, result, expected) => {
+    expect(retryCandidate(method, hasBody, result)).toEqual(expected);
   });
 });
