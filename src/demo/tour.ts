@@ -18,6 +18,8 @@ export interface TourOptions {
   readonly narrator: Narrator;
   /** Hold time of each canary step (short: it is a demo). */
   readonly pauseMs?: number;
+  /** Aborted when the demo is stopped midway: the tour's own load stops at once. */
+  readonly signal?: AbortSignal;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +53,11 @@ export async function runTour(o: TourOptions): Promise<void> {
     maxMs: 600_000,
   });
   const began = Date.now();
+  const stopLoads = () => {
+    void shop.stop();
+    void admin.stop();
+  };
+  o.signal?.addEventListener('abort', stopLoads, { once: true });
   try {
     await sleep(1000);
     const t = await prerelease(o, shop, admin, create);
@@ -68,6 +75,7 @@ export async function runTour(o: TourOptions): Promise<void> {
       `${all.length + adminAll.length} requests in ${((Date.now() - began) / 1000).toFixed(0)} s, ${failed(outside).length + failed(adminAll).length} failed outside the faulty lane, ${failed(all).length - failed(outside).length} inside it`,
     );
   } finally {
+    o.signal?.removeEventListener('abort', stopLoads);
     await shop.stop();
     await admin.stop();
   }
