@@ -1,8 +1,10 @@
 // When `turnout demo` stops: SIGINT, SIGTERM or SIGHUP (a closed terminal) — and, when npm started
 // it (`npx turnout demo`, `npm start`), when that npm goes away. npm passes a signal on to the
-// shell it ran the command in, and that shell dies without passing it on: the demo, reparented,
-// would run on with its proxy and instances, which are detached on purpose (they outlive a control
-// plane killed with SIGKILL). So under npm, a new parent means npm was stopped: stop too.
+// shell it ran the command in (`sh -c …`), and on SIGTERM that shell dies without passing it on:
+// the demo, reparented, would run on with its proxy and instances, which are detached on purpose
+// (they outlive a control plane killed with SIGKILL). So under npm, a new parent means npm was
+// stopped: stop too. (`npm start` execs the demo, so there npm signals it directly; a SIGINT sent
+// to `npx` alone is held by that shell until its child ends — Ctrl-C reaches the demo itself.)
 
 /** How often the demo looks at its parent under npm (a cheap getppid). */
 const PARENT_CHECK_MS = 500;
