@@ -10,6 +10,7 @@ import { registerGetCommand } from './get-command.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { registerLaneCommand } from './lane-command.js';
+import { registerLoadCommand } from './load-command.js';
 import { registerNotifierCommand } from './notifier-command.js';
 import { registerProxyCommand } from './proxy-command.js';
 import { registerLogsCommand, registerReleaseCommand } from './release-command.js';
@@ -37,6 +38,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerReleaseCommand(program, io, setExit);
   registerLogsCommand(program, io, setExit);
   registerNotifierCommand(program, io, setExit);
+  registerLoadCommand(program, io, setExit);
   return program;
 }
 
