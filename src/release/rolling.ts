@@ -334,7 +334,9 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
         `rolling batch ${batch} of ${batches} failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what.join('; ')}`,
       );
     }
-    const state = ticket.state === 'open' ? 'deploying' : ticket.state;
+    // Short of ready instances: deploying again, as blue-green (a deployed ticket lost one).
+    const state =
+      ticket.state === 'open' || ticket.state === 'deployed' ? 'deploying' : ticket.state;
     next = { ...next, message: `rolling batch ${batch} of ${batches}: ${describe(after)}` };
     const lane = walking && batch > 1 ? laneAction(view, rollingLane(view, shareOf(after))) : [];
     return settle(view, state, next, events, [...actions, ...lane]);
@@ -344,7 +346,10 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
   next = { ...next, batchReadyAt: readyAt };
   if (ticket.goal === 'deployed' || ticket.goal === 'prerelease') {
     const pre = ticket.goal === 'prerelease';
-    const state = pre ? 'prerelease' : 'deployed';
+    // A goal of deployed never takes a ticket back from pre-release or canary (commands never
+    // lower the goal that way; as blue-green, the state stays where it is).
+    const ahead = !pre && (ticket.state === 'prerelease' || ticket.state === 'canary');
+    const state = ahead ? ticket.state : pre ? 'prerelease' : 'deployed';
     if (ticket.state !== state) events.push({ type: state, data: {} });
     next = {
       ...next,

@@ -42,6 +42,7 @@ export const TRANSITIONS: Edges<TicketState> = {
   },
   deployed: {
     open: AMEND,
+    deployed: "progress only: a rolling ticket's first batch, replaced and ready, is recorded",
     deploying: LOST,
     prerelease: 'the lane is live for the pre-release header',
     canary: 'the lane takes its first canary share',
