@@ -128,12 +128,13 @@ export class ClusterMetrics implements MetricsSource {
     return (await this.scrape()).getMetricsAsJSON();
   }
 
-  /** `/stats` lists the workers, each with its own request count and config version. */
+  /** `/stats` lists the workers, each with its own request counts and config version. */
   statsExtra(): Record<string, unknown> {
     return {
       workers: [...this.latest.values()].map((w) => ({
         pid: w.pid,
         requests: sumOf(w.metrics, 'turnout_requests_total') ?? 0,
+        inFlight: sumOf(w.metrics, 'turnout_requests_in_flight') ?? 0,
         configVersion: sumOf(w.metrics, 'turnout_config_version'),
       })),
     };

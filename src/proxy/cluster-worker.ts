@@ -95,6 +95,7 @@ export async function runProxyWorker(opts: WorkerOptions): Promise<never> {
   const drain = (deadlineMs: number) => {
     if (draining) return;
     draining = true;
+    logger.info({ event: 'worker_draining', deadlineMs });
     void (proxy?.stop(deadlineMs) ?? Promise.resolve()).finally(() => process.exit(0));
   };
   process.on('message', (message: unknown) => {
