@@ -208,6 +208,11 @@ async function startLocked(
         // the gateway that would set x-user-id in front of a real edge. Remote ones never do.
         '--trusted-hops',
         LOCAL_TRUSTED_HOPS,
+        // One process, not one per core: `up` already restarts the proxy when it dies, a local
+        // stack carries a developer's traffic, and each worker is another Node process to start
+        // (seconds on a busy machine) and keep in memory. See docs/proxy-workers.md.
+        '--workers',
+        '1',
       ],
       config: streamUrl,
       listeners,

@@ -244,13 +244,17 @@ describe('turnout proxy --workers 2', () => {
       p.logs.some((l) => l.event === 'worker_exited' && l.pid === victim!.pid),
     );
     await sendMany(p, 10); // served by the survivor meanwhile
-    const replaced = await waitFor('a new worker beside the survivor', async () => {
-      const { workers } = await stats(p);
-      const pids = workers.map((w) => w.pid);
-      return pids.length === 2 && pids.includes(survivor!.pid) && !pids.includes(victim!.pid)
-        ? pids
-        : null;
-    });
+    const replaced = await waitFor(
+      'a new worker beside the survivor',
+      async () => {
+        const { workers } = await stats(p);
+        const pids = workers.map((w) => w.pid);
+        return pids.length === 2 && pids.includes(survivor!.pid) && !pids.includes(victim!.pid)
+          ? pids
+          : null;
+      },
+      60_000, // a node process starting on a busy machine; this bounds a hang
+    );
     expect(p.logs.find((l) => l.event === 'worker_exited')).toMatchObject({
       pid: victim!.pid,
       signal: 'SIGKILL',
