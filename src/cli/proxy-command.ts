@@ -46,7 +46,7 @@ export function parsePositiveInt(text: string, flag: string): number {
   return n;
 }
 
-/** More workers than this is a typo, not a host: each one is a Node process of ~50 MB. */
+/** More workers than this is a typo, not a host: each one is a Node process of ~100 MB RSS. */
 export const MAX_WORKERS = 256;
 
 /** `--workers`: a whole number from 1 to MAX_WORKERS. */
