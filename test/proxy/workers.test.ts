@@ -100,7 +100,7 @@ async function startWorkers(args: string[]): Promise<ProxyProcess> {
       );
       return m === null ? null : { outbound: Number(m[1]), admin: Number(m[2]) };
     },
-    60_000, // node processes start slowly on a busy machine; this bounds a hang
+    150_000, // three node processes start slowly on a busy machine; this bounds a hang
   );
   return { ...p, ...ports };
 }
@@ -184,7 +184,7 @@ describe('turnout proxy --workers 2', () => {
     expect(s.workers).toHaveLength(2);
     expect(s.workers.every((w) => w.requests > 0 && w.configVersion === 1)).toBe(true);
     expect(s.workers.reduce((sum, w) => sum + w.requests, 0)).toBe(sent);
-  }, 90_000);
+  }, 300_000); // a hang bound
 
   it('takes config from one stream connection and every worker routes by the new snapshot', async () => {
     const [a, b] = [await upstream('a'), await upstream('b')];
@@ -230,7 +230,7 @@ describe('turnout proxy --workers 2', () => {
       control.closeAllConnections();
       await new Promise((r) => control.close(r));
     }
-  }, 90_000);
+  }, 300_000); // a hang bound
 
   it('replaces a worker killed with SIGKILL, serving throughout, and keeps its counts', async () => {
     const orders = await upstream('orders');
@@ -253,7 +253,7 @@ describe('turnout proxy --workers 2', () => {
           ? pids
           : null;
       },
-      60_000, // a node process starting on a busy machine; this bounds a hang
+      150_000, // a node process starting on a busy machine; this bounds a hang
     );
     expect(p.logs.find((l) => l.event === 'worker_exited')).toMatchObject({
       pid: victim!.pid,
@@ -266,7 +266,7 @@ describe('turnout proxy --workers 2', () => {
     const { workers } = await stats(p);
     expect(workers.map((w) => w.pid).sort()).toEqual([...replaced].sort());
     expect(workers.every((w) => w.requests > 0)).toBe(true); // the new one serves too
-  }, 90_000);
+  }, 300_000); // a hang bound
 
   it('on SIGTERM lets the in-flight requests of every worker finish, then exits 0', async () => {
     const held: ServerResponse[] = [];
@@ -297,7 +297,24 @@ describe('turnout proxy --workers 2', () => {
     const stopped = p.logs.filter((l) => l.event === 'proxy_stopped' && l.worker !== undefined);
     expect(stopped).toHaveLength(2);
     expect(stopped.every((l) => l.leftInFlight === 0)).toBe(true);
-  }, 90_000);
+  }, 300_000); // a hang bound
+
+  it("never forwards to the primary's admin listener, which no worker binds itself", async () => {
+    const orders = await upstream('orders');
+    const dir = tempDir();
+    const file = writeSnapshot(dir, snapshot(1, [orders.address]));
+    const p = await startWorkers(['--config', file, '--data', tempDir()]);
+    writeSnapshot(dir, snapshot(2, [`127.0.0.1:${p.admin}`]));
+    await waitFor('both workers on version 2', async () => {
+      const { workers } = await stats(p);
+      return workers.length === 2 && workers.every((w) => w.configVersion === 2);
+    });
+    const asJson = { ...ORDERS, headers: { ...ORDERS.headers, accept: 'application/json' } };
+    const replies = await Promise.all(Array.from({ length: 4 }, () => send(p.outbound, asJson)));
+    expect(replies.map((r) => [r.status, JSON.parse(r.body).error?.code])).toEqual(
+      replies.map(() => [502, 'destination_refused']),
+    );
+  }, 300_000); // a hang bound
 
   it('fails the whole command, and leaves no process behind, when a worker cannot listen', async () => {
     const taken = createNetServer();
@@ -331,7 +348,7 @@ describe('turnout proxy --workers 2', () => {
     } finally {
       await new Promise((r) => taken.close(r));
     }
-  }, 90_000);
+  }, 300_000); // a hang bound
 });
 
 describe('--workers', () => {
