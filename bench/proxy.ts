@@ -705,6 +705,8 @@ async function startTurnout(
     join(work, `${name}-data`),
     '--drain-timeout',
     '1000',
+    '--workers', // one Node process, as every row says (bench/proxy-workers.ts runs more)
+    '1',
   ]);
   await waitReady(port, child);
   return { port, child };

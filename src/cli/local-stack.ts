@@ -257,6 +257,11 @@ async function startLocked(
         '--trusted-hops',
         LOCAL_TRUSTED_HOPS,
         ...(tls === undefined ? [] : ['--ca', tls.caFile]),
+        // One process, not one per core: `up` already restarts the proxy when it dies, a local
+        // stack carries a developer's traffic, and each worker is another Node process to start
+        // (seconds on a busy machine) and keep in memory. See docs/proxy-workers.md.
+        '--workers',
+        '1',
       ],
       config: streamUrl,
       listeners,

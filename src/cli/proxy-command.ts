@@ -1,6 +1,10 @@
 // `turnout proxy`: runs the data plane — outbound proxy, edge and admin listeners — until
-// SIGTERM/SIGINT, then drains gracefully and exits 0.
+// SIGTERM/SIGINT, then drains gracefully and exits 0. With `--workers N` above 1 this process is
+// the primary of N workers (src/proxy/cluster-primary.ts), which node:cluster starts with the same
+// command line; each of them comes back here and runs as a worker.
 
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
@@ -8,6 +12,8 @@ import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
 import type { ClientLimits } from '../proxy/client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
+import { startProxyCluster } from '../proxy/cluster-primary.js';
+import { runProxyWorker } from '../proxy/cluster-worker.js';
 import { startProxy } from '../proxy/main.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { parseTrustedHops } from '../proxy/trusted-hops.js';
@@ -41,6 +47,22 @@ export function parsePositiveInt(text: string, flag: string): number {
   return n;
 }
 
+/** More workers than this is a typo, not a host: each one is a Node process of ~100 MB RSS. */
+export const MAX_WORKERS = 256;
+
+/** `--workers`: a whole number from 1 to MAX_WORKERS. */
+export function parseWorkers(text: string): number {
+  const n = parsePositiveInt(text, '--workers');
+  if (n > MAX_WORKERS) {
+    throw new TurnoutError(
+      'invalid_argument',
+      `--workers ${text}: at most ${MAX_WORKERS}`,
+      '--workers',
+    );
+  }
+  return n;
+}
+
 /** The traffic listeners' client limits from their flags. */
 export function clientLimitsFrom(flags: {
   clientHeaderTimeout: string;
@@ -67,6 +89,7 @@ interface ProxyFlags {
   clientBodyTimeout: string;
   maxConnections: string;
   ca?: string;
+  workers: string;
   json?: boolean;
 }
 
@@ -130,46 +153,62 @@ export function registerProxyCommand(
       String(DEFAULT_CLIENT_LIMITS.maxConnections),
     )
     .option(
+      '--workers <n>',
+      'worker processes sharing the traffic listeners (1: this process serves alone)',
+      String(availableParallelism()),
+    )
+    .option(
       '--json',
       'print the listening addresses as JSON on stdout (logs are always JSON on stdout via pino)',
     )
     .action(async (flags: ProxyFlags) => {
       const logger = pino({ name: 'turnout-proxy' });
-      const secrets = [
-        ...flags.overrideSecret,
-        ...(process.env.TURNOUT_OVERRIDE_SECRETS ?? '').split(','),
-      ]
-        .filter((s) => s !== '')
-        .map((s) => Buffer.from(s));
-      const clientLimits = clientLimitsFrom(flags);
-      const trustedHops = parseTrustedHops(flags.trustedHops);
+      const workers = parseWorkers(flags.workers);
+      // 0: cut in-flight requests at once.
+      const drainMs =
+        flags.drainTimeout === '0' ? 0 : parsePositiveInt(flags.drainTimeout, '--drain-timeout');
+      const traffic = {
+        outbound: parseListen(flags.outbound, '--outbound'),
+        edge: parseListen(flags.edge, '--edge'),
+        overrideSecrets: overrideSecrets(flags.overrideSecret),
+        clientLimits: clientLimitsFrom(flags),
+        trustedHops: parseTrustedHops(flags.trustedHops),
+      };
+      if (cluster.isWorker) {
+        const id = cluster.worker?.id;
+        await runProxyWorker({
+          ...traffic,
+          logger: logger.child({ worker: id }),
+          drainTimeoutMs: drainMs,
+        });
+      }
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
       const caFile = flags.ca ?? process.env.TURNOUT_CA;
       const ca =
         caFile === undefined || caFile === ''
           ? undefined
           : readPemFile(caFile, flags.ca === undefined ? 'TURNOUT_CA' : '--ca');
-      const proxy = await startProxy({
+      const common = {
         config,
         lastGoodPath: join(resolve(flags.data), 'proxy', 'last-good.json'),
-        outbound: parseListen(flags.outbound, '--outbound'),
-        edge: parseListen(flags.edge, '--edge'),
         admin: parseListen(flags.admin, '--admin'),
-        overrideSecrets: secrets,
-        clientLimits,
-        trustedHops,
         ...(ca === undefined ? {} : { ca }),
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
-      });
+      };
+      const proxy =
+        workers === 1
+          ? await startProxy({ ...common, ...traffic })
+          : await startProxyCluster({ ...common, workers });
       const show = (a: ListenAddress | null) => (a === null ? 'off' : `${a.host}:${a.port}`);
       io.err(
-        `turnout proxy: outbound ${show(proxy.outbound)}, edge ${show(proxy.edge)}, admin ${show(proxy.admin)}`,
+        `turnout proxy: outbound ${show(proxy.outbound)}, edge ${show(proxy.edge)}, admin ${show(proxy.admin)}` +
+          (workers === 1 ? '' : `, ${workers} workers`),
       );
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
           logger.info({ event: 'signal', signal });
-          proxy.stop(Number(flags.drainTimeout)).then(
+          proxy.stop(drainMs).then(
             () => done(),
             () => done(),
           );
@@ -179,4 +218,11 @@ export function registerProxyCommand(
       });
       setExit(0);
     });
+}
+
+/** Override secrets from the flags and TURNOUT_OVERRIDE_SECRETS (comma-separated). */
+function overrideSecrets(fromFlags: readonly string[]): Buffer[] {
+  return [...fromFlags, ...(process.env.TURNOUT_OVERRIDE_SECRETS ?? '').split(',')]
+    .filter((s) => s !== '')
+    .map((s) => Buffer.from(s));
 }

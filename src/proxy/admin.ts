@@ -6,11 +6,19 @@ import { createServer } from 'node:http';
 import type { CompiledSnapshot } from '../config/compile.js';
 import { explain } from '../routing/explain.js';
 import { parsePath, showDentry, versionNamer } from '../routing/index.js';
-import type { ProxyStats } from './stats.js';
+
+/** A prom-client registry, or the aggregate of a cluster's workers (cluster-stats.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  getMetricsAsJSON(): Promise<unknown[]>;
+  /** Extra fields for `/stats` (a cluster's workers). */
+  statsExtra?(): Record<string, unknown>;
+}
 
 export interface AdminDeps {
   current(): CompiledSnapshot | null;
-  readonly stats: ProxyStats;
+  readonly metrics: MetricsSource;
   readonly startedAt: number;
   configOrigin(): string;
 }
@@ -71,9 +79,9 @@ export function createAdminServer(deps: AdminDeps): Server {
           version: compiled?.version ?? null,
         });
       case '/metrics':
-        deps.stats.registry.metrics().then(
+        deps.metrics.metrics().then(
           (text) => {
-            res.writeHead(200, { 'content-type': deps.stats.registry.contentType });
+            res.writeHead(200, { 'content-type': deps.metrics.contentType });
             res.end(text);
           },
           () => json(res, 500, { error: { code: 'internal', message: 'metrics failed' } }),
@@ -81,8 +89,13 @@ export function createAdminServer(deps: AdminDeps): Server {
         return;
       case '/stats':
         // The control plane pulls this (JSON of the same series as /metrics) for canary analysis.
-        deps.stats.registry.getMetricsAsJSON().then(
-          (metrics) => json(res, 200, { version: compiled?.version ?? null, metrics }),
+        deps.metrics.getMetricsAsJSON().then(
+          (metrics) =>
+            json(res, 200, {
+              version: compiled?.version ?? null,
+              metrics,
+              ...deps.metrics.statsExtra?.(),
+            }),
           () => json(res, 500, { error: { code: 'internal', message: 'stats failed' } }),
         );
         return;

@@ -4,13 +4,14 @@
 
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { CompiledSnapshot } from '../config/compile.js';
 import type { Cidr } from '../routing/cidr.js';
 import { createAdminServer } from './admin.js';
 import { DEFAULT_WARMUP_WINDOW_MS } from './balancer.js';
 import type { ClientLimits } from './client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from './client-connection.js';
-import type { SnapshotOrigin } from './config-source.js';
+import type { ConfigSource, SnapshotOrigin } from './config-source.js';
 import { createConfigSource } from './config-source.js';
 import { createDestinationPicker } from './destination.js';
 import type { HandlerOptions, ProxyRuntime } from './handler.js';
@@ -45,6 +46,13 @@ export interface ProxyOptions {
   /** Header and body timeouts and the connection cap of each traffic listener. */
   readonly clientLimits?: Partial<ClientLimits>;
   readonly logger: Logger;
+  /**
+   * Where snapshots come from instead of `config` (a worker of `--workers N` is fed by its
+   * primary, which holds the one stream; see cluster-worker.ts).
+   */
+  readonly source?: ConfigSource;
+  /** Listeners of this proxy that are not started here (a worker's primary's admin). */
+  readonly alsoSelf?: readonly ListenAddress[];
 }
 
 export interface RunningProxy {
@@ -52,6 +60,8 @@ export interface RunningProxy {
   readonly edge: ListenAddress | null;
   readonly admin: ListenAddress | null;
   current(): CompiledSnapshot | null;
+  /** This process's metrics (a worker's primary asks for them to aggregate). */
+  readonly registry: Registry;
   /**
    * Graceful stop: stop accepting, finish in-flight requests and upgrade handshakes and let
    * WebSocket tunnels run up to `deadlineMs`, then close everything.
@@ -78,9 +88,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
   // Never forward to ourselves: the listeners as configured, and each one as bound (port 0 gets
   // its real port only then) before it can take a request.
-  const ownListeners: ListenAddress[] = [opts.outbound, opts.edge, opts.admin].filter(
-    (a): a is ListenAddress => a !== null && a.port !== 0,
-  );
+  const ownListeners: ListenAddress[] = [
+    opts.outbound,
+    opts.edge,
+    opts.admin,
+    ...(opts.alsoSelf ?? []),
+  ].filter((a): a is ListenAddress => a !== null && a.port !== 0);
   const guard = selfAddressGuard(ownListeners);
   // Asked for every bound address of every request: answered once per address. Cleared when a
   // listener is added and when a snapshot is applied, so it holds only addresses in use.
@@ -107,13 +120,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     now: () => performance.now(),
     random: Math.random,
   };
-  const source = createConfigSource({
-    source: opts.config,
-    lastGoodPath: opts.lastGoodPath,
-    logger,
-    ...(opts.token === undefined ? {} : { token: opts.token }),
-    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
-  });
+  const source =
+    opts.source ??
+    createConfigSource({
+      source: opts.config,
+      lastGoodPath: opts.lastGoodPath,
+      logger,
+      ...(opts.token === undefined ? {} : { token: opts.token }),
+      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+    });
   await source.start((next, from) => {
     compiled = next;
     origin = from;
@@ -156,7 +171,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (opts.admin !== null) {
       const admin = createAdminServer({
         current: () => compiled,
-        stats,
+        metrics: stats.registry,
         startedAt: Date.now(),
         configOrigin: () => origin,
       });
@@ -179,6 +194,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     ...started,
     current: () => compiled,
+    registry: stats.registry,
     async stop(deadlineMs = 10_000) {
       const result = await drainServers(traffic, inflight, deadlineMs);
       adminServer?.close();

@@ -39,7 +39,20 @@ afterEach(() => {
 async function startProxyProcess(args: string[]): Promise<ProxyProcess> {
   const child = spawn(
     process.execPath,
-    [BIN, 'proxy', '--outbound', '127.0.0.1:0', '--edge', 'off', '--admin', '127.0.0.1:0', ...args],
+    // One process, as `up` runs it (whatever the cores); test/proxy/workers.test.ts runs two.
+    [
+      BIN,
+      'proxy',
+      '--workers',
+      '1',
+      '--outbound',
+      '127.0.0.1:0',
+      '--edge',
+      'off',
+      '--admin',
+      '127.0.0.1:0',
+      ...args,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
