@@ -3,11 +3,9 @@
 
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { TurnoutError } from '../errors.js';
 import type { ClientLimits } from '../proxy/client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
-import { startProxy } from '../proxy/main.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { Io } from './io.js';
@@ -128,6 +126,9 @@ export function registerProxyCommand(
       'print the listening addresses as JSON on stdout (logs are always JSON on stdout via pino)',
     )
     .action(async (flags: ProxyFlags) => {
+      // Loaded here, not at start-up: only `turnout proxy` needs the data plane and pino.
+      const { pino } = await import('pino');
+      const { startProxy } = await import('../proxy/main.js');
       const logger = pino({ name: 'turnout-proxy' });
       const secrets = [
         ...flags.overrideSecret,

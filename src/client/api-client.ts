@@ -1,9 +1,10 @@
-// A small client for the control-plane API used by the CLI and the demo: undici `request`, bearer
-// token, API errors mapped back to TurnoutError and a helpful message when the server is down.
+// A small client for the control-plane API used by the CLI and the demo: Node's http (see
+// http-call.ts for why not undici), bearer token, API errors mapped back to TurnoutError and a
+// helpful message when the server is down.
 
-import { request } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
+import { type HttpAnswer, httpCall } from './http-call.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 
@@ -79,26 +80,25 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   ): Promise<unknown> {
     const timeout = options.timeoutMs ?? 10_000;
     const sent = body === undefined ? undefined : JSON.stringify(body);
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: HttpAnswer;
     try {
-      res = await request(`${server}${path}`, {
+      res = await httpCall(`${server}${path}`, {
         method,
         headers: sent === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         body: sent,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+        timeoutMs: timeout,
       });
     } catch (error) {
       throw unreachable(server, error);
     }
-    const text = await res.body.text();
+    const text = res.text;
     let answer: unknown;
     try {
       answer = text === '' ? null : JSON.parse(text);
     } catch {
       answer = undefined;
     }
-    if (res.statusCode >= 400) throw apiError(res.statusCode, answer);
+    if (res.status >= 400) throw apiError(res.status, answer);
     if (answer === undefined) {
       throw new TurnoutError('internal', `internal: the API answered a body that is not JSON`);
     }
