@@ -42,6 +42,11 @@ export class ApiError extends TurnoutError {
     super(code, `${code}: ${reason}`, field);
     this.reason = reason;
   }
+
+  /** For `--json`: the code has its own field, so the message is the API's, without it. */
+  override toJSON(): { code: ErrorCode; message: string; field?: string } {
+    return { ...super.toJSON(), message: this.reason };
+  }
 }
 
 function isErrorCode(code: unknown): code is ErrorCode {
@@ -100,7 +105,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     }
     if (res.status >= 400) throw apiError(res.status, answer);
     if (answer === undefined) {
-      throw new TurnoutError('internal', `internal: the API answered a body that is not JSON`);
+      throw new TurnoutError('internal', 'the API answered a body that is not JSON');
     }
     return answer;
   }
@@ -140,5 +145,5 @@ function apiError(status: number, answer: unknown): TurnoutError {
       typeof e.field === 'string' ? e.field : undefined,
     );
   }
-  return new TurnoutError('internal', `internal: the API answered HTTP ${status}`);
+  return new TurnoutError('internal', `the API answered HTTP ${status}`);
 }
