@@ -20,6 +20,7 @@ import { openProcessRuntime } from '../runtime/process-runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
 import { openSqliteStore } from '../store/sqlite.js';
+import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
 import type { ProxySupervisor } from './up-proxy.js';
@@ -167,7 +168,7 @@ async function startLocked(
   } catch (error) {
     await runtime.close().catch(() => {});
     await store.close().catch(() => {});
-    throw error;
+    throw listenError(error, { '--api': api });
   }
   const address = cp.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : api.port;

@@ -9,6 +9,7 @@ import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { Io } from './io.js';
+import { listenError } from './listen-error.js';
 
 /** `127.0.0.1:4140`, `:4140` (127.0.0.1), `[::1]:4140`, or `off`. */
 export function parseListen(text: string, flag: string): ListenAddress | null {
@@ -139,17 +140,24 @@ export function registerProxyCommand(
       const clientLimits = clientLimitsFrom(flags);
       const trustedHops = parseTrustedHops(flags.trustedHops);
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
+      const listeners = {
+        '--outbound': parseListen(flags.outbound, '--outbound'),
+        '--edge': parseListen(flags.edge, '--edge'),
+        '--admin': parseListen(flags.admin, '--admin'),
+      };
       const proxy = await startProxy({
         config,
         lastGoodPath: join(resolve(flags.data), 'proxy', 'last-good.json'),
-        outbound: parseListen(flags.outbound, '--outbound'),
-        edge: parseListen(flags.edge, '--edge'),
-        admin: parseListen(flags.admin, '--admin'),
+        outbound: listeners['--outbound'],
+        edge: listeners['--edge'],
+        admin: listeners['--admin'],
         overrideSecrets: secrets,
         clientLimits,
         trustedHops,
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
+      }).catch((error: unknown) => {
+        throw listenError(error, listeners);
       });
       const show = (a: ListenAddress | null) => (a === null ? 'off' : `${a.host}:${a.port}`);
       io.err(
