@@ -4,6 +4,7 @@
 
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
+import { authHint, type TokenSource } from './auth-hint.js';
 import { type HttpAnswer, httpCall } from './http-call.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -77,6 +78,12 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const token = options.token ?? process.env.TURNOUT_TOKEN;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
+  const tokenSource: TokenSource =
+    headers.authorization === undefined
+      ? null
+      : options.token !== undefined
+        ? '--token'
+        : 'TURNOUT_TOKEN';
   async function call(
     method: ApiMethod,
     path: string,
@@ -103,7 +110,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     } catch {
       answer = undefined;
     }
-    if (res.status >= 400) throw apiError(res.status, answer);
+    if (res.status >= 400) throw apiError(res.status, answer, tokenSource);
     if (answer === undefined) {
       throw new TurnoutError('internal', 'the API answered a body that is not JSON');
     }
@@ -135,13 +142,14 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   };
 }
 
-function apiError(status: number, answer: unknown): TurnoutError {
+function apiError(status: number, answer: unknown, tokenSource: TokenSource): TurnoutError {
   const e = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)
     ?.error;
   if (e !== undefined && isErrorCode(e.code)) {
+    const hint = e.code === 'unauthorized' ? ` — ${authHint(tokenSource)}` : '';
     return new ApiError(
       e.code,
-      String(e.message),
+      `${String(e.message)}${hint}`,
       typeof e.field === 'string' ? e.field : undefined,
     );
   }
