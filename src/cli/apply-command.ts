@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { createApiClient } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
 import type { SourceDocument } from './apply-sources.js';
-import { locateError, readDocuments } from './apply-sources.js';
 import { type ApiFlags, apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
@@ -97,6 +96,8 @@ export function registerApplyCommand(
         'show what would change (create / update with fields / unchanged); change nothing',
       ),
   ).action(async (flags: ApplyFlags) => {
+    // The YAML parser loads when apply runs, not at every start-up.
+    const { locateError, readDocuments } = await import('./apply-sources.js');
     if (flags.file.length === 0) {
       throw new TurnoutError('invalid_argument', 'apply needs at least one -f FILE', 'file');
     }

@@ -3,10 +3,11 @@
 // mapped back to `shop.yaml:12: document 3 (module orders): calls[0]: …`.
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Document } from 'yaml';
+import type { Document, YAMLError } from 'yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { ApiError } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
+import { escapeControl } from '../safe-text.js';
 
 export interface SourceDocument {
   file: string;
@@ -101,18 +102,33 @@ function plainValue(yaml: Document.Parsed, file: string, position: number): unkn
   }
 }
 
+/**
+ * A YAML syntax error as `file:line:col: invalid YAML: what`, then the line and a caret under the
+ * column. The line is the user's file, so its control characters are escaped (the caret's indent
+ * counts the escaped prefix, so it stays under the column).
+ */
+function yamlError(file: string, text: string, problem: YAMLError): TurnoutError {
+  const what = (problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  const at = problem.linePos?.[0];
+  if (at === undefined) return new TurnoutError('invalid_config', `${file}: invalid YAML: ${what}`);
+  const line = text.split('\n')[at.line - 1]?.replace(/\r$/, '') ?? '';
+  const indent = ' '.repeat(escapeControl(line.slice(0, at.col - 1)).length);
+  return new TurnoutError(
+    'invalid_config',
+    `${file}:${at.line}:${at.col}: invalid YAML: ${what}\n  ${escapeControl(line)}\n  ${indent}^`,
+  );
+}
+
 /** Every non-empty document of every file, in order; a YAML syntax error names file and line. */
 export function readDocuments(files: readonly string[]): SourceDocument[] {
   const out: SourceDocument[] = [];
   for (const file of files) {
     const lines = new LineCounter();
-    const docs = parseAllDocuments(readSource(file), { lineCounter: lines });
+    const text = readSource(file);
+    const docs = parseAllDocuments(text, { lineCounter: lines });
     docs.forEach((yaml, i) => {
       const problem = yaml.errors[0];
-      if (problem !== undefined) {
-        const first = problem.message.split('\n')[0] ?? problem.message;
-        throw new TurnoutError('invalid_config', `${file}: invalid YAML: ${first}`);
-      }
+      if (problem !== undefined) throw yamlError(file, text, problem);
       // An empty or comment-only document (a trailing ---) is nothing to apply.
       const value = plainValue(yaml, file, i + 1);
       if (value === null || value === undefined) return;

@@ -9,19 +9,31 @@
 
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dashboardBuilt } from '../api/web.js';
 import type { ApiClient } from '../client/api-client.js';
 import { createApiClient } from '../client/api-client.js';
 import type { Background } from '../demo/background.js';
 import { describeBackground, startBackgroundLoad } from '../demo/background.js';
 import { Narrator } from '../demo/narrator.js';
-import { ensureDemoState, PACKAGE_ROOT, waitForEdge } from '../demo/setup.js';
-import { runTour } from '../demo/tour.js';
 import { onStopRequest } from './demo-stop.js';
 import type { Io } from './io.js';
 import type { LocalOptions, LocalStack } from './local-stack.js';
-import { startLocal } from './local-stack.js';
 import { localOptions } from './up-command.js';
+
+// The stack, the demo's setup and the dashboard check are loaded by the action (loadDemo), not at
+// start-up: `turnout --version` must not pay for fastify, SQLite and undici.
+let dashboardBuilt: typeof import('../api/web.js').dashboardBuilt;
+let ensureDemoState: typeof import('../demo/setup.js').ensureDemoState;
+let PACKAGE_ROOT: string;
+let waitForEdge: typeof import('../demo/setup.js').waitForEdge;
+let runTour: typeof import('../demo/tour.js').runTour;
+let startLocal: typeof import('./local-stack.js').startLocal;
+
+async function loadDemo(): Promise<void> {
+  ({ dashboardBuilt } = await import('../api/web.js'));
+  ({ ensureDemoState, PACKAGE_ROOT, waitForEdge } = await import('../demo/setup.js'));
+  ({ runTour } = await import('../demo/tour.js'));
+  ({ startLocal } = await import('./local-stack.js'));
+}
 
 interface DemoFlags extends LocalOptions {
   fresh?: boolean;
@@ -54,7 +66,10 @@ export function registerDemoCommand(
       'no background traffic (by default a few requests/s of simulated users to shop and admin)',
     )
     .option('--json', 'one JSON object per line')
-    .action(async (flags: DemoFlags) => setExit(await runDemo(flags, io)));
+    .action(async (flags: DemoFlags) => {
+      await loadDemo();
+      setExit(await runDemo(flags, io));
+    });
 }
 
 async function runDemo(flags: DemoFlags, io: Io): Promise<number> {

@@ -1,20 +1,17 @@
 // `turnout dtab show|lookup|bind|explain`: the routing core on the command line.
 
 import type { Command } from 'commander';
-import { bindResultJson } from '../routing/bind.js';
+// The routing core's own modules, not routing/index.js: the index also loads the lane rules (zod,
+// re2js), which `turnout dtab show` never needs and would double its start-up time.
+import type { BindResult } from '../routing/bind.js';
+import { bind, bindResultJson } from '../routing/bind.js';
+import type { Dtab } from '../routing/dtab.js';
+import { lookup, showDentry, showPrefix } from '../routing/dtab.js';
 import { explain } from '../routing/explain.js';
 import { renderExplanation } from '../routing/explain-text.js';
-import type { BindResult, Dtab, Namer } from '../routing/index.js';
-import {
-  bind,
-  evaluate,
-  lookup,
-  parseDtab,
-  parsePath,
-  showDentry,
-  showNameTree,
-  showPrefix,
-} from '../routing/index.js';
+import type { Namer } from '../routing/namers.js';
+import { parseDtab, parsePath } from '../routing/parser.js';
+import { evaluate, showNameTree } from '../routing/tree.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 

@@ -8,9 +8,30 @@ export interface Io {
 }
 
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: (text) => write(process.stdout, text),
+  err: (text) => write(process.stderr, text),
 };
+
+/** Streams whose reader went away (`turnout get … | head`): later output to them is dropped. */
+const gone = new WeakSet<NodeJS.WriteStream>();
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * A closed pipe is not a failure of the command: `turnout release create … | true` created the
+ * ticket, so it must end with the command's own exit code, without an EPIPE stack trace. The first
+ * write installs the listener, so tests that only import this module leave the streams alone.
+ */
+function write(stream: NodeJS.WriteStream, text: string): void {
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      gone.add(stream);
+    });
+  }
+  if (gone.has(stream) || stream.destroyed) return;
+  stream.write(text.endsWith('\n') ? text : `${text}\n`);
+}
 
 /**
  * Prints a value as JSON (for `--json`) or as text. The text is made of store values (overlays,

@@ -25,6 +25,7 @@ import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
 import { openStoreAt } from '../server/open-store.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
+import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
 import type { ProxySupervisor } from './up-proxy.js';
@@ -215,7 +216,7 @@ async function startLocked(
   } catch (error) {
     await runtime.close().catch(() => {});
     await store.close().catch(() => {});
-    throw error;
+    throw listenError(error, { '--api': api });
   }
   const address = cp.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : api.port;

@@ -17,7 +17,11 @@ import { registerLogsCommand, registerReleaseCommand } from './release-command.j
 import { registerRouteCommands } from './route-commands.js';
 import { registerUpCommand } from './up-command.js';
 
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+export function buildProgram(
+  io: Io,
+  setExit: (code: number) => void,
+  options: { json?: boolean } = {},
+): Command {
   const program = new Command('turnout')
     .description(
       'Turnout: release several microservices as one ticket, routed by lane through a lightweight mesh',
@@ -26,6 +30,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();
+  // With --json a usage error is reported once, as JSON, by main(): commander prints nothing. Set
+  // before the commands are added, which copy the program's output settings.
+  if (options.json === true) {
+    program.configureOutput({ outputError: () => {} }).showHelpAfterError(false);
+  }
   registerDtabCommands(program, io, setExit);
   registerRouteCommands(program, io, setExit);
   registerProxyCommand(program, io, setExit);
@@ -51,20 +60,41 @@ function wantsJson(argv: readonly string[]): boolean {
 /** Runs the CLI; returns the exit code instead of exiting, so it can be tested in-process. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let exit = 0;
-  const program = buildProgram(io, (code) => {
-    exit = code;
-  });
+  const json = wantsJson(argv);
+  const program = buildProgram(
+    io,
+    (code) => {
+      exit = code;
+    },
+    { json },
+  );
   try {
     await program.parseAsync(argv as string[]);
     return exit;
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end through here with exit code 0; usage errors are bad input.
-      return error.exitCode === 0 ? 0 : 2;
+      if (error.exitCode === 0) return 0;
+      if (json) reportError(io, usageError(error), true);
+      return 2;
     }
-    reportError(io, error, wantsJson(argv));
+    reportError(io, error, json);
     return exitCodeOf(error);
   }
+}
+
+/**
+ * Commander's usage errors (unknown option or command, missing argument, …) as our invalid_argument;
+ * its message loses the `error: ` prefix and its line breaks (a "Did you mean" hint stays).
+ */
+export function usageError(error: CommanderError): TurnoutError {
+  const message = error.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
+  return new TurnoutError('invalid_argument', message);
 }
 
 function reportError(io: Io, error: unknown, json: boolean): void {

@@ -7,17 +7,14 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
 import type { ClientLimits } from '../proxy/client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
-import { startProxyCluster } from '../proxy/cluster-primary.js';
-import { runProxyWorker } from '../proxy/cluster-worker.js';
-import { startProxy } from '../proxy/main.js';
 import type { ListenAddress } from '../proxy/server.js';
 import { parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { Io } from './io.js';
+import { listenError } from './listen-error.js';
 
 /** `127.0.0.1:4140`, `:4140` (127.0.0.1), `[::1]:4140`, or `off`. */
 export function parseListen(text: string, flag: string): ListenAddress | null {
@@ -162,6 +159,9 @@ export function registerProxyCommand(
       'print the listening addresses as JSON on stdout (logs are always JSON on stdout via pino)',
     )
     .action(async (flags: ProxyFlags) => {
+      // Loaded here, not at start-up: only `turnout proxy` needs the data plane and pino.
+      const { pino } = await import('pino');
+      const { startProxy } = await import('../proxy/main.js');
       const logger = pino({ name: 'turnout-proxy' });
       const workers = parseWorkers(flags.workers);
       // 0: cut in-flight requests at once.
@@ -175,6 +175,7 @@ export function registerProxyCommand(
         trustedHops: parseTrustedHops(flags.trustedHops),
       };
       if (cluster.isWorker) {
+        const { runProxyWorker } = await import('../proxy/cluster-worker.js');
         const id = cluster.worker?.id;
         await runProxyWorker({
           ...traffic,
@@ -196,10 +197,20 @@ export function registerProxyCommand(
         ...(process.env.TURNOUT_TOKEN === undefined ? {} : { token: process.env.TURNOUT_TOKEN }),
         logger,
       };
-      const proxy =
+      const listeners = {
+        '--outbound': traffic.outbound,
+        '--edge': traffic.edge,
+        '--admin': common.admin,
+      };
+      const started =
         workers === 1
-          ? await startProxy({ ...common, ...traffic })
-          : await startProxyCluster({ ...common, workers });
+          ? startProxy({ ...common, ...traffic })
+          : import('../proxy/cluster-primary.js').then(({ startProxyCluster }) =>
+              startProxyCluster({ ...common, workers }),
+            );
+      const proxy = await started.catch((error: unknown) => {
+        throw listenError(error, listeners);
+      });
       const show = (a: ListenAddress | null) => (a === null ? 'off' : `${a.host}:${a.port}`);
       io.err(
         `turnout proxy: outbound ${show(proxy.outbound)}, edge ${show(proxy.edge)}, admin ${show(proxy.admin)}` +

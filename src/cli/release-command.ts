@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../client/api-client.js';
 import { createApiClient } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
-import { TRUST_SOURCES } from '../routing/lane-rules.js';
+import { TRUST_SOURCES } from '../routing/trust-sources.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';

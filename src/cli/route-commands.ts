@@ -4,21 +4,23 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CompiledSnapshot } from '../config/compile.js';
-import { compileSnapshot } from '../config/compile.js';
-import { parseSnapshot } from '../config/load.js';
 import { TurnoutError } from '../errors.js';
 import { isTrustedHop, parseTrustedHops } from '../proxy/trusted-hops.js';
 import type { EdgeRequest, LaneExplanation } from '../routing/assign.js';
-import { explainLaneAssignment } from '../routing/assign.js';
 import { bindResultJson } from '../routing/bind.js';
+import { showDentry } from '../routing/dtab.js';
 import { explain } from '../routing/explain.js';
 import { renderExplanation } from '../routing/explain-text.js';
-import { parsePath, showDentry, versionNamer } from '../routing/index.js';
+import { versionNamer } from '../routing/namers.js';
+import { parsePath } from '../routing/parser.js';
 import { describeBind } from './dtab-commands.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 
-export function loadConfigFile(file: string): CompiledSnapshot {
+/** Loads the snapshot compiler (zod, yaml, re2js) only when a command reads a file. */
+export async function loadConfigFile(file: string): Promise<CompiledSnapshot> {
+  const { compileSnapshot } = await import('../config/compile.js');
+  const { parseSnapshot } = await import('../config/load.js');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -91,8 +93,9 @@ export function registerRouteCommands(
     )
     .option('--json', 'print JSON')
     .argument('<name>', 'logical name to route, e.g. /svc/orders')
-    .action((name: string, opts: ExplainOpts) => {
-      const compiled = loadConfigFile(opts.config);
+    .action(async (name: string, opts: ExplainOpts) => {
+      const { explainLaneAssignment } = await import('../routing/assign.js');
+      const compiled = await loadConfigFile(opts.config);
       const product = compiled.products.get(opts.product);
       if (product === undefined) {
         throw new TurnoutError(

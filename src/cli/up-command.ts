@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import type { LocalOptions, LocalStack } from './local-stack.js';
-import { startLocal } from './local-stack.js';
 
 interface UpFlags extends LocalOptions {
   json?: boolean;
@@ -58,6 +57,8 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
     .option('--insecure-local', 'no API authentication (loopback only)')
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
+      // The whole stack (fastify, SQLite, the proxy) loads when `up` runs, not at every start-up.
+      const { startLocal } = await import('./local-stack.js');
       // The flag wins over the environment; errors name whichever was used.
       const fromEnv = flags.store === undefined && process.env.TURNOUT_STORE !== undefined;
       const stack = await startLocal({

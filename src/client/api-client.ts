@@ -1,9 +1,11 @@
-// A small client for the control-plane API used by the CLI and the demo: undici `request`, bearer
-// token, API errors mapped back to TurnoutError and a helpful message when the server is down.
+// A small client for the control-plane API used by the CLI and the demo: Node's http (see
+// http-call.ts for why not undici), bearer token, API errors mapped back to TurnoutError and a
+// helpful message when the server is down.
 
-import { Agent, request } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
+import { authHint, type TokenSource } from './auth-hint.js';
+import { type HttpAnswer, httpCall } from './http-call.js';
 import { readPemFile } from './pem.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
@@ -43,6 +45,11 @@ export class ApiError extends TurnoutError {
   constructor(code: ErrorCode, reason: string, field: string | undefined) {
     super(code, `${code}: ${reason}`, field);
     this.reason = reason;
+  }
+
+  /** For `--json`: the code has its own field, so the message is the API's, without it. */
+  override toJSON(): { code: ErrorCode; message: string; field?: string } {
+    return { ...super.toJSON(), message: this.reason };
   }
 }
 
@@ -89,12 +96,15 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const token = options.token ?? process.env.TURNOUT_TOKEN;
   const caFile = options.caFile ?? process.env.TURNOUT_CA;
   const field = options.caFile === undefined ? 'TURNOUT_CA' : '--ca';
-  const dispatcher =
-    caFile === undefined || caFile === ''
-      ? undefined
-      : new Agent({ connect: { ca: readPemFile(caFile, field) } });
+  const ca = caFile === undefined || caFile === '' ? undefined : readPemFile(caFile, field);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
+  const tokenSource: TokenSource =
+    headers.authorization === undefined
+      ? null
+      : options.token !== undefined
+        ? '--token'
+        : 'TURNOUT_TOKEN';
   async function call(
     method: ApiMethod,
     path: string,
@@ -103,29 +113,28 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   ): Promise<unknown> {
     const timeout = options.timeoutMs ?? 10_000;
     const sent = body === undefined ? undefined : JSON.stringify(body);
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: HttpAnswer;
     try {
-      res = await request(`${server}${path}`, {
+      res = await httpCall(`${server}${path}`, {
         method,
         headers: sent === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         body: sent,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        ...(dispatcher === undefined ? {} : { dispatcher }),
+        timeoutMs: timeout,
+        ...(ca === undefined ? {} : { ca }),
       });
     } catch (error) {
       throw unreachable(server, error);
     }
-    const text = await res.body.text();
+    const text = res.text;
     let answer: unknown;
     try {
       answer = text === '' ? null : JSON.parse(text);
     } catch {
       answer = undefined;
     }
-    if (res.statusCode >= 400) throw apiError(res.statusCode, answer);
+    if (res.status >= 400) throw apiError(res.status, answer, tokenSource);
     if (answer === undefined) {
-      throw new TurnoutError('internal', `internal: the API answered a body that is not JSON`);
+      throw new TurnoutError('internal', 'the API answered a body that is not JSON');
     }
     return answer;
   }
@@ -155,15 +164,16 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   };
 }
 
-function apiError(status: number, answer: unknown): TurnoutError {
+function apiError(status: number, answer: unknown, tokenSource: TokenSource): TurnoutError {
   const e = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)
     ?.error;
   if (e !== undefined && isErrorCode(e.code)) {
+    const hint = e.code === 'unauthorized' ? ` — ${authHint(tokenSource)}` : '';
     return new ApiError(
       e.code,
-      String(e.message),
+      `${String(e.message)}${hint}`,
       typeof e.field === 'string' ? e.field : undefined,
     );
   }
-  return new TurnoutError('internal', `internal: the API answered HTTP ${status}`);
+  return new TurnoutError('internal', `the API answered HTTP ${status}`);
 }

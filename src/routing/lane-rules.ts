@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseCidr } from './cidr.js';
 import { nameProblem } from './context.js';
 import { compileLinearRegex } from './linear-regex.js';
+import { TRUST_SOURCES } from './trust-sources.js';
 
 /** Regex sources are capped: they run on untrusted header values on every edge request. */
 export const MAX_REGEX_LENGTH = 256;
@@ -26,7 +27,7 @@ export type LaneMatchKind = (typeof LANE_MATCH_KINDS)[number];
  *   (src/routing/signed-value.ts), so the issuer chose it, not the client;
  * - `any-client`: whatever any client sends. Client-chosen: anyone can put themselves in the lane.
  */
-export const TRUST_SOURCES = ['trusted-hop', 'signed', 'any-client'] as const;
+export { TRUST_SOURCES };
 export type TrustSource = (typeof TRUST_SOURCES)[number];
 /** Rules without a `trust` field read values only from trusted hops. */
 export const DEFAULT_TRUST: TrustSource = 'trusted-hop';

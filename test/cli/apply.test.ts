@@ -170,7 +170,8 @@ run: { process: { command: node } }
       {
         name: 'invalid YAML',
         text: 'kind: Org\nname: [x\n',
-        stderr: 'bad.yaml: invalid YAML: ',
+        stderr:
+          'bad.yaml:3:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
       },
     ];
     for (const c of cases) {

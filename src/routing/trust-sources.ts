@@ -1,0 +1,4 @@
+// Where the edge may read a segment's or a sticky key's value from. Its own module, without zod, so
+// the CLI can check `--trust` without loading the lane-rule schemas at start-up.
+
+export const TRUST_SOURCES = ['trusted-hop', 'signed', 'any-client'] as const;

@@ -1,0 +1,73 @@
+// A port already taken names the flag to change (issue 16), for each listener of `proxy` and for
+// the API listener of `up` and `demo`: the real bin, with the port held by a real socket here.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../support/build.js';
+import { turnout } from './run.js';
+
+let holder: Server;
+let taken: string;
+let data: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  holder = createServer();
+  await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+  const address = holder.address();
+  taken = `127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  data = mkdtempSync(join(tmpdir(), 'turnout-inuse-'));
+}, 180_000);
+
+afterAll(async () => {
+  await new Promise<void>((done) => holder.close(() => done()));
+  rmSync(data, { recursive: true, force: true });
+});
+
+const OFF = { '--outbound': 'off', '--edge': 'off', '--admin': 'off' };
+
+describe('a listener whose port is taken', () => {
+  it.each(['--outbound', '--edge', '--admin'])('turnout proxy %s names that flag', async (flag) => {
+    const flags = Object.entries({ ...OFF, [flag]: taken }).flat();
+    const r = await turnout('proxy', '--config', 'examples/routing.yaml', '--data', data, ...flags);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `turnout: ${flag} ${taken} is already in use (another program, or another turnout, listens there): choose another with ${flag} <host:port>, or ${flag} off`,
+    );
+    expect(r.stderr).not.toContain('internal error');
+  });
+
+  it('turnout up --api names --api (and says nothing of off, which --api cannot be)', async () => {
+    const flags = Object.entries(OFF).flat();
+    const r = await turnout('up', '--insecure-local', '--data', data, '--api', taken, ...flags);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `turnout: --api ${taken} is already in use (another program, or another turnout, listens there): choose another with --api <host:port>\n`,
+    );
+  });
+
+  it('turnout demo --api --json: the same as a JSON error naming the field', async () => {
+    const flags = Object.entries(OFF).flat();
+    const r = await turnout(
+      'demo',
+      '--json',
+      '--data',
+      join(data, 'demo'),
+      '--api',
+      taken,
+      ...flags,
+    );
+    expect(r.code).toBe(2);
+    const last = r.stderr.trimEnd().split('\n').at(-1) ?? '';
+    expect(JSON.parse(last)).toEqual({
+      error: {
+        code: 'invalid_argument',
+        message: expect.stringContaining(`--api ${taken} is already in use`),
+        field: '--api',
+      },
+    });
+  });
+});
