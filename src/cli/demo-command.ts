@@ -12,7 +12,6 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../client/api-client.js';
 import { createApiClient } from '../client/api-client.js';
 import type { Background } from '../demo/background.js';
-import { describeBackground, startBackgroundLoad } from '../demo/background.js';
 import { Narrator } from '../demo/narrator.js';
 import { onStopRequest } from './demo-stop.js';
 import type { Io } from './io.js';
@@ -27,12 +26,15 @@ let PACKAGE_ROOT: string;
 let waitForEdge: typeof import('../demo/setup.js').waitForEdge;
 let runTour: typeof import('../demo/tour.js').runTour;
 let startLocal: typeof import('./local-stack.js').startLocal;
+let describeBackground: typeof import('../demo/background.js').describeBackground;
+let startBackgroundLoad: typeof import('../demo/background.js').startBackgroundLoad;
 
 async function loadDemo(): Promise<void> {
   ({ dashboardBuilt } = await import('../api/web.js'));
   ({ ensureDemoState, PACKAGE_ROOT, waitForEdge } = await import('../demo/setup.js'));
   ({ runTour } = await import('../demo/tour.js'));
   ({ startLocal } = await import('./local-stack.js'));
+  ({ describeBackground, startBackgroundLoad } = await import('../demo/background.js'));
 }
 
 interface DemoFlags extends LocalOptions {

@@ -21,7 +21,8 @@ export function listenError(
 ): unknown {
   const e = error as { code?: unknown; syscall?: unknown; port?: unknown } | null;
   const why = typeof e?.code === 'string' ? WHY[e.code] : undefined;
-  if (why === undefined || e?.syscall !== 'listen') return error;
+  // 'bind': a cluster worker's shared listener fails in the primary's bind, not in listen.
+  if (why === undefined || (e?.syscall !== 'listen' && e?.syscall !== 'bind')) return error;
   const named = Object.entries(listeners).find(([, at]) => at !== null && at.port === e.port);
   if (named === undefined) return error;
   const [flag, at] = named as [string, ListenAddress];

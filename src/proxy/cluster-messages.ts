@@ -25,7 +25,12 @@ export type FromWorker =
     }
   | { readonly turnout: 'stats'; readonly id: number; readonly metrics: unknown[] }
   /** Starting failed (a port taken…): the worker exits next. */
-  | { readonly turnout: 'failed'; readonly message: string };
+  | {
+      readonly turnout: 'failed';
+      readonly message: string;
+      /** A bind error's errno code, syscall and port, so the primary can name the flag. */
+      readonly bind?: { readonly code: string; readonly syscall: string; readonly port: number };
+    };
 
 function kind(message: unknown): unknown {
   return typeof message === 'object' && message !== null

@@ -61,6 +61,7 @@ interface Slot {
   hello: boolean;
   listening: boolean;
   failure: string | null;
+  bind: { code: string; syscall: string; port: number } | null;
   readonly exited: Promise<void>;
 }
 
@@ -134,6 +135,7 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
         return;
       case 'failed':
         slot.failure = message.message;
+        slot.bind = message.bind ?? null;
         return;
     }
   }
@@ -150,6 +152,7 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
       hello: false,
       listening: false,
       failure: null,
+      bind: null,
       exited,
     };
     slots.set(worker.id, slot);
@@ -196,7 +199,10 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
       for (let i = 0; i < opts.workers; i++) {
         const slot = fork();
         void slot.exited.then(() => {
-          if (!slot.listening) reject(new Error(slot.failure ?? 'a proxy worker exited at start'));
+          if (slot.listening) return;
+          // A bind error keeps its code, syscall and port, as in one process (the CLI names the flag).
+          const error = new Error(slot.failure ?? 'a proxy worker exited at start');
+          reject(slot.bind === null ? error : Object.assign(error, slot.bind));
         });
       }
     },

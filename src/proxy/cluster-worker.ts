@@ -123,7 +123,14 @@ export async function runProxyWorker(opts: WorkerOptions): Promise<never> {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    send({ turnout: 'failed', message }, () => process.exit(1));
+    const e = error as { code?: unknown; syscall?: unknown; port?: unknown };
+    const bind =
+      typeof e.code === 'string' && typeof e.syscall === 'string' && typeof e.port === 'number'
+        ? { code: e.code, syscall: e.syscall, port: e.port }
+        : undefined;
+    send({ turnout: 'failed', message, ...(bind === undefined ? {} : { bind }) }, () =>
+      process.exit(1),
+    );
     return new Promise<never>(() => {});
   }
   send({ turnout: 'listening', outbound: proxy.outbound, edge: proxy.edge });
