@@ -25,6 +25,7 @@ import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
 import { applyPlugin } from './routes/apply.js';
 import { auditPlugin } from './routes/audit.js';
+import { edgePlugin } from './routes/edge.js';
 import type { EventsPluginOptions } from './routes/events.js';
 import { eventsPlugin } from './routes/events.js';
 import { explainPlugin } from './routes/explain.js';
@@ -65,6 +66,8 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** /v1/stream plus /v1/events streams one token may hold open. Default STREAMS_PER_TOKEN (32). */
   streamsPerToken?: number;
+  /** The public edge's base URL for GET /v1/edge (`up` knows its own); none: that answers null. */
+  edgeUrl?: () => string | null;
 }
 
 /** Generous for configs (examples/shop.yaml is 3 KB as JSON), but bounded. */
@@ -216,6 +219,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);
+      await v1.register(edgePlugin, { edgeUrl: options.edgeUrl ?? (() => null) });
       await v1.register(eventsPlugin, {
         ...options.events,
         store,

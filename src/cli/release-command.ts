@@ -196,16 +196,17 @@ export function registerReleaseCommand(
     f: Flags,
     ticket: TicketData,
     goal: string | null,
-    hint?: () => string[],
+    hint?: () => string[] | Promise<string[]>,
   ) => {
     if (f.wait === true && goal !== null) {
       const end = await follow(io, client(f), ticket.id, f, goal);
       setExit(exitFor(end, goal));
-      if (hint !== undefined && f.json !== true && end.state === goal) io.out(hint().join('\n'));
+      if (hint !== undefined && f.json !== true && end.state === goal)
+        io.out((await hint()).join('\n'));
       return;
     }
     io.out(f.json === true ? JSON.stringify(ticket) : renderTicket(ticket, [], []).join('\n'));
-    if (hint !== undefined && f.json !== true) io.out(hint().join('\n'));
+    if (hint !== undefined && f.json !== true) io.out((await hint()).join('\n'));
     setExit(0);
   };
 
@@ -244,7 +245,7 @@ export function registerReleaseCommand(
     name: string,
     goal: string | null,
     describe: string,
-    hint?: (t: TicketData) => string[],
+    hint?: (t: TicketData, f: Flags) => string[] | Promise<string[]>,
   ) =>
     apiFlags(
       release
@@ -256,7 +257,7 @@ export function registerReleaseCommand(
         `/v1/tickets/${ticketId(id)}/${name}`,
         {},
       )) as TicketData;
-      await finish(f, ticket, goal, hint === undefined ? undefined : () => hint(ticket));
+      await finish(f, ticket, goal, hint === undefined ? undefined : () => hint(ticket, f));
     });
 
   simple('deploy', 'deployed', 'start the ticket’s versions bottom-up, gated on health');
@@ -264,7 +265,7 @@ export function registerReleaseCommand(
     'prerelease',
     'prerelease',
     'make the ticket’s lane reachable by header (deploys first)',
-    prereleaseHint,
+    async (t, f) => prereleaseHint(t, await whereToReach(client(f), t.product)),
   );
   simple('approve', null, 'let a canary go on to its next step');
   apiFlags(
@@ -403,12 +404,50 @@ export function registerReleaseCommand(
   });
 }
 
-function prereleaseHint(t: TicketData): string[] {
+/**
+ * Where testers send requests: the edge (TURNOUT_EDGE when set, the public address in front of it;
+ * else the edge the control plane reports) and the product's first host. Null when not known (a
+ * control plane started without an edge, a product without hosts).
+ */
+async function whereToReach(
+  client: ApiClient,
+  product: string,
+): Promise<{ edge: string | null; host: string | null }> {
+  const edge =
+    process.env.TURNOUT_EDGE ??
+    (await client
+      .get('/v1/edge')
+      .then((e) => (e as { url: string | null }).url)
+      .catch(() => null)); // a control plane before GET /v1/edge: the hint says how to set it
+  const host = await client
+    .get(`/v1/products/${encodeURIComponent(product)}`)
+    .then((p) => (p as { hosts: string[] }).hosts[0] ?? null)
+    .catch(() => null);
+  return { edge: edge?.replace(/\/+$/, '') ?? null, host };
+}
+
+/** `'text'` for a POSIX shell: the printed curl pastes as is. */
+const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+export function prereleaseHint(
+  t: TicketData,
+  at: { edge: string | null; host: string | null },
+): string[] {
   const header = prereleaseHeader(t);
-  const edge = process.env.TURNOUT_EDGE ?? 'http://127.0.0.1:8080';
+  const host = at.host ?? `<a ${t.product} host>`;
+  const curl = `  curl -H ${shellQuote(`Host: ${host}`)} -H ${shellQuote(header)} ${at.edge ?? '<the edge address>'}/`;
+  const unknown = [
+    ...(at.edge === null
+      ? ['  (the control plane does not know its edge: set TURNOUT_EDGE=http://HOST:PORT)']
+      : []),
+    ...(at.host === null
+      ? [`  (product ${t.product} has no hosts: add one to reach it by edge)`]
+      : []),
+  ];
   return [
     `pre-release lane t-${t.id} is live for requests carrying the header  ${header}`,
-    `  curl -H '${header}' -H 'Host: <a ${t.product} host>' ${edge}/`,
+    curl,
+    ...unknown,
     `  in a browser: add the request header ${header} with a header extension (e.g. ModHeader)`,
     `  inside the mesh: x-turnout-lane: t-${t.id} (or baggage turnout-lane=t-${t.id})`,
     `  the value is a secret: share it with testers only; a new one: turnout release rotate-header ${t.id}`,
