@@ -10,8 +10,10 @@ import { TRUST_SOURCES } from '../routing/lane-rules.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
+import { newLines } from './log-follow.js';
 import type { EventData, InstanceData, LaneShare, TicketData } from './release-view.js';
 import { prereleaseHeader, renderTicket, settled } from './release-view.js';
+import { WATCH_EXIT, watchEnd, watchEndLine } from './watch-end.js';
 
 type Flags = ApiFlags & { wait?: boolean; watch?: boolean; interval?: string };
 
@@ -154,6 +156,7 @@ async function follow(
   id: number,
   flags: Flags,
   goal: string | null,
+  until: (t: TicketData) => boolean = () => false,
 ): Promise<TicketData> {
   const tty = process.stdout.isTTY === true && flags.json !== true;
   const interval = flags.interval === undefined ? 500 : parseDuration(flags.interval, '--interval');
@@ -168,7 +171,7 @@ async function follow(
       io.out(tty ? `\x1b[H\x1b[2J${text}` : text);
       last = text;
     }
-    if (goal === null || settled(s.ticket, goal)) return s.ticket;
+    if (goal === null || settled(s.ticket, goal) || until(s.ticket)) return s.ticket;
     await new Promise((r) => setTimeout(r, interval));
   }
 }
@@ -385,21 +388,25 @@ export function registerReleaseCommand(
       .description('the ticket’s progress: items, instances, canary, analysis, events')
       .option(
         '--watch',
-        'keep the view live until the ticket is promoted, aborted or failed (Ctrl-C to leave)',
+        'keep the view live until the ticket is promoted, failed or aborted, or waits for a person (ready to promote, waiting for approval, a goal reached); the exit code says which (docs/cli-output.md)',
       )
       .option('--interval <duration>', 'refresh interval for --watch', '500ms'),
   ).action(async (id: string, f: Flags) => {
     const n = ticketId(id);
     if (f.watch === true) {
-      await follow(io, client(f), n, f, 'promoted');
-    } else {
-      const s = await snapshot(client(f), n);
-      io.out(
-        f.json === true
-          ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
-          : renderTicket(s.ticket, s.instances, s.events).join('\n'),
-      );
+      const t = await follow(io, client(f), n, f, 'promoted', (x) => watchEnd(x) !== null);
+      // follow also ends on settled(promoted): a failed ticket an abort is moving on.
+      const why = watchEnd(t) ?? (t.state === 'failed' ? 'failed' : 'promoted');
+      if (f.json !== true) io.out(watchEndLine(n, why));
+      setExit(WATCH_EXIT[why]);
+      return;
     }
+    const s = await snapshot(client(f), n);
+    io.out(
+      f.json === true
+        ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
+        : renderTicket(s.ticket, s.instances, s.events).join('\n'),
+    );
     setExit(0);
   });
 }
@@ -470,12 +477,55 @@ export function registerLogsCommand(
     program
       .command('logs <instance>')
       .description('the tail of an instance’s output')
-      .option('--tail <n>', 'lines', '200'),
-  ).action(async (id: string, f: ApiFlags & { tail: string }) => {
-    const logs = (await createApiClient({ server: f.server, token: f.token }).get(
-      `/v1/instances/${encodeURIComponent(id)}/logs?tail=${encodeURIComponent(f.tail)}`,
-    )) as { lines: string[] };
-    io.out(f.json === true ? JSON.stringify(logs) : logs.lines.join('\n'));
-    setExit(0);
-  });
+      .option('--tail <n>', 'lines', '200')
+      .option('-f, --follow', 'keep printing new lines until the instance stops (Ctrl-C to leave)')
+      .option('--interval <duration>', 'how often --follow asks for new lines', '500ms'),
+  ).action(
+    async (id: string, f: ApiFlags & { tail: string; follow?: boolean; interval: string }) => {
+      const api = createApiClient({ server: f.server, token: f.token });
+      const path = `/v1/instances/${encodeURIComponent(id)}`;
+      const tail = async () =>
+        ((await api.get(`${path}/logs?tail=${encodeURIComponent(f.tail)}`)) as { lines: string[] })
+          .lines;
+      const printed = await tail();
+      io.out(f.json === true ? JSON.stringify({ id, lines: printed }) : printed.join('\n'));
+      if (f.follow === true) await followLogs(io, f, printed, tail, api, path);
+      setExit(0);
+    },
+  );
+}
+
+/** Polls the tail until the instance is stopped or gone; prints only lines not printed yet. */
+async function followLogs(
+  io: Io,
+  f: ApiFlags & { interval: string },
+  first: string[],
+  tail: () => Promise<string[]>,
+  api: ApiClient,
+  path: string,
+): Promise<void> {
+  const every = parseDuration(f.interval, '--interval');
+  let printed = first;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, every));
+    const state = await api
+      .get(path)
+      .then((i) => (i as { state: string }).state)
+      .catch(() => 'gone');
+    const next = await tail().catch(() => printed);
+    const fresh = newLines(printed, next);
+    if (fresh.gap) io.err('turnout: (some lines came and went between two reads)');
+    if (fresh.lines.length > 0)
+      io.out(
+        f.json === true
+          ? JSON.stringify({
+              id: decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)),
+              lines: fresh.lines,
+            })
+          : fresh.lines.join('\n'),
+      );
+    printed = next;
+    // The lines it wrote while stopping were read just now: done.
+    if (state === 'stopped' || state === 'gone') return;
+  }
 }

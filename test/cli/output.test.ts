@@ -77,6 +77,13 @@ describe('CLI output through the real bin', () => {
     expect(run.stdout).toContain('  deploy failed: after 60 s orders@2.0.0 has 0 of 1 ready');
   });
 
+  it('status --watch ends at once on a failed ticket, exit 3, saying so', async () => {
+    const run = await cli('release', 'status', String(failed), '--watch');
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stdout).toContain(`ticket ${failed}  product shop  state failed\n`);
+    expect(run.stdout).toContain('watch ended: failed (exit 3)');
+  });
+
   it('get takes plural, singular and short kind names', async () => {
     const tables = [];
     // One at a time: on a busy machine four bins at once can outlast the runner's timeout.
