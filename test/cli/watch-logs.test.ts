@@ -68,7 +68,7 @@ describe('watchEnd', () => {
   ])('%s → %s', (_name, ticket, end) => expect(watchEnd(ticket)).toBe(end));
 
   it('each end has its own exit code, none of them an error code (1, 2)', () => {
-    const codes = Object.values(WATCH_EXIT);
+    const codes: number[] = Object.values(WATCH_EXIT);
     expect(new Set(codes).size).toBe(codes.length);
     expect(codes.filter((c) => c === 1 || c === 2)).toEqual([]);
     expect(watchEndLine(5, 'ready to promote')).toBe(
