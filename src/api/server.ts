@@ -25,6 +25,7 @@ import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
 import { applyPlugin } from './routes/apply.js';
 import { auditPlugin } from './routes/audit.js';
+import { edgePlugin } from './routes/edge.js';
 import type { EventsPluginOptions } from './routes/events.js';
 import { eventsPlugin } from './routes/events.js';
 import { explainPlugin } from './routes/explain.js';
@@ -66,6 +67,8 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** /v1/stream plus /v1/events streams one token may hold open. Default STREAMS_PER_TOKEN (32). */
   streamsPerToken?: number;
+  /** The public edge's base URL for GET /v1/edge (`up` knows its own); none: that answers null. */
+  edgeUrl?: () => string | null;
   /** Serve HTTPS with this PEM certificate chain and key; none: plain HTTP. */
   tls?: ApiTls;
 }
@@ -230,6 +233,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);
+      await v1.register(edgePlugin, { edgeUrl: options.edgeUrl ?? (() => null) });
       await v1.register(eventsPlugin, {
         ...options.events,
         store,

@@ -9,6 +9,7 @@ import { TurnoutError } from '../errors.js';
 import type { ModuleRecord, ProductRecord, TicketRecord } from './describe-view.js';
 import {
   callersOf,
+  dtabRuleLines,
   fieldLines,
   graphOf,
   itemsText,
@@ -18,10 +19,12 @@ import {
   ticketsOf,
   usersOf,
 } from './describe-view.js';
+import { eventSentence } from './event-text.js';
 import { type ApiFlags, apiFlags } from './flags.js';
-import { formatTable } from './get-command.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
+import { type Kind, kindOf, kindsHelp } from './kinds.js';
+import { formatTable } from './table.js';
 
 const enc = encodeURIComponent;
 type Rec = Record<string, unknown>;
@@ -60,7 +63,7 @@ async function describeProduct(client: ApiClient, name: string): Promise<Describ
       ['Product', `${product.name} (org ${product.org})`],
       ['Hosts', list(product.hosts)],
       ['Entry', product.entry],
-      ['Base dtab', product.baseDtab === '' ? '(none)' : product.baseDtab],
+      ['Base dtab', product.baseDtab === '' ? '(none)' : dtabRuleLines(product.baseDtab)],
       ['Retains', `versions of the last ${product.retainTickets} promoted tickets`],
     ]),
     ...section(
@@ -141,10 +144,7 @@ async function describeTicket(client: ApiClient, id: string): Promise<Described>
     ...section(
       'Events',
       events.length,
-      events.map((e) => {
-        const data = e.data === null || e.data === undefined ? '' : `  ${JSON.stringify(e.data)}`;
-        return `${e.at}  ${String(e.type).padEnd(16)} by ${e.actor}${data}`;
-      }),
+      events.map((e) => `${e.at}  ${eventSentence(String(e.type), e.data)}  (by ${e.actor})`),
     ),
   ];
   return { json: { kind: 'ticket', ticket, events }, text: text.join('\n') };
@@ -190,22 +190,23 @@ async function describeOrg(client: ApiClient, name: string): Promise<Described> 
   return { json: { kind: 'org', org, products, modules }, text: text.join('\n') };
 }
 
-const DESCRIBERS: Record<string, Describer> = {
-  product: describeProduct,
-  module: describeModule,
-  ticket: describeTicket,
-  instance: describeInstance,
-  org: describeOrg,
+const DESCRIBERS: Partial<Record<Kind, Describer>> = {
+  products: describeProduct,
+  modules: describeModule,
+  tickets: describeTicket,
+  instances: describeInstance,
+  orgs: describeOrg,
 };
-const KINDS = Object.keys(DESCRIBERS);
+const KINDS = Object.keys(DESCRIBERS) as Kind[];
 
-/** `products` and `product` both work, as in `get`. */
+/** `product`, `products` and `prod` all work, as in `get` (and as kubectl's names do). */
 function describerOf(kind: string): Describer {
-  const describer = DESCRIBERS[kind] ?? DESCRIBERS[kind.replace(/s$/, '')];
+  const k = kindOf(kind);
+  const describer = k === null ? undefined : DESCRIBERS[k];
   if (describer !== undefined) return describer;
   throw new TurnoutError(
     'invalid_argument',
-    `unknown kind ${kind}: expected one of ${KINDS.join(', ')}`,
+    `unknown kind ${kind}: expected one of ${kindsHelp(KINDS)}`,
     'kind',
   );
 }
@@ -218,8 +219,10 @@ export function registerDescribeCommand(
   apiFlags(
     program
       .command('describe')
-      .description(`one resource in detail, through the API: ${KINDS.join('|')}`)
-      .argument('<kind>', KINDS.join('|'))
+      .description(
+        `one resource in detail, through the API: ${KINDS.join('|')} (singular and short names too)`,
+      )
+      .argument('<kind>', kindsHelp(KINDS))
       .argument('<name>', 'its name (a ticket: its number; an instance: its id)'),
   ).action(async (kind: string, name: string, flags: ApiFlags) => {
     const describe = describerOf(kind);

@@ -3,6 +3,9 @@
 // tickets whose versions a product keeps (its last N promoted tickets). Store text is escaped where
 // it is printed (src/cli/io.ts `emit`; here only where a value must stay on one line).
 
+import { showPrefix } from '../routing/dtab.js';
+import { parseDtab } from '../routing/parser.js';
+import { showNameTree } from '../routing/tree.js';
 import { escapeControl } from '../safe-text.js';
 
 /** The fields of API records describe reads; the API may send more. */
@@ -121,10 +124,34 @@ export function itemsText(t: TicketRecord): string {
   return t.items.map((i) => `${i.module}@${i.version}`).join(', ');
 }
 
-/** `key  value` lines with the keys padded to one width; a value stays on its line (escaped). */
-export function fieldLines(rows: readonly (readonly [string, string])[]): string[] {
+/**
+ * `key  value` lines with the keys padded to one width; each value line is escaped. A value given
+ * as lines (a dtab, one rule a line) continues under its first line, indented to the value column.
+ */
+export function fieldLines(
+  rows: readonly (readonly [string, string | readonly string[]])[],
+): string[] {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${escapeControl(v)}`);
+  return rows.flatMap(([k, v]) => {
+    const [first = '', ...rest] = typeof v === 'string' ? [v] : v;
+    return [
+      `${`${k}:`.padEnd(width)}${escapeControl(first)}`,
+      ...rest.map((l) => `${' '.repeat(width)}${escapeControl(l)}`),
+    ];
+  });
+}
+
+/**
+ * A dtab one rule a line (`/svc/a => /v/a/1;`), however it was stored (on one line, compact):
+ * a long base dtab then wraps at its rules, not in the middle of a path. Unparsable text (never
+ * stored: the API validates it) is shown as its own lines.
+ */
+export function dtabRuleLines(text: string): string[] {
+  try {
+    return parseDtab(text).map((d) => `${showPrefix(d.prefix)} => ${showNameTree(d.dst)};`);
+  } catch {
+    return text.split('\n');
+  }
 }
 
 /** A run spec in one line: `process: node a.mjs (cwd x) env A=1 B=2` or `kubernetes: image`. */

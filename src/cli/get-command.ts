@@ -5,13 +5,13 @@
 import type { Command } from 'commander';
 import { createApiClient } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
-import { escapeControl } from '../safe-text.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
+import { KIND_NAMES, type Kind, kindOf, kindsHelp } from './kinds.js';
+import { formatTable } from './table.js';
 
-const KINDS = ['products', 'modules', 'versions', 'instances', 'lanes', 'tickets', 'orgs'] as const;
-type Kind = (typeof KINDS)[number];
+const KINDS = Object.keys(KIND_NAMES) as Kind[];
 
 interface KindInfo {
   /** The list path; `parent` kinds take the name as the parent. */
@@ -27,7 +27,7 @@ function needName(kind: string, what: string, name: string | undefined): string 
   if (name === undefined) {
     throw new TurnoutError(
       'invalid_argument',
-      `turnout get ${kind} needs the ${what} name: turnout get ${kind} <${what}>`,
+      `get ${kind} needs the ${what} name: turnout get ${kind} <${what}>`,
       'name',
     );
   }
@@ -70,27 +70,8 @@ const INFO: Record<Kind, KindInfo> = {
   },
 };
 
-function cell(value: unknown): string {
-  if (value === undefined || value === null) return '-';
-  if (Array.isArray(value)) return value.length === 0 ? '-' : value.map(cell).join(',');
-  if (typeof value === 'object') return JSON.stringify(value);
-  // A newline in a value would start a fake row: every control character is escaped here.
-  return escapeControl(String(value));
-}
-
-/** A compact, left-aligned table with upper-case headers. */
-export function formatTable(columns: readonly string[], rows: readonly unknown[]): string {
-  if (rows.length === 0) return 'No resources found.';
-  const cells = rows.map((row) => columns.map((c) => cell((row as Record<string, unknown>)[c])));
-  const header = columns.map((c) => c.toUpperCase());
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) =>
-    r
-      .map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n');
-}
+/** Other commands' tables import it from here too. */
+export { formatTable };
 
 export function registerGetCommand(
   program: Command,
@@ -103,17 +84,18 @@ export function registerGetCommand(
       .description(
         `list or show catalog resources through the API: ${KINDS.join('|')} (versions <module>, lanes <product>)`,
       )
-      .argument('<kind>', KINDS.join('|'))
+      .argument('<kind>', `${kindsHelp(KINDS)}`)
       .argument('[name]', 'one item (or the module for versions, the product for lanes)'),
   ).action(async (kind: string, name: string | undefined, flags: ApiFlags) => {
-    if (!(KINDS as readonly string[]).includes(kind)) {
+    const k = kindOf(kind);
+    if (k === null) {
       throw new TurnoutError(
         'invalid_argument',
-        `unknown kind ${kind}: expected one of ${KINDS.join(', ')}`,
+        `unknown kind ${kind}: expected one of ${kindsHelp(KINDS)}`,
         'kind',
       );
     }
-    const info = INFO[kind as Kind];
+    const info = INFO[k];
     const client = createApiClient({ server: flags.server, token: flags.token, caFile: flags.ca });
     const json = flags.json === true;
     if (name !== undefined && info.one !== undefined) {

@@ -212,6 +212,10 @@ async function startLocked(
       proxyAdminUrls: () => adminUrls,
       logger,
       release: { runtime },
+      // GET /v1/edge: what `release prerelease` puts in the curl it prints.
+      api: {
+        edgeUrl: () => (edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`),
+      },
     });
   } catch (error) {
     await runtime.close().catch(() => {});

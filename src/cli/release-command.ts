@@ -10,8 +10,10 @@ import { TRUST_SOURCES } from '../routing/trust-sources.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
+import { newLines } from './log-follow.js';
 import type { EventData, InstanceData, LaneShare, TicketData } from './release-view.js';
 import { prereleaseHeader, renderTicket, settled } from './release-view.js';
+import { WATCH_EXIT, watchEnd, watchEndLine } from './watch-end.js';
 
 type Flags = ApiFlags & { wait?: boolean; watch?: boolean; interval?: string };
 
@@ -154,6 +156,7 @@ async function follow(
   id: number,
   flags: Flags,
   goal: string | null,
+  until: (t: TicketData) => boolean = () => false,
 ): Promise<TicketData> {
   const tty = process.stdout.isTTY === true && flags.json !== true;
   const interval = flags.interval === undefined ? 500 : parseDuration(flags.interval, '--interval');
@@ -168,7 +171,7 @@ async function follow(
       io.out(tty ? `\x1b[H\x1b[2J${text}` : text);
       last = text;
     }
-    if (goal === null || settled(s.ticket, goal)) return s.ticket;
+    if (goal === null || settled(s.ticket, goal) || until(s.ticket)) return s.ticket;
     await new Promise((r) => setTimeout(r, interval));
   }
 }
@@ -196,16 +199,17 @@ export function registerReleaseCommand(
     f: Flags,
     ticket: TicketData,
     goal: string | null,
-    hint?: () => string[],
+    hint?: () => string[] | Promise<string[]>,
   ) => {
     if (f.wait === true && goal !== null) {
       const end = await follow(io, client(f), ticket.id, f, goal);
       setExit(exitFor(end, goal));
-      if (hint !== undefined && f.json !== true && end.state === goal) io.out(hint().join('\n'));
+      if (hint !== undefined && f.json !== true && end.state === goal)
+        io.out((await hint()).join('\n'));
       return;
     }
     io.out(f.json === true ? JSON.stringify(ticket) : renderTicket(ticket, [], []).join('\n'));
-    if (hint !== undefined && f.json !== true) io.out(hint().join('\n'));
+    if (hint !== undefined && f.json !== true) io.out((await hint()).join('\n'));
     setExit(0);
   };
 
@@ -259,7 +263,7 @@ export function registerReleaseCommand(
     name: string,
     goal: string | null,
     describe: string,
-    hint?: (t: TicketData) => string[],
+    hint?: (t: TicketData, f: Flags) => string[] | Promise<string[]>,
   ) =>
     apiFlags(
       release
@@ -271,7 +275,7 @@ export function registerReleaseCommand(
         `/v1/tickets/${ticketId(id)}/${name}`,
         {},
       )) as TicketData;
-      await finish(f, ticket, goal, hint === undefined ? undefined : () => hint(ticket));
+      await finish(f, ticket, goal, hint === undefined ? undefined : () => hint(ticket, f));
     });
 
   simple('deploy', 'deployed', 'start the ticket’s versions bottom-up, gated on health');
@@ -279,7 +283,7 @@ export function registerReleaseCommand(
     'prerelease',
     'prerelease',
     'make the ticket’s lane reachable by header (deploys first)',
-    prereleaseHint,
+    async (t, f) => prereleaseHint(t, await whereToReach(client(f), t.product)),
   );
   simple('approve', null, 'let a canary go on to its next step');
   apiFlags(
@@ -399,31 +403,73 @@ export function registerReleaseCommand(
       .description('the ticket’s progress: items, instances, canary, analysis, events')
       .option(
         '--watch',
-        'keep the view live until the ticket is promoted, aborted or failed (Ctrl-C to leave)',
+        'keep the view live until the ticket is promoted, failed or aborted, or waits for a person (ready to promote, waiting for approval, a goal reached); the exit code says which (docs/cli-output.md)',
       )
       .option('--interval <duration>', 'refresh interval for --watch', '500ms'),
   ).action(async (id: string, f: Flags) => {
     const n = ticketId(id);
     if (f.watch === true) {
-      await follow(io, client(f), n, f, 'promoted');
-    } else {
-      const s = await snapshot(client(f), n);
-      io.out(
-        f.json === true
-          ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
-          : renderTicket(s.ticket, s.instances, s.events).join('\n'),
-      );
+      const t = await follow(io, client(f), n, f, 'promoted', (x) => watchEnd(x) !== null);
+      // follow also ends on settled(promoted): a failed ticket an abort is moving on.
+      const why = watchEnd(t) ?? (t.state === 'failed' ? 'failed' : 'promoted');
+      if (f.json !== true) io.out(watchEndLine(n, why));
+      setExit(WATCH_EXIT[why]);
+      return;
     }
+    const s = await snapshot(client(f), n);
+    io.out(
+      f.json === true
+        ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
+        : renderTicket(s.ticket, s.instances, s.events).join('\n'),
+    );
     setExit(0);
   });
 }
 
-function prereleaseHint(t: TicketData): string[] {
+/**
+ * Where testers send requests: the edge (TURNOUT_EDGE when set, the public address in front of it;
+ * else the edge the control plane reports) and the product's first host. Null when not known (a
+ * control plane started without an edge, a product without hosts).
+ */
+async function whereToReach(
+  client: ApiClient,
+  product: string,
+): Promise<{ edge: string | null; host: string | null }> {
+  const edge =
+    process.env.TURNOUT_EDGE ??
+    (await client
+      .get('/v1/edge')
+      .then((e) => (e as { url: string | null }).url)
+      .catch(() => null)); // a control plane before GET /v1/edge: the hint says how to set it
+  const host = await client
+    .get(`/v1/products/${encodeURIComponent(product)}`)
+    .then((p) => (p as { hosts: string[] }).hosts[0] ?? null)
+    .catch(() => null);
+  return { edge: edge?.replace(/\/+$/, '') ?? null, host };
+}
+
+/** `'text'` for a POSIX shell: the printed curl pastes as is. */
+const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+export function prereleaseHint(
+  t: TicketData,
+  at: { edge: string | null; host: string | null },
+): string[] {
   const header = prereleaseHeader(t);
-  const edge = process.env.TURNOUT_EDGE ?? 'http://127.0.0.1:8080';
+  const host = at.host ?? `<a ${t.product} host>`;
+  const curl = `  curl -H ${shellQuote(`Host: ${host}`)} -H ${shellQuote(header)} ${at.edge ?? '<the edge address>'}/`;
+  const unknown = [
+    ...(at.edge === null
+      ? ['  (the control plane does not know its edge: set TURNOUT_EDGE=http://HOST:PORT)']
+      : []),
+    ...(at.host === null
+      ? [`  (product ${t.product} has no hosts: add one to reach it by edge)`]
+      : []),
+  ];
   return [
     `pre-release lane t-${t.id} is live for requests carrying the header  ${header}`,
-    `  curl -H '${header}' -H 'Host: <a ${t.product} host>' ${edge}/`,
+    curl,
+    ...unknown,
     `  in a browser: add the request header ${header} with a header extension (e.g. ModHeader)`,
     `  inside the mesh: x-turnout-lane: t-${t.id} (or baggage turnout-lane=t-${t.id})`,
     `  the value is a secret: share it with testers only; a new one: turnout release rotate-header ${t.id}`,
@@ -446,12 +492,55 @@ export function registerLogsCommand(
     program
       .command('logs <instance>')
       .description('the tail of an instance’s output')
-      .option('--tail <n>', 'lines', '200'),
-  ).action(async (id: string, f: ApiFlags & { tail: string }) => {
-    const logs = (await createApiClient({ server: f.server, token: f.token, caFile: f.ca }).get(
-      `/v1/instances/${encodeURIComponent(id)}/logs?tail=${encodeURIComponent(f.tail)}`,
-    )) as { lines: string[] };
-    io.out(f.json === true ? JSON.stringify(logs) : logs.lines.join('\n'));
-    setExit(0);
-  });
+      .option('--tail <n>', 'lines', '200')
+      .option('-f, --follow', 'keep printing new lines until the instance stops (Ctrl-C to leave)')
+      .option('--interval <duration>', 'how often --follow asks for new lines', '500ms'),
+  ).action(
+    async (id: string, f: ApiFlags & { tail: string; follow?: boolean; interval: string }) => {
+      const api = createApiClient({ server: f.server, token: f.token, caFile: f.ca });
+      const path = `/v1/instances/${encodeURIComponent(id)}`;
+      const tail = async () =>
+        ((await api.get(`${path}/logs?tail=${encodeURIComponent(f.tail)}`)) as { lines: string[] })
+          .lines;
+      const printed = await tail();
+      io.out(f.json === true ? JSON.stringify({ id, lines: printed }) : printed.join('\n'));
+      if (f.follow === true) await followLogs(io, f, printed, tail, api, path);
+      setExit(0);
+    },
+  );
+}
+
+/** Polls the tail until the instance is stopped or gone; prints only lines not printed yet. */
+async function followLogs(
+  io: Io,
+  f: ApiFlags & { interval: string },
+  first: string[],
+  tail: () => Promise<string[]>,
+  api: ApiClient,
+  path: string,
+): Promise<void> {
+  const every = parseDuration(f.interval, '--interval');
+  let printed = first;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, every));
+    const state = await api
+      .get(path)
+      .then((i) => (i as { state: string }).state)
+      .catch(() => 'gone');
+    const next = await tail().catch(() => printed);
+    const fresh = newLines(printed, next);
+    if (fresh.gap) io.err('turnout: (some lines came and went between two reads)');
+    if (fresh.lines.length > 0)
+      io.out(
+        f.json === true
+          ? JSON.stringify({
+              id: decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)),
+              lines: fresh.lines,
+            })
+          : fresh.lines.join('\n'),
+      );
+    printed = next;
+    // The lines it wrote while stopping were read just now: done.
+    if (state === 'stopped' || state === 'gone') return;
+  }
 }

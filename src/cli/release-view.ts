@@ -4,6 +4,7 @@
 
 import type { Progress } from '../release/progress.js';
 import { escapeControl } from '../safe-text.js';
+import { eventSentence } from './event-text.js';
 
 export interface TicketData {
   id: number;
@@ -64,6 +65,19 @@ function bar(done: number, total: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
+/**
+ * Where the engine is moving the ticket, or null when nothing moves it: a failed ticket waits for a
+ * command (its recorded goal is what it failed to reach, not where it is going, so `failed →
+ * deployed` would read as progress); promoted and aborted are final. Only an abort moves a failed
+ * ticket on.
+ */
+export function headingTo(t: Pick<TicketData, 'state' | 'goal'>): string | null {
+  if (t.goal === null || t.goal === t.state) return null;
+  if (t.state === 'promoted' || t.state === 'aborted') return null;
+  if (t.state === 'failed' && t.goal !== 'aborted') return null;
+  return t.goal;
+}
+
 export function renderTicket(
   t: TicketData,
   instances: InstanceData[],
@@ -71,7 +85,7 @@ export function renderTicket(
   share: LaneShare | null = null,
 ): string[] {
   const lines = [
-    `ticket ${t.id}  product ${t.product}  state ${t.state}${t.goal !== null && t.goal !== t.state ? ` → ${t.goal}` : ''}${t.revertOf !== null ? `  (reverts ticket ${t.revertOf})` : ''}`,
+    `ticket ${t.id}  product ${t.product}  state ${t.state}${headingTo(t) !== null ? ` → ${headingTo(t)}` : ''}${t.revertOf !== null ? `  (reverts ticket ${t.revertOf})` : ''}`,
   ];
   if (t.progress.message !== undefined) lines.push(`  ${t.progress.message}`);
   if (t.state === 'prerelease' || t.state === 'canary')
@@ -120,7 +134,7 @@ export function renderTicket(
   const recent = events.slice(-6);
   if (recent.length > 0) lines.push('  events');
   for (const e of recent)
-    lines.push(`    ${e.at.slice(11, 19)} ${e.type.padEnd(16)} by ${e.actor}`);
+    lines.push(`    ${e.at.slice(11, 19)} ${eventSentence(e.type, e.data)}  (by ${e.actor})`);
   // Messages, names and actors come from the store: no control character reaches the terminal
   // (`--watch` itself clears the screen before each view; nothing in the view may).
   return lines.map((l) => escapeControl(l));

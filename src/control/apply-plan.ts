@@ -28,6 +28,7 @@ import {
   documentLabel,
   keyField,
 } from './apply-documents.js';
+import { missingVersion, overlayVersions } from './overlay-versions.js';
 
 /** The records a plan compares against; a record missing from a map does not exist. */
 export interface CatalogState {
@@ -106,6 +107,10 @@ export function planApply(documents: readonly ApplyDocument[], state: CatalogSta
         if (!desired.products.has(object.product))
           throw unknownRef('product', 'product', object.product);
         checkLaneRuleTargets(object.name, object.rules);
+        // As the lanes API: lane traffic must reach versions that exist (or this apply creates).
+        for (const v of overlayVersions(object.overlay ?? '')) {
+          if (!desired.versions.has(`${v.module}@${v.version}`)) throw missingVersion(v);
+        }
         return compare(stored, object);
       case 'Notifier':
         if (!desired.products.has(object.product))
@@ -173,6 +178,8 @@ interface DesiredState {
   products: ReadonlySet<string>;
   modules: ReadonlyMap<string, Pick<Module, 'run' | 'calls'>>;
   graph: ReadonlyMap<string, readonly string[]>;
+  /** `module@version` of the versions stored (those the documents name) and those documents add. */
+  versions: ReadonlySet<string>;
 }
 
 /** What exists once the documents are applied: names, the module graph and the modules' runs. */
@@ -186,7 +193,9 @@ function desiredState(objects: readonly CatalogObject[], state: CatalogState): D
     else if (doc.kind === 'Module') modules.set(doc.name, doc);
   }
   const graph = new Map([...modules].map(([name, m]) => [name, m.calls] as const));
-  return { orgs, products, modules, graph };
+  const versions = new Set(state.versions.keys());
+  for (const doc of objects) if (doc.kind === 'Version') versions.add(documentKey(doc));
+  return { orgs, products, modules, graph, versions };
 }
 
 /** A cycle is reported at the first module document on it (the store's graph has none). */

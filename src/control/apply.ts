@@ -8,6 +8,7 @@ import type { ApplyDocument, CatalogObject } from './apply-documents.js';
 import { atDocument, documentKey } from './apply-documents.js';
 import type { ApplyAction, ApplyStep, CatalogState } from './apply-plan.js';
 import { planApply } from './apply-plan.js';
+import { overlayVersions } from './overlay-versions.js';
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -124,6 +125,11 @@ async function loadState(tx: StoreTx, documents: readonly ApplyDocument[]): Prom
     if (doc.kind === 'Lane') {
       const lane = await tx.getLane(doc.product, doc.name);
       if (lane !== null) state.lanes.set(documentKey(doc), lane);
+      // The versions its overlay routes to, so the plan can refuse one that does not exist.
+      for (const v of overlayVersions(doc.overlay ?? '')) {
+        const version = await tx.getVersion(v.module, v.version);
+        if (version !== null) state.versions.set(`${v.module}@${v.version}`, version);
+      }
     }
   }
   for (const name of orgs) {

@@ -3,10 +3,11 @@
 // the product's base dtab after promotion, and the versions a dtab names (for reclaim).
 
 import type { Dentry } from '../routing/dtab.js';
-import { showDentry } from '../routing/dtab.js';
+import { showPrefix } from '../routing/dtab.js';
 import type { LaneRuleInput } from '../routing/lane-rules.js';
 import { parseDtab } from '../routing/parser.js';
 import type { NameTree } from '../routing/tree.js';
+import { showNameTree } from '../routing/tree.js';
 import type { TicketItem } from '../store/model.js';
 import type { CanaryPlan } from '../store/plan.js';
 
@@ -32,9 +33,17 @@ export function laneOverlay(items: readonly TicketItem[]): string {
 export function withStable(baseDtab: string, items: readonly TicketItem[]): string {
   const changed = new Set(items.map((i) => i.module));
   const kept = parseDtab(baseDtab).filter((d) => !isServiceEntry(d, changed));
-  const lines = kept.map((d) => `${showDentry(d)};`);
+  const lines = kept.map((d) => `${dentryLine(d)};`);
   if (items.length > 0) lines.push(itemDtab(items));
   return lines.join('\n');
+}
+
+/**
+ * A kept rule in the spacing itemDtab writes (`/a => /b`), so a promoted base dtab is stored in one
+ * format; showDentry's compact `/a=>/b` mixed with the new lines made a stored dtab read two ways.
+ */
+function dentryLine(d: Dentry): string {
+  return `${showPrefix(d.prefix)} => ${showNameTree(d.dst)}`;
 }
 
 function isServiceEntry(d: Dentry, modules: ReadonlySet<string>): boolean {

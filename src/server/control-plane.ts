@@ -41,8 +41,8 @@ export interface ControlPlaneOptions {
   readonly statsIntervalMs?: number;
   /** Lease sweep interval. Default 1000. */
   readonly leaseSweepMs?: number;
-  /** API limits: the largest request body, streams per token (src/api/server.ts has the defaults). */
-  readonly api?: Pick<ApiServerOptions, 'bodyLimit' | 'streamsPerToken'>;
+  /** API limits (body, streams per token; src/api/server.ts has the defaults) and the edge's URL. */
+  readonly api?: Pick<ApiServerOptions, 'bodyLimit' | 'streamsPerToken' | 'edgeUrl'>;
   /** Health checker tuning (concurrency, timeouts, clock…). */
   readonly health?: Omit<HealthCheckerOptions, 'store' | 'logger' | 'onChange'>;
   /**

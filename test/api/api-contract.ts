@@ -199,6 +199,16 @@ export function describeApiContract(label: string, open: StoreOpener): void {
           body: { name: 'reports', org: 'acme', run: proc },
         });
         expect(made.status, JSON.stringify(made.body)).toBe(201);
+        // The versions the overlays below name (an overlay may name only versions that exist).
+        for (const [m, v] of [
+          ['account', '2.0.0'],
+          ['reports', '1.0.0'],
+        ]) {
+          const version = await api.call('POST', `/v1/modules/${m}/versions`, {
+            body: { version: v },
+          });
+          expect(version.status, JSON.stringify(version.body)).toBe(201);
+        }
       };
 
       it('a releaser may bind /v/<module>/<version> and /svc/<module> of the product, and ~ ! $', async () => {
@@ -303,6 +313,39 @@ export function describeApiContract(label: string, open: StoreOpener): void {
         });
         expect(put.status, JSON.stringify(put.body)).toBe(200);
       });
+
+      for (const as of ['releaser', 'admin'] as const) {
+        it(`a version that does not exist is refused for ${as}, POST and PUT: 400 naming overlay[i], nothing changes`, async () => {
+          await seed();
+          const before = await fingerprint(api.store);
+          const post = await api.call('POST', lanes, {
+            as,
+            body: {
+              name: 'dev',
+              overlay: '/svc/web => /v/web/1.0.0;\n/svc/account => /v/account/9.9.9;',
+            },
+          });
+          expectError(post, 400, 'invalid_argument', 'overlay[1]');
+          expect(post.body.error.message).toContain('/v/account/9.9.9');
+          expect(post.body.error.message).toContain('module account has no version 9.9.9');
+          expect(await fingerprint(api.store)).toEqual(before);
+
+          const created = await api.call('POST', lanes, {
+            as,
+            body: { name: 'dev', overlay: '/svc/web => /v/web/1.0.0;' },
+          });
+          expect(created.status, JSON.stringify(created.body)).toBe(201);
+          const stored = await fingerprint(api.store);
+          // In a weighted union or an alternation too.
+          const put = await api.call('PUT', `${lanes}/dev`, {
+            as,
+            body: { overlay: '/svc/web => 9 * /v/web/1.0.0 & 1 * (/v/web/3.0.0 | ~);', rules: [] },
+          });
+          expectError(put, 400, 'invalid_argument', 'overlay[0]');
+          expect(put.body.error.message).toContain('module web has no version 3.0.0');
+          expect(await fingerprint(api.store)).toEqual(stored);
+        });
+      }
 
       it('a releaser’s lane for a product that does not exist is not_found, not forbidden', async () => {
         await seed();

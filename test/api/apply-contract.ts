@@ -199,6 +199,23 @@ export function describeApplyContract(label: string, open: StoreOpener): void {
       );
     });
 
+    it('a lane overlay may name a version the same apply creates', async () => {
+      expect((await apply(shopDocuments())).status).toBe(200);
+      const a = await apply([
+        {
+          kind: 'Lane',
+          product: 'shop',
+          name: 'qa',
+          overlay: '/svc/orders => /v/orders/3.0.0;',
+        },
+        { kind: 'Version', module: 'orders', version: '3.0.0' },
+      ]);
+      expect(a.status, JSON.stringify(a.body)).toBe(200);
+      expect((await api.call('GET', '/v1/products/shop/lanes/qa')).body.overlay).toBe(
+        '/svc/orders => /v/orders/3.0.0;',
+      );
+    });
+
     it('modules may call modules that come later in the same apply', async () => {
       const a = await apply([
         { kind: 'Module', name: 'web', org: 'acme', calls: ['orders'], run: proc },
@@ -253,6 +270,20 @@ export function describeApplyContract(label: string, open: StoreOpener): void {
           ],
           code: 'invalid_argument',
           field: 'documents[1].run',
+        },
+        {
+          name: 'a lane overlay naming a version that does not exist',
+          docs: () => [
+            newOrg,
+            {
+              kind: 'Lane',
+              product: 'shop',
+              name: 'qa',
+              overlay: '/svc/web => /v/web/1.0.0;\n/svc/orders => /v/orders/9.9.9;',
+            },
+          ],
+          code: 'invalid_argument',
+          field: 'documents[1].overlay[1]',
         },
         {
           name: 'a dependency cycle',

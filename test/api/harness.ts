@@ -97,6 +97,8 @@ export interface StartApiOptions {
   /** The request body limit and the streams per token (the server's defaults when absent). */
   bodyLimit?: number;
   streamsPerToken?: number;
+  /** What GET /v1/edge answers (none: null). */
+  edgeUrl?: () => string | null;
 }
 
 export async function startApi(options: StartApiOptions = {}): Promise<Api> {
@@ -112,6 +114,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<Api> {
     inFlight: options.inFlight,
     bodyLimit: options.bodyLimit,
     streamsPerToken: options.streamsPerToken,
+    edgeUrl: options.edgeUrl,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

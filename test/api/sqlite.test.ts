@@ -9,6 +9,23 @@ import { sqliteStore, startApi } from './harness.js';
 
 describeApiContract('sqlite', sqliteStore);
 
+describe('GET /v1/edge', () => {
+  it('answers the edge URL the control plane was given (null without one), to viewers', async () => {
+    const without = await startApi();
+    const given = await startApi({ edgeUrl: () => 'http://127.0.0.1:18080' });
+    try {
+      expect((await without.call('GET', '/v1/edge', { as: 'viewer' })).body).toEqual({ url: null });
+      expect((await given.call('GET', '/v1/edge', { as: 'viewer' })).body).toEqual({
+        url: 'http://127.0.0.1:18080',
+      });
+      expect((await given.call('GET', '/v1/edge', { as: null })).status).toBe(401);
+    } finally {
+      await without.close();
+      await given.close();
+    }
+  });
+});
+
 describe('OpenAPI document', () => {
   it('is served without a token, is OpenAPI 3 JSON, and has a path for every route', async () => {
     const api = await startApi();
@@ -74,6 +91,7 @@ describe('OpenAPI document', () => {
         'GET /v1/traffic',
         'GET /v1/traffic/series',
         'GET /v1/whoami',
+        'GET /v1/edge',
         'GET /v1/events',
         'POST /v1/explain',
         'GET /v1/notifiers',

@@ -117,7 +117,7 @@ describe('turnout describe and lane', () => {
       expect(ticket.stdout).toContain('Ticket:  #1 for product shop\nState:   promoted\n');
       expect(ticket.stdout).toMatch(/Items \(1\):\n {2}orders +2\.0\.0/);
       expect(ticket.stdout).toMatch(
-        /Events \(1\):\n {2}\S+ {2}deployed +by engine {2}\{"batch":1\}/,
+        /Events \(1\):\n {2}\S+ {2}deployed: every instance ready {2}\(by engine\)\n/,
       );
       expect((await json('describe', 'ticket', '1')).events).toHaveLength(1);
 
@@ -173,7 +173,7 @@ describe('turnout describe and lane', () => {
       });
       const table = await cli('lane', 'list', 'shop');
       expect(table.stdout).toMatch(
-        /^NAME +OVERLAY +RULES +UPDATEDAT\ndev +\/svc\/orders => \/v\/orders\/2\.0\.0; +1 /,
+        /^NAME +OVERLAY +RULES +UPDATED\ndev +\/svc\/orders => \/v\/orders\/2\.0\.0; +1 /,
       );
 
       const replaced = await json(

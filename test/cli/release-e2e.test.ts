@@ -6,6 +6,7 @@
 // carrying the pre-release header see orders 2.0.0 and every other request still sees 1.0.0.
 
 import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,8 @@ describe('turnout release against turnout up', () => {
   let edge = '';
 
   const cli = (...args: string[]): Promise<CliRun> =>
-    runTurnout([...args, '--server', server], { env: { TURNOUT_EDGE: edge } });
+    // No TURNOUT_EDGE: the curl `release prerelease` prints names the edge `up` reports.
+    runTurnout([...args, '--server', server]);
   const ok = async (...args: string[]): Promise<CliRun> => {
     const run = await cli(...args);
     expect(run.code, `${args.join(' ')}\n${run.stdout}\n${run.stderr}`).toBe(0);
@@ -137,8 +139,10 @@ describe('turnout release against turnout up', () => {
     expect(pre.stdout).toContain(
       `pre-release lane t-2 is live for requests carrying the header  x-prerelease: ${secret}`,
     );
-    expect(pre.stdout).toContain(
-      `curl -H 'x-prerelease: ${secret}' -H 'Host: <a shop host>' ${edge}/`,
+    // The curl names shop's host and the real edge: pasted into a shell, it reaches the lane.
+    const curl = pre.stdout.split('\n').find((l) => l.trim().startsWith('curl '));
+    expect(curl?.trim()).toBe(
+      `curl -H 'Host: shop.localhost' -H 'x-prerelease: ${secret}' ${edge}/`,
     );
     expect((await ok('release', 'status', '2')).stdout).toContain(
       `pre-release header  x-prerelease: ${secret}`,
@@ -149,6 +153,17 @@ describe('turnout release against turnout up', () => {
       'the lane to route orders to 2.0.0',
       async () => (await shop({ 'x-prerelease': secret })).calls[0]?.version === '2.0.0',
     );
+    const pasted = await new Promise<string>((resolve, reject) =>
+      execFile('sh', ['-c', curl ?? 'false'], { timeout: 30_000 }, (error, stdout) =>
+        error === null ? resolve(stdout) : reject(error),
+      ),
+    );
+    expect(chain(JSON.parse(pasted) as Answer)).toEqual([
+      'web@1.0.0',
+      'orders@2.0.0',
+      'account@1.0.0',
+      'catalog@1.0.0',
+    ]);
     const inLane = await shop({ 'x-prerelease': secret });
     expect(chain(inLane)).toEqual(['web@1.0.0', 'orders@2.0.0', 'account@1.0.0', 'catalog@1.0.0']);
     expect(inLane.lane).toBe('t-2');

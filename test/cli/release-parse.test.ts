@@ -8,6 +8,7 @@ import {
   parseDuration,
   parseItem,
   parseSegment,
+  prereleaseHint,
   withTrust,
 } from '../../src/cli/release-command.js';
 import { TurnoutError } from '../../src/errors.js';
@@ -165,5 +166,38 @@ describe('withTrust (--trust)', () => {
     const e = refusal(() => withTrust({ segments: [] }, 'anyone'));
     expect(e).toMatchObject({ code: 'invalid_argument', field: 'trust' });
     expect(e.message).toBe('--trust anyone: expected one of trusted-hop, signed, any-client');
+  });
+});
+
+describe('prereleaseHint: a curl ready to paste', () => {
+  const t = {
+    id: 7,
+    product: 'shop',
+    state: 'prerelease',
+    goal: 'prerelease',
+    items: [],
+    revertOf: null,
+    plan: { prereleaseHeader: 'x-prerelease' },
+    progress: {},
+    prereleaseSecret: 's3cret',
+  };
+
+  it('names the product host and the edge when both are known', () => {
+    const lines = prereleaseHint(t, { edge: 'http://127.0.0.1:18080', host: 'shop.localhost' });
+    expect(lines[1]).toBe(
+      "  curl -H 'Host: shop.localhost' -H 'x-prerelease: s3cret' http://127.0.0.1:18080/",
+    );
+    expect(lines.some((l) => l.includes('TURNOUT_EDGE'))).toBe(false);
+  });
+
+  it('says what is missing instead of guessing an address', () => {
+    const lines = prereleaseHint(t, { edge: null, host: null });
+    expect(lines[1]).toBe(
+      "  curl -H 'Host: <a shop host>' -H 'x-prerelease: s3cret' <the edge address>/",
+    );
+    expect(lines).toContain(
+      '  (the control plane does not know its edge: set TURNOUT_EDGE=http://HOST:PORT)',
+    );
+    expect(lines).toContain('  (product shop has no hosts: add one to reach it by edge)');
   });
 });

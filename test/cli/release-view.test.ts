@@ -39,13 +39,13 @@ function instance(
   } satisfies InstanceData;
 }
 
-const event = (seq: number, type: string, actor: string, at: string): EventData => ({
-  seq,
-  type,
-  actor,
-  at,
-  data: {},
-});
+const event = (
+  seq: number,
+  type: string,
+  actor: string,
+  at: string,
+  data: unknown = {},
+): EventData => ({ seq, type, actor, at, data });
 
 describe('renderTicket', () => {
   it('a deploying ticket: goal, message, ready bars per item with their instances, events', () => {
@@ -69,9 +69,14 @@ describe('renderTicket', () => {
       instance('account-1.0.0-0', 'account', '1.0.0', 'ready', 'healthy'),
     ];
     const events = [
-      event(1, 'created', 'rey', '2025-03-01T10:00:00.000Z'),
+      event(1, 'created', 'rey', '2025-03-01T10:00:00.000Z', {
+        items: [{ module: 'account', version: '2.0.0' }],
+      }),
       event(2, 'command.prerelease', 'rey', '2025-03-01T10:00:01.000Z'),
-      event(3, 'deploy.level', 'engine', '2025-03-01T10:00:02.500Z'),
+      event(3, 'deploy.level', 'engine', '2025-03-01T10:00:02.500Z', {
+        level: 0,
+        modules: ['account@2.0.0'],
+      }),
     ];
     expect(renderTicket(t, instances, events)).toEqual([
       'ticket 2  product shop  state deploying → prerelease',
@@ -80,9 +85,9 @@ describe('renderTicket', () => {
       `    ${'account@2.0.0'.padEnd(28)} [#####.....] 1/2 ready  account-2.0.0-0 ready/healthy, account-2.0.0-1 starting/unknown`,
       `    ${'orders@2.0.0'.padEnd(28)} [..........] 0/2 ready`,
       '  events',
-      `    10:00:00 ${'created'.padEnd(16)} by rey`,
-      `    10:00:01 ${'command.prerelease'.padEnd(16)} by rey`,
-      `    10:00:02 ${'deploy.level'.padEnd(16)} by engine`,
+      '    10:00:00 created with account@2.0.0  (by rey)',
+      '    10:00:01 asked for a pre-release  (by rey)',
+      '    10:00:02 deploying level 0: account@2.0.0  (by engine)',
     ]);
   });
 
@@ -247,7 +252,7 @@ describe('renderTicket', () => {
       '  items',
       `    ${'orders@1.0.0'.padEnd(28)} [..........] 0/1 ready`,
       '  events',
-      `    10:00:00 ${'created'.padEnd(16)} by rey`,
+      '    10:00:00 created  (by rey)',
     ]);
     // Once promoted, the header no longer shows a goal.
     expect(renderTicket({ ...t, state: 'promoted' }, [], [])[0]).toBe(
@@ -322,5 +327,30 @@ describe('settled (is waiting for the goal over?)', () => {
   ];
   for (const [name, t, goal, expected] of cases) {
     it(`${name}: ${expected}`, () => expect(settled(t, goal)).toBe(expected));
+  }
+});
+
+describe('the state line says where the engine moves the ticket, and only then', () => {
+  const cases: [string, Partial<TicketData>, string][] = [
+    [
+      'deploying to prerelease',
+      { state: 'deploying', goal: 'prerelease' },
+      'deploying → prerelease',
+    ],
+    // A failed deploy keeps its goal (what it failed to reach): it reads as failed, not as progress.
+    ['failed while deploying', { state: 'failed', goal: 'deployed' }, 'failed'],
+    ['failed while going to canary', { state: 'failed', goal: 'canary' }, 'failed'],
+    // An abort is the one thing that still moves a failed ticket.
+    ['failed, then aborted', { state: 'failed', goal: 'aborted' }, 'failed → aborted'],
+    ['aborted', { state: 'aborted', goal: 'promoted' }, 'aborted'],
+    ['promoted', { state: 'promoted', goal: 'promoted' }, 'promoted'],
+    ['open, no goal', { state: 'open', goal: null }, 'open'],
+  ];
+  for (const [name, over, expected] of cases) {
+    it(`${name}: state ${expected}`, () => {
+      expect(renderTicket(ticket(over), [], [])[0]).toBe(
+        `ticket 2  product shop  state ${expected}`,
+      );
+    });
   }
 });

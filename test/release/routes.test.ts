@@ -15,13 +15,19 @@ describe('withStable', () => {
     {
       base: '/svc/web => /v/web/1.0.0;/svc/orders => /v/orders/1.0.0;',
       items: [item('orders', '2.0.0')],
-      out: '/svc/web=>/v/web/1.0.0;\n/svc/orders => /v/orders/2.0.0;',
+      out: '/svc/web => /v/web/1.0.0;\n/svc/orders => /v/orders/2.0.0;',
+    },
+    {
+      // A base stored compact (an older promotion, or applied so) comes out in one spacing too.
+      base: '/svc/web=>/v/web/1.0.0;/svc/orders=>/v/orders/1.0.0',
+      items: [item('orders', '2.0.0')],
+      out: '/svc/web => /v/web/1.0.0;\n/svc/orders => /v/orders/2.0.0;',
     },
     {
       // Every rule for exactly /svc/orders goes; a longer prefix and other services stay.
       base: '/svc/orders => /v/orders/1.0.0;/svc/orders/admin => /v/orders/0.9.0;/svc/orders => /v/orders/1.1.0;/svc/* => /$/fail',
       items: [item('orders', '2.0.0'), item('account', '1.2.0')],
-      out: '/svc/orders/admin=>/v/orders/0.9.0;\n/svc/*=>/$/fail;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/1.2.0;',
+      out: '/svc/orders/admin => /v/orders/0.9.0;\n/svc/* => /$/fail;\n/svc/orders => /v/orders/2.0.0;\n/svc/account => /v/account/1.2.0;',
     },
   ])('$base with $items', ({ base, items, out }) => {
     const result = withStable(base, items);

@@ -368,4 +368,26 @@ describe('dashboard for a viewer token', () => {
     expect(await page.locator('[data-testid="canary-share"]').count()).toBe(0);
     await shot(page, 'ticket-rolling');
   }, 120_000);
+
+  it('a failed ticket reads as failed, not as moving on to the goal it failed to reach', async () => {
+    const a = api!;
+    const created = await a.call('POST', '/v1/tickets', {
+      as: 'releaser',
+      body: { product: 'shop', items: [{ module: 'orders', version: '2.0.0' }] },
+    });
+    expect(created.status).toBe(201);
+    // What the engine records when a deploy fails: the state, with the goal left as it was.
+    await a.store.updateTicket(created.body.id, { state: 'failed', goal: 'deployed' }, 'engine');
+    const page = await browser!.newPage();
+    await page.goto(`${a.url}/tickets/${created.body.id}`);
+    await page.waitForSelector('input#token');
+    await page.fill('input#token', TOKENS.viewer);
+    await page.click('form button[type="submit"]');
+    await page.waitForSelector('section.ticket[data-state="failed"]');
+    expect((await page.textContent('section.ticket .badge'))?.trim()).toBe('failed');
+    await page.goto(`${a.url}/tickets?product=shop`);
+    const row = page.locator(`[data-ticket="${created.body.id}"] .badge`);
+    await row.waitFor();
+    expect((await row.textContent())?.trim()).toBe('failed');
+  }, 120_000);
 });

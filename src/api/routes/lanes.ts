@@ -5,6 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { checkOverlayVersions } from '../../control/overlay-versions.js';
 import type { Lane, LaneInput } from '../../store/model.js';
 import { laneInputSchema } from '../../store/model.js';
 import type { StoreTx } from '../../store/store.js';
@@ -40,6 +41,9 @@ async function writeLane(
 ): Promise<Lane> {
   if (req.principal?.role !== 'admin' && lane.overlay !== undefined && lane.overlay !== '')
     checkReleaserOverlay(lane.overlay, lane.product, await productModules(tx, lane.product));
+  // Whoever writes it: lane traffic must reach a version that exists.
+  if (lane.overlay !== undefined)
+    await checkOverlayVersions(lane.overlay, async (m, v) => (await tx.getVersion(m, v)) !== null);
   return write();
 }
 
