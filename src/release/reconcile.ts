@@ -98,8 +98,7 @@ export function instanceId(module: string, version: string, index: number): stri
 export function reconcile(view: TicketView): Decision {
   const { ticket } = view;
   if (ticket.goal === null || isTerminal(ticket.state)) return NOTHING;
-  if (view.plan.strategy === 'rolling')
-    return reconcileRolling(view, { analysis, promote, instanceId });
+  if (view.plan.strategy === 'rolling') return rolling(view);
   if (ticket.goal === 'aborted')
     return abort(view, view.progress.message ?? 'aborted by an operator', 'aborted');
   if (ticket.state === 'failed') return NOTHING; // waits for a command (deploy again, amend, abort)
@@ -301,6 +300,74 @@ function canary(view: TicketView): Decision {
     );
   }
   return decision;
+}
+
+/**
+ * A rolling ticket's decision, settled at one `now`: while a decision only moves the ticket (its
+ * progress, state, lane), the walker is asked again on the ticket as that decision leaves it, so
+ * batches already satisfied (their instances ready, nothing to drain, no pause or analysis to wait
+ * for) are walked in one decision, not one per tick. It stops at the first decision that starts,
+ * drains or promotes: what those change is observed on the next tick.
+ */
+function rolling(view: TicketView): Decision {
+  const helpers = { analysis, promote, instanceId };
+  let decision = reconcileRolling(view, helpers);
+  let now = view;
+  // A promotion or the end of an abort is observed first; so is a new goal (an analysis failure
+  // is recorded, with its reason as the message, before the restore begins).
+  const ends = (d: Decision) =>
+    d.patch?.goal !== undefined ||
+    d.actions.some((a) => a.kind === 'setStable' || a.kind === 'deleteLane');
+  for (let i = 0; i < 16 && decision.patch !== null && !ends(decision); i++) {
+    now = startedAndDrained(decided(now, decision), decision);
+    if (isTerminal(now.ticket.state)) break;
+    const more = reconcileRolling(now, helpers);
+    if (more.patch === null && more.actions.length === 0 && more.events.length === 0) break;
+    const lane = more.actions.some((a) => a.kind === 'putLane');
+    decision = merge(
+      { ...decision, actions: decision.actions.filter((a) => !lane || a.kind !== 'putLane') },
+      // The walker saw the starts and drains so far applied: it does not repeat them.
+      more,
+    );
+  }
+  return decision;
+}
+
+/**
+ * The instances as a rolling decision leaves them: started ones starting (not ready, so nothing is
+ * decided on them before they are observed ready), drained ones draining.
+ */
+function startedAndDrained(view: TicketView, d: Decision): TicketView {
+  const drained = new Set(d.actions.flatMap((a) => (a.kind === 'drain' ? [a.id] : [])));
+  const mine = (m: string, v: string) =>
+    view.ticket.items.some((i) => i.module === m && i.version === v);
+  const drain = (list: readonly Instance[]) =>
+    list.map((i) => (drained.has(i.id) ? { ...i, state: 'draining' as const } : i));
+  let instances = drain(view.instances);
+  let old = drain(view.rolling?.old ?? []);
+  for (const a of d.actions) {
+    if (a.kind !== 'start') continue;
+    const fresh: Instance = {
+      id: a.id,
+      module: a.module,
+      version: a.version,
+      host: '',
+      address: '',
+      state: 'starting',
+      health: 'unknown',
+      weight: 1,
+      leaseExpiresAt: null,
+      createdAt: '',
+      updatedAt: '',
+    };
+    if (mine(a.module, a.version)) instances = [...instances.filter((i) => i.id !== a.id), fresh];
+    else old = [...old.filter((i) => i.id !== a.id), fresh];
+  }
+  return {
+    ...view,
+    instances,
+    ...(view.rolling === undefined ? {} : { rolling: { ...view.rolling, old } }),
+  };
 }
 
 /** The ticket and lane as they are once `d` is applied (for the canary's next decision). */

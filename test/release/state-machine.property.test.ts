@@ -327,11 +327,7 @@ describe('the ticket state machine, over every state × goal × observation', ()
           expect(reasonFor(from, to), `${from} → ${to}`).not.toBeNull();
           seen.add(`${from}->${to}`);
         }
-        // Idempotence holds for blue-green. A rolling ticket whose next batches are already
-        // satisfied (their new instances ready, nothing to drain, no pause or analysis to wait
-        // for) advances one batch per tick rather than all at once at one `now` — it converges,
-        // but a second reconcile decides the next batch. Known and left for the rolling walker.
-        if (view.plan.strategy !== 'rolling') expect(reconcile(applied(view, d))).toEqual(NOTHING);
+        expect(reconcile(applied(view, d))).toEqual(NOTHING);
       }),
       { seed: SEED, numRuns: RUNS },
     );
