@@ -22,6 +22,7 @@ import { readTail } from '../runtime/log-tail.js';
 import type { Exit, ProcessHandle } from '../runtime/process-handle.js';
 import { spawnProcess, terminate, watchProcess } from '../runtime/process-handle.js';
 import { isSameProcess } from '../runtime/process-identity.js';
+import { logOffset, untilListening } from './up-proxy-start.js';
 
 export const PROXY_RECORD = 'proxy.json';
 export const PROXY_LOG = 'proxy.log';
@@ -74,7 +75,12 @@ const digest = (token: string | null) =>
   token === null ? null : createHash('sha256').update(token).digest('hex');
 
 /** Keeps the proxy an earlier run left when it fits `cmd`; otherwise starts one. */
-export async function ensureProxy(dataDir: string, cmd: ProxyCommand): Promise<ProxyStart> {
+export async function ensureProxy(
+  dataDir: string,
+  cmd: ProxyCommand,
+  /** Wait until a proxy started here listens, failing on its bad-input exit (up's first start). */
+  untilUp = false,
+): Promise<ProxyStart> {
   const recordPath = join(dataDir, PROXY_RECORD);
   const log = join(dataDir, PROXY_LOG);
   const earlier = await readRecord(recordPath);
@@ -90,6 +96,7 @@ export async function ensureProxy(dataDir: string, cmd: ProxyCommand): Promise<P
   for (const [k, v] of Object.entries(cmd.env)) if (v !== undefined) env[k] = v;
   delete env.TURNOUT_TOKEN;
   if (cmd.token !== null) env.TURNOUT_TOKEN = cmd.token;
+  const from = await logOffset(log);
   const handle = await spawnProcess({
     command: cmd.command,
     args: cmd.args,
@@ -111,6 +118,12 @@ export async function ensureProxy(dataDir: string, cmd: ProxyCommand): Promise<P
     await writeJsonAtomically(recordPath, record);
   } catch (error) {
     await terminate(handle, 0); // unrecorded, the next run could neither keep nor stop it
+    throw error;
+  }
+  try {
+    if (untilUp) await untilListening(handle.exited, log, from);
+  } catch (error) {
+    await rm(recordPath, { force: true }); // it has exited: nothing to keep
     throw error;
   }
   return { proxy: upProxy(handle, false, log, recordPath), replaced };
@@ -202,7 +215,8 @@ export async function superviseProxy(
 ): Promise<ProxySupervisor> {
   const { logger } = options;
   const policy = options.backoff ?? PROXY_BACKOFF;
-  const first = await ensureProxy(dataDir, cmd);
+  // The first start fails `up` when the proxy cannot listen; a restart is only retried.
+  const first = await ensureProxy(dataDir, cmd, true);
   let proxy = first.proxy;
   let startedAt = Date.now(); // for one kept from an earlier run: since we watch it
   let failures = 0;

@@ -1,5 +1,6 @@
-// A port already taken names the flag to change (issue 16), for each listener of `proxy` and for
-// the API listener of `up` and `demo`: the real bin, with the port held by a real socket here.
+// A port already taken names the flag to change (issue 16), for each listener of `proxy`, for the
+// API listener of `up` and `demo`, and for the listeners of `up`'s own proxy (which then fails
+// `up` instead of being restarted): the real bin, with the port held by a real socket here.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -48,6 +49,26 @@ describe('a listener whose port is taken', () => {
       `turnout: --api ${taken} is already in use (another program, or another turnout, listens there): choose another with --api <host:port>\n`,
     );
   });
+
+  it.each(['--edge', '--outbound'])(
+    'turnout up %s: its proxy cannot listen, and up fails naming the flag (no restart loop)',
+    async (flag) => {
+      const flags = { ...OFF, [flag]: taken };
+      const r = await turnout(
+        'up',
+        '--insecure-local',
+        '--data',
+        join(data, `up${flag}`),
+        '--api',
+        '127.0.0.1:0',
+        ...Object.entries(flags).flat(),
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        `turnout: ${flag} ${taken} is already in use (another program, or another turnout, listens there): choose another with ${flag} <host:port>, or ${flag} off\n`,
+      );
+    },
+  );
 
   it('turnout demo --api --json: the same as a JSON error naming the field', async () => {
     const flags = Object.entries(OFF).flat();

@@ -47,7 +47,11 @@ afterEach(async () => {
 
 const command = (): ProxyCommand => ({
   command: process.execPath,
-  args: ['-e', 'setInterval(() => {}, 1 << 30)'],
+  // Says it listens, as `turnout proxy` does once its listeners are up (up waits for that line).
+  args: [
+    '-e',
+    "process.stderr.write('turnout proxy: outbound off, edge off, admin off\\n'); setInterval(() => {}, 1 << 30)",
+  ],
   config: 'http://127.0.0.1:1/v1/stream',
   listeners: { outbound: 'off', edge: 'off', admin: 'off' },
   token: null,

@@ -277,3 +277,25 @@ export async function servedBy(
     by: new Set(replies.map((r) => String(r.headers['x-served-by']))),
   };
 }
+
+/**
+ * Sends `req` in rounds of `round` until every name in `expected` has served one (or `max`
+ * requests were sent): who served and every status. Waits for the event (each expected endpoint
+ * answering) rather than trusting a fixed count, which a balancer warming up a new endpoint, on
+ * a busy machine, can leave unseen.
+ */
+export async function servedUntil(
+  port: number,
+  expected: readonly string[],
+  req: { path: string; headers?: Record<string, string> },
+  { round = 20, max = 400 } = {},
+): Promise<{ statuses: number[]; by: Set<string> }> {
+  const statuses: number[] = [];
+  const by = new Set<string>();
+  while (statuses.length < max && !expected.every((e) => by.has(e))) {
+    const r = await servedBy(port, round, req);
+    statuses.push(...r.statuses);
+    for (const name of r.by) by.add(name);
+  }
+  return { statuses, by };
+}

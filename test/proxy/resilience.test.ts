@@ -16,7 +16,7 @@ import {
   deadAddress,
   runLoad,
   send,
-  servedBy,
+  servedUntil,
   startTestProxy,
   startUpstream,
   tempDir,
@@ -205,8 +205,9 @@ describe('config reload under load', () => {
       await waitFor('130 more replies under load', () => answered >= from + 130);
       rewrite(step.snap);
       await waitForVersion(proxy, step.snap.version);
-      const s = await servedBy(port, 20, stable);
-      const l = await servedBy(port, 20, blue);
+      // Until each expected endpoint answered (bounded): a new one may be warming up.
+      const s = await servedUntil(port, step.stable, stable);
+      const l = await servedUntil(port, step.blue, blue);
       expect(s.statuses.every((x) => x === 200)).toBe(true);
       expect(l.statuses.every((x) => x === 200)).toBe(true);
       expect([...s.by].sort()).toEqual(step.stable);
@@ -293,9 +294,11 @@ describe('outlier ejection', () => {
     const port = proxy.outbound!.port;
     const req = () => ({ path: 'http://orders/', headers: { baggage: SHOP } });
 
-    // Bursts until it has failed enough times in a row to be ejected (bounded).
+    // Bursts until it has failed enough times in a row to be ejected: the event itself, not a
+    // fixed number of bursts (on a busy machine the balancer can spread a burst so that fewer
+    // of them land on `bad` in a row). 40 bursts only bound a hang.
     const ejected = () => proxy.logs.find((l) => l.event === 'endpoint_ejected');
-    for (let i = 0; i < 5 && ejected() === undefined; i++) {
+    for (let i = 0; i < 40 && ejected() === undefined; i++) {
       await Promise.all(Array.from({ length: 30 }, () => send(port, req())));
     }
     const ejection = ejected();
@@ -327,7 +330,7 @@ describe('outlier ejection', () => {
     expect(after.failures).toEqual([]);
     const share = (after.servedBy.get('bad') ?? 0) / after.replies.length;
     expect(share).toBeGreaterThan(0.1);
-  }, 20_000);
+  }, 60_000);
 });
 
 describe('retries and the retry budget', () => {
