@@ -27,7 +27,7 @@ import type { Progress, Verdict } from './progress.js';
 import { stripDeploy } from './progress.js';
 import type { RollingSide } from './rolling.js';
 import { reconcileRolling } from './rolling.js';
-import { laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
+import { laneDiffers, laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
 import { transition } from './state-machine.js';
 import { isTerminal } from './transitions.js';
 
@@ -256,12 +256,7 @@ function wantedLane(view: TicketView, percent: number | null): LaneInput {
 }
 
 function laneActions(view: TicketView, wanted: LaneInput): Action[] {
-  const lane = view.lane;
-  const same =
-    lane !== null &&
-    lane.overlay === wanted.overlay &&
-    JSON.stringify(lane.rules) === JSON.stringify(wanted.rules);
-  return same ? [] : [{ kind: 'putLane', lane: wanted }];
+  return laneDiffers(view.lane, wanted) ? [{ kind: 'putLane', lane: wanted }] : [];
 }
 
 function prerelease(view: TicketView): Decision {
@@ -292,12 +287,8 @@ function canary(view: TicketView): Decision {
   let decision = canaryStep(view);
   for (let i = 0; i <= plan.steps.length + 1 && decision.patch?.state === 'canary'; i++) {
     const more = canaryStep(decided(view, decision));
-    if (more.patch === null && more.actions.length === 0 && more.events.length === 0) break;
-    const lane = more.actions.some((a) => a.kind === 'putLane');
-    decision = merge(
-      { ...decision, actions: decision.actions.filter((a) => !lane || a.kind !== 'putLane') },
-      more,
-    );
+    if (isNothing(more)) break;
+    decision = andThen(decision, more);
   }
   return decision;
 }
@@ -322,13 +313,9 @@ function rolling(view: TicketView): Decision {
     now = startedAndDrained(decided(now, decision), decision);
     if (isTerminal(now.ticket.state)) break;
     const more = reconcileRolling(now, helpers);
-    if (more.patch === null && more.actions.length === 0 && more.events.length === 0) break;
-    const lane = more.actions.some((a) => a.kind === 'putLane');
-    decision = merge(
-      { ...decision, actions: decision.actions.filter((a) => !lane || a.kind !== 'putLane') },
-      // The walker saw the starts and drains so far applied: it does not repeat them.
-      more,
-    );
+    if (isNothing(more)) break;
+    // The walker saw the starts and drains so far applied: it does not repeat them.
+    decision = andThen(decision, more);
   }
   return decision;
 }
@@ -368,6 +355,15 @@ function startedAndDrained(view: TicketView, d: Decision): TicketView {
     instances,
     ...(view.rolling === undefined ? {} : { rolling: { ...view.rolling, old } }),
   };
+}
+
+const isNothing = (d: Decision) =>
+  d.patch === null && d.actions.length === 0 && d.events.length === 0;
+
+/** `a`, then `b` decided on what `a` leaves, as one decision: `b`'s lane replaces `a`'s. */
+function andThen(a: Decision, b: Decision): Decision {
+  const lane = b.actions.some((x) => x.kind === 'putLane');
+  return merge({ ...a, actions: a.actions.filter((x) => !lane || x.kind !== 'putLane') }, b);
 }
 
 /** The ticket and lane as they are once `d` is applied (for the canary's next decision). */

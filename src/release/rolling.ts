@@ -24,7 +24,7 @@ import { unavailableCount } from '../store/plan.js';
 import { overall } from './analysis.js';
 import type { Progress, Verdict } from './progress.js';
 import type { Action, Decision, TicketEventOut, TicketView } from './reconcile.js';
-import { laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
+import { laneDiffers, laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
 import { transition } from './state-machine.js';
 
 /** What a rolling ticket replaces, observed beside it (observe.ts). */
@@ -213,12 +213,7 @@ export function rollingLane(view: TicketView, percent: number | null): LaneInput
 }
 
 function laneAction(view: TicketView, wanted: LaneInput): Action[] {
-  const lane = view.lane;
-  const same =
-    lane !== null &&
-    lane.overlay === wanted.overlay &&
-    JSON.stringify(lane.rules) === JSON.stringify(wanted.rules);
-  return same ? [] : [{ kind: 'putLane', lane: wanted }];
+  return laneDiffers(view.lane, wanted) ? [{ kind: 'putLane', lane: wanted }] : [];
 }
 
 // --- forward: batches ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { LaneRuleInput } from '../routing/lane-rules.js';
 import { parseDtab } from '../routing/parser.js';
 import type { NameTree } from '../routing/tree.js';
 import { showNameTree } from '../routing/tree.js';
-import type { TicketItem } from '../store/model.js';
+import type { Lane, LaneInput, TicketItem } from '../store/model.js';
 import type { CanaryPlan } from '../store/plan.js';
 
 /** Every ticket has its own lane, named after it. The name is not a secret: the header value is. */
@@ -98,4 +98,13 @@ export function versionsNamed(dtabText: string): Set<string> {
   };
   for (const d of dtab) visit(d.dst);
   return out;
+}
+
+/** Whether the stored lane differs from the one wanted (so it must be put again). */
+export function laneDiffers(lane: Lane | null, wanted: LaneInput): boolean {
+  return (
+    lane === null ||
+    lane.overlay !== wanted.overlay ||
+    JSON.stringify(lane.rules) !== JSON.stringify(wanted.rules)
+  );
 }
