@@ -102,7 +102,8 @@ describe('turnout up --tls-cert --tls-key', () => {
         if (child.exitCode !== null) throw new Hopeless(`turnout up exited: ${stderr}`);
         const res = await request(`http://127.0.0.1:${adminPort}/ready`);
         await res.body.text();
-        return res.statusCode === 200;
+        // …and up has printed what runs where (once its proxy said it listens).
+        return res.statusCode === 200 && stdout.includes('\n');
       },
       { timeoutMs: 60_000, everyMs: 100 },
     );

@@ -82,10 +82,11 @@ describe('turnout up', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
 
-    await waitFor('the proxy admin /ready', async () => {
+    // Ready, and up has said what runs where (it prints once its proxy says it listens).
+    await waitFor('the proxy admin /ready and the summary', async () => {
       const res = await request(`http://127.0.0.1:${adminPort}/ready`);
       await res.body.text();
-      return res.statusCode === 200;
+      return res.statusCode === 200 && stdout.includes('\n');
     });
     const summary = JSON.parse(stdout.trim().split('\n')[0] ?? '{}') as {
       api: string;
@@ -217,15 +218,16 @@ describe('turnout up', () => {
         new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000)),
       ]);
     };
-    const ready = () =>
-      waitFor('the proxy admin /ready', async () => {
+    // Ready, and up has said what runs where (it prints once its proxy says it listens).
+    const ready = (run: ReturnType<typeof start>) =>
+      waitFor('the proxy admin /ready and the summary', async () => {
         const res = await request(`http://127.0.0.1:${adminPort}/ready`);
         await res.body.text();
-        return res.statusCode === 200;
+        return res.statusCode === 200 && run.stdout().includes('\n');
       });
 
     const first = start();
-    await ready();
+    await ready(first);
     const token = (
       JSON.parse(first.stdout().trim().split('\n')[0] ?? '{}') as { adminToken: string }
     ).adminToken;
@@ -237,7 +239,7 @@ describe('turnout up', () => {
     expect(await stopped(first)).toBe(0);
 
     const second = start();
-    await ready();
+    await ready(second);
     const again = (
       JSON.parse(second.stdout().trim().split('\n')[0] ?? '{}') as { adminToken: string }
     ).adminToken;
