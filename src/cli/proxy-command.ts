@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readPemFile } from '../client/pem.js';
+import { readCa } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
 import type { ClientLimits } from '../proxy/client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from '../proxy/client-connection.js';
@@ -184,11 +184,7 @@ export function registerProxyCommand(
         });
       }
       const config = /^https?:\/\//.test(flags.config) ? flags.config : resolve(flags.config);
-      const caFile = flags.ca ?? process.env.TURNOUT_CA;
-      const ca =
-        caFile === undefined || caFile === ''
-          ? undefined
-          : readPemFile(caFile, flags.ca === undefined ? 'TURNOUT_CA' : '--ca');
+      const ca = readCa(flags.ca);
       const common = {
         config,
         lastGoodPath: join(resolve(flags.data), 'proxy', 'last-good.json'),

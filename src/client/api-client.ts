@@ -6,7 +6,7 @@ import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
 import { authHint, type TokenSource } from './auth-hint.js';
 import { type HttpAnswer, httpCall } from './http-call.js';
-import { readPemFile } from './pem.js';
+import { readCa } from './pem.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 
@@ -94,9 +94,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     '',
   );
   const token = options.token ?? process.env.TURNOUT_TOKEN;
-  const caFile = options.caFile ?? process.env.TURNOUT_CA;
-  const field = options.caFile === undefined ? 'TURNOUT_CA' : '--ca';
-  const ca = caFile === undefined || caFile === '' ? undefined : readPemFile(caFile, field);
+  const ca = readCa(options.caFile);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
   const tokenSource: TokenSource =

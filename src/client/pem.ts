@@ -24,3 +24,13 @@ export function readPemFile(path: string, field: string): string {
     throw new TurnoutError('invalid_argument', `${field}: ${path} holds no PEM block`, field);
   return text;
 }
+
+/**
+ * The CA to trust for an https server: the PEM file `--ca` names, else TURNOUT_CA's; undefined
+ * when neither is set. Errors name whichever was used.
+ */
+export function readCa(flag: string | undefined): string | undefined {
+  const file = flag ?? process.env.TURNOUT_CA;
+  if (file === undefined || file === '') return undefined;
+  return readPemFile(file, flag === undefined ? 'TURNOUT_CA' : '--ca');
+}

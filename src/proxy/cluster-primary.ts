@@ -22,7 +22,7 @@ import { isFromWorker } from './cluster-messages.js';
 import { ClusterMetrics } from './cluster-stats.js';
 import { WORKER_SELF_ENV } from './cluster-worker.js';
 import type { SnapshotOrigin } from './config-source.js';
-import { createConfigSource } from './config-source.js';
+import { proxyConfigSource } from './config-source.js';
 import type { ListenAddress } from './server.js';
 import { listen, listenerAddress } from './server.js';
 
@@ -84,13 +84,7 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
       .map((s) => ({ key: s.worker.id, pid: s.pid, send: (m: ToWorker) => toWorker(s, m) })),
   );
 
-  const source = createConfigSource({
-    source: opts.config,
-    lastGoodPath: opts.lastGoodPath,
-    logger,
-    ...(opts.token === undefined ? {} : { token: opts.token }),
-    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
-  });
+  const source = proxyConfigSource(opts, logger);
   await source.start((next, from) => {
     compiled = next;
     origin = from;

@@ -367,3 +367,17 @@ class Core implements ConfigSource {
 export function createConfigSource(opts: ConfigSourceOptions): ConfigSource {
   return new Core(opts);
 }
+
+/** What `turnout proxy` follows (one process, or a cluster's primary): its --config and the rest. */
+export function proxyConfigSource(
+  opts: { config: string; lastGoodPath: string | null; token?: string; ca?: string },
+  logger: Logger,
+): ConfigSource {
+  return createConfigSource({
+    source: opts.config,
+    lastGoodPath: opts.lastGoodPath,
+    logger,
+    ...(opts.token === undefined ? {} : { token: opts.token }),
+    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+  });
+}

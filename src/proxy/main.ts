@@ -12,7 +12,7 @@ import { DEFAULT_WARMUP_WINDOW_MS } from './balancer.js';
 import type { ClientLimits } from './client-connection.js';
 import { DEFAULT_CLIENT_LIMITS } from './client-connection.js';
 import type { ConfigSource, SnapshotOrigin } from './config-source.js';
-import { createConfigSource } from './config-source.js';
+import { proxyConfigSource } from './config-source.js';
 import { createDestinationPicker } from './destination.js';
 import type { HandlerOptions, ProxyRuntime } from './handler.js';
 import { createRetryBudget } from './retry-budget.js';
@@ -120,15 +120,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     now: () => performance.now(),
     random: Math.random,
   };
-  const source =
-    opts.source ??
-    createConfigSource({
-      source: opts.config,
-      lastGoodPath: opts.lastGoodPath,
-      logger,
-      ...(opts.token === undefined ? {} : { token: opts.token }),
-      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
-    });
+  const source = opts.source ?? proxyConfigSource(opts, logger);
   await source.start((next, from) => {
     compiled = next;
     origin = from;

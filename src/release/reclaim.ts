@@ -2,6 +2,7 @@
 // lane names it, any active ticket carries it, or it is in one of a product's last N promoted
 // tickets (N = the product's retainTickets) — so a revert within N tickets is a routing switch.
 
+import { isLive } from '../store/endpoint.js';
 import type { Instance, Lane, Product, Ticket } from '../store/model.js';
 import { promotions } from './history.js';
 import { versionsNamed } from './routes.js';
@@ -35,7 +36,5 @@ export function keptVersions(
 
 /** Live instances (starting or ready) whose version is not kept: to drain, then stop. */
 export function toReclaim(instances: readonly Instance[], keep: ReadonlySet<string>): Instance[] {
-  return instances.filter(
-    (i) => (i.state === 'starting' || i.state === 'ready') && !keep.has(key(i.module, i.version)),
-  );
+  return instances.filter((i) => isLive(i) && !keep.has(key(i.module, i.version)));
 }

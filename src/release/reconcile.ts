@@ -7,7 +7,7 @@
 // against stable) → promote (the base dtab names the ticket's versions, the lane retires).
 // An abort — asked for, or decided by analysis — removes the lane at once.
 
-import { takesTraffic } from '../store/endpoint.js';
+import { isLive, takesTraffic } from '../store/endpoint.js';
 import type {
   Instance,
   Lane,
@@ -83,11 +83,6 @@ const NOTHING: Decision = { actions: [], patch: null, events: [] };
 /** An instance counts as ready when proxies send it requests (store/endpoint.ts, takesTraffic). */
 export function isReady(i: Instance, now: number): boolean {
   return takesTraffic(i, now);
-}
-
-/** Live: started and not on its way out. */
-function isLive(i: Instance): boolean {
-  return i.state === 'starting' || i.state === 'ready';
 }
 
 /** Deterministic instance ids, so a start repeated after a crash names the same instance. */

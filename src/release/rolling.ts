@@ -10,7 +10,7 @@
 // next idempotent step out. The helpers it shares with the canary (analysis, promotion, instance
 // ids) come in as arguments, so this file does not import reconcile.ts back.
 
-import { takesTraffic } from '../store/endpoint.js';
+import { isLive, takesTraffic } from '../store/endpoint.js';
 import type {
   Instance,
   LaneInput,
@@ -108,7 +108,6 @@ interface Count {
   readonly taken: ReadonlySet<string>;
 }
 
-const isLive = (i: Instance) => i.state === 'starting' || i.state === 'ready';
 /** The one definition of an instance proxies send requests to (store/endpoint.ts). */
 const isReady = (i: Instance, now: number) => takesTraffic(i, now);
 

@@ -21,3 +21,8 @@ export function isEndpoint(instance: Instance, nowMs: number): boolean {
 export function takesTraffic(instance: Instance, nowMs: number): boolean {
   return isEndpoint(instance, nowMs) && routable(instance);
 }
+
+/** Live: started and not on its way out (starting or ready), whether or not it takes traffic. */
+export function isLive(instance: Instance): boolean {
+  return instance.state === 'starting' || instance.state === 'ready';
+}
