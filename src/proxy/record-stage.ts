@@ -25,10 +25,11 @@ export function labelsFor(route: RequestRoute, bound: Bound, address: string): R
 type SeriesCache = WeakMap<Bound, Map<string, Map<string, Map<string, RequestSeries>>>>;
 const cacheByStats = new WeakMap<object, SeriesCache>();
 
-function child<V>(map: Map<string, V>, key: string, make: () => V): V {
+/** The inner map at `key`, made on first use (no closure per call: this runs per attempt). */
+function inner<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
   let v = map.get(key);
   if (v === undefined) {
-    v = make();
+    v = new Map();
     map.set(key, v);
   }
   return v;
@@ -51,9 +52,13 @@ export function seriesFor(
     byProduct = new Map();
     cache.set(bound, byProduct);
   }
-  const byLane = child(byProduct, route.product, () => new Map());
-  const byEndpoint = child(byLane, route.lane ?? '', () => new Map());
-  return child(byEndpoint, address, () => rt.stats.series(labelsFor(route, bound, address)));
+  const byEndpoint = inner(inner(byProduct, route.product), route.lane ?? '');
+  let series = byEndpoint.get(address);
+  if (series === undefined) {
+    series = rt.stats.series(labelsFor(route, bound, address));
+    byEndpoint.set(address, series);
+  }
+  return series;
 }
 
 /** The status an attempt is counted under: 0 when nothing usable came back. */
