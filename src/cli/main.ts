@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
 import { registerApplyCommand } from './apply-command.js';
+import { registerCompletionCommand } from './completion-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDescribeCommand } from './describe-command.js';
 import { registerDtabCommands } from './dtab-commands.js';
@@ -48,6 +49,8 @@ export function buildProgram(
   registerLogsCommand(program, io, setExit);
   registerNotifierCommand(program, io, setExit);
   registerLoadCommand(program, io, setExit);
+  // Last: it reads the tree the others built.
+  registerCompletionCommand(program, io);
   return program;
 }
 
