@@ -14,6 +14,7 @@ import { renderExplanation } from '../routing/explain-text.js';
 import { versionNamer } from '../routing/namers.js';
 import { parsePath } from '../routing/parser.js';
 import { describeBind } from './dtab-commands.js';
+import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 
@@ -60,8 +61,8 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-interface ExplainOpts {
-  config: string;
+interface ExplainOpts extends ApiFlags {
+  config?: string;
   product: string;
   lane?: string;
   header: string[];
@@ -77,23 +78,34 @@ export function registerRouteCommands(
   setExit: (code: number) => void,
 ): void {
   const route = program.command('route').description('explain how requests are routed');
-  route
-    .command('explain')
-    .description('which lane a request gets at the edge and why, then the delegation and endpoints')
-    .requiredOption('--config <file>', 'routing snapshot (YAML or JSON)')
-    .requiredOption('--product <name>', 'product the request is for')
-    .option('--lane <name>', 'skip edge assignment and use this lane')
-    .option('-H, --header <header>', "request header, 'Name: value' (repeatable)", collect, [])
-    .option('--query <string>', 'query string of the request, without ?')
-    .option('--client-ip <ip>', 'client address as the edge sees it', '127.0.0.1')
-    .option(
-      '--trusted-hops <cidrs>',
-      "the proxy's --trusted-hops: whether --client-ip may set segment headers and sticky keys",
-      'none',
-    )
-    .option('--json', 'print JSON')
+  apiFlags(
+    route
+      .command('explain')
+      .description(
+        'which lane a request gets at the edge and why, then the delegation and endpoints — against a snapshot file (--config) or the live system (the API at --server)',
+      )
+      .option(
+        '--config <file>',
+        'routing snapshot (YAML or JSON); absent: ask the API what the proxies run now',
+      )
+      .requiredOption('--product <name>', 'product the request is for')
+      .option('--lane <name>', 'skip edge assignment and use this lane')
+      .option('-H, --header <header>', "request header, 'Name: value' (repeatable)", collect, [])
+      .option('--query <string>', 'query string of the request, without ?')
+      .option('--client-ip <ip>', 'client address as the edge sees it', '127.0.0.1')
+      .option(
+        '--trusted-hops <cidrs>',
+        "the proxy's --trusted-hops: whether --client-ip may set segment headers and sticky keys (with --config; the live system explains as through a trusted hop)",
+        'none',
+      ),
+  )
     .argument('<name>', 'logical name to route, e.g. /svc/orders')
     .action(async (name: string, opts: ExplainOpts) => {
+      if (opts.config === undefined) {
+        const { explainLive } = await import('./route-explain-live.js');
+        setExit(await explainLive(name, opts, io));
+        return;
+      }
       const { explainLaneAssignment } = await import('../routing/assign.js');
       const compiled = await loadConfigFile(opts.config);
       const product = compiled.products.get(opts.product);

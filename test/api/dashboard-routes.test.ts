@@ -501,11 +501,41 @@ describe('POST /v1/explain', () => {
       'name',
     );
     expectError(
-      await explainAs({ host: 'shop.example.com', path: '/', lane: 'dev' }),
+      await explainAs({ host: 'shop.example.com', path: '/', laneName: 'dev' }),
       400,
       'invalid_argument',
-      'lane',
+      'laneName',
     );
+    expectError(
+      await explainAs({ host: 'shop.example.com', product: 'shop', path: '/' }),
+      400,
+      'invalid_argument',
+      'product',
+    );
+    expectError(await explainAs({ product: 'nope', path: '/' }), 404, 'not_found', 'product');
+  });
+
+  it('asks by product instead of host, and in a given lane (what `route explain` sends)', async () => {
+    const api = await shopWithLane();
+    const a = await api.call('POST', '/v1/explain', {
+      as: 'viewer',
+      body: { product: 'shop', path: '/', lane: 'dev' },
+    });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+    expect(a.body).toMatchObject({
+      host: null,
+      product: 'shop',
+      lane: { lane: 'dev', ruleIndex: null, reason: 'given with lane', rules: [] },
+    });
+    const byHost = await api.call('POST', '/v1/explain', {
+      as: 'viewer',
+      body: { host: 'shop.example.com', path: '/', lane: 'dev' },
+    });
+    // Named by product or by the host that serves it, the same lane routes the same way: the
+    // lane's overlay sends web to 2.0.0.
+    expect(a.body.result).toMatchObject({ state: 'ok', tree: '/v/web/2.0.0' });
+    expect(a.body.dtab).toEqual(byHost.body.dtab);
+    expect(a.body.result).toEqual(byHost.body.result);
   });
 
   it('needs a token; a viewer may ask', async () => {

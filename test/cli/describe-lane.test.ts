@@ -231,4 +231,34 @@ describe('turnout describe and lane', () => {
       expect(await json('lane', 'list', 'shop')).toEqual([]);
     });
   });
+  describe('route explain against the live system (no --config)', () => {
+    it('explains with the snapshot the control plane publishes now, as text and JSON', async () => {
+      const text = await cli('route', 'explain', '--product', 'shop', '/svc/account');
+      expect(text.stdout, text.stderr).toContain('product  shop (live snapshot version');
+      expect(text.stdout).toContain('lane     stable');
+      expect(text.stdout).toContain('delegation');
+      const a = await cli('route', 'explain', '--product', 'shop', '/svc/account', '--json');
+      const answer = JSON.parse(a.stdout);
+      expect(answer).toMatchObject({ product: 'shop', name: '/svc/account', host: null });
+      const product = await json('get', 'product', 'shop');
+      expect(answer.dtab.join(';').replaceAll(' ', '')).toBe(
+        String(product.baseDtab ?? '').replaceAll(/\s/g, ''),
+      );
+      // The exit code says whether it routes, as with --config.
+      expect(a.code).toBe(answer.result.state === 'ok' && answer.result.addresses !== null ? 0 : 1);
+    });
+
+    it('--lane skips the assignment; an unknown lane routes on stable and says so', async () => {
+      const run = await cli('route', 'explain', '--product', 'shop', '--lane', 'nope', '/svc/web');
+      expect(run.stdout, run.stderr).toContain(
+        'lane     nope — given with lane (product shop has no lane nope: routed on stable)',
+      );
+    });
+
+    it('an unknown product is not_found naming the field; nothing else is asked', async () => {
+      const run = await cli('route', 'explain', '--product', 'nope', '/svc/web', '--json');
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stderr).error).toMatchObject({ code: 'not_found', field: 'product' });
+    });
+  });
 });

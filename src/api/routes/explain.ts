@@ -28,40 +28,70 @@ export interface ExplainPluginOptions {
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const body = z.strictObject({
-  host: z.string().min(1).max(300).describe('the Host the request is sent with, port optional'),
-  path: z
-    .string()
-    .max(8192)
-    .regex(/^\/[\x21-\x7e]*$/, 'must be a request path starting with / (no spaces)')
-    .describe('origin-form path, query optional: /checkout?beta=1'),
-  headers: z
-    .record(z.string(), z.string().max(8192))
-    .optional()
-    .superRefine((headers, ctx) => {
-      for (const name of Object.keys(headers ?? {})) {
-        if (!HEADER_NAME.test(name))
-          ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
-      }
-    })
-    .describe('request headers by name (any case)'),
-  query: z
-    .string()
-    .max(8192)
-    .optional()
-    .describe('the query string without ?, when path does not carry one'),
-  clientIp: z
-    .string()
-    .max(64)
-    .refine((ip) => parseIp(ip) !== null, 'is not an IP address')
-    .optional()
-    .describe('the client address as the edge sees it; default 127.0.0.1'),
-  name: z
-    .string()
-    .max(1024)
-    .optional()
-    .describe("a logical name to delegate instead of the product's entry, e.g. /svc/orders"),
-});
+const body = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .max(300)
+      .optional()
+      .describe('the Host the request is sent with, port optional (or give product)'),
+    product: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('the product, instead of a host that names it'),
+    lane: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("skip the edge's lane assignment and route in this lane"),
+    path: z
+      .string()
+      .max(8192)
+      .regex(/^\/[\x21-\x7e]*$/, 'must be a request path starting with / (no spaces)')
+      .describe('origin-form path, query optional: /checkout?beta=1'),
+    headers: z
+      .record(z.string(), z.string().max(8192))
+      .optional()
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers ?? {})) {
+          if (!HEADER_NAME.test(name))
+            ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
+        }
+      })
+      .describe('request headers by name (any case)'),
+    query: z
+      .string()
+      .max(8192)
+      .optional()
+      .describe('the query string without ?, when path does not carry one'),
+    clientIp: z
+      .string()
+      .max(64)
+      .refine((ip) => parseIp(ip) !== null, 'is not an IP address')
+      .optional()
+      .describe('the client address as the edge sees it; default 127.0.0.1'),
+    name: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe("a logical name to delegate instead of the product's entry, e.g. /svc/orders"),
+  })
+  // Exactly one names the product; the error names the field the caller should give.
+  .superRefine((b, ctx) => {
+    if ((b.host === undefined) === (b.product === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.host === undefined ? 'host' : 'product'],
+        message:
+          b.host === undefined
+            ? 'give host (or product): which product to explain'
+            : 'give host or product, not both',
+      });
+  });
 
 const ruleSchema = z.object({
   index: z.number(),
@@ -74,7 +104,7 @@ const ruleSchema = z.object({
 
 const answerSchema = z.object({
   snapshotVersion: z.number().describe('the routing snapshot explained against'),
-  host: z.string(),
+  host: z.string().nullable().describe('as asked; null when asked by product'),
   path: z.string(),
   product: z.string(),
   name: z.string().describe('the logical name delegated'),
@@ -129,6 +159,21 @@ function productOf(compiled: CompiledSnapshot, host: string): string {
   return product;
 }
 
+/** The product the body names, by `product` or by `host`. */
+function productNamed(c: CompiledSnapshot, b: Body) {
+  const name = b.product ?? productOf(c, b.host ?? '');
+  const product = c.products.get(name);
+  if (product === undefined) {
+    const field = b.product === undefined ? 'host' : 'product';
+    throw new TurnoutError(
+      'not_found',
+      `${field}: no product ${name} in the routing snapshot`,
+      field,
+    );
+  }
+  return product;
+}
+
 function queryOf(b: Body): string {
   const q = b.path.indexOf('?');
   if (q !== -1 && b.query !== undefined)
@@ -175,19 +220,20 @@ export const explainPlugin: FastifyPluginAsyncZod<ExplainPluginOptions> = async 
     async (req) => {
       const b = req.body;
       const c = compiled();
-      const product = c.products.get(productOf(c, b.host));
-      if (product === undefined)
-        throw new TurnoutError('not_found', `host: no product serves host ${b.host}`, 'host');
+      const product = productNamed(c, b);
       const query = queryOf(b);
       const { name, path } = nameOf(b, product.entry);
-      const assignment = explainLaneAssignment(product.rules, {
-        headers: lowerCased(b.headers ?? {}),
-        query,
-        clientAddress: b.clientIp ?? '127.0.0.1',
-        // Trusted hops are each proxy's own configuration, unknown here: explained as a request
-        // that came through one (a rule's trust still shows in its description).
-        trustedHop: true,
-      });
+      const assignment =
+        b.lane !== undefined
+          ? { lane: b.lane, ruleIndex: null, reason: 'given with lane', rules: [] }
+          : explainLaneAssignment(product.rules, {
+              headers: lowerCased(b.headers ?? {}),
+              query,
+              clientAddress: b.clientIp ?? '127.0.0.1',
+              // Trusted hops are each proxy's own configuration, unknown here: explained as a
+              // request that came through one (a rule's trust still shows in its description).
+              trustedHop: true,
+            });
       const known =
         assignment.lane === null ||
         c.snapshot.products.some(
@@ -198,7 +244,7 @@ export const explainPlugin: FastifyPluginAsyncZod<ExplainPluginOptions> = async 
       const e = explain(dtab, path, { namers: [versionNamer(c.endpoints)] });
       return {
         snapshotVersion: c.version,
-        host: b.host,
+        host: b.host ?? null,
         path: b.path,
         product: product.name,
         name,
