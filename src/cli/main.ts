@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
 import { registerApplyCommand } from './apply-command.js';
+import { colourWanted, errorPrefix, setColour } from './colour.js';
 import { registerCompletionCommand } from './completion-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDescribeCommand } from './describe-command.js';
@@ -28,6 +29,7 @@ export function buildProgram(
       'Turnout: release several microservices as one ticket, routed by lane through a lightweight mesh',
     )
     .version(VERSION)
+    .option('--no-color', 'no colour, even on a terminal (also NO_COLOR=1)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();
@@ -64,6 +66,15 @@ function wantsJson(argv: readonly string[]): boolean {
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let exit = 0;
   const json = wantsJson(argv);
+  // Before parsing: a usage error's message is printed with the same choice.
+  const wanted = (stream: NodeJS.WriteStream) =>
+    !json &&
+    colourWanted({
+      isTTY: stream.isTTY === true,
+      env: process.env,
+      noColorFlag: argv.includes('--no-color'),
+    });
+  setColour(wanted(process.stdout), wanted(process.stderr));
   const program = buildProgram(
     io,
     (code) => {
@@ -102,13 +113,13 @@ export function usageError(error: CommanderError): TurnoutError {
 
 function reportError(io: Io, error: unknown, json: boolean): void {
   if (error instanceof TurnoutError) {
-    io.err(json ? JSON.stringify({ error: error.toJSON() }) : `turnout: ${error.message}`);
+    io.err(json ? JSON.stringify({ error: error.toJSON() }) : `${errorPrefix()} ${error.message}`);
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
   io.err(
     json
       ? JSON.stringify({ error: { code: 'internal', message } })
-      : `turnout: internal error: ${message}`,
+      : `${errorPrefix()} internal error: ${message}`,
   );
 }

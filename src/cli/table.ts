@@ -3,6 +3,7 @@
 // clock comes in, so a test pins it.
 
 import { escapeControl } from '../safe-text.js';
+import { paintCell } from './colour.js';
 
 /** Headers that read better than the field name upper-cased. */
 const HEADERS: Readonly<Record<string, string>> = { createdAt: 'AGE', updatedAt: 'UPDATED' };
@@ -50,10 +51,13 @@ export function formatTable(
   const cells = rows.map((row) => columns.map((c) => value(row, c)));
   const header = columns.map(headerOf);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) =>
+  const line = (r: readonly string[], paint: boolean) =>
     r
-      .map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
+      .map((v, i) => {
+        const padded = i === r.length - 1 ? v : v.padEnd(widths[i] ?? 0);
+        return paint ? paintCell(columns[i] ?? '', padded) : padded;
+      })
       .join('  ')
       .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n');
+  return [line(header, false), ...cells.map((r) => line(r, true))].join('\n');
 }
