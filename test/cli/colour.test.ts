@@ -88,7 +88,7 @@ describe('the real bin: colour on a terminal only', () => {
     expect(out).toContain(`${ESC}31mturnout:${ESC}0m`);
   });
 
-  it.each([
+  it.each<{ why: string; tty: boolean; args: string[]; env: Record<string, string> }>([
     { why: 'piped', tty: false, args: bad, env: {} },
     { why: 'NO_COLOR', tty: true, args: bad, env: { NO_COLOR: '1' } },
     { why: '--no-color', tty: true, args: [...bad, '--no-color'], env: {} },
