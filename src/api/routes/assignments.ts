@@ -233,9 +233,13 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
             sent = now;
             if (!res.write(assignmentsFrame(version, list))) await waitDrainOrClose(res);
           }
+          if (watch.stopped) break; // the server is closing
           const next = watch.beyond(version);
           cancel = next.cancel;
           await next.done;
+          // Let I/O (this socket's close) run between rounds: an SQLite read completes without
+          // one, and a loop of those would starve the event loop.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       } catch (error) {
         req.log.warn({ err: error, host }, 'assignment stream ended');
