@@ -266,11 +266,15 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
       const { name, id } = req.params;
       await hostFor(store, req.principal, name);
       await store.transaction(async (tx) => {
-        await tx.reportAssignment(id, name, req.body);
+        // The instance first: its update takes the writer lock before any row lock, the order
+        // every other writer uses (on Postgres the other order could deadlock with the engine).
         const instance = await tx.getInstance(id);
-        if (instance === null || instance.host !== name) return;
-        const patch = healthPatch(instance, req.body.health);
+        const patch =
+          instance !== null && instance.host === name
+            ? healthPatch(instance, req.body.health)
+            : null;
         if (patch !== null) await tx.updateInstance(id, patch, `agent:${name}`);
+        await tx.reportAssignment(id, name, req.body);
       });
       return reply.code(204).send(null);
     },
