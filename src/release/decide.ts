@@ -65,7 +65,14 @@ export function recovery(
     const { id, module, version, address, host } = r;
     steps.push({
       kind: 'register',
-      instance: { kind: 'start', id, module, version, address, ...(host === undefined ? {} : { host }) },
+      instance: {
+        kind: 'start',
+        id,
+        module,
+        version,
+        address,
+        ...(host === undefined ? {} : { host }),
+      },
       ticket: wanting?.id ?? null,
     });
   }
