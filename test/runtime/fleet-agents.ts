@@ -1,10 +1,11 @@
 // The agents' side of the fleet protocol (docs/placement.md, the fleet contract), played by a test
 // on a real store: each host heartbeats (its lease and its instances' leases), follows its
 // assignments (desired run → reports running at an address of its own; desired stop → reports
-// stopped), and reports its instances healthy, which is what the report route writes to the
-// instance row (health healthy, starting → ready). This is the protocol, not a mock of Turnout
+// stopped), and reports its instances healthy, with what the report route writes to the instance
+// row in the same transaction (healthPatch: health healthy, starting → ready). This is the protocol, not a mock of Turnout
 // code: no process runs, so a test decides when a host goes quiet or fails a start.
 
+import { healthPatch } from '../../src/api/routes/assignments.js';
 import type { Store } from '../../src/store/store.js';
 
 const TTL_MS = 60_000;
@@ -88,13 +89,14 @@ export class PlayedAgents {
             : { phase: 'failed', error, logTail: ['boot', `fatal: ${error}`] },
         );
       } else if (a.desired === 'run' && a.status.phase === 'running') {
-        const i = mine.find((x) => x.id === a.id);
-        if (i !== undefined && i.state !== 'stopped' && i.health !== 'healthy')
-          await this.store.updateInstance(
-            a.id,
-            { health: 'healthy', ...(i.state === 'starting' ? { state: 'ready' } : {}) },
-            actor,
-          );
+        // A health report, written as the report route writes it (routes/assignments.ts).
+        await this.store.transaction(async (tx) => {
+          await tx.reportAssignment(a.id, h.name, status);
+          const i = await tx.getInstance(a.id);
+          if (i === null || i.host !== h.name) return;
+          const patch = healthPatch(i, status.health);
+          if (patch !== null) await tx.updateInstance(a.id, patch, actor);
+        });
       }
     }
   }
