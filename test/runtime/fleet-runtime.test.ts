@@ -172,6 +172,26 @@ describe('fleet runtime and engine, agents played over the store', () => {
     expect(now.map((i) => i.id)).not.toContain(lost.id);
   });
 
+  it('a new leader takes over the fleet: what the agents run is recognised on every host, nothing restarted', async () => {
+    await deployed(3);
+    const before = await live(store);
+    await engine.stop();
+    const auditBefore = (await store.listAudit({ limit: 1000 })).items.length;
+    engine = new ReleaseEngine({
+      store,
+      runtime: new FleetRuntime({ store, pollMs: 10 }),
+      traffic: null,
+      leaseTtlMs: 60_000,
+      hostLostGraceMs: 0,
+    });
+    await engine.kick();
+    await engine.kick();
+    expect(engine.isLeader).toBe(true);
+    expect(await live(store)).toEqual(before);
+    const writes = (await store.listAudit({ limit: 1000 })).items.slice(auditBefore);
+    expect(writes.filter((e) => !e.action.startsWith('lease'))).toEqual([]);
+  });
+
   it('a drain starts a replacement elsewhere, which takes traffic before the old instance drains, then stops it', async () => {
     await deployed(3);
     const old = (await live(store)).find((i) => i.host === 'b1') as Instance;
