@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetNet } from '../support/netns.js';
-import { createFleetNet, gateFor, netnsGate, pidsIn, sweepFleetNet } from '../support/netns.js';
+import {
+  createFleetNet,
+  gateFor,
+  netnsGate,
+  pickSubnet,
+  pidsIn,
+  sweepFleetNet,
+} from '../support/netns.js';
 import { waitFor, waitForEvent } from '../support/wait.js';
 
 const gate = netnsGate('the fleet network harness test');
@@ -195,7 +202,17 @@ describe.skipIf(gate.skip)('fleet network harness (namespaces on a bridge)', () 
   });
 });
 
-describe('netnsGate', () => {
+describe('harness rules', () => {
+  it('picks the subnet from the prefix, skipping one already on the machine', () => {
+    const x = pickSubnet('tnself', []);
+    expect(x).toBeGreaterThanOrEqual(30);
+    expect(x).toBeLessThanOrEqual(229);
+    expect(pickSubnet('tnself', [])).toBe(x); // stable: the same prefix, the same subnet
+    const next = pickSubnet('tnself', [`10.${x}.0.1`, '192.0.2.2']);
+    expect(next).not.toBe(x);
+    expect(next).toBe(x === 229 ? 30 : x + 1);
+  });
+
   it('skips with the reason where namespaces are unavailable, but not under CI (the test fails there)', () => {
     const none = {
       ok: false,

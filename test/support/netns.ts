@@ -121,6 +121,7 @@ export function netnsAvailable(): Availability {
     availability = { ok: false, reason: `iproute2's ip is missing: ${errorText(error)}` };
     return availability;
   }
+  sweepProbes();
   try {
     ip(['netns', 'add', ns]);
     ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', `${veth}p`, 'netns', ns]);
@@ -135,6 +136,15 @@ export function netnsAvailable(): Availability {
     ipQuiet(['netns', 'del', ns]);
   }
   return availability;
+}
+
+/** Probe namespaces of processes that died mid-probe (their veth went with the namespace). */
+function sweepProbes(): void {
+  for (const ns of namespacesOf('tnprobe')) {
+    const pid = Number(ns.slice('tnprobe-'.length));
+    if (!Number.isInteger(pid) || existsSync(`/proc/${pid}`)) continue;
+    ipQuiet(['netns', 'del', ns]);
+  }
 }
 
 /**
