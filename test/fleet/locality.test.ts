@@ -73,16 +73,9 @@ describe('preferZone (zone a)', () => {
 const T0 = '2026-01-01T00:00:00.000Z';
 const stamp = { createdAt: T0, updatedAt: T0 };
 
+/** Only what the compile reads; cast, so the fields other helpers add to Host need no change here. */
 function host(name: string, labels: Record<string, string>): Host {
-  return {
-    name,
-    address: '10.0.0.1',
-    labels,
-    capacity: null,
-    state: 'ready',
-    leaseExpiresAt: null,
-    ...stamp,
-  };
+  return { name, address: '10.0.0.1', labels, capacity: null, state: 'ready', ...stamp } as Host;
 }
 
 function instance(id: string, hostName: string, port: number): Instance {
