@@ -58,7 +58,8 @@ import type { Logger } from 'pino';
 import type { CompiledSnapshot } from '../config/compile.js';
 import { compileSnapshot } from '../config/compile.js';
 import { applyDelta } from '../config/delta.js';
-import { parseSnapshot, validateSnapshot } from '../config/load.js';
+import { validateDeltaResult } from '../config/delta-validate.js';
+import { parseSnapshot } from '../config/load.js';
 import type { Snapshot } from '../config/snapshot.js';
 import { TurnoutError } from '../errors.js';
 import { FileDriver } from './file-source.js';
@@ -134,7 +135,8 @@ type Callback = (compiled: CompiledSnapshot, origin: SnapshotOrigin) => void;
 
 interface Current {
   readonly version: number;
-  readonly canonical: string;
+  /** JSON.stringify of the snapshot, made when first needed (a delta's result may never need it). */
+  readonly canonical: () => string;
   readonly origin: SnapshotOrigin;
   readonly snapshot: Snapshot;
   /** The delta-stream tag it was received under; null: not from a delta stream. */
@@ -143,6 +145,14 @@ interface Current {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function lazy(make: () => string): () => string {
+  let value: string | null = null;
+  return () => {
+    value ??= make();
+    return value;
+  };
 }
 
 function timer(ms: number): { promise: Promise<void>; cancel(): void } {
@@ -335,7 +345,8 @@ class Core implements ConfigSource {
       );
     let snapshot: Snapshot;
     try {
-      snapshot = validateSnapshot(
+      snapshot = validateDeltaResult(
+        cur.snapshot,
         applyDelta(cur.snapshot, delta),
         `${source} (delta ${held} → ${eventId})`,
       );
@@ -343,7 +354,7 @@ class Core implements ConfigSource {
       this.reject(source, error);
       return this.resync(source, `delta ${held} → ${eventId} rejected`);
     }
-    const result = this.accept(snapshot, source, eventId);
+    const result = this.accept(snapshot, source, eventId, true);
     return result.kind === 'rejected' ? this.resync(source, result.reason) : result;
   }
 
@@ -359,9 +370,14 @@ class Core implements ConfigSource {
   }
 
   /** The acceptance rules (top of this file) for a validated snapshot from the source. */
-  private accept(snapshot: Snapshot, source: string, tag: string | null): OfferResult {
+  private accept(
+    snapshot: Snapshot,
+    source: string,
+    tag: string | null,
+    fromDelta = false,
+  ): OfferResult {
     let compiled: CompiledSnapshot;
-    const canonical = JSON.stringify(snapshot);
+    const canonical = lazy(() => JSON.stringify(snapshot));
     const cur = this.current;
     if (cur !== null && snapshot.version < cur.version) {
       this.logger.warn(
@@ -374,7 +390,9 @@ class Core implements ConfigSource {
       cur !== null &&
       cur.origin === 'source' &&
       snapshot.version === cur.version &&
-      canonical === cur.canonical
+      // A delta is sent only for a change: no need to serialise both to compare them.
+      !fromDelta &&
+      canonical() === cur.canonical()
     ) {
       this.fromSource = snapshot.version;
       this.current = { ...cur, tag };
@@ -397,8 +415,9 @@ class Core implements ConfigSource {
       },
       'routing snapshot applied',
     );
-    if (this.writer !== null && canonical !== this.lastWritten) {
-      this.lastWritten = canonical;
+    if (this.writer !== null && (fromDelta || canonical() !== this.lastWritten)) {
+      // After a delta the text is made by the writer, once the routing table is swapped in.
+      this.lastWritten = fromDelta ? null : canonical();
       this.writer.write(canonical);
     }
     this.deliver(compiled, 'source');
@@ -414,10 +433,11 @@ class Core implements ConfigSource {
 
   private applyFromDisk(disk: DiskResult & { ok: true }, reason: string): void {
     const { snapshot, compiled } = disk;
-    const canonical = JSON.stringify(snapshot);
+    const text = JSON.stringify(snapshot);
+    const canonical = () => text;
     this.current = { version: snapshot.version, canonical, origin: 'disk', snapshot, tag: null };
     // From the previous generation the newest is bad: the source's copy rewrites it, even if equal.
-    this.lastWritten = disk.generation === 'newest' ? canonical : null;
+    this.lastWritten = disk.generation === 'newest' ? text : null;
     this.logger.warn(
       {
         event: 'config_from_disk',

@@ -5,6 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyDelta, diffSnapshots } from '../../src/config/delta.js';
+import { validateDeltaResult } from '../../src/config/delta-validate.js';
+import { validateSnapshot } from '../../src/config/load.js';
 import type { Snapshot } from '../../src/config/snapshot.js';
 
 const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
@@ -67,6 +69,29 @@ describe('snapshot deltas', () => {
         const applied = applyDelta(a, JSON.parse(JSON.stringify(delta)));
         expect(applied).toEqual(b);
         expect(JSON.stringify(a)).toBe(before);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('validating only the changed parts agrees with the full schema', () => {
+    const outcome = (fn: () => unknown) => {
+      try {
+        return { ok: true, value: fn() };
+      } catch {
+        return { ok: false };
+      }
+    };
+    fc.assert(
+      fc.property(snapshot, snapshot, (a0, b) => {
+        // The base is what a proxy holds: validated (skip draws the schema refuses).
+        const base = outcome(() => validateSnapshot(a0, 'a'));
+        if (!base.ok) return;
+        const a = base.value as Snapshot;
+        const applied = applyDelta(a, JSON.parse(JSON.stringify(diffSnapshots(a, b, 'x', 'y'))));
+        const fast = outcome(() => validateDeltaResult(a, applied, 'd'));
+        const full = outcome(() => validateSnapshot(applied, 'd'));
+        expect(fast).toEqual(full);
       }),
       { numRuns: 500 },
     );

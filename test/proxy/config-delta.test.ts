@@ -3,8 +3,11 @@
 // makes the client drop the stream and reconnect without `since`, for the full snapshot; the
 // snapshot in force never changes meanwhile.
 
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CompiledSnapshot } from '../../src/config/compile.js';
@@ -12,6 +15,7 @@ import { diffSnapshots } from '../../src/config/delta.js';
 import type { Snapshot } from '../../src/config/snapshot.js';
 import type { ConfigSource } from '../../src/proxy/config-source.js';
 import { createConfigSource } from '../../src/proxy/config-source.js';
+import { loadLastGood } from '../../src/proxy/last-good.js';
 import { waitFor } from '../support/wait.js';
 
 const snap = (version: number, weight: number): Snapshot => ({
@@ -68,11 +72,11 @@ async function scripted(
   return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/v1/stream`, urls };
 }
 
-function follow(url: string) {
+function follow(url: string, lastGoodPath: string | null = null) {
   const applied: CompiledSnapshot[] = [];
   source = createConfigSource({
     source: url,
-    lastGoodPath: null,
+    lastGoodPath,
     logger: pino({ level: 'silent' }),
     backoff: { initialMs: 10, maxMs: 50 },
     deltas: true,
@@ -95,6 +99,28 @@ describe('config source deltas', () => {
     await waitFor('the delta applied', () => c.applied.length === 2);
     expect(c.applied[1]!.snapshot).toEqual(b);
     expect(urls).toEqual(['/v1/stream?delta=1']);
+  });
+
+  it('keeps the delta result as the last good snapshot on disk', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'turnout-delta-lg-'));
+    try {
+      const a = snap(1, 1);
+      const b = snap(2, 5);
+      const { url } = await scripted([
+        () =>
+          frame('snapshot', '1.0', a) + frame('delta', '2.0', diffSnapshots(a, b, '1.0', '2.0')),
+      ]);
+      const path = join(dir, 'last-good.json');
+      const c = follow(url, path);
+      await c.started;
+      await waitFor('the delta applied', () => c.applied.length === 2);
+      await source!.stop(); // flushes the writer
+      const disk = await loadLastGood(path, pino({ level: 'silent' }));
+      expect(disk.ok && disk.snapshot).toEqual(b);
+      // (a and b came in one burst: the writer may coalesce them, so no claim on the previous one)
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reconnects without since for a full snapshot when a delta names another base', async () => {
