@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
+import { registerAgentCommand } from './agent-command.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDescribeCommand } from './describe-command.js';
@@ -48,6 +49,7 @@ export function buildProgram(
   registerLogsCommand(program, io, setExit);
   registerNotifierCommand(program, io, setExit);
   registerLoadCommand(program, io, setExit);
+  registerAgentCommand(program, io, setExit);
   return program;
 }
 
