@@ -72,6 +72,8 @@ export class HostAgent {
   private assignments: Assignment[] | null = null;
   private savedJson = '';
   private readonly reported = new Map<string, StatusReport>();
+  /** When each id's status was last sent (ms): an unchanged status is sent again every ttl. */
+  private readonly reportedAtMs = new Map<string, number>();
   private readonly reporting = new Set<string>();
   private readonly notes = new Map<string, InstanceNote>();
   private readonly startFailures = new Map<string, number>();
@@ -275,6 +277,23 @@ export class HostAgent {
     else void this.report(action.id, action.status);
   }
 
+  /**
+   * Sends an unchanged status again once it is a ttl old. Reports are idempotent and cheap (not
+   * audited, not counted), and this closes a gap: a health verdict reported before the engine
+   * registered the instance row (it does so once the assignment runs) reaches that row now.
+   */
+  private refreshReports(assignments: readonly Assignment[], actions: readonly Action[]): void {
+    const now = this.now();
+    const busy = new Set(actions.map((a) => (a.kind === 'start' ? a.assignment.id : a.id)));
+    for (const a of assignments) {
+      const status = this.reported.get(a.id);
+      const at = this.reportedAtMs.get(a.id) ?? now;
+      if (status !== undefined && !busy.has(a.id) && now - at >= this.o.ttlMs) {
+        void this.report(a.id, status, true);
+      }
+    }
+  }
+
   /** Probes what runs for a run assignment of its version (the assignment says how). */
   private syncHealth(assignments: readonly Assignment[]): void {
     const byId = new Map(assignments.map((a) => [a.id, a]));
@@ -291,7 +310,7 @@ export class HostAgent {
   /** Memory of ids neither assigned nor running any more. */
   private forgetGone(assignments: readonly Assignment[], running: readonly string[]): void {
     const keep = new Set([...assignments.map((a) => a.id), ...running]);
-    for (const map of [this.reported, this.notes, this.startFailures]) {
+    for (const map of [this.reported, this.reportedAtMs, this.notes, this.startFailures]) {
       for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
     }
   }
@@ -316,7 +335,7 @@ export class HostAgent {
       this.notes.set(a.id, {
         lastExit: this.notes.get(a.id)?.lastExit ?? null,
         logTail: await this.logTail(a.id),
-        error: message(error),
+        error: message(error).slice(0, 2000), // the report's bound
         retryAtMs: this.now() + delay,
       });
       this.o.log.warn(
@@ -353,14 +372,15 @@ export class HostAgent {
   }
 
   /** One report at a time per id; a failed one is retried by a later round (nothing recorded). */
-  private async report(id: string, status: StatusReport): Promise<void> {
+  private async report(id: string, status: StatusReport, refresh = false): Promise<void> {
     if (this.reporting.has(id)) return;
     this.reporting.add(id);
     try {
       await this.o.link.report(this.o.name, id, status);
       this.reported.set(id, status);
+      this.reportedAtMs.set(id, this.now());
       this.reportsFailing = false;
-      this.o.log.info('reported', { id, status }, `${id}: ${describeStatus(status)}`);
+      if (!refresh) this.o.log.info('reported', { id, status }, `${id}: ${describeStatus(status)}`);
     } catch (error) {
       const gone = codeOf(error) === 'not_found';
       if (gone) this.reported.set(id, status); // deleted on the server: nothing to report to
