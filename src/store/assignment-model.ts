@@ -82,7 +82,8 @@ export type AssignmentStatus = z.output<typeof assignmentReportSchema> & {
   reportedAt: string | null;
 };
 
-export interface Assignment {
+// A type, not an interface: it must fit the API's loose response schemas (an index signature).
+export type Assignment = {
   id: string;
   host: string;
   module: string;
@@ -93,7 +94,7 @@ export interface Assignment {
   status: AssignmentStatus;
   createdAt: string;
   updatedAt: string;
-}
+};
 
 /** Where a new assignment starts: the agent has not reported yet. */
 export const PENDING_STATUS: AssignmentStatus = {
