@@ -1,9 +1,8 @@
-// The agent's calls to the control plane, on the contract's paths (/work/notes/fleet-protocol.md,
-// "API"): register, heartbeat, report, stats, and the assignment stream. Every call goes from the
-// host out to the server: the control plane never opens a connection into a host.
+// The agent's calls to the control plane, on the contract's paths (the fleet protocol's "API"):
+// register, heartbeat, report, stats, and the assignment stream. Every call goes from the host out
+// to the server: the control plane never opens a connection into a host.
 
-import type { ApiClient } from '../client/api-client.js';
-import { createApiClient } from '../client/api-client.js';
+import { createAgentClient } from '../client/agent-client.js';
 import type { Assignment, StatusReport } from './assignment.js';
 
 export interface HostRegistration {
@@ -30,36 +29,26 @@ export interface ServerLinkOptions {
   readonly caFile?: string | undefined;
 }
 
-const seg = encodeURIComponent;
-
+/** The JSON calls through the agent client (src/client/agent-client.ts); the stream is followed here. */
 export function createServerLink(options: ServerLinkOptions): ServerLink {
-  const api: ApiClient = createApiClient({
+  const client = createAgentClient({
     server: options.server,
     token: options.token,
-    caFile: options.caFile,
+    ...(options.caFile === undefined ? {} : { caFile: options.caFile }),
   });
-  const base = (host: string) => `/v1/hosts/${seg(host)}`;
   return {
-    server: api.server,
+    server: client.server,
     async register(host, body) {
-      await api.put(base(host), body);
+      await client.register(host, body);
     },
     async heartbeat(host, ttlMs) {
-      await api.post(
-        `${base(host)}/heartbeat`,
-        { ttlMs },
-        { timeoutMs: Math.max(1000, ttlMs / 3) },
-      );
+      await client.heartbeat(host, ttlMs);
     },
-    assignments: (host) => api.get(`${base(host)}/assignments`),
-    async report(host, id, status) {
-      await api.put(`${base(host)}/assignments/${seg(id)}/status`, status);
-    },
-    async stats(host, stats) {
-      await api.post(`${base(host)}/stats`, stats, { timeoutMs: 2000 });
-    },
+    assignments: (host) => client.assignments(host),
+    report: (host, id, status) => client.report(host, id, status),
+    stats: (host, stats) => client.pushStats(host, stats),
     streamRequest: (host) => ({
-      url: `${api.server}${base(host)}/assignments/stream`,
+      url: `${client.server}/v1/hosts/${encodeURIComponent(host)}/assignments/stream`,
       headers: {
         accept: 'text/event-stream',
         'cache-control': 'no-cache',
