@@ -172,7 +172,8 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
           ...(caFile === undefined || caFile === '' ? [] : ['--ca', resolve(caFile)]),
           '--workers',
           String(c.workers),
-          // TODO(issue 13): `--zone <zone label>` once `turnout proxy` has the flag (locality).
+          // Locality: the proxy prefers endpoints in its host's zone (docs/locality.md).
+          ...(c.labels.zone === undefined || c.labels.zone === '' ? [] : ['--zone', c.labels.zone]),
         ],
         config: streamUrl,
         listeners,
