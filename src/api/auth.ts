@@ -1,6 +1,9 @@
 // Bearer-token auth for the API: each token has a name (the audit log's actor) and a role, ordered
 // viewer < releaser < admin. Each route states the least role it needs in its `config.role`; a
-// route that states none needs admin (fail closed). `insecureLocal` (the embedded `up`) lets every
+// route that states none needs admin (fail closed). The `agent` role (a host's join token) stands
+// outside that order: it reaches only routes marked `role: 'agent'` (which admins may call too)
+// and the few viewer routes marked `agents: true` (the config stream its host's proxy reads), so
+// a leaked join token can neither read the catalog nor change anything but its host's reports. `insecureLocal` (the embedded `up`) lets every
 // request in as admin, and then only from loopback: listenApi refuses any other address.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -9,10 +12,13 @@ import { TurnoutError } from '../errors.js';
 
 export const ROLES = ['viewer', 'releaser', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
+/** Every role a token may have: the ordered ones and `agent`, outside the order. */
+export const TOKEN_ROLES = [...ROLES, 'agent'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export interface ApiToken {
   token: string;
-  role: Role;
+  role: TokenRole;
   /** Recorded as the actor of every change made with this token. */
   name: string;
 }
@@ -22,7 +28,7 @@ export type ApiAuth = { tokens: readonly ApiToken[] } | { insecureLocal: true };
 /** Who is asking. */
 export interface Principal {
   name: string;
-  role: Role;
+  role: TokenRole;
 }
 
 /** The actor name used for unauthenticated local use. */
@@ -30,8 +36,13 @@ export const LOCAL_ACTOR = 'local';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The least role that may call the route; `public` needs no token. Absent: admin. */
-    role?: Role | 'public';
+    /**
+     * The least role that may call the route; `public` needs no token; `agent`: agent tokens and
+     * admins. Absent: admin.
+     */
+    role?: Role | 'agent' | 'public';
+    /** A viewer route agent tokens may call too (the config stream). */
+    agents?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -100,13 +111,39 @@ export function installAuth(app: FastifyInstance, auth: ApiAuth): void {
       );
     }
     request.principal = principal;
-    if (ROLES.indexOf(principal.role) < ROLES.indexOf(needed)) {
+    const refusal = roleRefusal(
+      principal,
+      needed,
+      request.is404 || request.routeOptions.config.agents === true,
+    );
+    if (refusal !== null) {
       throw new TurnoutError(
         'forbidden',
-        `${request.method} ${request.routeOptions.url} needs role ${needed}; token ${principal.name} has ${principal.role}`,
+        `${request.method} ${request.routeOptions.url} ${refusal}`,
       );
     }
   });
+}
+
+/**
+ * Why `principal` may not call a route needing `needed` (null: it may). `agentsToo`: a viewer
+ * route opened to agent tokens. Pure, so the whole table is tested without a server.
+ */
+export function roleRefusal(
+  principal: Principal,
+  needed: Role | 'agent',
+  agentsToo: boolean,
+): string | null {
+  const has = `token ${principal.name} has role ${principal.role}`;
+  if (principal.role === 'agent') {
+    if (needed === 'agent' || agentsToo) return null;
+    return `is not open to role agent (an agent token reaches only its host's agent routes and /v1/stream); ${has}`;
+  }
+  if (needed === 'agent') {
+    return principal.role === 'admin' ? null : `needs role agent or admin; ${has}`;
+  }
+  if (ROLES.indexOf(principal.role) < ROLES.indexOf(needed)) return `needs role ${needed}; ${has}`;
+  return null;
 }
 
 /** The actor for the audit log: the token's name. */

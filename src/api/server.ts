@@ -23,7 +23,9 @@ import type { Store } from '../store/store.js';
 import { fieldOf } from '../store/validate.js';
 import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
+import { ChangeWatch } from './change-watch.js';
 import { applyPlugin } from './routes/apply.js';
+import { assignmentsPlugin } from './routes/assignments.js';
 import { auditPlugin } from './routes/audit.js';
 import { edgePlugin } from './routes/edge.js';
 import type { EventsPluginOptions } from './routes/events.js';
@@ -57,6 +59,10 @@ export interface ApiServerOptions {
   kickEngine?: () => void;
   /** Requests under way per endpoint address (from the stats scraper), shown on instances. */
   inFlight?: () => ReadonlyMap<string, number>;
+  /** Feeds a host's pushed proxy stats to the stats bookkeeping (the scraper's push); none: not_found. */
+  pushStats?: (host: string, json: unknown) => void;
+  /** Tuning of the agents' assignment streams (keepalive, change poll); tests shorten them. */
+  assignments?: { keepaliveMs?: number; pollMs?: number };
   /** The runtime whose instances' logs /v1/instances/:id/logs serves; none: not_found. */
   runtime?: Runtime | null;
   /** The built dashboard served at `/`. Default: this package's dist/web. */
@@ -204,9 +210,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   }
   const pub = publisher;
   const slots = new StreamSlots(options.streamsPerToken ?? STREAMS_PER_TOKEN);
+  const watch = new ChangeWatch(store, options.assignments?.pollMs);
+  app.addHook('onClose', async () => watch.stop());
   app.addHook('onSend', async (request, reply) => {
-    if (!READS.has(request.method) && reply.statusCode >= 200 && reply.statusCode < 300)
+    if (!READS.has(request.method) && reply.statusCode >= 200 && reply.statusCode < 300) {
+      void watch.notify();
       await pub.notify();
+    }
   });
 
   app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () =>
@@ -229,7 +239,16 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       await v1.register(auditPlugin, { store });
       await v1.register(applyPlugin, { store });
       await v1.register(notifiersPlugin, { store });
-      await v1.register(hostsPlugin, { store });
+      await v1.register(hostsPlugin, { store, onLeasesRenewed: () => pub.leasesRenewed() });
+      await v1.register(assignmentsPlugin, {
+        store,
+        watch,
+        slots,
+        ...(options.pushStats === undefined ? {} : { pushStats: options.pushStats }),
+        ...(options.assignments?.keepaliveMs === undefined
+          ? {}
+          : { keepaliveMs: options.assignments.keepaliveMs }),
+      });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);

@@ -169,7 +169,8 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
       .send(answer.json);
   });
 
-  app.get('/stream', { config: { role: 'viewer' } }, async (request, reply) => {
+  // Agent tokens too: the host proxy an agent supervises reads its config with the join token.
+  app.get('/stream', { config: { role: 'viewer', agents: true } }, async (request, reply) => {
     const since = parseSince(request.query, request.headers['last-event-id']);
     if (since === 'invalid') {
       return reply.code(400).send({

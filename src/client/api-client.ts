@@ -162,7 +162,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   };
 }
 
-function apiError(status: number, answer: unknown, tokenSource: TokenSource): TurnoutError {
+export function apiError(status: number, answer: unknown, tokenSource: TokenSource): TurnoutError {
   const e = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)
     ?.error;
   if (e !== undefined && isErrorCode(e.code)) {

@@ -2,6 +2,12 @@
 // each bounded by `timeoutMs`) and feeds the StatsWindow. A proxy that does not answer is skipped
 // and logged once, until it answers again; one that leaves the targets is forgotten. Scrapes never
 // overlap: a round still running when the next is due makes that one a no-op.
+//
+// Agents push their host proxy's `/stats` instead (the control plane never connects into hosts):
+// `push(host, json)` feeds the same window and the same applied-version and in-flight bookkeeping,
+// keyed by host name. A host whose pushes stop counts no more after 3× the push interval (so a dead
+// host does not hold up `allApplied` for ever), and is forgotten at the next round then, or as
+// soon as a round finds it down.
 
 import { Agent, request } from 'undici';
 import { parseProxySample } from '../release/stats-sample.js';
@@ -18,7 +24,14 @@ export interface StatsScraperOptions {
   readonly timeoutMs?: number;
   readonly now?: () => number;
   readonly logger?: ControlLogger;
+  /** How often agents push their proxy's stats. Default 1000; 3× this without one: stale. */
+  readonly pushIntervalMs?: number;
+  /** Whether a host that pushes is down (its lease ran out); asked each round. None: never. */
+  readonly isHostDown?: (host: string) => Promise<boolean>;
 }
+
+/** The bookkeeping key of a pushing host: apart from every scrape target (those are URLs). */
+const pushKey = (host: string) => `host:${host}`;
 
 /** How long a proxy that never answered may be unreachable before it is logged as down. */
 const STARTUP_GRACE_MS = 10_000;
@@ -39,6 +52,10 @@ export class StatsScraper {
   /** Each target's requests under way per endpoint address, at its last successful scrape. */
   private readonly inFlightOf = new Map<string, ReadonlyMap<string, number>>();
   private known = new Set<string>();
+  /** When each pushing host's last sample came (this.now()). */
+  private readonly pushedAt = new Map<string, number>();
+  private readonly pushIntervalMs: number;
+  private readonly isHostDown: ((host: string) => Promise<boolean>) | undefined;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
@@ -50,6 +67,40 @@ export class StatsScraper {
     this.timeoutMs = options.timeoutMs ?? Math.min(this.intervalMs, 2000);
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
+    this.pushIntervalMs = options.pushIntervalMs ?? 1000;
+    this.isHostDown = options.isHostDown;
+  }
+
+  /**
+   * A sample an agent pushed for its host's proxy (the proxy admin's `/stats` JSON). Throws an
+   * Error naming the problem when it is not that shape; then nothing is recorded.
+   */
+  push(host: string, json: unknown): void {
+    const sample = parseProxySample(json);
+    const key = pushKey(host);
+    const at = this.now();
+    this.window.ingest(key, sample, at);
+    this.versions.set(key, sample.configVersion);
+    this.inFlightOf.set(key, new Map(sample.inFlight ?? []));
+    this.pushedAt.set(host, at);
+  }
+
+  /** Drops a pushing host's bookkeeping (it went down); its traffic already counted stays. */
+  forgetHost(host: string): void {
+    if (!this.pushedAt.delete(host)) return;
+    const key = pushKey(host);
+    this.window.forget(key);
+    this.versions.delete(key);
+    this.inFlightOf.delete(key);
+  }
+
+  /** Hosts whose last push is recent enough to count: within 3× the push interval. */
+  private livePushKeys(): string[] {
+    const now = this.now();
+    const live: string[] = [];
+    for (const [host, at] of this.pushedAt)
+      if (now - at <= 3 * this.pushIntervalMs) live.push(pushKey(host));
+    return live;
   }
 
   start(): void {
@@ -85,18 +136,20 @@ export class StatsScraper {
    * that never answered, or that reports no version, has not). True with no proxies at all.
    */
   allApplied(version: number): boolean {
-    for (const target of this.known) {
+    for (const target of [...this.known, ...this.livePushKeys()]) {
       const v = this.versions.get(target);
       if (v === undefined || v === null || v < version) return false;
     }
     return true;
   }
 
-  /** Requests under way per endpoint address, summed over every proxy's last scrape. */
+  /** Requests under way per endpoint address, summed over every proxy's last scrape or push. */
   inFlight(): Map<string, number> {
     const sum = new Map<string, number>();
+    const pushed = new Set(this.livePushKeys());
     for (const [target, byAddress] of this.inFlightOf) {
-      if (!this.known.has(target) || this.down.has(target)) continue;
+      const scraped = this.known.has(target) && !this.down.has(target);
+      if (!scraped && !pushed.has(target)) continue;
       for (const [address, n] of byAddress) sum.set(address, (sum.get(address) ?? 0) + n);
     }
     return sum;
@@ -113,6 +166,18 @@ export class StatsScraper {
     }
     this.known = targets;
     await Promise.all([...targets].map((t) => this.scrapeOne(t)));
+    await this.prunePushes();
+  }
+
+  /** Forgets the pushing hosts that stopped pushing or are down. */
+  private async prunePushes(): Promise<void> {
+    const live = new Set(this.livePushKeys());
+    for (const host of [...this.pushedAt.keys()]) {
+      const down = live.has(pushKey(host))
+        ? await this.isHostDown?.(host).catch(() => false)
+        : true;
+      if (down === true) this.forgetHost(host);
+    }
   }
 
   private async scrapeOne(base: string): Promise<void> {

@@ -78,7 +78,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   await publisher.start();
   const statsWindow = new StatsWindow();
   let engine: ReleaseEngine | null = null;
-  let scraper: StatsScraper | null = null;
+  // Built before the API (agents push stats to it through the API), started after it: until then
+  // no instance shows load.
+  const statsScraper = new StatsScraper({
+    window: statsWindow,
+    targets: options.proxyAdminUrls ?? (() => []),
+    intervalMs: options.statsIntervalMs,
+    logger: child('stats'),
+    isHostDown: async (host) => (await store.getHost(host))?.state === 'down',
+  });
   let app: FastifyInstance | undefined;
   let url: string;
   try {
@@ -91,8 +99,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // The engine starts after the API listens; a command before then waits for its first tick.
       kickEngine: () => void engine?.kick(),
       runtime: options.release?.runtime ?? null,
-      // The scraper starts after the API: until then no instance shows load.
-      inFlight: () => scraper?.inFlight() ?? new Map(),
+      inFlight: () => statsScraper.inFlight(),
+      pushStats: (host, json) => statsScraper.push(host, json),
       ...options.api,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
@@ -130,13 +138,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     leading,
     logger: child('health'),
   });
-  const statsScraper = new StatsScraper({
-    window: statsWindow,
-    targets: options.proxyAdminUrls ?? (() => []),
-    intervalMs: options.statsIntervalMs,
-    logger: child('stats'),
-  });
-  scraper = statsScraper;
   leaseSweeper.start();
   await healthChecker.start();
   statsScraper.start();

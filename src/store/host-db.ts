@@ -1,9 +1,22 @@
-// The hosts table as Kysely sees it (merged into Database in db.ts), and row ↔ record.
+// The hosts and assignments tables as Kysely sees them (merged into Database in db.ts), and row ↔ record.
 
 import type { Selectable } from 'kysely';
+import type { Assignment, AssignmentDesired } from './assignment-model.js';
 import type { Host, HostState } from './host-model.js';
 
 export interface HostTables {
+  assignments: {
+    id: string;
+    host: string;
+    module: string;
+    version: string;
+    run: string;
+    health: string | null;
+    desired: AssignmentDesired;
+    status: string;
+    created_at: string;
+    updated_at: string;
+  };
   hosts: {
     name: string;
     address: string;
@@ -11,6 +24,8 @@ export interface HostTables {
     capacity: number | null;
     state: HostState;
     lease_expires_at: string | null;
+    /** Migration 0006: the agent token name the host is bound to; null until an agent registers it. */
+    registered_by: string | null;
     created_at: string;
     updated_at: string;
   };
@@ -23,6 +38,20 @@ export const hostOf = (r: Selectable<HostTables['hosts']>): Host => ({
   capacity: r.capacity === null ? null : Number(r.capacity),
   state: r.state,
   leaseExpiresAt: r.lease_expires_at,
+  registeredBy: r.registered_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const assignmentOf = (r: Selectable<HostTables['assignments']>): Assignment => ({
+  id: r.id,
+  host: r.host,
+  module: r.module,
+  version: r.version,
+  run: JSON.parse(r.run) as Assignment['run'],
+  health: r.health === null ? null : (JSON.parse(r.health) as Assignment['health']),
+  desired: r.desired,
+  status: JSON.parse(r.status) as Assignment['status'],
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -65,6 +65,11 @@ export type Host = z.output<typeof hostInputSchema> & {
   state: HostState;
   /** ISO 8601 UTC; null until the first heartbeat. */
   leaseExpiresAt: string | null;
+  /**
+   * The agent token name the host is bound to: the first agent that registered it. Another agent
+   * token may not speak for the host; null until an agent (not an admin) registers it.
+   */
+  registeredBy: string | null;
   createdAt: string;
   updatedAt: string;
 };

@@ -2,6 +2,7 @@
 // later, routing read them); heartbeats only move the lease (like instance heartbeats: not audited,
 // no change-counter bump) unless they bring a down host back, which is a change.
 
+import { TurnoutError } from '../errors.js';
 import { toPage } from './cursor.js';
 import { toJson } from './db.js';
 import { hostOf } from './host-db.js';
@@ -13,6 +14,16 @@ import { keyAfter, pageOf } from './sql-context.js';
 import { sameContent } from './sql-shared.js';
 import type { StoreTx } from './store.js';
 import { notFound, parseInput } from './validate.js';
+
+/** A host bound to one agent token answers no other agent token (an admin passes no agent). */
+export function checkBinding(host: Host, agent: string): void {
+  if (host.registeredBy !== null && host.registeredBy !== agent) {
+    throw new TurnoutError(
+      'forbidden',
+      `host ${host.name} is bound to agent token ${host.registeredBy}; token ${agent} may not speak for it`,
+    );
+  }
+}
 
 type HostOps = Pick<
   StoreTx,
@@ -52,16 +63,18 @@ export function hostOps(cx: SqlContext): HostOps {
       const rows = await q.limit(limit + 1).execute();
       return toPage(rows, limit, (r) => [r.name], hostOf);
     },
-    async registerHost(input, actor) {
+    async registerHost(input, actor, agent) {
       await cx.lock(actor);
       const h = parseInput(hostInputSchema, input, 'host');
       const before = await getHost(h.name);
+      if (before !== null && agent !== undefined) checkBinding(before, agent);
       const now = cx.now();
       if (before === null) {
         const created: Host = {
           ...h,
           state: 'ready',
           leaseExpiresAt: null,
+          registeredBy: agent ?? null,
           createdAt: now,
           updatedAt: now,
         };
@@ -74,6 +87,7 @@ export function hostOps(cx: SqlContext): HostOps {
             capacity: h.capacity,
             state: created.state,
             lease_expires_at: null,
+            registered_by: created.registeredBy,
             created_at: now,
             updated_at: now,
           })
@@ -85,6 +99,7 @@ export function hostOps(cx: SqlContext): HostOps {
         ...before,
         ...h,
         state: stateOnContact(before.state),
+        registeredBy: before.registeredBy ?? agent ?? null,
         updatedAt: now,
       };
       if (sameContent({ ...before, updatedAt: '' }, { ...updated, updatedAt: '' })) return before;
@@ -95,6 +110,7 @@ export function hostOps(cx: SqlContext): HostOps {
           labels: toJson(h.labels),
           capacity: h.capacity,
           state: updated.state,
+          registered_by: updated.registeredBy,
           updated_at: now,
         })
         .where('name', '=', h.name)

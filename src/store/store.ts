@@ -2,6 +2,12 @@
 // Every mutation validates first (src/store/validate.ts), writes an audit entry and bumps the
 // store-wide change counter, all in one transaction: a rejected change leaves nothing behind.
 
+import type {
+  Assignment,
+  AssignmentDesired,
+  AssignmentInput,
+  AssignmentReport,
+} from './assignment-model.js';
 import type { Page, PageRequest } from './cursor.js';
 import type { Host, HostInput, HostState } from './host-model.js';
 import type {
@@ -80,6 +86,9 @@ export interface StoreReads {
   ): Promise<Page<NotifierDelivery>>;
   getHost(name: string): Promise<Host | null>;
   listHosts(query?: PageRequest & { state?: HostState }): Promise<Page<Host>>;
+  getAssignment(id: string): Promise<Assignment | null>;
+  /** Every matching assignment, by id (not paged: a host's are few, the fleet's fit in memory). */
+  listAssignments(query?: { host?: string; desired?: AssignmentDesired }): Promise<Assignment[]>;
 }
 
 /**
@@ -133,9 +142,10 @@ export interface StoreWrites {
   createNotifier(input: NotifierInput, actor: string): Promise<Notifier>;
   /**
    * An agent registers its host, or registers again (address, labels, capacity replaced): a new
-   * host is ready; an operator's cordon or drain stays; a down host is ready again.
+   * host is ready; an operator's cordon or drain stays; a down host is ready again. `agent`: the
+   * agent token registering it; the first one binds the host (registeredBy), another is forbidden.
    */
-  registerHost(input: HostInput, actor: string): Promise<Host>;
+  registerHost(input: HostInput, actor: string, agent?: string): Promise<Host>;
   /**
    * A host heartbeat: its lease runs until `until`. Not audited and not counted, unless it brings
    * a down host back (then `host.up` is audited).
@@ -143,6 +153,20 @@ export interface StoreWrites {
   renewHostLease(name: string, until: string, actor: string): Promise<Host>;
   /** An operator's cordon, drain or uncordon, or the sweeper's down; the same state writes nothing. */
   setHostState(name: string, state: HostState, actor: string): Promise<Host>;
+  /**
+   * The control plane wants instance `id` on `host` (desired run, status pending). Audited and
+   * counted. The same id with the same content answers the existing one; other content: conflict.
+   */
+  createAssignment(input: AssignmentInput, actor: string): Promise<Assignment>;
+  /** Run or stop; audited and counted; the same value writes nothing. */
+  setAssignmentDesired(id: string, desired: AssignmentDesired, actor: string): Promise<Assignment>;
+  /**
+   * The agent's report (stamped reportedAt). Like heartbeats: not audited, no change-counter bump.
+   * not_found unless the assignment exists on `host`.
+   */
+  reportAssignment(id: string, host: string, status: AssignmentReport): Promise<Assignment>;
+  /** Audited and counted; not_found when it does not exist. */
+  deleteAssignment(id: string, actor: string): Promise<void>;
   updateNotifier(input: NotifierInput, actor: string): Promise<Notifier>;
   /** With its deliveries. */
   deleteNotifier(name: string, actor: string): Promise<void>;
@@ -205,5 +229,9 @@ const WRITES: Record<keyof StoreWrites, true> = {
   registerHost: true,
   renewHostLease: true,
   setHostState: true,
+  createAssignment: true,
+  setAssignmentDesired: true,
+  reportAssignment: true,
+  deleteAssignment: true,
 };
 export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];

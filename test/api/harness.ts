@@ -20,6 +20,9 @@ export const TOKENS = {
   admin: 'admin-secret-token',
   releaser: 'releaser-secret-token',
   viewer: 'viewer-secret-token',
+  /** Agent (join) tokens of two hosts' agents (names agent-a, agent-b). */
+  agent: 'agent-a-secret-token',
+  agentB: 'agent-b-secret-token',
 } as const;
 
 export const TEST_AUTH: ApiAuth = {
@@ -27,6 +30,8 @@ export const TEST_AUTH: ApiAuth = {
     { token: TOKENS.admin, role: 'admin', name: 'ada' },
     { token: TOKENS.releaser, role: 'releaser', name: 'rey' },
     { token: TOKENS.viewer, role: 'viewer', name: 'vic' },
+    { token: TOKENS.agent, role: 'agent', name: 'agent-a' },
+    { token: TOKENS.agentB, role: 'agent', name: 'agent-b' },
   ],
 };
 
@@ -99,6 +104,10 @@ export interface StartApiOptions {
   streamsPerToken?: number;
   /** What GET /v1/edge answers (none: null). */
   edgeUrl?: () => string | null;
+  /** Where POST /v1/hosts/:name/stats goes (a stats scraper's push). */
+  pushStats?: ApiServerOptions['pushStats'];
+  /** Assignment stream tuning (keepalive, change poll). */
+  assignments?: ApiServerOptions['assignments'];
 }
 
 export async function startApi(options: StartApiOptions = {}): Promise<Api> {
@@ -115,6 +124,8 @@ export async function startApi(options: StartApiOptions = {}): Promise<Api> {
     bodyLimit: options.bodyLimit,
     streamsPerToken: options.streamsPerToken,
     edgeUrl: options.edgeUrl,
+    pushStats: options.pushStats,
+    assignments: options.assignments,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

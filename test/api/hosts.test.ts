@@ -1,4 +1,4 @@
-// /v1/hosts over real HTTP: an agent (releaser token) registers its host and heartbeats; viewers
+// /v1/hosts over real HTTP: an agent (agent token) registers its host and heartbeats; viewers
 // read; only admins cordon, drain and uncordon; bad input names the field and changes nothing.
 
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -16,12 +16,12 @@ afterEach(async () => {
 const BODY = { address: '10.0.0.11', labels: { zone: 'a' }, capacity: 4 };
 
 it('registers, heartbeats, lists and cordons a host, each by the role it needs', async () => {
-  const put = await api.call('PUT', '/v1/hosts/a1.example', { as: 'releaser', body: BODY });
+  const put = await api.call('PUT', '/v1/hosts/a1.example', { as: 'agent', body: BODY });
   expect(put.status, JSON.stringify(put.body)).toBe(200);
   expect(put.body).toMatchObject({ name: 'a1.example', ...BODY, state: 'ready' });
 
   const beat = await api.call('POST', '/v1/hosts/a1.example/heartbeat', {
-    as: 'releaser',
+    as: 'agent',
     body: { ttlMs: 10_000 },
   });
   expect(beat.status).toBe(200);
@@ -46,7 +46,7 @@ it('registers, heartbeats, lists and cordons a host, each by the role it needs',
   const audit = await api.call('GET', '/v1/audit?target=host/a1.example', { as: 'viewer' });
   expect(
     audit.body.items.map((e: { action: string; actor: string }) => `${e.action} ${e.actor}`),
-  ).toEqual(['host.register rey', 'host.cordoned ada', 'host.draining ada', 'host.ready ada']);
+  ).toEqual(['host.register agent-a', 'host.cordoned ada', 'host.draining ada', 'host.ready ada']);
 });
 
 it.each([
@@ -56,7 +56,7 @@ it.each([
   ['PUT', '/v1/hosts/a1.example', { ...BODY, labels: { 'bad key': 'x' } }, 'labels.bad key'],
   ['POST', '/v1/hosts/a1.example/heartbeat', { ttlMs: 1 }, 'ttlMs'],
 ] as const)('%s %s refuses %j naming %s, changing nothing', async (method, path, body, field) => {
-  const res = await api.call(method, path, { as: 'releaser', body });
+  const res = await api.call(method, path, { as: 'agent', body });
   expect(res.status).toBe(400);
   expect(res.body.error.field).toBe(field);
   expect((await api.call('GET', '/v1/hosts', { as: 'viewer' })).body.items).toEqual([]);
@@ -64,7 +64,7 @@ it.each([
 
 it('answers 404 for a heartbeat or cordon of a host that never registered', async () => {
   const beat = await api.call('POST', '/v1/hosts/nope.example/heartbeat', {
-    as: 'releaser',
+    as: 'agent',
     body: { ttlMs: 1_000 },
   });
   expect(beat.status).toBe(404);

@@ -4,12 +4,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TurnoutError } from '../../errors.js';
-import { ROLES } from '../auth.js';
+import { TOKEN_ROLES } from '../auth.js';
 import { errorResponses } from '../schemas.js';
 
 const principalSchema = z.object({
   name: z.string().describe("the token's name: the actor the audit log records"),
-  role: z.enum(ROLES).describe('viewer < releaser < admin'),
+  role: z.enum(TOKEN_ROLES).describe('viewer < releaser < admin; agent: a host agent'),
 });
 
 export const whoamiPlugin: FastifyPluginAsyncZod = async (app) => {

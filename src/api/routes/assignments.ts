@@ -1,0 +1,307 @@
+// The agent's routes under /v1/hosts/:name (docs/fleet-protocol.md): its host's assignments (a
+// list, and an SSE stream that sends the whole list again whenever one's desired state changes, so
+// a reconnect is a resume), the status of each as the agent sees it (which also moves the
+// instance's health, so the control plane never probes into hosts), and its proxy's stats. Agent
+// tokens (and admins) only; an agent token speaks only for the host it registered.
+
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { TurnoutError } from '../../errors.js';
+import type { Assignment, AssignmentReport } from '../../store/assignment-model.js';
+import {
+  ASSIGNMENT_DESIRED,
+  ASSIGNMENT_PHASES,
+  assignmentIdSchema,
+  assignmentReportSchema,
+} from '../../store/assignment-model.js';
+import type { Host } from '../../store/host-model.js';
+import { hostNameSchema } from '../../store/host-model.js';
+import type { Instance, InstancePatch } from '../../store/model.js';
+import { checkBinding } from '../../store/sql-hosts.js';
+import type { Store } from '../../store/store.js';
+import type { ChangeWatch } from '../change-watch.js';
+import { errorResponses } from '../schemas.js';
+import { KEEPALIVE_MS } from '../stream.js';
+import type { StreamSlots } from '../stream-slots.js';
+
+export interface AssignmentsPluginOptions {
+  store: Store;
+  watch: ChangeWatch;
+  /** Streams per token, shared with the other streams; none: not counted. */
+  slots?: StreamSlots;
+  /** Feeds an agent's proxy stats to the control plane's bookkeeping; none: not_found. */
+  pushStats?: (host: string, json: unknown) => void;
+  /** Interval of the stream's `: keepalive` comment. Default 15000. */
+  keepaliveMs?: number;
+}
+
+const ts = z.string().describe('ISO 8601 UTC');
+
+export const assignmentSchema = z.looseObject({
+  id: z.string().describe('the instance id'),
+  host: z.string(),
+  module: z.string(),
+  version: z.string(),
+  run: z.looseObject({
+    command: z.string(),
+    args: z.array(z.string()),
+    cwd: z.string().nullable(),
+    env: z.record(z.string(), z.string()),
+  }),
+  health: z
+    .looseObject({ path: z.string(), intervalMs: z.number() })
+    .nullable()
+    .describe('what the agent probes; null: nothing'),
+  desired: z.enum(ASSIGNMENT_DESIRED),
+  status: z.looseObject({
+    phase: z.enum(ASSIGNMENT_PHASES),
+    address: z.string().nullable(),
+    pid: z.number().nullable(),
+    startedAt: ts.nullable(),
+    restarts: z.number(),
+    health: z.enum(['unknown', 'healthy', 'unhealthy']),
+    lastExit: z
+      .looseObject({ code: z.number().nullable(), signal: z.string().nullable(), at: ts })
+      .nullable(),
+    error: z.string().nullable(),
+    logTail: z.array(z.string()),
+    reportedAt: ts.nullable(),
+  }),
+  createdAt: ts,
+  updatedAt: ts,
+});
+
+/** The proxy admin's `/stats` JSON (prom-client's metrics as JSON), as src/release/stats-sample.ts reads it. */
+const statsBody = z.looseObject({
+  metrics: z.array(
+    z.looseObject({
+      name: z.string(),
+      values: z.array(
+        z.looseObject({
+          value: z.number(),
+          metricName: z.string().optional(),
+          labels: z.record(z.string(), z.union([z.string(), z.number()])),
+        }),
+      ),
+    }),
+  ),
+});
+
+const params = z.object({ name: hostNameSchema });
+const idParams = z.object({ name: hostNameSchema, id: assignmentIdSchema });
+
+/**
+ * The host, checked for the caller: an agent token speaks only for the host bound to it (the one
+ * it registered); an admin for any.
+ */
+export async function hostFor(
+  store: Store,
+  principal: { name: string; role: string } | null,
+  name: string,
+): Promise<Host> {
+  const host = await store.getHost(name);
+  if (host === null) throw new TurnoutError('not_found', `host ${name} does not exist`);
+  if (principal?.role !== 'agent') return host;
+  if (host.registeredBy === null) {
+    throw new TurnoutError(
+      'forbidden',
+      `host ${name} is bound to no agent token yet; register it first (PUT /v1/hosts/${name})`,
+    );
+  }
+  checkBinding(host, principal.name);
+  return host;
+}
+
+/** What the agent's report changes on the instance routing reads; null: nothing. */
+export function healthPatch(
+  instance: Pick<Instance, 'state'>,
+  health: AssignmentReport['health'],
+): InstancePatch | null {
+  if (health === 'healthy') {
+    return { health: 'healthy', ...(instance.state === 'starting' ? { state: 'ready' } : {}) };
+  }
+  if (health === 'unhealthy') return { health: 'unhealthy' };
+  return null;
+}
+
+/** What an agent acts on; a report (status) alone does not make a new stream message. */
+function wishes(list: readonly Assignment[]): string {
+  return JSON.stringify(list.map((a) => [a.id, a.desired, a.module, a.version, a.run, a.health]));
+}
+
+export function assignmentsFrame(version: number, assignments: readonly Assignment[]): string {
+  return `event: assignments\nid: ${version}\ndata: ${JSON.stringify({ version, assignments })}\n\n`;
+}
+
+function waitDrainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> = async (
+  app,
+  options,
+) => {
+  const { store, watch } = options;
+  const keepaliveMs = options.keepaliveMs ?? KEEPALIVE_MS;
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.socket?.destroy();
+  });
+
+  app.get(
+    '/hosts/:name/assignments',
+    {
+      config: { role: 'agent' },
+      schema: {
+        tags: ['agents'],
+        description: "The host's assignments, desired run and stop, by id.",
+        params,
+        response: {
+          200: z.object({ assignments: z.array(assignmentSchema) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      await hostFor(store, req.principal, req.params.name);
+      return { assignments: await store.listAssignments({ host: req.params.name }) };
+    },
+  );
+
+  app.get(
+    '/hosts/:name/assignments/stream',
+    {
+      config: { role: 'agent' },
+      schema: {
+        tags: ['agents'],
+        description:
+          'Server-Sent Events: `event: assignments`, `id: <store version>`, data `{version, assignments}` — the whole list at connect and whenever a desired state changes; `: keepalive` every 15 s.',
+        params,
+      },
+    },
+    async (req, reply) => {
+      const host = req.params.name;
+      await hostFor(store, req.principal, host);
+      // Before the hijack, so a refusal is an ordinary JSON error (503 too_many_streams).
+      const release = options.slots?.acquire(
+        req.principal?.name ?? null,
+        `/v1/hosts/${host}/assignments/stream`,
+      );
+      reply.hijack();
+      const res = reply.raw;
+      res.socket?.setNoDelay(true);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.flushHeaders();
+      open.add(res);
+
+      let closed = false;
+      let cancel = () => {};
+      const keepalive = setInterval(() => {
+        if (!closed) res.write(': keepalive\n\n');
+      }, keepaliveMs);
+      const gone = () => {
+        closed = true;
+        clearInterval(keepalive);
+        cancel();
+        open.delete(res);
+        release?.();
+      };
+      res.on('close', gone);
+      if (res.destroyed) gone();
+
+      let sent: string | null = null;
+      try {
+        while (!closed) {
+          const version = await store.changeVersion();
+          const list = await store.listAssignments({ host });
+          const now = wishes(list);
+          if (now !== sent && !closed) {
+            sent = now;
+            if (!res.write(assignmentsFrame(version, list))) await waitDrainOrClose(res);
+          }
+          const next = watch.beyond(version);
+          cancel = next.cancel;
+          await next.done;
+        }
+      } catch (error) {
+        req.log.warn({ err: error, host }, 'assignment stream ended');
+      } finally {
+        if (!closed) res.end();
+      }
+    },
+  );
+
+  app.put(
+    '/hosts/:name/assignments/:id/status',
+    {
+      config: { role: 'agent' },
+      schema: {
+        tags: ['agents'],
+        description:
+          "The agent's report on one assignment. With it, in one transaction, the instance of that id on this host: healthy → health healthy (and starting → ready), unhealthy → health unhealthy.",
+        params: idParams,
+        body: assignmentReportSchema,
+        response: { 204: z.null().describe('recorded'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const { name, id } = req.params;
+      await hostFor(store, req.principal, name);
+      await store.transaction(async (tx) => {
+        await tx.reportAssignment(id, name, req.body);
+        const instance = await tx.getInstance(id);
+        if (instance === null || instance.host !== name) return;
+        const patch = healthPatch(instance, req.body.health);
+        if (patch !== null) await tx.updateInstance(id, patch, `agent:${name}`);
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/hosts/:name/stats',
+    {
+      config: { role: 'agent' },
+      schema: {
+        tags: ['agents'],
+        description:
+          "The host proxy's admin /stats JSON, pushed by its agent (about every second): traffic for canary analysis, the snapshot version the proxy applied, requests in flight per endpoint.",
+        params,
+        body: statsBody,
+        response: { 204: z.null().describe('recorded'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const host = await hostFor(store, req.principal, req.params.name);
+      if (options.pushStats === undefined) {
+        throw new TurnoutError('not_found', 'this control plane keeps no traffic stats');
+      }
+      if (host.state === 'down') {
+        throw new TurnoutError(
+          'conflict',
+          `host ${host.name} is down (its lease ran out); heartbeat before pushing stats`,
+        );
+      }
+      try {
+        options.pushStats(host.name, req.body);
+      } catch (error) {
+        throw new TurnoutError('invalid_argument', `body: ${(error as Error).message}`, 'metrics');
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};
