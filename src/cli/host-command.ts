@@ -88,6 +88,10 @@ export function describeHostText(
           : `${h.capacity} instances (${live} placed)`,
       ],
       ['Lease', lease],
+      [
+        'Agent',
+        h.registeredBy ? `token ${h.registeredBy}` : '(no agent token: registered by an admin)',
+      ],
       ['Registered', `${age(h.createdAt, now)} ago`],
       ['Updated', `${age(h.updatedAt, now)} ago`],
     ]),

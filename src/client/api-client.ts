@@ -184,6 +184,8 @@ export interface HostRecord {
   capacity: number | null;
   state: 'ready' | 'cordoned' | 'draining' | 'down';
   leaseExpiresAt: string | null;
+  /** The agent token the host is bound to (the first that registered it); null: none yet. */
+  registeredBy?: string | null;
   createdAt: string;
   updatedAt: string;
 }

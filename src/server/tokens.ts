@@ -6,15 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiToken } from '../api/auth.js';
+import type { ApiToken, TokenRole } from '../api/auth.js';
+import { TOKEN_ROLES } from '../api/auth.js';
 import { TurnoutError } from '../errors.js';
-
-/**
- * The roles a token may have. `agent` (a host's agent: register, heartbeat, its own assignments)
- * is the fleet's; until src/api/auth.ts knows it, such a token passes no role check (fail closed).
- */
-export const TOKEN_ROLES = ['viewer', 'releaser', 'admin', 'agent'] as const;
-export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 /** The tokens a control plane generates in its data dir when given no tokens file. */
 export const GENERATED_TOKENS = {
@@ -46,7 +40,7 @@ export function dataDirToken(dataDir: string, which: GeneratedToken): DataDirTok
 /** The ApiToken of a generated token. */
 export function generatedApiToken(which: GeneratedToken, token: string): ApiToken {
   const { role, name } = GENERATED_TOKENS[which];
-  return { token, name, role: role as ApiToken['role'] };
+  return { token, name, role };
 }
 
 /** At least this long: a token is a password that never expires. */
@@ -134,5 +128,5 @@ function checkEntry(entry: unknown, at: string, fail: (reason: string) => Error)
     throw fail(
       `${who}: token: expected at least ${MIN_TOKEN_LENGTH} characters without spaces (e.g. \`openssl rand -base64 32\`)`,
     );
-  return { name, role: role as ApiToken['role'], token };
+  return { name, role: role as TokenRole, token };
 }

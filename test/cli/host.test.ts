@@ -105,6 +105,7 @@ describe('turnout host', () => {
     expect(run.stdout).toContain('Labels:     zone=a\n');
     expect(run.stdout).toContain('Capacity:   4 instances (1 placed)\n');
     expect(run.stdout).toMatch(/Lease:\s+expires in \d+m \(\d{4}-\d\d-\d\dT/);
+    expect(run.stdout).toContain('Agent:      (no agent token: registered by an admin)\n');
     expect(run.stdout).toContain('Instances (1):\n');
     expect(run.stdout).toMatch(/ID\s+MODULE\s+VERSION\s+ADDRESS\s+STATE\s+HEALTH\s+SERVING/);
     expect(run.stdout).toMatch(/orders-1\s+orders\s+1\.0\.0\s+10\.0\.0\.1:4001/);
@@ -144,7 +145,9 @@ describe('turnout host', () => {
     const joinToken = readFileSync(join(dir, 'join-token'), 'utf8').trim();
     const agent = await host('cordon', 'rack-b1', '--token', joinToken);
     expect(agent.code).not.toBe(0);
-    expect(agent.stderr).toContain('forbidden: POST /v1/hosts/:name/cordon needs role admin');
+    expect(agent.stderr).toContain(
+      'forbidden: POST /v1/hosts/:name/cordon is not open to role agent',
+    );
     const anonymous = await runTurnout(['host', 'list', '--server', server.url]);
     expect(anonymous.code).not.toBe(0);
     expect(anonymous.stderr).toContain('unauthorized: missing bearer token');

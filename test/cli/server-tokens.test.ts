@@ -72,6 +72,11 @@ describe('turnout server --tokens', () => {
       });
       // A viewer may not cordon; an admin may (the role is the file's).
       expect((await call(`${server.url}/v1/hosts/h/cordon`, VIEWER, 'POST')).status).toBe(403);
+      // The file's agent token registers a host, bound to its name.
+      const put = await call(`${server.url}/v1/hosts/rack-1`, AGENT, 'PUT', {
+        address: '10.0.0.7',
+      });
+      expect(put).toMatchObject({ status: 200, body: { registeredBy: 'rack-1' } });
       expect(existsSync(join(data, 'admin-token'))).toBe(false);
       expect(existsSync(join(data, 'join-token'))).toBe(false);
     } finally {

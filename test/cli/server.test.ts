@@ -54,8 +54,12 @@ describe('turnout server on SQLite', () => {
       // Migrated: the hosts table (migration 0005) takes a host.
       const put = await call(`${server.url}/v1/hosts/h1`, admin, 'PUT', { address: '10.0.0.1' });
       expect(put.status).toBe(200);
-      // The join token is known to the server (not 401), whatever its role may call.
-      expect((await call(`${server.url}/v1/whoami`, joinToken)).status).not.toBe(401);
+      // The join token is an agent's: it registers a host (bound to it), and reads nothing else.
+      const joined = await call(`${server.url}/v1/hosts/h2`, joinToken, 'PUT', {
+        address: '10.0.0.2',
+      });
+      expect(joined).toMatchObject({ status: 200, body: { name: 'h2', registeredBy: 'join' } });
+      expect((await call(`${server.url}/v1/orgs`, joinToken)).status).toBe(403);
       expect((await call(`${server.url}/v1/whoami`, 'not-a-token')).status).toBe(401);
       // `server token join` prints the very token the server uses.
       const printed = await runTurnout(['server', 'token', 'join', '--data', data]);
