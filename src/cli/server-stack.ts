@@ -153,10 +153,17 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
       lines,
       controlPlane: cp,
       stop() {
+        // A ref'd timer keeps the process alive until the store is closed and the lock released:
+        // once the API has closed, nothing else may hold the event loop.
         stopping ??= (async () => {
-          await cp.stop().catch(() => {});
-          await store.close().catch(() => {});
-          lock.release();
+          const hold = setInterval(() => {}, 60_000);
+          try {
+            await cp.stop().catch(() => {});
+            await store.close().catch(() => {});
+          } finally {
+            lock.release();
+            clearInterval(hold);
+          }
         })();
         return stopping;
       },
