@@ -11,6 +11,7 @@ import type { ApiAuth, ApiToken } from '../api/auth.js';
 import type { ApiTls } from '../api/server.js';
 import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
+import { FleetRuntime } from '../runtime/fleet-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
@@ -51,15 +52,12 @@ export interface ServerStack {
 }
 
 /**
- * The runtime the release engine starts instances with. Fleet instances run on the agents' hosts
- * through the store's assignments (src/runtime/fleet-runtime.ts, not merged here yet): until then
- * the engine records tickets and moves traffic, and answers "no runtime" for a start.
+ * The runtime the release engine starts instances with: assignments that the hosts' agents follow
+ * (src/runtime/fleet-runtime.ts), placed across the hosts they registered.
  */
-function fleetRuntime(_store: Store): Runtime | null {
-  return null;
+function fleetRuntime(store: Store): Runtime {
+  return new FleetRuntime({ store });
 }
-
-const RUNTIME_NONE = 'none: the release engine cannot start instances (no fleet runtime yet)';
 
 interface Auth {
   auth: ApiAuth;
@@ -143,7 +141,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
     const url = `${tls === undefined ? 'http' : 'https'}://${hostForUrl(listen.host)}:${port}`;
     const { summary, lines } = describe(url, dataDir, describeStoreLocation(storeAt), auth, {
       tls: tls !== undefined,
-      runtime: runtime === null ? RUNTIME_NONE : 'fleet (agents run the instances)',
+      runtime: "fleet: the release engine places instances on the agents' hosts",
       warnings,
     });
     let stopping: Promise<void> | null = null;
@@ -159,6 +157,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
           const hold = setInterval(() => {}, 60_000);
           try {
             await cp.stop().catch(() => {});
+            await runtime.close().catch(() => {});
             await store.close().catch(() => {});
           } finally {
             lock.release();
