@@ -11,7 +11,7 @@ import type { ApiAuth, ApiToken } from '../api/auth.js';
 import type { ApiTls } from '../api/server.js';
 import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
-import { FleetRuntime } from '../runtime/fleet-runtime.js';
+import { FleetRuntime } from '../release/fleet-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
