@@ -35,7 +35,10 @@ export function buildProgram(
     .option('--no-color', 'no colour, even on a terminal (also NO_COLOR=1)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Options after a subcommand are the subcommand's (`server token join --data d`, where
+    // `server` has a --data of its own).
+    .enablePositionalOptions();
   // With --json a usage error is reported once, as JSON, by main(): commander prints nothing. Set
   // before the commands are added, which copy the program's output settings.
   if (options.json === true) {
@@ -89,7 +92,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     { json },
   );
   try {
-    await program.parseAsync(argv as string[]);
+    // --no-color is read above and taken out here, so it works after any command: options after a
+    // command are that command's (positional options, for `server token join --data d`).
+    await program.parseAsync(argv.filter((a) => a !== '--no-color'));
     return exit;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -53,7 +53,7 @@ export interface ServerStack {
 
 /**
  * The runtime the release engine starts instances with: assignments that the hosts' agents follow
- * (src/runtime/fleet-runtime.ts), placed across the hosts they registered.
+ * (src/release/fleet-runtime.ts), placed across the hosts they registered.
  */
 function fleetRuntime(store: Store): Runtime {
   return new FleetRuntime({ store });
