@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './db.js';
 import type { SqlDialect } from './migrations/index.js';
 import { migrateToLatest } from './migrations/index.js';
+import { appliedOps } from './sql-applied.js';
 import { catalogOps } from './sql-catalog.js';
 import { SqlContext } from './sql-context.js';
 import { fleetOps } from './sql-fleet.js';
@@ -29,6 +30,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...leaseOps(cx),
     ...notifierOps(cx),
     ...hostOps(cx),
+    ...appliedOps(cx),
     changeVersion: () => cx.changeVersion(),
   };
 }

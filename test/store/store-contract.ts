@@ -3,6 +3,7 @@
 
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../src/store/store.js';
+import { appliedTests } from './contract-applied.js';
 import { crudTests } from './contract-crud.js';
 import { hostTests } from './contract-hosts.js';
 import { integrityTests } from './contract-integrity.js';
@@ -58,6 +59,7 @@ export function describeStore(name: string, factory: TargetFactory): void {
     transactionTests(env);
     notifierTests(env);
     hostTests(env);
+    appliedTests(env);
   });
 }
 

@@ -10,6 +10,7 @@ import { releaseEngine } from './0002-release-engine.js';
 import { prereleaseSecret } from './0003-prerelease-secret.js';
 import { notifiers } from './0004-notifiers.js';
 import { hosts } from './0005-hosts.js';
+import { applied } from './0007-applied.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -21,6 +22,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0003-prerelease-secret': prereleaseSecret(dialect),
     '0004-notifiers': notifiers(dialect),
     '0005-hosts': hosts(dialect),
+    '0007-applied': applied(dialect),
   };
 }
 
