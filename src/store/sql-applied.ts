@@ -31,16 +31,17 @@ const recordOf = (r: Row): AppliedRecord => ({
 
 export function appliedOps(cx: SqlContext): AppliedOps {
   const db = () => cx.db.withTables<AppliedTables>();
+  const getApplied: AppliedOps['getApplied'] = async (kind, key) => {
+    const row = await db()
+      .selectFrom('applied')
+      .selectAll()
+      .where('kind', '=', kind)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row === undefined ? null : recordOf(row);
+  };
   return {
-    async getApplied(kind, key) {
-      const row = await db()
-        .selectFrom('applied')
-        .selectAll()
-        .where('kind', '=', kind)
-        .where('key', '=', key)
-        .executeTakeFirst();
-      return row === undefined ? null : recordOf(row);
-    },
+    getApplied,
     async listApplied(query = {}) {
       let q = db().selectFrom('applied').selectAll().orderBy('kind').orderBy('key');
       if (query.kind !== undefined) q = q.where('kind', '=', query.kind);
@@ -55,6 +56,9 @@ export function appliedOps(cx: SqlContext): AppliedOps {
         fields: JSON.stringify([...new Set(fields)].sort()),
         applied_at: new Date().toISOString(),
       };
+      // The same fields again writes nothing: appliedAt says when they last changed.
+      const current = await getApplied(kind, key);
+      if (current !== null && JSON.stringify(current.fields) === row.fields) return current;
       await db()
         .insertInto('applied')
         .values(row)
