@@ -69,7 +69,7 @@ export function healthOf(a: Assignment): InstanceHealth {
   return {
     exits: s.restarts + (current ? 1 : 0),
     restarts: s.restarts,
-    lastExit: exit === null ? null : { code: exit.code, signal: exit.signal },
+    lastExit: exit === null ? null : { code: exit.code, signal: exit.signal, at: exit.at },
     logTail: s.logTail.filter((l) => !l.startsWith(NOTE_PREFIX)).slice(-HEALTH_LOG_LINES),
   };
 }

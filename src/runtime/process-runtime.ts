@@ -155,7 +155,7 @@ export class ProcessRuntime implements Runtime {
     return {
       exits: count,
       restarts: instance.current.restarts,
-      lastExit: last === null ? null : { code: last.code, signal: last.signal },
+      lastExit: last === null ? null : { code: last.code, signal: last.signal, at: last.at },
       logTail: ownLines(tail, HEALTH_LOG_LINES, NOTE_PREFIX),
     };
   }

@@ -48,8 +48,8 @@ export interface InstanceHealth {
   exits: number;
   /** How many times the runtime restarted it after such an exit. */
   restarts: number;
-  /** The last exit's code and signal; null while it has not exited. */
-  lastExit: { code: number | null; signal: string | null } | null;
+  /** The last exit's code, signal and time (ISO 8601); null while it has not exited. */
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
   /** The last lines of its own output (the runtime's notes left out), at most HEALTH_LOG_LINES. */
   logTail: string[];
 }

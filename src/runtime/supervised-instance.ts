@@ -38,7 +38,7 @@ export class SupervisedInstance {
   private failures = 0;
   /** Unexpected exits (and failed restarts) since supervision began, and the last one. */
   private exitCount = 0;
-  private last: Exit | null = null;
+  private last: (Exit & { at: string }) | null = null;
   private timer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | null = null;
   private stopCall: Promise<void> | null = null;
@@ -55,8 +55,8 @@ export class SupervisedInstance {
     return this.record;
   }
 
-  /** Unexpected exits since supervision began, and the last one's code and signal. */
-  get exits(): { count: number; last: Exit | null } {
+  /** Unexpected exits since supervision began, and the last one's code, signal and time. */
+  get exits(): { count: number; last: (Exit & { at: string }) | null } {
     return { count: this.exitCount, last: this.last };
   }
 
@@ -103,7 +103,7 @@ export class SupervisedInstance {
     const next = nextRestart(this.failures, uptimeMs, this.deps.policy);
     this.failures = next.failures;
     this.exitCount++;
-    this.last = exit;
+    this.last = { ...exit, at: new Date(this.deps.now()).toISOString() };
     this.phase = 'backoff';
     this.timer = setTimeout(() => {
       this.restarting = this.restart().finally(() => {
