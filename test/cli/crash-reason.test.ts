@@ -81,7 +81,7 @@ describe('a deploy that fails says why (issue 16)', () => {
         const t = (await up.get(`/v1/tickets/${id}`)) as { state: string };
         return t.state === 'failed' || t.state === 'deployed' ? t : null;
       },
-      { timeoutMs: 60_000, everyMs: 100 },
+      { timeoutMs: 90_000, everyMs: 100 },
     );
 
   beforeAll(async () => {
@@ -139,7 +139,7 @@ describe('a deploy that fails says why (issue 16)', () => {
     expect(data.message).toContain('"crashy: cannot reach the database at db:5432"');
     expect(data.message).toContain('see `turnout logs crashy-1.0.0-0`');
     expect(t.progress.message).toBe(data.message);
-  }, 90_000);
+  }, 120_000);
 
   it('`release status` shows the failure with its reason, and the logs command it names works', async () => {
     const run = await cli('release', 'status', String(crashed));
@@ -165,5 +165,5 @@ describe('a deploy that fails says why (issue 16)', () => {
     expect(events.items.map((e) => e.type)).not.toContain('deploy.failed');
     const logs = await cli('logs', 'slowpoke-1.0.0-0');
     expect(logs.stdout).toContain('slowpoke: run 2'); // it did exit twice before serving
-  }, 90_000);
+  }, 120_000);
 });
