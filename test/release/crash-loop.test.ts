@@ -6,11 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthView } from '../../src/release/crash-loop.js';
 import { crashLooping, describeNotReady, notReady } from '../../src/release/crash-loop.js';
+import { ReleaseEngine } from '../../src/release/engine.js';
 import type { TicketView } from '../../src/release/reconcile.js';
 import { reconcile } from '../../src/release/reconcile.js';
 import type { InstanceHealth } from '../../src/runtime/runtime.js';
 import type { Instance } from '../../src/store/model.js';
 import { planSchema } from '../../src/store/plan.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
 import { GRAPH, instance, item, product, T0, ticket } from './fixtures.js';
 
 const LATER = new Date(T0 + 3000).toISOString();
@@ -153,5 +155,29 @@ describe('describeNotReady', () => {
     expect(describeNotReady(notReady('a-1', crashed(0, { lastExit: null, logTail: [] })))).toBe(
       'a-1 runs but is not ready (no exit), 0 restarts, no log lines; see `turnout logs a-1`',
     );
+  });
+});
+
+describe('the engine’s crashLoopExits', () => {
+  it('must be a whole number of at least 1: a clear error naming the field', async () => {
+    const store = await openSqliteStore(':memory:');
+    try {
+      for (const bad of [0, -1, 2.5, Number.NaN]) {
+        expect(
+          () => new ReleaseEngine({ store, runtime: null, traffic: null, crashLoopExits: bad }),
+        ).toThrow(
+          expect.objectContaining({
+            code: 'invalid_argument',
+            field: 'crashLoopExits',
+            message: `crashLoopExits must be a whole number of at least 1, not ${bad}`,
+          }),
+        );
+      }
+      expect(
+        () => new ReleaseEngine({ store, runtime: null, traffic: null, crashLoopExits: 1 }),
+      ).not.toThrow();
+    } finally {
+      await store.close();
+    }
   });
 });
