@@ -63,6 +63,18 @@ export function describeNotReady(n: NotReady): string {
   return `${parts.join(', ')}; see \`${n.logs}\``;
 }
 
+/** How many instances a failure message names; the deploy.failed event lists every one. */
+const NAMED_MAX = 3;
+
+/** The failure message: `why`, then the first NAMED_MAX instances not ready, each described. */
+export function failureMessage(why: string, instances: readonly NotReady[]): string {
+  if (instances.length === 0) return why;
+  const named = instances.slice(0, NAMED_MAX).map(describeNotReady);
+  const more = instances.length - named.length;
+  if (more > 0) named.push(`and ${more} more not ready (the deploy.failed event lists them)`);
+  return `${why}: ${named.join('; ')}`;
+}
+
 /** The live instances of the short items that are not ready, each as the failure names it. */
 export function notReadyOf(
   live: readonly Instance[],

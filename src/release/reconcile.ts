@@ -22,7 +22,7 @@ import type { ReleasePlan } from '../store/plan.js';
 import type { Figures } from './analysis.js';
 import { judge, overall } from './analysis.js';
 import type { HealthView } from './crash-loop.js';
-import { crashLooping, describeNotReady, notReadyOf } from './crash-loop.js';
+import { crashLooping, failureMessage, notReadyOf } from './crash-loop.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
@@ -271,8 +271,7 @@ function deployFailed(
   crashLoop: boolean,
 ): Decision {
   const instances = notReadyOf(live, ready, view.health);
-  const detail = instances.map(describeNotReady).join('; ');
-  const message = `deploy failed: ${why}${detail === '' ? '' : `: ${detail}`}`;
+  const message = failureMessage(`deploy failed: ${why}`, instances);
   return change({ ...to(view, 'failed'), progress: { ...view.progress, message } }, [
     event('deploy.failed', { level, message, crashLoop, instances }),
   ]);

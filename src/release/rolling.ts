@@ -23,7 +23,7 @@ import type { CanaryPlan } from '../store/plan.js';
 import { unavailableCount } from '../store/plan.js';
 import { overall } from './analysis.js';
 import type { NotReady } from './crash-loop.js';
-import { crashLooping, describeNotReady, notReadyOf } from './crash-loop.js';
+import { crashLooping, failureMessage, notReadyOf } from './crash-loop.js';
 import type { Progress, Verdict } from './progress.js';
 import type { Action, Decision, TicketEventOut, TicketView } from './reconcile.js';
 import { laneDiffers, laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
@@ -293,8 +293,7 @@ function failed(
 /** A batch fails: `why`, then each new instance not ready with its exits and log (crash-loop.ts). */
 function batchFailed(view: TicketView, why: string, fresh: Instance[], crashLoop: boolean) {
   const instances = notReadyOf(fresh, (i) => isReady(i, view.now), view.health);
-  const detail = instances.map(describeNotReady).join('; ');
-  return failed(view, `${why}${detail === '' ? '' : `: ${detail}`}`, { instances, crashLoop });
+  return failed(view, failureMessage(why, instances), { instances, crashLoop });
 }
 
 /**

@@ -5,7 +5,12 @@
 
 import { describe, expect, it } from 'vitest';
 import type { HealthView } from '../../src/release/crash-loop.js';
-import { crashLooping, describeNotReady, notReady } from '../../src/release/crash-loop.js';
+import {
+  crashLooping,
+  describeNotReady,
+  failureMessage,
+  notReady,
+} from '../../src/release/crash-loop.js';
 import { ReleaseEngine } from '../../src/release/engine.js';
 import type { TicketView } from '../../src/release/reconcile.js';
 import { reconcile } from '../../src/release/reconcile.js';
@@ -144,6 +149,19 @@ describe('the readiness timeout names why', () => {
     expect(message).toContain(`"${'x'.repeat(120)}…" (200 characters)`);
     expect(message).toContain('see `turnout logs account-2.0.0-0`');
     expect(d.events[0]?.data).toMatchObject({ crashLoop: false });
+  });
+});
+
+describe('failureMessage', () => {
+  it('names at most 3 instances; the rest are counted (the event lists them all)', () => {
+    const five = [0, 1, 2, 3, 4].map((n) => notReady(`a-${n}`, undefined));
+    expect(failureMessage('deploy failed: x', five)).toBe(
+      'deploy failed: x: a-0 is not ready, no exit known; see `turnout logs a-0`; ' +
+        'a-1 is not ready, no exit known; see `turnout logs a-1`; ' +
+        'a-2 is not ready, no exit known; see `turnout logs a-2`; ' +
+        'and 2 more not ready (the deploy.failed event lists them)',
+    );
+    expect(failureMessage('deploy failed: x', [])).toBe('deploy failed: x');
   });
 });
 
