@@ -6,22 +6,25 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { TurnoutError } from '../errors.js';
 import { Rerun } from '../rerun.js';
-import { FleetRuntime } from './fleet-runtime.js';
-import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
+import type { InstanceHealth, InstanceSpec, Runtime } from '../runtime/runtime.js';
+import { isLive } from '../store/endpoint.js';
 import type { Instance, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
 import type { Store, StoreTx } from '../store/store.js';
+import { CRASH_LOOP_EXITS } from './crash-loop.js';
 import type { RecoveryStep, StartAction, Started } from './decide.js';
 import { drainStep, recovery, startEvent, startFailed } from './decide.js';
 import type { HostStepOps } from './engine-hosts.js';
 import { carryOut } from './engine-hosts.js';
+import { FleetRuntime } from './fleet-runtime.js';
 import { hostSteps } from './host-failure.js';
 import type { Observed } from './observe.js';
 import { observe, ticketViews } from './observe.js';
 import { keptVersions, toReclaim } from './reclaim.js';
 import type { Action, Decision, TicketView } from './reconcile.js';
-import { reconcile } from './reconcile.js';
+import { isReady, reconcile } from './reconcile.js';
 import { withStable } from './routes.js';
 import { instanceTransition } from './state-machine.js';
 import type { StatsWindow } from './stats-window.js';
@@ -60,6 +63,11 @@ export interface EngineOptions {
    * instances are started elsewhere (host-failure.ts). Default 30 000.
    */
   readonly hostLostGraceMs?: number;
+  /**
+   * Exits after which an instance that is not ready counts as crash-looping: a level whose every
+   * instance does fails at once (crash-loop.ts). Default 3.
+   */
+  readonly crashLoopExits?: number;
   readonly now?: () => number;
 }
 
@@ -89,10 +97,18 @@ export class ReleaseEngine {
       drainDeadlineMs: 30_000,
       stopDeadlineMs: 10_000,
       hostLostGraceMs: 30_000,
+      crashLoopExits: CRASH_LOOP_EXITS,
       holder: `engine-${randomUUID()}`,
       now: () => Date.now(),
       ...options,
     };
+    const exits = this.o.crashLoopExits;
+    if (!Number.isInteger(exits) || exits < 1)
+      throw new TurnoutError(
+        'invalid_argument',
+        `crashLoopExits must be a whole number of at least 1, not ${exits}`,
+        'crashLoopExits',
+      );
   }
 
   get isLeader(): boolean {
@@ -194,7 +210,7 @@ export class ReleaseEngine {
       let wrote = await this.hostFailure(observed, now);
       if (wrote) observed = await observe(this.o.store);
       for (const view of ticketViews(observed, now, this.o.traffic)) {
-        wrote = (await this.advance(view, observed)) || wrote;
+        wrote = (await this.advance(await this.withHealth(view, observed), observed)) || wrote;
       }
       if (wrote) observed = await observe(this.o.store);
       await this.reclaim(observed, now);
@@ -228,6 +244,23 @@ export class ReleaseEngine {
       }
       return fn(tx);
     });
+  }
+
+  /**
+   * The view with the runtime's health of the ticket's instances that are live but not ready, on
+   * hosts it manages: what a failed deploy names, and how a crash loop is seen (crash-loop.ts).
+   */
+  private async withHealth(view: TicketView, observed: Observed): Promise<TicketView> {
+    const runtime = this.o.runtime;
+    if (runtime === null || view.ticket.state === 'failed') return view;
+    const manages = this.manages(observed);
+    const of = new Map<string, InstanceHealth>();
+    for (const i of view.instances) {
+      if (!isLive(i) || isReady(i, view.now) || !manages(i.host)) continue;
+      const health = await runtime.health(i.id).catch(() => null);
+      if (health !== null) of.set(i.id, health);
+    }
+    return { ...view, health: { of, crashLoopExits: this.o.crashLoopExits } };
   }
 
   /**

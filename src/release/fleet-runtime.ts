@@ -8,7 +8,9 @@
 // machine wait for the event itself, bounded by a timeout in the clock's time.
 
 import { TurnoutError } from '../errors.js';
-import type { InstanceSpec, RunningInstance, Runtime } from '../runtime/runtime.js';
+import type { InstanceHealth, InstanceSpec, RunningInstance, Runtime } from '../runtime/runtime.js';
+import { HEALTH_LOG_LINES } from '../runtime/runtime.js';
+import { NOTE_PREFIX } from '../runtime/supervised-instance.js';
 import type { Assignment } from '../store/assignment-model.js';
 import { listAll } from '../store/cursor.js';
 import type { Host } from '../store/host-model.js';
@@ -52,6 +54,23 @@ export function runningOf(a: Assignment): RunningInstance | null {
     pid: s.pid ?? 0,
     startedAt: s.startedAt ?? a.createdAt,
     restarts: s.restarts,
+  };
+}
+
+/**
+ * How an assignment's instance fares, from its agent's last report. Each restart followed an exit;
+ * the process now reported has exited too when the last exit came after it started.
+ */
+export function healthOf(a: Assignment): InstanceHealth {
+  const s = a.status;
+  const exit = s.lastExit;
+  const current =
+    exit !== null && (s.startedAt === null || Date.parse(exit.at) >= Date.parse(s.startedAt));
+  return {
+    exits: s.restarts + (current ? 1 : 0),
+    restarts: s.restarts,
+    lastExit: exit === null ? null : { code: exit.code, signal: exit.signal, at: exit.at },
+    logTail: s.logTail.filter((l) => !l.startsWith(NOTE_PREFIX)).slice(-HEALTH_LOG_LINES),
   };
 }
 
@@ -249,6 +268,11 @@ export class FleetRuntime implements Runtime {
       `(the last ${tail.length} log lines host ${a.host}'s agent reported for ${id}, at ${when})`,
       ...tail,
     ].join('\n');
+  }
+
+  async health(id: string): Promise<InstanceHealth | null> {
+    const a = await this.store.getAssignment(id);
+    return a === null ? null : healthOf(a);
   }
 
   /** The agents report exits in the assignment's status; no event is raised here. */

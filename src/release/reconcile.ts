@@ -21,6 +21,8 @@ import type {
 import type { ReleasePlan } from '../store/plan.js';
 import type { Figures } from './analysis.js';
 import { judge, overall } from './analysis.js';
+import type { HealthView } from './crash-loop.js';
+import { crashLooping, failureMessage, notReadyOf } from './crash-loop.js';
 import type { Graph } from './planner.js';
 import { deployLevels } from './planner.js';
 import type { Progress, Verdict } from './progress.js';
@@ -55,6 +57,11 @@ export interface TicketView {
    * replacing after a host was lost (host-failure.ts, coveredByFleet). Absent: none.
    */
   readonly covered?: ReadonlySet<string>;
+  /**
+   * The runtime's view of the ticket's instances that are not ready (exits, restarts, log tail)
+   * and the crash-loop threshold; absent: no runtime here, failures name no exit (crash-loop.ts).
+   */
+  readonly health?: HealthView;
 }
 
 export type Action =
@@ -162,12 +169,13 @@ function deployStep(view: TicketView): Decision | null {
     view.graph,
   );
   for (let level = 0; level < levels.length; level++) {
-    const short = (levels[level] ?? [])
+    const modules = levels[level] ?? [];
+    const short = modules
       .map((module) => ({ module, version: versionOf.get(module) as string }))
       .map((item) => ({ ...item, ...countInstances(view.instances, item, now, view.covered) }))
       .filter((c) => c.ready < plan.replicas);
     if (short.length === 0) continue;
-    return deployLevel(view, level, short);
+    return deployLevel(view, level, short, short.length === modules.length);
   }
   return null;
 }
@@ -193,22 +201,32 @@ function countInstances(
   };
 }
 
+/**
+ * The level's next step. `whole`: every item of the level is short (none has all its replicas
+ * ready), so when each of its live instances keeps crashing, the level fails at once.
+ */
 function deployLevel(
   view: TicketView,
   level: number,
   short: (Counted & { all: Instance[] })[],
+  whole: boolean,
 ): Decision {
   const { plan, now, progress } = view;
   const sameLevel = progress.level === level && progress.levelStartedAt !== undefined;
   const levelStartedAt = sameLevel ? (progress.levelStartedAt as number) : now;
+  const ready = (i: Instance) => isReady(i, now) || (view.covered?.has(i.id) ?? false);
+  const live = short.flatMap((c) => c.live);
+  if (whole && crashLooping(live, ready, view.health, levelStartedAt)) {
+    const exits = view.health?.crashLoopExits ?? 0;
+    const why = `every instance of level ${level} keeps crashing (${exits} exits or more, none ready)`;
+    return deployFailed(view, level, why, live, ready, true);
+  }
   if (now - levelStartedAt > plan.readyTimeoutMs) {
     const what = short
       .map((c) => `${c.module}@${c.version} has ${c.ready} of ${plan.replicas} ready`)
       .join('; ');
-    const message = `deploy failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what}`;
-    return change({ ...to(view, 'failed'), progress: { ...progress, message } }, [
-      event('deploy.failed', { level, message }),
-    ]);
+    const why = `after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what}`;
+    return deployFailed(view, level, why, live, ready, false);
   }
   const starting = short.reduce((n, c) => n + c.live.length - c.ready, 0);
   let budget = plan.surge - starting;
@@ -241,6 +259,22 @@ function deployLevel(
       ? null
       : { ...to(view, 'deploying'), progress: next };
   return { actions, patch, events };
+}
+
+/** The ticket fails: `why`, then each instance not ready with its exits, restarts and log tail. */
+function deployFailed(
+  view: TicketView,
+  level: number,
+  why: string,
+  live: readonly Instance[],
+  ready: (i: Instance) => boolean,
+  crashLoop: boolean,
+): Decision {
+  const instances = notReadyOf(live, ready, view.health);
+  const message = failureMessage(`deploy failed: ${why}`, instances);
+  return change({ ...to(view, 'failed'), progress: { ...view.progress, message } }, [
+    event('deploy.failed', { level, message, crashLoop, instances }),
+  ]);
 }
 
 // --- pre-release, canary -----------------------------------------------------------------------

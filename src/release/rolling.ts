@@ -22,6 +22,8 @@ import type {
 import type { CanaryPlan } from '../store/plan.js';
 import { unavailableCount } from '../store/plan.js';
 import { overall } from './analysis.js';
+import type { NotReady } from './crash-loop.js';
+import { crashLooping, failureMessage, notReadyOf } from './crash-loop.js';
 import type { Progress, Verdict } from './progress.js';
 import type { Action, Decision, TicketEventOut, TicketView } from './reconcile.js';
 import { laneDiffers, laneName, laneOverlay, laneRules, versionsNamed } from './routes.js';
@@ -276,12 +278,22 @@ export function reconcileRolling(view: TicketView, h: RollingHelpers): Decision 
   return walk(view, counts, mu, h);
 }
 
-function failed(view: TicketView, message: string): Decision {
+function failed(
+  view: TicketView,
+  message: string,
+  why?: { instances: NotReady[]; crashLoop: boolean },
+): Decision {
   return {
     actions: [],
     patch: { ...transition(view.ticket.state, 'failed'), progress: { ...view.progress, message } },
-    events: [{ type: 'deploy.failed', data: { message } }],
+    events: [{ type: 'deploy.failed', data: { message, ...why } }],
   };
+}
+
+/** A batch fails: `why`, then each new instance not ready with its exits and log (crash-loop.ts). */
+function batchFailed(view: TicketView, why: string, fresh: Instance[], crashLoop: boolean) {
+  const instances = notReadyOf(fresh, (i) => isReady(i, view.now), view.health);
+  return failed(view, failureMessage(why, instances), { instances, crashLoop });
 }
 
 /**
@@ -320,13 +332,21 @@ function walk(view: TicketView, counts: Count[], mu: number, h: RollingHelpers):
     // The last batch's instances start once the all-in hold is over.
     const allInAt = progress.allInAt;
     const since = allInAt === undefined ? startedAt : Math.max(startedAt, allInAt + ALL_IN_MS);
+    const short = after.filter((c) => c.newReady < want);
+    const fresh = short.flatMap((c) => c.live);
+    // Every item short and each of its new instances crashing: the batch fails at once.
+    const crashing =
+      short.length === after.length &&
+      crashLooping(fresh, (i) => isReady(i, now), view.health, since);
+    if (crashing) {
+      const exits = view.health?.crashLoopExits ?? 0;
+      const why = `rolling batch ${batch} of ${batches} failed: every new instance keeps crashing (${exits} exits or more, none ready)`;
+      return batchFailed(view, why, fresh, true);
+    }
     if (now - since > plan.readyTimeoutMs) {
-      const short = after.filter((c) => c.newReady < want);
       const what = short.map((c) => `${c.module}@${c.version} has ${c.newReady} of ${want} ready`);
-      return failed(
-        view,
-        `rolling batch ${batch} of ${batches} failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what.join('; ')}`,
-      );
+      const why = `rolling batch ${batch} of ${batches} failed: after ${Math.round(plan.readyTimeoutMs / 1000)} s ${what.join('; ')}`;
+      return batchFailed(view, why, fresh, false);
     }
     // Short of ready instances: deploying again, as blue-green (a deployed ticket lost one).
     const state =

@@ -45,3 +45,14 @@ export async function readTail(path: string, count: number): Promise<string | nu
     await file.close();
   }
 }
+
+/**
+ * The last `count` lines the instance itself printed: the runtime's notes (lines starting with
+ * `notePrefix`, "exited (code 3); restarting…") are left out, since a crash loop's tail would
+ * otherwise be all notes, and the exit they state is reported on its own.
+ */
+export function ownLines(tail: string, count: number, notePrefix: string): string[] {
+  if (tail === '' || count <= 0) return [];
+  const lines = (tail.endsWith('\n') ? tail.slice(0, -1) : tail).split('\n');
+  return lines.filter((l) => !l.startsWith(notePrefix)).slice(-count);
+}

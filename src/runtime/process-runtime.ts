@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { TurnoutError } from '../errors.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { buildEnv } from './env.js';
-import { readTail } from './log-tail.js';
+import { ownLines, readTail } from './log-tail.js';
 import type { InstanceRecord } from './pid-files.js';
 import {
   INSTANCE_ID,
@@ -27,9 +27,19 @@ import { spawnProcess, terminate, watchProcess } from './process-handle.js';
 import { isSameProcess } from './process-identity.js';
 import type { ProcessRuntimeOptions } from './process-runtime-options.js';
 import { DEFAULTS } from './process-runtime-options.js';
-import type { InstanceSpec, RunningInstance, Runtime, RuntimeEvents } from './runtime.js';
+import type {
+  InstanceHealth,
+  InstanceSpec,
+  RunningInstance,
+  Runtime,
+  RuntimeEvents,
+} from './runtime.js';
+import { HEALTH_LOG_LINES } from './runtime.js';
 import { StartLimit } from './start-limit.js';
-import { runningInstance, SupervisedInstance } from './supervised-instance.js';
+import { NOTE_PREFIX, runningInstance, SupervisedInstance } from './supervised-instance.js';
+
+/** Lines read for InstanceHealth's tail: the runtime's notes interleave with the instance's own. */
+const HEALTH_READ_LINES = 50;
 
 export async function openProcessRuntime(options: ProcessRuntimeOptions): Promise<ProcessRuntime> {
   const dir = join(resolve(options.dataDir), 'instances');
@@ -138,6 +148,19 @@ export class ProcessRuntime implements Runtime {
     if (tail !== null) return tail;
     if (this.instances.has(id)) return '';
     throw new TurnoutError('not_found', `instance ${id} has no log`, 'id');
+  }
+
+  async health(id: string): Promise<InstanceHealth | null> {
+    const instance = this.instances.get(id);
+    if (instance === undefined) return null;
+    const { count, last } = instance.exits;
+    const tail = (await readTail(logPath(this.dir, id), HEALTH_READ_LINES)) ?? '';
+    return {
+      exits: count,
+      restarts: instance.current.restarts,
+      lastExit: last === null ? null : { code: last.code, signal: last.signal, at: last.at },
+      logTail: ownLines(tail, HEALTH_LOG_LINES, NOTE_PREFIX),
+    };
   }
 
   on<E extends keyof RuntimeEvents>(event: E, listener: (e: RuntimeEvents[E]) => void): void {

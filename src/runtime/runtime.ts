@@ -39,6 +39,24 @@ export interface InstanceExited {
   error?: string;
 }
 
+/**
+ * How an instance fares, for a deploy waiting on it to become ready: a crash loop shows here long
+ * before a readiness timeout would (Runtime.health).
+ */
+export interface InstanceHealth {
+  /** Unexpected exits since the runtime started it (or, after a control-plane restart, adopted it). */
+  exits: number;
+  /** How many times the runtime restarted it after such an exit. */
+  restarts: number;
+  /** The last exit's code, signal and time (ISO 8601); null while it has not exited. */
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  /** The last lines of its own output (the runtime's notes left out), at most HEALTH_LOG_LINES. */
+  logTail: string[];
+}
+
+/** How many log lines InstanceHealth carries: enough to show why, short enough for a message. */
+export const HEALTH_LOG_LINES = 5;
+
 export interface RuntimeEvents {
   exited: InstanceExited;
   restarted: RunningInstance;
@@ -61,6 +79,8 @@ export interface Runtime {
   adopt(): Promise<{ adopted: RunningInstance[]; dead: string[] }>;
   /** The tail of the instance's log (stdout and stderr). */
   logs(id: string, options?: { tailLines?: number }): Promise<string>;
+  /** How the instance fares (exits, restarts, log tail); null when this runtime does not know it. */
+  health(id: string): Promise<InstanceHealth | null>;
   on<E extends keyof RuntimeEvents>(event: E, listener: (e: RuntimeEvents[E]) => void): void;
   /** Stops supervising WITHOUT stopping the instances: the next run adopts them. */
   close(): Promise<void>;

@@ -11,6 +11,9 @@ import type { Exit, ProcessHandle } from './process-handle.js';
 import { terminate } from './process-handle.js';
 import type { InstanceExited, RunningInstance } from './runtime.js';
 
+/** How the runtime's own lines in an instance's log begin (log-tail.ts, ownLines, leaves them out). */
+export const NOTE_PREFIX = '[turnout ';
+
 type Phase = 'running' | 'backoff' | 'stopping' | 'stopped' | 'released';
 
 export interface SupervisionDeps {
@@ -33,6 +36,9 @@ export function runningInstance(record: InstanceRecord): RunningInstance {
 export class SupervisedInstance {
   private phase: Phase = 'running';
   private failures = 0;
+  /** Unexpected exits (and failed restarts) since supervision began, and the last one. */
+  private exitCount = 0;
+  private last: (Exit & { at: string }) | null = null;
   private timer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | null = null;
   private stopCall: Promise<void> | null = null;
@@ -47,6 +53,11 @@ export class SupervisedInstance {
 
   get current(): InstanceRecord {
     return this.record;
+  }
+
+  /** Unexpected exits since supervision began, and the last one's code, signal and time. */
+  get exits(): { count: number; last: (Exit & { at: string }) | null } {
+    return { count: this.exitCount, last: this.last };
   }
 
   /** Concurrent calls share one stop; each resolves when the process is gone. */
@@ -91,6 +102,8 @@ export class SupervisedInstance {
   private scheduleRestart(exit: Exit, uptimeMs: number, error?: string): void {
     const next = nextRestart(this.failures, uptimeMs, this.deps.policy);
     this.failures = next.failures;
+    this.exitCount++;
+    this.last = { ...exit, at: new Date(this.deps.now()).toISOString() };
     this.phase = 'backoff';
     this.timer = setTimeout(() => {
       this.restarting = this.restart().finally(() => {
@@ -146,7 +159,7 @@ export class SupervisedInstance {
 
   /** A line in the instance's own log, so its readers see what the runtime did and why. */
   private note(text: string): void {
-    const line = `[turnout ${new Date(this.deps.now()).toISOString()}] ${this.record.id}: ${text}\n`;
+    const line = `${NOTE_PREFIX}${new Date(this.deps.now()).toISOString()}] ${this.record.id}: ${text}\n`;
     void appendFile(this.deps.logFile, line).catch(() => {});
   }
 }

@@ -61,6 +61,7 @@ function runtimeRunning(ids: string[]): Runtime {
     list,
     adopt: () => Promise.resolve({ adopted: [], dead: [] }),
     logs: () => Promise.resolve(''),
+    health: () => Promise.resolve(null),
     on: () => {},
     close: () => Promise.resolve(),
   };

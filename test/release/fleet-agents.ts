@@ -24,6 +24,12 @@ export class PlayedAgents {
   readonly silent = new Set<string>();
   /** Starts that fail on their host: instance id → the error the agent reports. */
   readonly failing = new Map<string, string>();
+  /**
+   * Instances that crash on start, over and over: instance id → the exit code and the line each
+   * run prints. Every round reports one more exit and restart (as an agent's ProcessRuntime
+   * would), never healthy.
+   */
+  readonly crashing = new Map<string, { code: number; line: string }>();
 
   constructor(
     private readonly store: Store,
@@ -88,6 +94,17 @@ export class PlayedAgents {
               }
             : { phase: 'failed', error, logTail: ['boot', `fatal: ${error}`] },
         );
+      } else if (a.desired === 'run' && a.status.phase === 'running' && this.crashing.has(a.id)) {
+        const crash = this.crashing.get(a.id) as { code: number; line: string };
+        // The first exit is not restarted yet; each later one followed a restart.
+        const restarts = a.status.lastExit === null ? 0 : a.status.restarts + 1;
+        await this.store.reportAssignment(a.id, h.name, {
+          ...status,
+          health: 'unknown',
+          restarts,
+          lastExit: { code: crash.code, signal: null, at: new Date().toISOString() },
+          logTail: [...status.logTail, crash.line].slice(-20),
+        });
       } else if (a.desired === 'run' && a.status.phase === 'running') {
         // A health report, written as the report route writes it (routes/assignments.ts).
         await this.store.transaction(async (tx) => {

@@ -141,7 +141,7 @@ describe('reconcile: deploy', () => {
     );
     expect(d.patch).toMatchObject({ state: 'failed' });
     expect(d.patch?.progress?.message).toBe(
-      'deploy failed: after 5 s account@2.0.0 has 0 of 1 ready',
+      'deploy failed: after 5 s account@2.0.0 has 0 of 1 ready: account-2.0.0-0 is not ready, no exit known; see `turnout logs account-2.0.0-0`',
     );
     expect(d.events.map((e) => e.type)).toEqual(['deploy.failed']);
   });

@@ -336,8 +336,35 @@ describe('rolling: batches', () => {
     const d = reconcile(view(w, { now: T0 + 61_000 }));
     expect(d.patch).toMatchObject({ state: 'failed' });
     expect(d.patch?.progress?.message).toBe(
-      'rolling batch 1 of 4 failed: after 60 s orders@2.0.0 has 0 of 1 ready',
+      'rolling batch 1 of 4 failed: after 60 s orders@2.0.0 has 0 of 1 ready: orders-2.0.0-0 is not ready, no exit known; see `turnout logs orders-2.0.0-0`',
     );
+  });
+
+  it('a batch whose every new instance exited 3 times fails at once, saying why; 2 exits wait', () => {
+    const w = apply(world(), reconcile(view(world(), {})), false);
+    const exited = (exits: number) => ({
+      of: new Map([
+        [
+          'orders-2.0.0-0',
+          {
+            exits,
+            restarts: exits - 1,
+            lastExit: { code: 3, signal: null, at: new Date(T0 + 1500).toISOString() },
+            logTail: ['orders: no database'],
+          },
+        ],
+      ]),
+      crashLoopExits: 3,
+    });
+    const d = reconcile({ ...view(w, { now: T0 + 2000 }), health: exited(3) });
+    expect(d.patch).toMatchObject({ state: 'failed' });
+    expect(d.patch?.progress?.message).toBe(
+      'rolling batch 1 of 4 failed: every new instance keeps crashing (3 exits or more, none ready): orders-2.0.0-0 exited 3 times, last with code 3, 2 restarts, last log lines "orders: no database"; see `turnout logs orders-2.0.0-0`',
+    );
+    expect(d.events[0]?.data).toMatchObject({ crashLoop: true });
+    const waits = reconcile({ ...view(w, { now: T0 + 2000 }), health: exited(2) });
+    expect(waits.patch?.state).not.toBe('failed');
+    expect(waits.events.map((e) => e.type)).not.toContain('deploy.failed');
   });
 });
 
