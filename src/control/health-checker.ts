@@ -48,7 +48,17 @@ export interface HealthCheckerOptions {
    * Default: always (a single control plane).
    */
   readonly leading?: () => boolean;
+  /**
+   * Which instances this checker probes, given the names of the hosts agents registered (read with
+   * the instances). In a fleet the agent on each host probes its own instances and reports their
+   * health, so the control plane never opens connections into hosts. Default: every instance.
+   */
+  readonly filter?: (instance: Instance, agentHosts: ReadonlySet<string>) => boolean;
 }
+
+/** The control plane's filter in a fleet: instances on a host an agent registered are its agent's. */
+export const notOnAgentHosts = (i: Instance, agentHosts: ReadonlySet<string>): boolean =>
+  !agentHosts.has(i.host);
 
 export interface ProbeResult {
   readonly ok: boolean;
@@ -105,6 +115,7 @@ export class HealthChecker {
   private readonly logger: ControlLogger | undefined;
   private readonly onChange: ((instance: Instance) => void) | undefined;
   private readonly leading: () => boolean;
+  private readonly filter: HealthCheckerOptions['filter'];
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
   private readonly targets = new Map<string, Target>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -129,6 +140,7 @@ export class HealthChecker {
     this.logger = options.logger;
     this.onChange = options.onChange;
     this.leading = options.leading ?? (() => true);
+    this.filter = options.filter;
   }
 
   /** Reads the instances, schedules their first probes, and starts ticking. */
@@ -211,10 +223,13 @@ export class HealthChecker {
       this.lastRefreshMs = this.now();
       const version = await this.store.changeVersion();
       if (version === this.seenVersion) return;
-      const [instances, modules] = await Promise.all([
+      const [instances, modules, hosts] = await Promise.all([
         listAll((p) => this.store.listInstances(p)),
         listAll((p) => this.store.listModules(p)),
+        this.filter === undefined ? [] : listAll((p) => this.store.listHosts(p)),
       ]);
+      const agentHosts = new Set(hosts.map((h) => h.name));
+      const probed = (i: Instance) => this.filter?.(i, agentHosts) ?? true;
       const healthOf = new Map(modules.map((m) => [m.name, m.health]));
       const firstRead = this.seenVersion === null;
       this.seenVersion = version;
@@ -222,7 +237,7 @@ export class HealthChecker {
       const live = new Set<string>();
       for (const instance of instances) {
         const health = healthOf.get(instance.module);
-        if (instance.state === 'stopped' || health === undefined) continue;
+        if (instance.state === 'stopped' || health === undefined || !probed(instance)) continue;
         live.add(instance.id);
         const known = this.targets.get(instance.id);
         if (known !== undefined) {

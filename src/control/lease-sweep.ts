@@ -7,6 +7,7 @@
 // unhealthy needs no write. Recovery is the health checker's: once the runtime heartbeats again
 // and probes succeed, it marks the instance healthy.
 
+import type { Host } from '../store/host-model.js';
 import type { Instance, InstancePatch } from '../store/model.js';
 import { leaseExpired } from './health-transition.js';
 
@@ -35,6 +36,28 @@ export function nextExpiryMs(instances: readonly LeaseView[], nowMs: number): nu
   for (const i of instances) {
     if (i.leaseExpiresAt === null || i.state === 'stopped' || i.health === 'unhealthy') continue;
     const at = Date.parse(i.leaseExpiresAt);
+    if (at > nowMs && (next === null || at < next)) next = at;
+  }
+  return next;
+}
+
+export type HostLeaseView = Pick<Host, 'name' | 'state' | 'leaseExpiresAt'>;
+
+/**
+ * Whether a host's lease has run out at `nowMs` while it is not down yet: it is then `down`
+ * (issue 13: lost). A host that never heartbeated (no lease) is left alone.
+ */
+export function hostLost(host: HostLeaseView, nowMs: number): boolean {
+  if (host.state === 'down' || host.leaseExpiresAt === null) return false;
+  return Date.parse(host.leaseExpiresAt) <= nowMs;
+}
+
+/** The earliest host lease still running at `nowMs` among hosts not down (ms), or null. */
+export function nextHostExpiryMs(hosts: readonly HostLeaseView[], nowMs: number): number | null {
+  let next: number | null = null;
+  for (const h of hosts) {
+    if (h.state === 'down' || h.leaseExpiresAt === null) continue;
+    const at = Date.parse(h.leaseExpiresAt);
     if (at > nowMs && (next === null || at < next)) next = at;
   }
   return next;

@@ -8,8 +8,8 @@ import type { Action, Decision, TicketView } from './reconcile.js';
 import { transition } from './state-machine.js';
 
 export type StartAction = Extract<Action, { kind: 'start' }>;
-/** A start the runtime carried out, with the address it answered. */
-export type Started = StartAction & { readonly address: string };
+/** A start the runtime carried out, with the address (and, in a fleet, the host) it answered. */
+export type Started = StartAction & { readonly address: string; readonly host?: string };
 
 /** The event reconcile() writes for a start (reconcile.ts, deployLevel). */
 export function startEvent(s: StartAction): { type: string; data: Record<string, string> } {
@@ -44,14 +44,15 @@ export type RecoveryStep =
  * On taking the lead: instances the runtime runs that the store does not know (a crash between
  * spawn and the decision's commit) are registered, with the `instance.start` that commit would
  * have written, on the first of `active` (active tickets, in order) that wants the version;
- * instances the store says run on `host` but the runtime lost (they died while no control plane
- * watched) are started again under the same id, or marked stopped if they were draining.
+ * instances the store says run on a host the runtime manages (`manages`) but the runtime lost
+ * (they died while no control plane watched) are started again under the same id, or marked
+ * stopped if they were draining.
  */
 export function recovery(
-  running: readonly Pick<RunningInstance, 'id' | 'module' | 'version' | 'address'>[],
+  running: readonly Pick<RunningInstance, 'id' | 'module' | 'version' | 'address' | 'host'>[],
   stored: readonly Instance[],
   active: readonly Ticket[],
-  host: string,
+  manages: (host: string) => boolean,
 ): RecoveryStep[] {
   const known = new Set(stored.map((i) => i.id));
   const runs = new Set(running.map((r) => r.id));
@@ -61,15 +62,22 @@ export function recovery(
     const wanting = active.find((t) =>
       t.items.some((i) => i.module === r.module && i.version === r.version),
     );
-    const { id, module, version, address } = r;
+    const { id, module, version, address, host } = r;
     steps.push({
       kind: 'register',
-      instance: { kind: 'start', id, module, version, address },
+      instance: {
+        kind: 'start',
+        id,
+        module,
+        version,
+        address,
+        ...(host === undefined ? {} : { host }),
+      },
       ticket: wanting?.id ?? null,
     });
   }
   for (const i of stored) {
-    if (i.host !== host || runs.has(i.id) || i.state === 'stopped') continue;
+    if (!manages(i.host) || runs.has(i.id) || i.state === 'stopped') continue;
     if (i.state === 'draining') steps.push({ kind: 'stopped', id: i.id });
     else
       steps.push({

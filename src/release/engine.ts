@@ -7,12 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Rerun } from '../rerun.js';
+import { FleetRuntime } from '../runtime/fleet-runtime.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { RecoveryStep, StartAction, Started } from './decide.js';
 import { drainStep, recovery, startEvent, startFailed } from './decide.js';
+import type { HostStep } from './host-failure.js';
+import { hostSteps } from './host-failure.js';
 import type { Observed } from './observe.js';
 import { observe, ticketViews } from './observe.js';
 import { keptVersions, toReclaim } from './reclaim.js';
@@ -51,6 +54,11 @@ export interface EngineOptions {
   readonly stopDeadlineMs?: number;
   /** This replica's name in the lease. */
   readonly holder?: string;
+  /**
+   * With a fleet runtime: how long a down host (lease expired) has to come back before its
+   * instances are started elsewhere (host-failure.ts). Default 30 000.
+   */
+  readonly hostLostGraceMs?: number;
   readonly now?: () => number;
 }
 
@@ -79,6 +87,7 @@ export class ReleaseEngine {
       drainMs: 2000,
       drainDeadlineMs: 30_000,
       stopDeadlineMs: 10_000,
+      hostLostGraceMs: 30_000,
       holder: `engine-${randomUUID()}`,
       now: () => Date.now(),
       ...options,
@@ -87,6 +96,78 @@ export class ReleaseEngine {
 
   get isLeader(): boolean {
     return this.leader;
+  }
+
+  /** The runtime when it places instances across the fleet's hosts, else null. */
+  private get fleet(): FleetRuntime | null {
+    return this.o.runtime instanceof FleetRuntime ? this.o.runtime : null;
+  }
+
+  /**
+   * Whether the runtime runs the instances recorded on `host`: this control plane's own host, and
+   * with a fleet runtime every host an agent registered (reclaim and recovery cover them all).
+   */
+  private manages(observed: Observed): (host: string) => boolean {
+    const fleet = new Set(this.fleet === null ? [] : observed.hosts.map((h) => h.name));
+    return (host) => host === this.o.host || fleet.has(host);
+  }
+
+  /** Lost and draining hosts (host-failure.ts): replacements elsewhere, then the old ones out. */
+  private async hostFailure(observed: Observed, now: number): Promise<boolean> {
+    if (this.fleet === null || observed.hosts.length === 0) return false;
+    const keep = keptVersions(observed.products, observed.lanes, observed.tickets);
+    const steps = hostSteps(observed.hosts, observed.instances, now, {
+      graceMs: this.o.hostLostGraceMs,
+      keep,
+    });
+    let wrote = false;
+    for (const step of steps) wrote = (await this.hostStep(this.fleet, step, observed)) || wrote;
+    if (wrote) this.o.onChange?.();
+    return wrote;
+  }
+
+  private async hostStep(fleet: FleetRuntime, step: HostStep, observed: Observed) {
+    const { old } = step;
+    const log = { instance: old.id, host: old.host };
+    if (step.kind === 'drain') {
+      if (!(await this.moveInstance(old, 'draining'))) return false;
+      this.drainedAt.set(old.id, await this.o.store.changeVersion());
+      this.o.logger?.info({ event: 'instance_draining', ...log }, `host drain: draining ${old.id}`);
+      return true;
+    }
+    if (step.kind === 'retire') {
+      if (!(await this.moveInstance(old, 'stopped'))) return false;
+      await fleet.release(old.id);
+      this.o.logger?.info({ event: 'instance_lost', ...log }, `host lost: ${old.id} stopped`);
+      return true;
+    }
+    const action: StartAction = {
+      kind: 'start',
+      id: step.id,
+      module: old.module,
+      version: old.version,
+    };
+    const spawned = await this.spawn(action, observed);
+    if (spawned.failure !== undefined) {
+      this.o.logger?.warn(
+        { event: 'instance_replace_failed', ...log, reason: spawned.failure },
+        `cannot replace ${old.id} yet: ${spawned.failure}`,
+      );
+      return false;
+    }
+    const retired = await this.fenced(async (tx) => {
+      await this.register(tx, spawned.ok);
+      const stored = await tx.getInstance(old.id);
+      if (!step.retire || stored === null || stored.state === 'stopped') return false;
+      await tx.updateInstance(old.id, instanceTransition(stored.state, 'stopped'), ENGINE_ACTOR);
+      return true;
+    });
+    if (retired) await fleet.release(old.id);
+    this.o.logger?.info(
+      { event: 'instance_replaced', ...log, replacement: step.id, on: spawned.ok.host },
+      `${step.retire ? 'host lost' : 'host drain'}: ${old.id} replaced by ${step.id} on ${spawned.ok.host}`,
+    );
+    return true;
   }
 
   /** Re-registers what the runtime adopted, then ticks every tickMs. */
@@ -127,12 +208,14 @@ export class ReleaseEngine {
       let observed = await observe(this.o.store);
       if (!was) observed = (await this.recover(observed)) ? await observe(this.o.store) : observed;
       const now = this.o.now();
-      let wrote = false;
+      let wrote = await this.hostFailure(observed, now);
+      if (wrote) observed = await observe(this.o.store);
       for (const view of ticketViews(observed, now, this.o.traffic)) {
         wrote = (await this.advance(view, observed)) || wrote;
       }
       if (wrote) observed = await observe(this.o.store);
       await this.reclaim(observed, now);
+      if (this.fleet !== null) await this.fleet.sweepStopped();
     } catch (error) {
       if (error instanceof LostLease) {
         this.leader = false;
@@ -178,12 +261,12 @@ export class ReleaseEngine {
     const started: Started[] = [];
     for (const action of decision.actions) {
       if (action.kind !== 'start') continue;
-      const address = await this.spawn(action, observed);
-      if (address.failure !== undefined) {
-        await this.failTicket(view, address.failure, started);
+      const spawned = await this.spawn(action, observed);
+      if (spawned.failure !== undefined) {
+        await this.failTicket(view, spawned.failure, started);
         return true;
       }
-      started.push({ ...action, address: address.ok });
+      started.push(spawned.ok);
     }
     await this.commit(view, decision, started);
     return true;
@@ -240,18 +323,19 @@ export class ReleaseEngine {
     );
   }
 
-  /** Spawns (or finds) the process; its address, or why it did not start. */
+  /** Spawns (or finds) the process; where it runs, or why it did not start. */
   private async spawn(
     action: StartAction,
     observed: Observed,
-  ): Promise<{ ok: string; failure?: undefined } | { failure: string }> {
+  ): Promise<{ ok: Started; failure?: undefined } | { failure: string }> {
     const runtime = this.o.runtime;
     if (runtime === null)
       return { failure: `no runtime on this control plane can start ${action.id}` };
     const spec = await this.specOf(action, observed);
     if (typeof spec === 'string') return { failure: spec };
     try {
-      return { ok: (await runtime.start(spec)).address };
+      const { address, host } = await runtime.start(spec);
+      return { ok: { ...action, address, ...(host === undefined ? {} : { host }) } };
     } catch (error) {
       return {
         failure: `${action.module}@${action.version} did not start: ${(error as Error).message}`,
@@ -261,9 +345,9 @@ export class ReleaseEngine {
 
   /** Spawns (or finds) the process, then registers it: `starting` until health checks pass. */
   private async startInstance(action: StartAction, observed: Observed): Promise<string | null> {
-    const address = await this.spawn(action, observed);
-    if (address.failure !== undefined) return address.failure;
-    await this.fenced((tx) => this.register(tx, { ...action, address: address.ok }));
+    const spawned = await this.spawn(action, observed);
+    if (spawned.failure !== undefined) return spawned.failure;
+    await this.fenced((tx) => this.register(tx, spawned.ok));
     this.o.onChange?.();
     return null;
   }
@@ -282,18 +366,31 @@ export class ReleaseEngine {
     return { id: action.id, module: action.module, version: action.version, run };
   }
 
-  /** Records the instance as `starting` (health checks make it ready), in `tx`. */
+  /**
+   * Records the instance as `starting` (health checks, or in a fleet its agent's reports, make it
+   * ready), in `tx`. A fleet instance's lease is its host's (the agent's heartbeat renews both),
+   * so a host that stops heartbeating takes its endpoints out of routing when its lease runs out.
+   */
   private async register(tx: StoreTx, s: Started): Promise<void> {
     const { id, module, version, address } = s;
-    const before = await tx.getInstance(id);
+    const host = s.host ?? this.o.host;
+    let before = await tx.getInstance(id);
+    if (before !== null && before.host !== host) {
+      // A stopped instance's id reused on another host: the record starts afresh there.
+      await tx.deleteInstance(id, ENGINE_ACTOR);
+      before = null;
+    }
     const moved = instanceTransition(before?.state ?? null, 'starting');
+    const leaseExpiresAt =
+      s.host === undefined ? undefined : ((await tx.getHost(s.host))?.leaseExpiresAt ?? null);
+    const lease = leaseExpiresAt === undefined ? {} : { leaseExpiresAt };
     if (before === null) {
       await tx.createInstance(
-        { id, module, version, host: this.o.host, address, ...moved },
+        { id, module, version, host, address, ...moved, ...lease },
         ENGINE_ACTOR,
       );
     } else {
-      await tx.updateInstance(id, { address, ...moved, health: 'unknown' }, ENGINE_ACTOR);
+      await tx.updateInstance(id, { address, ...moved, ...lease, health: 'unknown' }, ENGINE_ACTOR);
     }
   }
 
@@ -315,7 +412,8 @@ export class ReleaseEngine {
     const runtime = this.o.runtime;
     if (runtime === null) return false;
     const active = ticketViews(observed, this.o.now(), null).map((v) => v.ticket);
-    const steps = recovery(runtime.list(), observed.instances, active, this.o.host);
+    if (this.fleet !== null) await this.fleet.refresh();
+    const steps = recovery(runtime.list(), observed.instances, active, this.manages(observed));
     for (const step of steps) await this.recoverOne(step, observed);
     if (steps.length > 0) this.o.onChange?.();
     return steps.length > 0;
@@ -356,7 +454,8 @@ export class ReleaseEngine {
   private async reclaim(observed: Observed, now: number): Promise<void> {
     const runtime = this.o.runtime;
     if (runtime === null) return;
-    const mine = observed.instances.filter((i) => i.host === this.o.host);
+    const manages = this.manages(observed);
+    const mine = observed.instances.filter((i) => manages(i.host));
     const keep = keptVersions(observed.products, observed.lanes, observed.tickets);
     const drain: Instance[] = [];
     for (const i of toReclaim(mine, keep)) {

@@ -3,10 +3,12 @@
 // engine has work for.
 
 import { listAll } from '../store/cursor.js';
+import type { Host } from '../store/host-model.js';
 import type { Instance, Lane, Module, Product, Ticket, TicketItem } from '../store/model.js';
 import { readPlan } from '../store/plan.js';
 import type { Store } from '../store/store.js';
 import type { Figures } from './analysis.js';
+import { coveredByFleet } from './host-failure.js';
 import { readProgress } from './progress.js';
 import type { TicketView } from './reconcile.js';
 import { rollingSide } from './rolling.js';
@@ -23,18 +25,21 @@ export interface Observed {
   readonly modules: Module[];
   readonly lanes: Lane[];
   readonly instances: Instance[];
+  /** The fleet's hosts (empty when no agent registered one). */
+  readonly hosts: Host[];
 }
 
 export async function observe(store: Store): Promise<Observed> {
   return store.transaction(async (tx) => {
-    const [tickets, products, modules, lanes, instances] = await Promise.all([
+    const [tickets, products, modules, lanes, instances, hosts] = await Promise.all([
       listAll((p) => tx.listTickets(p)),
       listAll((p) => tx.listProducts(p)),
       listAll((p) => tx.listModules(p)),
       listAll((p) => tx.listLanes(p)),
       listAll((p) => tx.listInstances(p)),
+      listAll((p) => tx.listHosts(p)),
     ]);
-    return { tickets, products, modules, lanes, instances };
+    return { tickets, products, modules, lanes, instances, hosts };
   });
 }
 
@@ -71,13 +76,15 @@ export function ticketViews(o: Observed, now: number, window: StatsWindow | null
     if (product === undefined) continue; // a product is never deleted while tickets refer to it
     const wanted = new Set(ticket.items.map((i) => `${i.module}@${i.version}`));
     const plan = readPlan(ticket.plan);
+    const instances = o.instances.filter((i) => wanted.has(`${i.module}@${i.version}`));
     views.push({
       ticket,
       plan,
       progress: readProgress(ticket.progress),
       product,
       graph,
-      instances: o.instances.filter((i) => wanted.has(`${i.module}@${i.version}`)),
+      instances,
+      covered: coveredByFleet(ticket.state, o.hosts, instances),
       lane:
         o.lanes.find((l) => l.product === ticket.product && l.name === laneName(ticket.id)) ?? null,
       others: o.tickets.filter(

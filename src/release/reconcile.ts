@@ -50,6 +50,11 @@ export interface TicketView {
   readonly now: number;
   /** A rolling ticket's old side (rolling.ts); absent for blue-green. */
   readonly rolling?: RollingSide;
+  /**
+   * Ids the deploy gate counts as ready although they take no traffic now: instances the fleet is
+   * replacing after a host was lost (host-failure.ts, coveredByFleet). Absent: none.
+   */
+  readonly covered?: ReadonlySet<string>;
 }
 
 export type Action =
@@ -159,7 +164,7 @@ function deployStep(view: TicketView): Decision | null {
   for (let level = 0; level < levels.length; level++) {
     const short = (levels[level] ?? [])
       .map((module) => ({ module, version: versionOf.get(module) as string }))
-      .map((item) => ({ ...item, ...countInstances(view.instances, item, now) }))
+      .map((item) => ({ ...item, ...countInstances(view.instances, item, now, view.covered) }))
       .filter((c) => c.ready < plan.replicas);
     if (short.length === 0) continue;
     return deployLevel(view, level, short);
@@ -174,10 +179,15 @@ interface Counted {
   live: Instance[];
 }
 
-function countInstances(instances: readonly Instance[], item: TicketItem, now: number) {
+function countInstances(
+  instances: readonly Instance[],
+  item: TicketItem,
+  now: number,
+  covered: ReadonlySet<string> = new Set(),
+) {
   const mine = instances.filter((i) => i.module === item.module && i.version === item.version);
   return {
-    ready: mine.filter((i) => isReady(i, now)).length,
+    ready: mine.filter((i) => isReady(i, now) || covered.has(i.id)).length,
     live: mine.filter(isLive),
     all: mine,
   };

@@ -97,16 +97,20 @@ export function transition(from: TicketState, to: TicketState): { readonly state
   return { state: to };
 }
 
+const HOST_LOST = 'its host was lost (lease expired past the grace): it was replaced elsewhere';
+
 /** Legal instance state moves, as written by the engine (health checks move starting → ready). */
 export const INSTANCE_TRANSITIONS: Edges<InstanceState> = {
   starting: {
     starting: 'started again under the same id (its process was lost)',
     ready: 'its health checks passed',
     draining: 'no product needs its version any more',
+    stopped: HOST_LOST,
   },
   ready: {
     starting: 'started again under the same id (its process was lost)',
-    draining: 'no product needs its version any more',
+    draining: 'no product needs its version any more, or its host drains (replaced elsewhere)',
+    stopped: HOST_LOST,
   },
   draining: {
     stopped: 'drained (no proxy routes to it) and stopped, or its process was lost',

@@ -14,8 +14,10 @@ export interface RunningInstance {
   id: string;
   module: string;
   version: string;
-  /** 127.0.0.1:port */
+  /** 127.0.0.1:port (in a fleet, the host's address:port) */
   address: string;
+  /** The host it runs on, for runtimes that place instances across a fleet; absent: this host. */
+  host?: string;
   pid: number;
   /** ISO 8601, when the current process was started. */
   startedAt: string;

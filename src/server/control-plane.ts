@@ -14,7 +14,7 @@ import type { ApiAuth } from '../api/auth.js';
 import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
-import { HealthChecker } from '../control/health-checker.js';
+import { HealthChecker, notOnAgentHosts } from '../control/health-checker.js';
 import { LeaseSweeper } from '../control/lease-sweeper.js';
 import type { DelivererOptions } from '../control/notifier-deliverer.js';
 import { NotifierDeliverer } from '../control/notifier-deliverer.js';
@@ -127,11 +127,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const leaseSweeper = new LeaseSweeper({
     store,
     onChange: wake,
+    // A lost host: the engine places its instances elsewhere after the grace (host-failure.ts).
+    onHostDown: () => {
+      wake();
+      void engine?.kick();
+    },
     leading,
     intervalMs: options.leaseSweepMs,
     logger: child('registry'),
   });
   const healthChecker = new HealthChecker({
+    // Instances on a host an agent registered are probed by that agent, which reports their health.
+    filter: notOnAgentHosts,
     ...options.health,
     store,
     onChange: wake,

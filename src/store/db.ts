@@ -122,15 +122,28 @@ export const productOf = (r: Row<'products'>): Product => ({
   updatedAt: r.updated_at,
 });
 
-export const moduleOf = (r: Row<'modules'>): Module => ({
-  name: r.name,
-  org: r.org,
-  calls: fromJson(r.calls),
-  health: fromJson(r.health),
-  run: fromJson(r.run),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+/**
+ * A module's `run` column holds its run spec and, when it has one, its placement constraint (under
+ * `placement`, beside `process`/`kubernetes`): one JSON column, so placement needed no migration.
+ */
+export const moduleRunJson = (m: Pick<Module, 'run' | 'placement'>): string =>
+  toJson(m.placement === null ? m.run : { ...m.run, placement: m.placement });
+
+export const moduleOf = (r: Row<'modules'>): Module => {
+  const { placement = null, ...run } = fromJson<
+    Module['run'] & { placement?: Module['placement'] }
+  >(r.run);
+  return {
+    name: r.name,
+    org: r.org,
+    calls: fromJson(r.calls),
+    health: fromJson(r.health),
+    run: run as Module['run'],
+    placement,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+};
 
 export const versionOf = (r: Row<'versions'>): Version => ({
   module: r.module,

@@ -29,7 +29,7 @@ const addressSchema = z
     'an address is an IP address or a lower-case DNS name, without a port',
   );
 
-const labelsSchema = z
+export const labelsSchema = z
   .record(
     z.string(),
     z

@@ -8,6 +8,7 @@ import { nameProblem } from '../routing/context.js';
 import { laneRulesSchema } from '../routing/lane-rules.js';
 import { parseDtab } from '../routing/parser.js';
 import { quote } from '../safe-text.js';
+import { labelsSchema } from './host-model.js';
 import { runOverrideSchema, runSchema } from './run-spec.js';
 
 export type { RunOverride, RunSpec } from './run-spec.js';
@@ -72,12 +73,26 @@ export const healthSchema = z.strictObject({
   unhealthyThreshold: int(1, 100).default(3),
 });
 
+/**
+ * Where a module's instances may run in a fleet: only on hosts carrying every one of `labels`
+ * (src/release/placement.ts). Null: any ready host.
+ */
+export const placementSchema = z
+  .strictObject({
+    labels: labelsSchema.refine(
+      (l) => Object.keys(l).length > 0,
+      'name at least one label (or leave placement out)',
+    ),
+  })
+  .nullable();
+
 export const moduleInputSchema = z.strictObject({
   name: nameSchema('module'),
   org: nameSchema('org'),
   calls: z.array(nameSchema('module')).max(1000).default([]),
   health: healthSchema.prefault({}),
   run: runSchema,
+  placement: placementSchema.default(null),
 });
 
 export const versionInputSchema = z.strictObject({
@@ -189,6 +204,7 @@ type Out<S extends z.ZodType> = z.output<S>;
 type Stamped = { createdAt: string; updatedAt: string };
 export type Json = z.output<ReturnType<typeof z.json>>;
 export type Health = Out<typeof healthSchema>;
+export type ModulePlacement = Out<typeof placementSchema>;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 export type HealthState = (typeof HEALTH_STATES)[number];
 export type TicketState = (typeof TICKET_STATES)[number];

@@ -2,7 +2,7 @@
 // run spec. Each write locks, validates against the current state, writes and audits.
 
 import { TurnoutError } from '../errors.js';
-import { moduleOf, toJson } from './db.js';
+import { moduleOf, moduleRunJson, toJson } from './db.js';
 import type { Module } from './model.js';
 import { moduleInputSchema } from './model.js';
 import { findOrg } from './sql-catalog.js';
@@ -59,7 +59,7 @@ export function moduleOps(cx: SqlContext): ModuleOps {
         org: m.org,
         calls: toJson(m.calls),
         health: toJson(m.health),
-        run: toJson(m.run),
+        run: moduleRunJson(m),
         created_at: now,
         updated_at: now,
       };
@@ -101,7 +101,7 @@ export function moduleOps(cx: SqlContext): ModuleOps {
           org: m.org,
           calls: toJson(m.calls),
           health: toJson(m.health),
-          run: toJson(m.run),
+          run: moduleRunJson(m),
           updated_at: updated.updatedAt,
         })
         .where('name', '=', m.name)

@@ -26,6 +26,7 @@ const module = (name: string, calls: string[] = []): Module => ({
   calls,
   health: { path: '/healthz', intervalMs: 5000, healthyThreshold: 1, unhealthyThreshold: 3 },
   run: { process: { command: 'node' } } as Module['run'],
+  placement: null,
   ...stamp,
 });
 const version = (m: string, v: string): Version => ({

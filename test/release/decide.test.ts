@@ -57,11 +57,12 @@ describe('startFailed: a start the runtime refused fails the ticket', () => {
 });
 
 describe('recovery: what the runtime runs and what the store says, on taking the lead', () => {
-  const running = (id: string, module = 'orders', version = '2.0.0') => ({
+  const running = (id: string, module = 'orders', version = '2.0.0', host?: string) => ({
     id,
     module,
     version,
     address: '127.0.0.1:9',
+    ...(host === undefined ? {} : { host }),
   });
   const stored = (index: number, over: Partial<Instance>) =>
     instance('orders', '2.0.0', index, over);
@@ -73,6 +74,8 @@ describe('recovery: what the runtime runs and what the store says, on taking the
     running: ReturnType<typeof running>[];
     stored: Instance[];
     steps: RecoveryStep[];
+    /** The hosts the runtime manages; default this host (`local`) only. */
+    manages?: string[];
   }[] = [
     {
       name: 'both agree: nothing',
@@ -143,10 +146,37 @@ describe('recovery: what the runtime runs and what the store says, on taking the
       stored: [stored(0, { state: 'stopped' }), stored(1, { host: 'elsewhere' })],
       steps: [],
     },
+    {
+      name: 'a fleet: unknown ones registered on the host the runtime names; lost ones on every managed host restarted',
+      manages: ['h1', 'h2'],
+      running: [running('orders-2.0.0-0', 'orders', '2.0.0', 'h2')],
+      stored: [stored(1, { host: 'h1' }), stored(2, { host: 'h3' })],
+      steps: [
+        {
+          kind: 'register',
+          instance: {
+            kind: 'start',
+            id: 'orders-2.0.0-0',
+            module: 'orders',
+            version: '2.0.0',
+            address: '127.0.0.1:9',
+            host: 'h2',
+          },
+          ticket: 7,
+        },
+        {
+          kind: 'restart',
+          start: { kind: 'start', id: 'orders-2.0.0-1', module: 'orders', version: '2.0.0' },
+        },
+      ],
+    },
   ];
 
   it.each(rows)('$name', (row) => {
-    expect(recovery(row.running, row.stored, [other, wanting], 'local')).toEqual(row.steps);
+    const manages = new Set(row.manages ?? ['local']);
+    expect(recovery(row.running, row.stored, [other, wanting], (h) => manages.has(h))).toEqual(
+      row.steps,
+    );
   });
 });
 

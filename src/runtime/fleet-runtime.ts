@@ -1,0 +1,258 @@
+// The fleet's runtime: runs an instance by writing an assignment for one host (chosen by
+// placement.ts) and waiting for that host's agent to report it running; stops one by setting the
+// assignment's desired state to stop and waiting for the agent to report it stopped. The agents
+// do the process work (ProcessRuntime on their host); this side only reads and writes the store,
+// so the control plane never opens a connection into a host (docs/placement.md).
+//
+// Waiting polls the store (getAssignment every pollMs) on an injected clock: tests and a busy
+// machine wait for the event itself, bounded by a timeout in the clock's time.
+
+import { TurnoutError } from '../errors.js';
+import { place } from '../release/placement.js';
+import type { Assignment } from '../store/assignment-model.js';
+import { listAll } from '../store/cursor.js';
+import type { Host } from '../store/host-model.js';
+import type { Store } from '../store/store.js';
+import type { InstanceSpec, RunningInstance, Runtime } from './runtime.js';
+
+export const FLEET_ACTOR = 'engine';
+
+export interface FleetRuntimeOptions {
+  readonly store: Store;
+  /** Who the assignment writes are audited as. Default `engine`. */
+  readonly actor?: string;
+  /** The label replicas spread across (placement.ts). Default `zone`. */
+  readonly spreadLabel?: string;
+  /** How often a wait reads the assignment again. Default 100. */
+  readonly pollMs?: number;
+  /** How long start waits for the agent to report the instance running. Default 60 000. */
+  readonly startTimeoutMs?: number;
+  /** How long stop waits beyond the stop deadline for the agent to report it stopped. Default 30 000. */
+  readonly stopGraceMs?: number;
+  /** The clock (ms since the epoch) and the pause between reads; tests inject both. */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** A host placement may use at `now`: its lease is valid (an expired lease is as good as down). */
+function leaseValid(h: Host, now: number): boolean {
+  return h.leaseExpiresAt !== null && Date.parse(h.leaseExpiresAt) > now;
+}
+
+/** The running instance an assignment reports, or null while it does not run. */
+export function runningOf(a: Assignment): RunningInstance | null {
+  const s = a.status;
+  if (a.desired !== 'run' || s.phase !== 'running' || s.address === null) return null;
+  return {
+    id: a.id,
+    module: a.module,
+    version: a.version,
+    address: s.address,
+    host: a.host,
+    pid: s.pid ?? 0,
+    startedAt: s.startedAt ?? a.createdAt,
+    restarts: s.restarts,
+  };
+}
+
+/** Why an assignment failed, with what the agent last saw of it. */
+function failureOf(a: Assignment): string {
+  const s = a.status;
+  const parts = [`${a.id} failed on host ${a.host}: ${s.error ?? 'the agent reported it failed'}`];
+  if (s.lastExit !== null)
+    parts.push(`last exit code ${s.lastExit.code ?? '-'} signal ${s.lastExit.signal ?? '-'}`);
+  if (s.logTail.length > 0) parts.push(`log tail:\n${s.logTail.join('\n')}`);
+  return parts.join('; ');
+}
+
+export class FleetRuntime implements Runtime {
+  private readonly store: Store;
+  private readonly actor: string;
+  private readonly spreadLabel: string;
+  private readonly pollMs: number;
+  private readonly startTimeoutMs: number;
+  private readonly stopGraceMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private running: RunningInstance[] = [];
+
+  constructor(o: FleetRuntimeOptions) {
+    this.store = o.store;
+    this.actor = o.actor ?? FLEET_ACTOR;
+    this.spreadLabel = o.spreadLabel ?? 'zone';
+    this.pollMs = o.pollMs ?? 100;
+    this.startTimeoutMs = o.startTimeoutMs ?? 60_000;
+    this.stopGraceMs = o.stopGraceMs ?? 30_000;
+    this.now = o.now ?? Date.now;
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async start(spec: InstanceSpec): Promise<RunningInstance> {
+    let a = await this.store.getAssignment(spec.id);
+    if (a !== null && a.desired === 'stop') {
+      // The id is being reused (a stopped instance's): its old assignment must be gone first.
+      await this.stop(spec.id);
+      a = await this.store.getAssignment(spec.id);
+      if (a !== null)
+        throw new TurnoutError(
+          'conflict',
+          `${spec.id} is still assigned to host ${a.host}, which has not reported it stopped`,
+        );
+    }
+    a ??= await this.assign(spec);
+    const running = await this.waitRunning(a);
+    await this.refresh();
+    return running;
+  }
+
+  /** Places one replica and writes its assignment. */
+  private async assign(spec: InstanceSpec): Promise<Assignment> {
+    const [hosts, assigned, module] = await Promise.all([
+      listAll((p) => this.store.listHosts(p)),
+      this.store.listAssignments({ desired: 'run' }),
+      this.store.getModule(spec.module),
+    ]);
+    const now = this.now();
+    const load = new Map<string, number>();
+    for (const a of assigned) load.set(a.host, (load.get(a.host) ?? 0) + 1);
+    const placed = place(
+      hosts.map((h) => ({
+        name: h.name,
+        state: leaseValid(h, now) ? h.state : 'down',
+        labels: h.labels,
+        capacity: h.capacity,
+        instances: load.get(h.name) ?? 0,
+      })),
+      {
+        count: 1,
+        existing: assigned
+          .filter((a) => a.module === spec.module && a.version === spec.version)
+          .map((a) => a.host),
+        constraints: module?.placement?.labels ?? {},
+        spreadLabel: this.spreadLabel,
+      },
+    );
+    const [host] = placed.hosts;
+    if (!placed.ok || host === undefined)
+      throw new TurnoutError(
+        'instance_start_failed',
+        `no ready host can take ${spec.module}@${spec.version}: ${placed.ok ? 'none' : placed.reason}`,
+      );
+    const health =
+      module === null ? null : { path: module.health.path, intervalMs: module.health.intervalMs };
+    const { id, module: name, version, run } = spec;
+    return this.store.createAssignment(
+      { id, host, module: name, version, run, health },
+      this.actor,
+    );
+  }
+
+  /** Waits for the agent to report `a` running; throws on failed, on a lost host, on timeout. */
+  private async waitRunning(first: Assignment): Promise<RunningInstance> {
+    const deadline = this.now() + this.startTimeoutMs;
+    let a: Assignment | null = first;
+    for (;;) {
+      if (a === null) throw new TurnoutError('conflict', `${first.id}'s assignment was removed`);
+      const running = runningOf(a);
+      if (running !== null) return running;
+      if (a.status.phase === 'failed')
+        throw new TurnoutError('instance_start_failed', failureOf(a));
+      const host = await this.store.getHost(a.host);
+      if (host === null || host.state === 'down' || !leaseValid(host, this.now()))
+        throw new TurnoutError(
+          'instance_start_failed',
+          `host ${a.host} was lost before ${a.id} started (its lease ran out)`,
+        );
+      if (this.now() >= deadline)
+        throw new TurnoutError(
+          'instance_start_failed',
+          `host ${a.host} did not report ${a.id} running within ${this.startTimeoutMs} ms (phase ${a.status.phase})`,
+        );
+      await this.sleep(this.pollMs);
+      a = await this.store.getAssignment(first.id);
+    }
+  }
+
+  /**
+   * Sets the assignment to stop and waits for the agent to report it stopped (or failed), then
+   * deletes it. A host that is down is treated as stopped: its endpoints left routing with its
+   * lease, and the stop assignment stays for its agent to carry out should it come back (the
+   * engine deletes it once reported stopped, sweepStopped).
+   */
+  async stop(id: string, options?: { deadlineMs?: number }): Promise<void> {
+    let a = await this.store.getAssignment(id);
+    if (a === null) return;
+    if (a.desired !== 'stop') a = await this.store.setAssignmentDesired(id, 'stop', this.actor);
+    const deadline = this.now() + (options?.deadlineMs ?? 10_000) + this.stopGraceMs;
+    for (;;) {
+      if (a === null) break;
+      if (a.status.phase === 'stopped' || a.status.phase === 'failed') {
+        await this.store.deleteAssignment(id, this.actor);
+        break;
+      }
+      const host = await this.store.getHost(a.host);
+      if (host === null || host.state === 'down' || !leaseValid(host, this.now())) break;
+      if (a.status.phase === 'pending' && a.status.reportedAt === null) {
+        // Never picked up: nothing runs, so nothing to wait for.
+        await this.store.deleteAssignment(id, this.actor);
+        break;
+      }
+      if (this.now() >= deadline)
+        throw new TurnoutError(
+          'conflict',
+          `host ${a.host} did not report ${id} stopped in time (phase ${a.status.phase})`,
+        );
+      await this.sleep(this.pollMs);
+      a = await this.store.getAssignment(id);
+    }
+    await this.refresh();
+  }
+
+  /** Sets the assignment to stop without waiting (its host is lost; its agent stops it if it returns). */
+  async release(id: string): Promise<void> {
+    const a = await this.store.getAssignment(id);
+    if (a !== null && a.desired !== 'stop')
+      await this.store.setAssignmentDesired(id, 'stop', this.actor);
+  }
+
+  /** Deletes stop assignments their agent reported stopped (or failed): nothing runs for them. */
+  async sweepStopped(): Promise<string[]> {
+    const done = (await this.store.listAssignments({ desired: 'stop' })).filter(
+      (a) => a.status.phase === 'stopped' || a.status.phase === 'failed',
+    );
+    for (const a of done) await this.store.deleteAssignment(a.id, this.actor);
+    return done.map((a) => a.id);
+  }
+
+  /** Re-reads which assignments run, for list(). */
+  async refresh(): Promise<RunningInstance[]> {
+    const all = await this.store.listAssignments({ desired: 'run' });
+    this.running = all.flatMap((a) => runningOf(a) ?? []);
+    return this.running;
+  }
+
+  /** The assignments last seen running (refreshed by start, stop, adopt and refresh). */
+  list(): RunningInstance[] {
+    return [...this.running];
+  }
+
+  async adopt(): Promise<{ adopted: RunningInstance[]; dead: string[] }> {
+    return { adopted: await this.refresh(), dead: [] };
+  }
+
+  async logs(id: string, options?: { tailLines?: number }): Promise<string> {
+    const a = await this.store.getAssignment(id);
+    if (a === null) throw new TurnoutError('not_found', `no assignment ${id}`);
+    const tail = a.status.logTail.slice(-(options?.tailLines ?? a.status.logTail.length));
+    const when = a.status.reportedAt ?? 'never';
+    return [
+      `(the last ${tail.length} log lines host ${a.host}'s agent reported for ${id}, at ${when})`,
+      ...tail,
+    ].join('\n');
+  }
+
+  /** The agents report exits in the assignment's status; no event is raised here. */
+  on(): void {}
+
+  async close(): Promise<void> {}
+}
