@@ -73,6 +73,26 @@ export function clientLimitsFrom(flags: {
   };
 }
 
+const ZONE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * `--zone` (or TURNOUT_ZONE when the flag is absent): this proxy's zone, as the hosts' `zone`
+ * label spells it; undefined (no locality) when neither is set or the variable is empty.
+ */
+export function parseZone(flag: string | undefined, env: string | undefined): string | undefined {
+  const text = flag ?? (env === '' ? undefined : env);
+  if (text === undefined) return undefined;
+  if (!ZONE.test(text)) {
+    const from = flag === undefined ? 'TURNOUT_ZONE' : '--zone';
+    throw new TurnoutError(
+      'invalid_argument',
+      `${from} ${JSON.stringify(text)}: a zone is 1–63 of A-Z a-z 0-9 . _ - (letters or digits at both ends), as a host's zone label`,
+      '--zone',
+    );
+  }
+  return text;
+}
+
 interface ProxyFlags {
   config: string;
   outbound: string;
@@ -87,6 +107,7 @@ interface ProxyFlags {
   maxConnections: string;
   ca?: string;
   workers: string;
+  zone?: string;
   json?: boolean;
 }
 
@@ -155,6 +176,10 @@ export function registerProxyCommand(
       String(availableParallelism()),
     )
     .option(
+      '--zone <zone>',
+      "this host's zone: endpoints whose host has the same zone label are preferred while one of them can take a request (env TURNOUT_ZONE)",
+    )
+    .option(
       '--json',
       'print the listening addresses as JSON on stdout (logs are always JSON on stdout via pino)',
     )
@@ -164,6 +189,7 @@ export function registerProxyCommand(
       const { startProxy } = await import('../proxy/main.js');
       const logger = pino({ name: 'turnout-proxy' });
       const workers = parseWorkers(flags.workers);
+      const zone = parseZone(flags.zone, process.env.TURNOUT_ZONE);
       // 0: cut in-flight requests at once.
       const drainMs =
         flags.drainTimeout === '0' ? 0 : parsePositiveInt(flags.drainTimeout, '--drain-timeout');
@@ -173,6 +199,7 @@ export function registerProxyCommand(
         overrideSecrets: overrideSecrets(flags.overrideSecret),
         clientLimits: clientLimitsFrom(flags),
         trustedHops: parseTrustedHops(flags.trustedHops),
+        ...(zone === undefined ? {} : { handler: { zone } }),
       };
       if (cluster.isWorker) {
         const { runProxyWorker } = await import('../proxy/cluster-worker.js');

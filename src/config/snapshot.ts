@@ -42,6 +42,11 @@ const endpointSchema = z.strictObject({
   address: addressSchema,
   state: endpointStateSchema.default('ready'),
   weight: z.number().min(0).max(1000).default(1),
+  /** Its host's `zone` label (issue 13, locality); absent when the host has none. */
+  zone: z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'a zone is a host label value')
+    .optional(),
 });
 
 const versionSchema = z.strictObject({

@@ -22,6 +22,7 @@ import { fieldPath } from '../config/load.js';
 import type { Snapshot, SnapshotInput } from '../config/snapshot.js';
 import { snapshotSchema } from '../config/snapshot.js';
 import { isEndpoint } from '../store/endpoint.js';
+import type { Host } from '../store/host-model.js';
 import type { Instance, Lane, Module, Product, Version } from '../store/model.js';
 
 /** Everything the compilation reads, at one change-counter value. */
@@ -32,6 +33,8 @@ export interface StoreState {
   readonly modules: readonly Module[];
   readonly versions: readonly Version[];
   readonly instances: readonly Instance[];
+  /** For each endpoint's `zone`: its instance's host's `zone` label (none: no zone). */
+  readonly hosts?: readonly Host[];
 }
 
 export class SnapshotCompileError extends Error {
@@ -99,8 +102,10 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
 
   const endpointsOf = new Map<
     string,
-    { address: string; state: Instance['state']; weight: number }[]
+    { address: string; state: Instance['state']; weight: number; zone?: string }[]
   >();
+  const zoneOf = new Map<string, string>();
+  for (const h of state.hosts ?? []) if (h.labels.zone) zoneOf.set(h.name, h.labels.zone);
   const sortedInstances = [...state.instances].sort((a, b) => byKey(a.id, b.id));
   let expiredLeases = 0;
   for (const i of sortedInstances) {
@@ -114,7 +119,8 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
     }
     const key = `${i.module}\u0000${i.version}`;
     const list = endpointsOf.get(key) ?? [];
-    list.push({ address: i.address, state: i.state, weight: i.weight });
+    const zone = zoneOf.get(i.host);
+    list.push({ address: i.address, state: i.state, weight: i.weight, ...(zone && { zone }) });
     endpointsOf.set(key, list);
   }
 

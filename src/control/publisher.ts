@@ -57,14 +57,15 @@ export interface Subscriber {
 export async function readStoreState(store: Store): Promise<StoreState> {
   return store.transaction(async (tx: StoreReads) => {
     const changeVersion = await tx.changeVersion();
-    const [products, lanes, modules, versions, instances] = await Promise.all([
+    const [products, lanes, modules, versions, instances, hosts] = await Promise.all([
       listAll((p) => tx.listProducts(p)),
       listAll((p) => tx.listLanes(p)),
       listAll((p) => tx.listModules(p)),
       listAll((p) => tx.listVersions(p)),
       listAll((p) => tx.listInstances(p)),
+      listAll((p) => tx.listHosts(p)),
     ]);
-    return { changeVersion, products, lanes, modules, versions, instances };
+    return { changeVersion, products, lanes, modules, versions, instances, hosts };
   });
 }
 

@@ -59,6 +59,25 @@ export function pickEndpoint(
 }
 
 /**
+ * Locality (issue 13): the endpoints a proxy in a zone balances over. The in-zone candidates
+ * that can take a request now — not draining, under their pending limit, not ejected — when
+ * there is at least one; otherwise every candidate, so traffic falls over to the other zones
+ * (and `pickEndpoint` applies its own rules to them). Cross-zone traffic is slower and often
+ * billed; a dead, ejected or saturated zone must not fail requests another zone can serve.
+ */
+export function preferZone(
+  candidates: readonly EndpointState[],
+  inZone: (state: EndpointState) => boolean,
+  nowMs: number,
+  pendingLimit: number = DEFAULT_PENDING_LIMIT,
+): readonly EndpointState[] {
+  const local = candidates.filter(
+    (c) => inZone(c) && !c.draining && canAccept(c, pendingLimit) && !isEjected(c, nowMs),
+  );
+  return local.length > 0 ? local : candidates;
+}
+
+/**
  * ewma × (inflight + 1) / warm-up: latency and queue depth together (Finagle's and linkerd's
  * peak-EWMA load), made dearer while the endpoint warms up. `siblings` supply the latency guess
  * for an endpoint that has not answered yet.

@@ -29,6 +29,8 @@ export interface HandlerOptions {
   readonly bodyTimeoutMs: number;
   readonly maxAttempts: number;
   readonly maxPendingPerEndpoint: number;
+  /** This proxy's zone: its endpoints are preferred while one can take a request (locality). */
+  readonly zone?: string;
 }
 
 export interface ProxyRuntime {
