@@ -10,6 +10,19 @@
 //   - drop-to-latest per connection: while a slow client's socket is full, the snapshots published
 //     meanwhile are skipped and only the newest is written when it drains.
 //
+// Deltas (`?delta=1`, docs/config-stream.md): a client that can apply deltas says so with the query
+// flag; a client without it (an older proxy) gets exactly the protocol above. With the flag:
+//   - every event's id is the snapshot's tag `<version>.<revision>`, and the resume point
+//     (`since` / Last-Event-ID) is a tag (a bare `<version>` means `<version>.0`);
+//   - `event: snapshot` carries the full snapshot, as above, on a first connect, when the resume
+//     point is not among the publisher's recent deltas, and whenever the deltas to send would
+//     together be no smaller than the full snapshot;
+//   - otherwise `event: delta` frames, one per publish, oldest first, each
+//     `data: {"from":"<tag>","to":"<tag>","version":W,…}` (src/config/delta.ts), which the client
+//     applies to the snapshot it holds after checking `from` is its own tag;
+//   - drop-to-latest still holds: a slow client is sent the deltas from the snapshot it last got
+//     to the newest in one write (or the newest snapshot whole), never a stale one.
+//
 // Register it under the `/v1` prefix, like the other route plugins. The route asks for the
 // `viewer` role through `config.role`, which only the auth hook of src/api/auth.ts enforces:
 // registered on an app without `installAuth` (as in the tests), the stream is open.
@@ -30,7 +43,7 @@
 //     waiting polls `304` at once.
 
 import type { ServerResponse } from 'node:http';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublishedSnapshot, Subscriber } from '../control/publisher.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import type { Store } from '../store/store.js';
@@ -52,6 +65,50 @@ export const LONG_POLL_MAX_MS = 60_000;
 /** The SSE frame of one snapshot (the JSON is one line: JSON.stringify never emits a newline). */
 export function snapshotFrame(s: Pick<PublishedSnapshot, 'version' | 'json'>): string {
   return `event: snapshot\nid: ${s.version}\ndata: ${s.json}\n\n`;
+}
+
+/** The SSE frame of a snapshot on the delta stream (its id is the tag). */
+export function taggedSnapshotFrame(s: Pick<PublishedSnapshot, 'tag' | 'json'>): string {
+  return `event: snapshot\nid: ${s.tag}\ndata: ${s.json}\n\n`;
+}
+
+/** The SSE frame of one delta (JSON on one line), whose id is the tag it leads to. */
+export function deltaFrame(to: string, deltaJson: string): string {
+  return `event: delta\nid: ${to}\ndata: ${deltaJson}\n\n`;
+}
+
+/** Whether the client asked for deltas (`delta=1` or `delta=true`). */
+export function wantsDeltas(query: unknown): boolean | 'invalid' {
+  const raw = (query as { delta?: unknown } | undefined)?.delta;
+  if (raw === undefined) return false;
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  return 'invalid';
+}
+
+/** The delta stream's resume point: a tag from the query or Last-Event-ID, null when absent. */
+export function parseSinceTag(query: unknown, lastEventId: unknown): string | null | 'invalid' {
+  const q = (query as { since?: unknown } | undefined)?.since;
+  const raw = q !== undefined ? q : lastEventId;
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  const tag = parseSnapshotTag(text);
+  if (tag === null || tag === 'invalid') return tag;
+  return `${tag.version}.${tag.revision ?? 0}`;
+}
+
+/** What to write to bring a delta client from `held` to the current snapshot, and its tag. */
+export function catchUp(
+  pub: SnapshotPublisher,
+  held: string | null,
+): { text: string; tag: string } | null {
+  const cur = pub.current();
+  if (cur === null) return null;
+  if (held === cur.tag) return { text: '', tag: cur.tag };
+  const chain = held === null ? null : pub.deltaChain(held);
+  if (chain === null) return { text: taggedSnapshotFrame(cur), tag: cur.tag };
+  const text = chain.map((d) => deltaFrame(d.to, d.json)).join('');
+  return { text, tag: cur.tag };
 }
 
 /** `since` from the query or Last-Event-ID: a non-negative integer, null when absent. */
@@ -171,6 +228,10 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
 
   // Agent tokens too: the host proxy an agent supervises reads its config with the join token.
   app.get('/stream', { config: { role: 'viewer', agents: true } }, async (request, reply) => {
+    const deltas = wantsDeltas(request.query);
+    if (deltas === 'invalid')
+      return invalid(reply, 'delta', 'delta: must be 1 (send deltas) or 0 (full snapshots only)');
+    if (deltas) return deltaStream(request, reply);
     const since = parseSince(request.query, request.headers['last-event-id']);
     if (since === 'invalid') {
       return reply.code(400).send({
@@ -181,6 +242,57 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
         },
       });
     }
+    const conn = openStream(request, reply);
+    const { res, sub } = conn;
+    const cur = pub.current();
+    if (cur !== null && since !== null && cur.version === since && cur.revision === 0)
+      sub.skip(cur);
+    try {
+      while (!conn.closed) {
+        const s = await sub.next();
+        if (conn.closed) break;
+        if (!res.write(snapshotFrame(s))) await waitDrainOrClose(res);
+      }
+    } catch {
+      // subscription closed (client gone or publisher stopped)
+    } finally {
+      if (!conn.closed) res.end();
+    }
+  });
+
+  /** The stream with deltas (`?delta=1`): see the top of this file. */
+  async function deltaStream(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const since = parseSinceTag(request.query, request.headers['last-event-id']);
+    if (since === 'invalid') {
+      await invalid(reply, 'since', 'since: must be a snapshot tag (version or version.revision)');
+      return;
+    }
+    const conn = openStream(request, reply);
+    const { res, sub } = conn;
+    let held = since;
+    try {
+      while (!conn.closed) {
+        await sub.next();
+        if (conn.closed) break;
+        // From the newest snapshot, whatever `next` answered: the chain ends at the current one.
+        const out = catchUp(pub, held);
+        if (out === null) continue;
+        sub.skip(pub.current()!);
+        held = out.tag;
+        if (out.text !== '' && !res.write(out.text)) await waitDrainOrClose(res);
+      }
+    } catch {
+      // subscription closed (client gone or publisher stopped)
+    } finally {
+      if (!conn.closed) res.end();
+    }
+  }
+
+  /** Hijacks the reply into an open SSE stream with its keepalive, slot and subscription. */
+  function openStream(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): { res: ServerResponse; sub: Subscriber; readonly closed: boolean } {
     // Before the hijack, so a refusal is an ordinary JSON error (503 too_many_streams).
     const release = options.slots?.acquire(request.principal?.name ?? null, '/v1/stream');
     reply.hijack();
@@ -194,18 +306,13 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
     });
     res.flushHeaders();
     open.add(res);
-
     const sub = pub.subscribe();
-    const cur = pub.current();
-    if (cur !== null && since !== null && cur.version === since && cur.revision === 0)
-      sub.skip(cur);
-
-    let closed = false;
+    const conn = { res, sub, closed: false };
     const keepalive = setInterval(() => {
-      if (!closed) res.write(': keepalive\n\n');
+      if (!conn.closed) res.write(': keepalive\n\n');
     }, keepaliveMs);
     const gone = () => {
-      closed = true;
+      conn.closed = true;
       clearInterval(keepalive);
       sub.close();
       open.delete(res);
@@ -214,17 +321,6 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
     res.on('close', gone);
     // A client that left before the listener was on: its close event has already gone by.
     if (res.destroyed) gone();
-
-    try {
-      while (!closed) {
-        const s = await sub.next();
-        if (closed) break;
-        if (!res.write(snapshotFrame(s))) await waitDrainOrClose(res);
-      }
-    } catch {
-      // subscription closed (client gone or publisher stopped)
-    } finally {
-      if (!closed) res.end();
-    }
-  });
+    return conn;
+  }
 };

@@ -49,6 +49,11 @@ export function parseSnapshot(text: string, source: string): Snapshot {
       `${source}: not valid YAML or JSON: ${(error as Error).message}`,
     );
   }
+  return validateSnapshot(doc, source);
+}
+
+/** Validates a parsed document (a snapshot a delta produced, say); errors name the field. */
+export function validateSnapshot(doc: unknown, source: string): Snapshot {
   const result = snapshotSchema.safeParse(doc);
   if (!result.success) {
     const { field, message } = firstIssue(result.error);

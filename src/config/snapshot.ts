@@ -54,7 +54,7 @@ const versionSchema = z.strictObject({
   endpoints: z.array(endpointSchema).default([]),
 });
 
-const moduleSchema = z.strictObject({
+export const moduleSchema = z.strictObject({
   name: nameSchema('module'),
   calls: z.array(nameSchema('module')).default([]),
   versions: z.array(versionSchema).default([]),
@@ -72,7 +72,7 @@ const hostSchema = z
     'a host is a lower-case DNS name, optionally :port',
   );
 
-const productSchema = z.strictObject({
+export const productSchema = z.strictObject({
   name: nameSchema('product'),
   hosts: z.array(hostSchema).default([]),
   entry: nameSchema('module'),
@@ -95,37 +95,50 @@ export const snapshotSchema = z
     modules: z.array(moduleSchema).default([]),
   })
   .superRefine((snap, ctx) => {
-    const issue = (path: (string | number)[], message: string) =>
+    for (const { path, message } of snapshotIssues(snap))
       ctx.addIssue({ code: 'custom', path, message });
-    const moduleNames = new Set(snap.modules.map((m) => m.name));
-    for (const d of duplicates(snap.products.map((p) => p.name)))
-      issue(['products'], `duplicate product "${d}"`);
-    for (const d of duplicates(snap.modules.map((m) => m.name)))
-      issue(['modules'], `duplicate module "${d}"`);
-    for (const d of duplicates(snap.products.flatMap((p) => p.hosts)))
-      issue(['products'], `host "${d}" belongs to two products`);
-    snap.modules.forEach((m, i) => {
-      for (const d of duplicates(m.versions.map((v) => v.version)))
-        issue(['modules', i, 'versions'], `duplicate version "${d}"`);
-      m.calls.forEach((c, j) => {
-        if (!moduleNames.has(c))
-          issue(['modules', i, 'calls', j], `module "${m.name}" calls unknown module "${c}"`);
-      });
-    });
-    snap.products.forEach((p, i) => {
-      if (!moduleNames.has(p.entry)) issue(['products', i, 'entry'], `unknown module "${p.entry}"`);
-      const lanes = new Set(p.lanes.map((l) => l.name));
-      for (const d of duplicates(p.lanes.map((l) => l.name)))
-        issue(['products', i, 'lanes'], `duplicate lane "${d}"`);
-      p.rules.forEach((r, j) => {
-        if (!lanes.has(r.lane))
-          issue(
-            ['products', i, 'rules', j, 'lane'],
-            `rule names lane "${r.lane}", which product "${p.name}" does not have`,
-          );
-      });
-    });
   });
 
 export type Snapshot = z.output<typeof snapshotSchema>;
 export type SnapshotInput = z.input<typeof snapshotSchema>;
+
+/**
+ * The checks across a snapshot's parts (duplicates, references), apart from the parts' own
+ * schemas, so an incremental compile (src/control/compile-snapshot.ts) can validate only the parts
+ * that changed and still run these over the whole.
+ */
+export function snapshotIssues(
+  snap: Pick<Snapshot, 'products' | 'modules'>,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const issue = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const moduleNames = new Set(snap.modules.map((m) => m.name));
+  for (const d of duplicates(snap.products.map((p) => p.name)))
+    issue(['products'], `duplicate product "${d}"`);
+  for (const d of duplicates(snap.modules.map((m) => m.name)))
+    issue(['modules'], `duplicate module "${d}"`);
+  for (const d of duplicates(snap.products.flatMap((p) => p.hosts)))
+    issue(['products'], `host "${d}" belongs to two products`);
+  snap.modules.forEach((m, i) => {
+    for (const d of duplicates(m.versions.map((v) => v.version)))
+      issue(['modules', i, 'versions'], `duplicate version "${d}"`);
+    m.calls.forEach((c, j) => {
+      if (!moduleNames.has(c))
+        issue(['modules', i, 'calls', j], `module "${m.name}" calls unknown module "${c}"`);
+    });
+  });
+  snap.products.forEach((p, i) => {
+    if (!moduleNames.has(p.entry)) issue(['products', i, 'entry'], `unknown module "${p.entry}"`);
+    const lanes = new Set(p.lanes.map((l) => l.name));
+    for (const d of duplicates(p.lanes.map((l) => l.name)))
+      issue(['products', i, 'lanes'], `duplicate lane "${d}"`);
+    p.rules.forEach((r, j) => {
+      if (!lanes.has(r.lane))
+        issue(
+          ['products', i, 'rules', j, 'lane'],
+          `rule names lane "${r.lane}", which product "${p.name}" does not have`,
+        );
+    });
+  });
+  return issues;
+}

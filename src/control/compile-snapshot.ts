@@ -20,7 +20,7 @@
 import { compileSnapshot as compileForProxy } from '../config/compile.js';
 import { fieldPath } from '../config/load.js';
 import type { Snapshot, SnapshotInput } from '../config/snapshot.js';
-import { snapshotSchema } from '../config/snapshot.js';
+import { moduleSchema, productSchema, snapshotIssues, snapshotSchema } from '../config/snapshot.js';
 import { isEndpoint } from '../store/endpoint.js';
 import type { Host } from '../store/host-model.js';
 import type { Instance, Lane, Module, Product, Version } from '../store/model.js';
@@ -179,4 +179,176 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
     nextLeaseExpiryMs,
     expiredLeases,
   };
+}
+
+// ## Incremental compile
+//
+// `SnapshotCompiler` gives exactly what `compileStoreSnapshot` gives for the same state and clock
+// (a property test holds it to that), but remembers each module's and each product's validated
+// part with its JSON, keyed by the part itself: a part built from the store's rows that equals the
+// remembered one is reused without schema validation or serialisation, so one changed instance
+// costs one module's validation. What stays whole per compile is cheap: grouping the rows,
+// building each part as plain data to compare, the checks across parts (snapshotIssues) and
+// joining the parts' JSON. Any problem falls back to the full compile, for its exact error.
+
+type Endpoint = { address: string; state: Instance['state']; weight: number };
+type PlainModule = {
+  name: string;
+  calls: string[];
+  versions: { version: string; endpoints: Endpoint[] }[];
+};
+type PlainProduct = Snapshot['products'][number];
+
+interface Cached<T> {
+  readonly part: T;
+  readonly json: string;
+  /** For products, the plain part's JSON (compared instead of walking lanes and rules). */
+  readonly key: string;
+}
+
+/** Flat objects with the same keys and identical values (endpoints: generic over their fields). */
+function sameFlat(a: object, b: object): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka)
+    if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k]) return false;
+  return true;
+}
+
+function sameModule(plain: PlainModule, cached: Snapshot['modules'][number]): boolean {
+  if (plain.calls.length !== cached.calls.length) return false;
+  for (let i = 0; i < plain.calls.length; i++) if (plain.calls[i] !== cached.calls[i]) return false;
+  if (plain.versions.length !== cached.versions.length) return false;
+  for (let i = 0; i < plain.versions.length; i++) {
+    const pv = plain.versions[i]!;
+    const cv = cached.versions[i]!;
+    if (pv.version !== cv.version || pv.endpoints.length !== cv.endpoints.length) return false;
+    for (let j = 0; j < pv.endpoints.length; j++)
+      if (!sameFlat(pv.endpoints[j]!, cv.endpoints[j]!)) return false;
+  }
+  return true;
+}
+
+export class SnapshotCompiler {
+  private modules = new Map<string, Cached<Snapshot['modules'][number]>>();
+  private products = new Map<string, Cached<PlainProduct>>();
+  /** Parts validated by the last compile (for tests and the bench). */
+  lastValidated = 0;
+
+  compile(state: StoreState, now: Date = new Date()): CompileResult {
+    const result = this.tryIncremental(state, now);
+    if (result !== null) return result;
+    this.modules.clear();
+    this.products.clear();
+    return compileStoreSnapshot(state, now);
+  }
+
+  /** The incremental compile, or null when some part does not validate (the full one reports). */
+  private tryIncremental(state: StoreState, now: Date): CompileResult | null {
+    const nowMs = now.getTime();
+    this.lastValidated = 0;
+    const lanesOf = new Map<string, Lane[]>();
+    for (const lane of state.lanes) {
+      const list = lanesOf.get(lane.product) ?? [];
+      list.push(lane);
+      lanesOf.set(lane.product, list);
+    }
+    const changedProducts: PlainProduct[] = [];
+    const products = new Map<string, Cached<PlainProduct>>();
+    for (const p of [...state.products].sort((a, b) => byKey(a.name, b.name))) {
+      const lanes = [...(lanesOf.get(p.name) ?? [])].sort(byCreation);
+      const plain = {
+        name: p.name,
+        hosts: [...p.hosts],
+        entry: p.entry,
+        dtab: p.baseDtab,
+        lanes: lanes.map((l) => ({ name: l.name, overlay: l.overlay })),
+        rules: lanes.flatMap((l) => l.rules),
+      };
+      const key = JSON.stringify(plain);
+      const hit = this.products.get(p.name);
+      if (hit !== undefined && hit.key === key) {
+        products.set(p.name, hit);
+        continue;
+      }
+      const parsed = productSchema.safeParse(plain);
+      if (!parsed.success) return null;
+      this.lastValidated++;
+      changedProducts.push(parsed.data);
+      products.set(p.name, { part: parsed.data, json: JSON.stringify(parsed.data), key });
+    }
+
+    let nextLeaseExpiryMs: number | null = null;
+    let expiredLeases = 0;
+    const endpointsOf = new Map<string, Endpoint[]>();
+    for (const i of [...state.instances].sort((a, b) => byKey(a.id, b.id))) {
+      if (!isEndpoint(i, nowMs)) {
+        if (i.state !== 'stopped' && i.health !== 'unhealthy') expiredLeases++;
+        continue;
+      }
+      if (i.leaseExpiresAt !== null) {
+        const at = Date.parse(i.leaseExpiresAt);
+        if (nextLeaseExpiryMs === null || at < nextLeaseExpiryMs) nextLeaseExpiryMs = at;
+      }
+      const key = `${i.module}\u0000${i.version}`;
+      const list = endpointsOf.get(key) ?? [];
+      list.push({ address: i.address, state: i.state, weight: i.weight });
+      endpointsOf.set(key, list);
+    }
+    const versionsOf = new Map<string, Version[]>();
+    for (const v of state.versions) {
+      const list = versionsOf.get(v.module) ?? [];
+      list.push(v);
+      versionsOf.set(v.module, list);
+    }
+    const modules = new Map<string, Cached<Snapshot['modules'][number]>>();
+    for (const m of [...state.modules].sort((a, b) => byKey(a.name, b.name))) {
+      const plain: PlainModule = {
+        name: m.name,
+        calls: [...m.calls],
+        versions: [...(versionsOf.get(m.name) ?? [])]
+          .sort((a, b) => byKey(a.version, b.version))
+          .map((v) => ({
+            version: v.version,
+            endpoints: endpointsOf.get(`${m.name}\u0000${v.version}`) ?? [],
+          })),
+      };
+      const hit = this.modules.get(m.name);
+      if (hit !== undefined && sameModule(plain, hit.part)) {
+        modules.set(m.name, hit);
+        continue;
+      }
+      const parsed = moduleSchema.safeParse(plain);
+      if (!parsed.success) return null;
+      this.lastValidated++;
+      modules.set(m.name, { part: parsed.data, json: JSON.stringify(parsed.data), key: '' });
+    }
+
+    // Duplicate names collapse in the maps: the full compile reports them.
+    if (modules.size !== state.modules.length || products.size !== state.products.length)
+      return null;
+    if (!Number.isInteger(state.changeVersion) || state.changeVersion < 0) return null;
+    const snapshot: Snapshot = {
+      version: state.changeVersion,
+      products: [...products.values()].map((c) => c.part),
+      modules: [...modules.values()].map((c) => c.part),
+    };
+    if (snapshotIssues(snapshot).length > 0) return null;
+    try {
+      // The proxy's compile of what changed (lane rules, dtabs): its errors are per product.
+      compileForProxy({ version: snapshot.version, products: changedProducts, modules: [] });
+    } catch {
+      return null;
+    }
+    this.products = products;
+    this.modules = modules;
+    const join = (m: Map<string, Cached<unknown>>) => [...m.values()].map((c) => c.json).join(',');
+    return {
+      ok: true,
+      snapshot,
+      json: `{"version":${snapshot.version},"products":[${join(products)}],"modules":[${join(modules)}]}`,
+      nextLeaseExpiryMs,
+      expiredLeases,
+    };
+  }
 }

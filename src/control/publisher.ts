@@ -16,13 +16,32 @@
 //
 // A compile error is logged and remembered (`lastError()`); the snapshot in force stays published.
 // The same store version is not recompiled again until the store changes (or a lease expires).
+//
+// Compiles are incremental (SnapshotCompiler): only the modules and products whose rows changed are
+// validated and serialised again. Every publish also keeps the delta from the snapshot before it
+// (src/config/delta.ts) in a bounded ring of recent deltas (`deltaHistory` entries, at most
+// DELTA_RING_BYTES in all), so a stream client that holds a recent snapshot gets only what changed
+// since (`deltaChain`). A delta no smaller than the full snapshot is not kept: it breaks the chain
+// and such clients get the full snapshot.
 
 import type { Logger } from 'pino';
+import { diffSnapshots } from '../config/delta.js';
+import type { Snapshot } from '../config/snapshot.js';
 import { Rerun } from '../rerun.js';
 import { listAll } from '../store/cursor.js';
 import type { Store, StoreReads } from '../store/store.js';
 import type { SnapshotCompileError, StoreState } from './compile-snapshot.js';
-import { compileStoreSnapshot } from './compile-snapshot.js';
+import { SnapshotCompiler } from './compile-snapshot.js';
+
+/** Recent deltas kept for resuming clients, by default. */
+export const DELTA_HISTORY = 256;
+/** The most bytes of deltas the ring holds, whatever their number. */
+export const DELTA_RING_BYTES = 8 * 1024 * 1024;
+
+/** A published snapshot's name on the delta stream: `<version>.<revision>`. */
+export function snapshotTag(s: { readonly version: number; readonly revision: number }): string {
+  return `${s.version}.${s.revision}`;
+}
 
 export interface PublishedSnapshot {
   /** The snapshot's `version` (the store's change counter when it was read). */
@@ -33,6 +52,16 @@ export interface PublishedSnapshot {
   readonly json: string;
   /** A sequence number over all publishes of this publisher (for subscribers' bookkeeping). */
   readonly seq: number;
+  /** `<version>.<revision>`: what a delta names as its base and its result. */
+  readonly tag: string;
+  /** The snapshot itself (parts shared with the next compile: do not mutate). */
+  readonly snapshot: Snapshot;
+}
+
+interface RingEntry {
+  readonly tag: string;
+  /** JSON of the delta from the entry before; null: none kept (first, or not smaller than full). */
+  readonly delta: string | null;
 }
 
 /** A pino logger, or Fastify's (`app.log`). */
@@ -43,6 +72,8 @@ export interface PublisherOptions {
   readonly logger?: PublisherLogger;
   /** The clock for lease expiry; tests move it. */
   readonly now?: () => Date;
+  /** How many recent deltas to keep for resuming clients (default DELTA_HISTORY; 0: none). */
+  readonly deltaHistory?: number;
 }
 
 export interface Subscriber {
@@ -88,12 +119,17 @@ export class SnapshotPublisher {
   private stopped = false;
   private seq = 0;
   private readonly waiters = new Set<() => void>();
+  private readonly compiler = new SnapshotCompiler();
+  private readonly deltaHistory: number;
+  private ring: RingEntry[] = [];
+  private ringBytes = 0;
 
   constructor(store: Store, options: PublisherOptions = {}) {
     this.store = store;
     this.pollIntervalMs = options.pollIntervalMs ?? 15;
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
+    this.deltaHistory = options.deltaHistory ?? DELTA_HISTORY;
   }
 
   /** Compiles the first snapshot and starts polling. */
@@ -126,6 +162,28 @@ export class SnapshotPublisher {
 
   current(): PublishedSnapshot | null {
     return this.currentSnapshot;
+  }
+
+  /**
+   * The deltas (JSON and the tag each leads to, oldest first) that turn the snapshot tagged `from` into the current one: []
+   * when `from` is current; null when `from` is unknown, has left the ring, a link is missing, or
+   * the deltas together are no smaller than the full snapshot (send that instead).
+   */
+  deltaChain(from: string): { readonly to: string; readonly json: string }[] | null {
+    const cur = this.currentSnapshot;
+    if (cur === null) return null;
+    if (from === cur.tag) return [];
+    const start = this.ring.findIndex((e) => e.tag === from);
+    if (start < 0) return null;
+    const chain: { to: string; json: string }[] = [];
+    let bytes = 0;
+    for (const e of this.ring.slice(start + 1)) {
+      if (e.delta === null) return null;
+      bytes += e.delta.length;
+      if (bytes >= cur.json.length) return null;
+      chain.push({ to: e.tag, json: e.delta });
+    }
+    return chain;
   }
 
   /** The last compile error, cleared by the next successful compile. */
@@ -191,7 +249,7 @@ export class SnapshotPublisher {
     this.renewed = false;
     if (version === this.compiledVersion && !leaseDue && !renewed) return;
     const state = await readStoreState(this.store);
-    const result = compileStoreSnapshot(state, this.now());
+    const result = this.compiler.compile(state, this.now());
     this.compiledVersion = state.changeVersion;
     if (!result.ok) {
       this.error = result.error;
@@ -214,15 +272,36 @@ export class SnapshotPublisher {
     if (cur !== null && cur.json === result.json) return;
     if (cur !== null && result.snapshot.version < cur.version) return; // never go back
     const revision = cur !== null && cur.version === result.snapshot.version ? cur.revision + 1 : 0;
+    const tag = snapshotTag({ version: result.snapshot.version, revision });
     this.currentSnapshot = {
       version: result.snapshot.version,
       revision,
       json: result.json,
       seq: ++this.seq,
+      tag,
+      snapshot: result.snapshot,
     };
+    this.remember(cur, this.currentSnapshot);
     this.logger?.debug({ event: 'snapshot_published', version: result.snapshot.version, revision });
     const waiters = [...this.waiters];
     this.waiters.clear();
     for (const wake of waiters) wake();
+  }
+
+  /** Appends the delta prev → next to the ring, dropping the oldest beyond its bounds. */
+  private remember(prev: PublishedSnapshot | null, next: PublishedSnapshot): void {
+    if (this.deltaHistory <= 0) return;
+    let delta: string | null = null;
+    if (prev !== null) {
+      delta = JSON.stringify(diffSnapshots(prev.snapshot, next.snapshot, prev.tag, next.tag));
+      if (delta.length >= next.json.length) delta = null;
+    }
+    this.ring.push({ tag: next.tag, delta });
+    this.ringBytes += delta?.length ?? 0;
+    while (this.ring.length > this.deltaHistory + 1 || this.ringBytes > DELTA_RING_BYTES) {
+      const old = this.ring.shift()!;
+      // The first entry's delta leads to it from one no longer kept: it is never used again.
+      this.ringBytes -= old.delta?.length ?? 0;
+    }
   }
 }

@@ -21,6 +21,15 @@
 // and a comment line `: keepalive` every ~15 s. Other event types are ignored (room to grow);
 // `retry:` is ignored (the client's own backoff governs).
 //
+// Deltas: the client asks for them with `delta=1` (an older server ignores the flag and sends the
+// stream above). Then ids and `since` are tags `<version>.<revision>`, and besides `event: snapshot`
+// the server sends `event: delta` frames whose data is a delta (src/config/delta.ts) naming the
+// tag it applies to (`from`) and the one it produces (`to`, equal to the frame's id). The client
+// applies a delta only to the snapshot it holds from the stream with tag `from`; otherwise, or when
+// the delta or its result is invalid, it drops the connection and reconnects without `since`, so
+// the server sends the full snapshot. The result of a delta passes the same validation and
+// acceptance rules as a full snapshot. docs/config-stream.md has the whole protocol.
+//
 // Client behaviour: `since` is the version of the last snapshot applied *from the stream*; it is
 // omitted on a first connect and while only a snapshot loaded from disk is in force, so the server
 // sends its current snapshot and the proxy can tell it is in sync again. When no byte (data or
@@ -48,6 +57,8 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { CompiledSnapshot } from '../config/compile.js';
 import { compileSnapshot } from '../config/compile.js';
+import { applyDelta } from '../config/delta.js';
+import { validateDeltaResult } from '../config/delta-validate.js';
 import { parseSnapshot } from '../config/load.js';
 import type { Snapshot } from '../config/snapshot.js';
 import { TurnoutError } from '../errors.js';
@@ -85,17 +96,28 @@ export interface ConfigSourceOptions {
   readonly idleTimeoutMs?: number;
   /** Stream: reconnect backoff. Default 100 ms → 5000 ms. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Stream: ask for deltas (`delta=1`). Default false (full snapshots); `turnout proxy` asks. */
+  readonly deltas?: boolean;
 }
 
 export type OfferResult =
   | { readonly kind: 'applied' | 'unchanged' | 'stale' }
-  | { readonly kind: 'rejected'; readonly reason: string };
+  | { readonly kind: 'rejected'; readonly reason: string }
+  /** A delta that cannot be applied here: reconnect without `since` for the full snapshot. */
+  | { readonly kind: 'resync'; readonly reason: string };
 
 /** What a driver (file watcher, stream client) sees of the config source. */
 export interface DriverContext {
   readonly logger: Logger;
-  /** Validates and, if acceptable, applies a snapshot text read from the source. */
-  offer(text: string, source: string, eventId?: string): OfferResult;
+  /**
+   * Validates and, if acceptable, applies a snapshot text read from the source. `tagged`: the
+   * event id is a delta-stream tag `<version>.<revision>` rather than a bare version.
+   */
+  offer(text: string, source: string, eventId?: string, tagged?: boolean): OfferResult;
+  /** Applies a delta (its JSON text) to the snapshot held from the source; `eventId` is its tag. */
+  offerDelta(text: string, source: string, eventId: string): OfferResult;
+  /** The delta-stream tag of the snapshot held from the source, or null (ask for a full one). */
+  sourceTag(): string | null;
   /** The source could not be read (reason for the log and the start error). */
   failed(reason: string): void;
   /** An attempt to reach the source has begun; it lasts until `failed` (or for good). */
@@ -113,12 +135,24 @@ type Callback = (compiled: CompiledSnapshot, origin: SnapshotOrigin) => void;
 
 interface Current {
   readonly version: number;
-  readonly canonical: string;
+  /** JSON.stringify of the snapshot, made when first needed (a delta's result may never need it). */
+  readonly canonical: () => string;
   readonly origin: SnapshotOrigin;
+  readonly snapshot: Snapshot;
+  /** The delta-stream tag it was received under; null: not from a delta stream. */
+  readonly tag: string | null;
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function lazy(make: () => string): () => string {
+  let value: string | null = null;
+  return () => {
+    value ??= make();
+    return value;
+  };
 }
 
 function timer(ms: number): { promise: Promise<void>; cancel(): void } {
@@ -152,7 +186,13 @@ class Core implements ConfigSource {
     this.logger = opts.logger.child({ component: 'config-source' });
     const ctx: DriverContext = {
       logger: this.logger,
-      offer: (text, source, eventId) => this.offer(text, source, eventId),
+      offer: (text, source, eventId, tagged) => this.offer(text, source, eventId, tagged),
+      offerDelta: (text, source, eventId) => this.offerDelta(text, source, eventId),
+      // A server without deltas sends bare versions: resume from the version, as before.
+      sourceTag: () =>
+        this.current?.origin !== 'source'
+          ? null
+          : (this.current.tag ?? (this.fromSource === null ? null : String(this.fromSource))),
       failed: (reason) => this.failed(reason),
       attempting: () => {
         this.inAttempt = true;
@@ -164,6 +204,7 @@ class Core implements ConfigSource {
         token: opts.token,
         ...(opts.ca === undefined ? {} : { ca: opts.ca }),
         idleTimeoutMs: opts.idleTimeoutMs ?? 45_000,
+        deltas: opts.deltas ?? false,
         backoff: opts.backoff ?? { initialMs: 100, maxMs: 5_000 },
       });
       this.label = driver.label;
@@ -261,13 +302,13 @@ class Core implements ConfigSource {
     if (this.current === null) this.firstFailure?.(reason);
   }
 
-  private offer(text: string, source: string, eventId?: string): OfferResult {
+  private offer(text: string, source: string, eventId?: string, tagged = false): OfferResult {
     if (this.stopped) return { kind: 'unchanged' };
     let snapshot: Snapshot;
-    let compiled: CompiledSnapshot;
     try {
       snapshot = parseSnapshot(text, source);
-      if (eventId !== undefined && eventId !== '' && eventId !== String(snapshot.version)) {
+      const idVersion = tagged ? eventId?.split('.')[0] : eventId;
+      if (idVersion !== undefined && idVersion !== '' && idVersion !== String(snapshot.version)) {
         throw new TurnoutError(
           'invalid_config',
           `${source}: event id "${eventId}" does not match the snapshot's version ${snapshot.version}`,
@@ -277,7 +318,66 @@ class Core implements ConfigSource {
     } catch (error) {
       return this.reject(source, error);
     }
-    const canonical = JSON.stringify(snapshot);
+    return this.accept(snapshot, source, tagged && eventId !== undefined ? eventId : null);
+  }
+
+  private offerDelta(text: string, source: string, eventId: string): OfferResult {
+    if (this.stopped) return { kind: 'unchanged' };
+    const cur = this.current;
+    let delta: { from?: unknown; to?: unknown };
+    try {
+      delta = JSON.parse(text) as typeof delta;
+    } catch (error) {
+      return this.resync(source, `delta is not valid JSON: ${errorMessage(error)}`);
+    }
+    const held = cur?.origin === 'source' ? cur.tag : null;
+    if (cur === null || held === null || delta?.from !== held) {
+      const from = typeof delta?.from === 'string' ? delta.from : JSON.stringify(delta?.from);
+      return this.resync(
+        source,
+        `delta from ${from} does not apply to the snapshot held (${held ?? 'none'})`,
+      );
+    }
+    if (delta.to !== eventId)
+      return this.resync(
+        source,
+        `delta to ${JSON.stringify(delta.to)} under event id "${eventId}"`,
+      );
+    let snapshot: Snapshot;
+    try {
+      snapshot = validateDeltaResult(
+        cur.snapshot,
+        applyDelta(cur.snapshot, delta),
+        `${source} (delta ${held} → ${eventId})`,
+      );
+    } catch (error) {
+      this.reject(source, error);
+      return this.resync(source, `delta ${held} → ${eventId} rejected`);
+    }
+    const result = this.accept(snapshot, source, eventId, true);
+    return result.kind === 'rejected' ? this.resync(source, result.reason) : result;
+  }
+
+  /** The delta cannot be applied: drop the stream position so the reconnect gets a full one. */
+  private resync(source: string, reason: string): OfferResult {
+    this.logger.warn(
+      { event: 'config_delta_resync', source, reason },
+      'delta not applied: resyncing',
+    );
+    if (this.current !== null) this.current = { ...this.current, tag: null };
+    this.fromSource = null;
+    return { kind: 'resync', reason };
+  }
+
+  /** The acceptance rules (top of this file) for a validated snapshot from the source. */
+  private accept(
+    snapshot: Snapshot,
+    source: string,
+    tag: string | null,
+    fromDelta = false,
+  ): OfferResult {
+    let compiled: CompiledSnapshot;
+    const canonical = lazy(() => JSON.stringify(snapshot));
     const cur = this.current;
     if (cur !== null && snapshot.version < cur.version) {
       this.logger.warn(
@@ -290,9 +390,12 @@ class Core implements ConfigSource {
       cur !== null &&
       cur.origin === 'source' &&
       snapshot.version === cur.version &&
-      canonical === cur.canonical
+      // A delta is sent only for a change: no need to serialise both to compare them.
+      !fromDelta &&
+      canonical() === cur.canonical()
     ) {
       this.fromSource = snapshot.version;
+      this.current = { ...cur, tag };
       this.logger.debug({ event: 'config_unchanged', source, version: snapshot.version });
       return { kind: 'unchanged' };
     }
@@ -301,7 +404,7 @@ class Core implements ConfigSource {
     } catch (error) {
       return this.reject(source, error);
     }
-    this.current = { version: snapshot.version, canonical, origin: 'source' };
+    this.current = { version: snapshot.version, canonical, origin: 'source', snapshot, tag };
     this.fromSource = snapshot.version;
     this.logger.info(
       {
@@ -312,8 +415,9 @@ class Core implements ConfigSource {
       },
       'routing snapshot applied',
     );
-    if (this.writer !== null && canonical !== this.lastWritten) {
-      this.lastWritten = canonical;
+    if (this.writer !== null && (fromDelta || canonical() !== this.lastWritten)) {
+      // After a delta the text is made by the writer, once the routing table is swapped in.
+      this.lastWritten = fromDelta ? null : canonical();
       this.writer.write(canonical);
     }
     this.deliver(compiled, 'source');
@@ -329,10 +433,11 @@ class Core implements ConfigSource {
 
   private applyFromDisk(disk: DiskResult & { ok: true }, reason: string): void {
     const { snapshot, compiled } = disk;
-    const canonical = JSON.stringify(snapshot);
-    this.current = { version: snapshot.version, canonical, origin: 'disk' };
+    const text = JSON.stringify(snapshot);
+    const canonical = () => text;
+    this.current = { version: snapshot.version, canonical, origin: 'disk', snapshot, tag: null };
     // From the previous generation the newest is bad: the source's copy rewrites it, even if equal.
-    this.lastWritten = disk.generation === 'newest' ? canonical : null;
+    this.lastWritten = disk.generation === 'newest' ? text : null;
     this.logger.warn(
       {
         event: 'config_from_disk',
@@ -377,6 +482,7 @@ export function proxyConfigSource(
     source: opts.config,
     lastGoodPath: opts.lastGoodPath,
     logger,
+    deltas: true,
     ...(opts.token === undefined ? {} : { token: opts.token }),
     ...(opts.ca === undefined ? {} : { ca: opts.ca }),
   });

@@ -70,16 +70,21 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 export class LastGoodWriter {
   private readonly path: string;
   private readonly onError: (error: unknown) => void;
-  private next: string | null = null;
+  private next: string | (() => string) | null = null;
   private running: Promise<void> | null = null;
+  /** The newest generation on disk is one this writer wrote: no need to read it back to verify. */
+  private newestOurs = false;
 
   constructor(path: string, onError: (error: unknown) => void) {
     this.path = path;
     this.onError = onError;
   }
 
-  /** Queues `canonical` (JSON.stringify of a snapshot) as the newest generation. */
-  write(canonical: string): void {
+  /**
+   * Queues `canonical` (JSON.stringify of a snapshot, or a function making it, called later, off
+   * the caller's path) as the newest generation.
+   */
+  write(canonical: string | (() => string)): void {
     this.next = canonical;
     if (this.running === null) this.running = this.drain();
   }
@@ -91,11 +96,17 @@ export class LastGoodWriter {
 
   private async drain(): Promise<void> {
     try {
+      // Off the caller's turn: it is applying a snapshot, and the text may still have to be made.
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.next !== null) {
-        const canonical = this.next;
+        const next = this.next;
         this.next = null;
         try {
-          await writeGeneration(this.path, canonical);
+          const canonical = typeof next === 'function' ? next() : next;
+          const ours = this.newestOurs;
+          this.newestOurs = false;
+          await writeGeneration(this.path, canonical, ours);
+          this.newestOurs = true;
         } catch (error) {
           try {
             this.onError(error);
@@ -129,8 +140,16 @@ export function wrapLastGood(canonical: string): string {
   return `{"sha256":"${sha256(canonical)}","snapshot":${canonical}}\n`;
 }
 
-/** Moves a newest that verifies to the previous slot, then writes `canonical` as the newest. */
-async function writeGeneration(path: string, canonical: string): Promise<void> {
+/**
+ * Moves a newest that verifies to the previous slot, then writes `canonical` as the newest.
+ * `ours`: the newest is the file this process wrote last, known good: moved without reading it.
+ */
+async function writeGeneration(path: string, canonical: string, ours = false): Promise<void> {
+  if (ours) {
+    await rename(path, previousPath(path)).catch(() => {});
+    await writeFileAtomic(path, wrapLastGood(canonical));
+    return;
+  }
   // A newest that is missing or bad is simply replaced: the previous one stays the fallback.
   const text = await readFile(path, 'utf8').catch(() => null);
   if (text !== null && unwrap(text).ok) await rename(path, previousPath(path));

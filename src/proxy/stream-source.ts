@@ -1,5 +1,7 @@
 // The stream driver of the config source: follows the control plane's Server-Sent Events stream of
 // snapshots (protocol at the top of config-source.ts), resuming with `since` after every reconnect.
+// With `deltas` it asks for deltas (`delta=1`) and resumes from the tag of the snapshot it holds; a
+// delta it cannot apply ends the connection, and the reconnect (without `since`) brings a full one.
 
 import { Agent, request } from 'undici';
 import type { DriverContext, SourceDriver } from './config-source.js';
@@ -11,6 +13,8 @@ export interface StreamDriverOptions {
   /** PEM CA certificate(s) to trust for an https control plane; none: the system's roots. */
   readonly ca?: string;
   readonly idleTimeoutMs: number;
+  /** Ask for deltas (`delta=1`). */
+  readonly deltas?: boolean;
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
 }
 
@@ -137,11 +141,13 @@ export class StreamDriver implements SourceDriver {
     arm();
     try {
       const url = new URL(this.url.href);
-      const since = this.ctx.sourceVersion();
+      const deltas = this.opts.deltas === true;
+      const since = deltas ? this.ctx.sourceTag() : this.ctx.sourceVersion();
       const headers: Record<string, string> = {
         accept: 'text/event-stream',
         'cache-control': 'no-cache',
       };
+      if (deltas) url.searchParams.set('delta', '1');
       if (since !== null) {
         url.searchParams.set('since', String(since));
         headers['last-event-id'] = String(since);
@@ -172,7 +178,7 @@ export class StreamDriver implements SourceDriver {
       const parser = new SseParser({
         onEvent: (event) => {
           onAlive();
-          this.onEvent(event);
+          this.onEvent(event, ac);
         },
         onComment: () => onAlive(),
       });
@@ -190,11 +196,19 @@ export class StreamDriver implements SourceDriver {
     }
   }
 
-  private onEvent(event: SseEvent): void {
-    if (event.type !== 'snapshot') {
-      this.ctx.logger.debug({ event: 'config_stream_event_ignored', type: event.type });
+  private onEvent(event: SseEvent, connection: AbortController): void {
+    if (connection.signal.aborted) return; // resyncing: the rest of this connection is moot
+    const deltas = this.opts.deltas === true;
+    if (event.type === 'snapshot') {
+      this.ctx.offer(event.data, this.label, event.id, deltas && event.id.includes('.'));
       return;
     }
-    this.ctx.offer(event.data, this.label, event.id);
+    if (event.type === 'delta' && deltas) {
+      const result = this.ctx.offerDelta(event.data, this.label, event.id);
+      if (result.kind === 'resync')
+        connection.abort(new Error(`resync for a full snapshot: ${result.reason}`));
+      return;
+    }
+    this.ctx.logger.debug({ event: 'config_stream_event_ignored', type: event.type });
   }
 }
