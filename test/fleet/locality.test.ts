@@ -81,6 +81,7 @@ function host(name: string, labels: Record<string, string>): Host {
     capacity: null,
     state: 'ready',
     leaseExpiresAt: null,
+    registeredBy: null,
     ...stamp,
   };
 }
@@ -122,6 +123,7 @@ function storeState(hosts: readonly Host[] | undefined): StoreState {
         calls: [],
         health: { path: '/healthz', intervalMs: 5000, healthyThreshold: 1, unhealthyThreshold: 3 },
         run: { process: { command: 'node', args: [], cwd: null, env: {} } },
+        placement: null,
         ...stamp,
       } as StoreState['modules'][number],
     ],
