@@ -172,7 +172,8 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
           ...(caFile === undefined || caFile === '' ? [] : ['--ca', resolve(caFile)]),
           '--workers',
           String(c.workers),
-          // TODO(issue 13): `--zone <zone label>` once `turnout proxy` has the flag (locality).
+          // Locality: the proxy prefers endpoints on hosts of its own zone label.
+          ...(c.labels.zone === undefined ? [] : ['--zone', c.labels.zone]),
         ],
         config: streamUrl,
         listeners,
