@@ -24,6 +24,11 @@ export class PlayedAgents {
   readonly silent = new Set<string>();
   /** Starts that fail on their host: instance id → the error the agent reports. */
   readonly failing = new Map<string, string>();
+  /**
+   * Report each instance's health once, with its first report, as `turnout agent` does (it
+   * reports on a change): often before the engine has recorded the instance. Default: every round.
+   */
+  reportOnce = false;
 
   constructor(
     private readonly store: Store,
@@ -88,7 +93,7 @@ export class PlayedAgents {
               }
             : { phase: 'failed', error, logTail: ['boot', `fatal: ${error}`] },
         );
-      } else if (a.desired === 'run' && a.status.phase === 'running') {
+      } else if (a.desired === 'run' && a.status.phase === 'running' && !this.reportOnce) {
         // A health report, written as the report route writes it (routes/assignments.ts).
         await this.store.transaction(async (tx) => {
           await tx.reportAssignment(a.id, h.name, status);
