@@ -16,6 +16,12 @@ import { MODULES, startFleet, waitFor } from './fleet-stack.js';
 
 const gate = netnsGate('the fleet release test on network namespaces');
 const REPLICAS = 2;
+/**
+ * The canary splits users by x-user-id. The load comes from the root namespace (the bridge
+ * address), not from a trusted hop of the host proxies, so the key is trusted from any client, as
+ * a deployment whose edge faces users directly would say.
+ */
+const KEY = { header: 'x-user-id', trust: 'any-client' };
 const failures = (rs: readonly Served[]) => rs.filter((r) => r.status !== 200);
 const since = (load: Load, t: number) => load.results.filter((r) => r.at >= t);
 
@@ -119,7 +125,7 @@ describe.skipIf(gate.skip)('a release across three hosts (network namespaces)', 
   }, 180_000);
 
   it('canary to its end, promote, revert: no request fails', async () => {
-    await fleet.post(`/v1/tickets/${t2}/canary`, { steps: [20, 50], pauseMs: 2000 });
+    await fleet.post(`/v1/tickets/${t2}/canary`, { steps: [20, 50], pauseMs: 2000, key: KEY });
     await fleet.untilTicket(t2, (t) => t.progress?.canaryDone === true);
     await fleet.post(`/v1/tickets/${t2}/promote`);
     await fleet.untilTicket(t2, (t) => t.state === 'promoted');
@@ -132,7 +138,9 @@ describe.skipIf(gate.skip)('a release across three hosts (network namespaces)', 
     for (const r of since(load, lastNew + 1))
       expect(r.versions).toEqual({ web: '1.0.0', orders: '1.0.0', account: '1.0.0' });
     const served = load.results.length;
-    console.log(`release under load through h1: ${served} requests, ${failures(load.results).length} failed`);
+    console.log(
+      `release under load through h1: ${served} requests, ${failures(load.results).length} failed`,
+    );
     expect(failures(load.results)).toEqual([]);
   }, 180_000);
 
@@ -141,7 +149,7 @@ describe.skipIf(gate.skip)('a release across three hosts (network namespaces)', 
       { web: '2.0.0', orders: '2.0.0', account: '2.0.0' },
       { replicas: REPLICAS },
     );
-    await fleet.post(`/v1/tickets/${t3}/canary`, { steps: [10, 30, 50], pauseMs: 3000 });
+    await fleet.post(`/v1/tickets/${t3}/canary`, { steps: [10, 30, 50], pauseMs: 3000, key: KEY });
     const before = await fleet.untilTicket(
       t3,
       (t) => t.state === 'canary' && typeof t.progress?.canaryStep === 'number',

@@ -72,11 +72,13 @@ export interface Fleet {
   readonly net: FleetNet;
   readonly url: string;
   readonly admin: string;
+  /** Where the server's and the agents' data dirs are (`server`, `agent-h<i>`). */
+  readonly dataDir: string;
   /** The host named `h<i>` (1-based), as the agents register them. */
   name(i: number): string;
   /** `http://<host address>:8080`: host i's edge, reached from the root namespace. */
   edge(i: number): string;
-  call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiAnswer>;
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown): Promise<ApiAnswer>;
   get(path: string): Promise<any>;
   post(path: string, body?: unknown): Promise<any>;
   server(): RunningServer;
@@ -203,7 +205,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const admin = readFileSync(join(serverData, 'admin-token'), 'utf8').trim();
   const join_ = readFileSync(join(serverData, 'join-token'), 'utf8').trim();
 
-  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown) => {
     const res = await request(`${url}${path}`, {
       method,
       dispatcher,
@@ -249,7 +251,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         '--ca',
         cert,
         '--ttl',
-        String(o.ttlMs ?? 3000),
+        String(o.ttlMs ?? 6000),
         '--edge',
         `${h.address}:${EDGE_PORT}`,
         '--json',
@@ -281,6 +283,19 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     } while (cursor !== null);
     return all;
   };
+  /** What every host's agent reported, and its last output lines: for a failure's message. */
+  const diagnose = async () => {
+    const lines: string[] = [];
+    for (let i = 1; i <= hostCount; i++) {
+      const r = await call('GET', `/v1/hosts/h${i}/assignments`).catch(() => null);
+      for (const a of (r?.body?.assignments ?? []) as any[])
+        lines.push(
+          `h${i} ${a.id} desired ${a.desired} ${a.status.phase} ${a.status.health} ${a.status.address} ${a.status.error ?? ''} ${a.status.logTail.slice(-3).join(' | ')}`,
+        );
+      lines.push(`h${i} agent: ${agents.get(i)?.out().split('\n').slice(-8).join('\n  ')}`);
+    }
+    return lines.join('\n');
+  };
   const ticket = (id: number) => must('GET', `/v1/tickets/${id}`);
   const untilTicket = (id: number, ok: (t: any) => boolean, ms = 120_000) =>
     waitFor(
@@ -289,7 +304,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         const t = await ticket(id);
         if (ok(t)) return t;
         if (['failed', 'aborted'].includes(t.state))
-          throw new Hopeless(`ticket ${id} is ${t.state}: ${t.progress?.message}`);
+          throw new Hopeless(
+            `ticket ${id} is ${t.state}: ${t.progress?.message}\n${await diagnose()}`,
+          );
         throw new Error(`last seen ${t.state}: ${t.progress?.message}`);
       },
       ms,
@@ -307,6 +324,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     net,
     url,
     admin,
+    dataDir: dir,
     name: (i) => `h${i}`,
     edge: (i) => `http://${hostOf(i).address}:${EDGE_PORT}`,
     call,
