@@ -156,6 +156,7 @@ describe.skipIf(gate.skip)('a release across three hosts (network namespaces)', 
     );
     await fleet.killServer();
     const down = Date.now();
+    console.log(`server killed at ${new Date(down).toISOString()}`);
     // With the server gone, every host's edge still serves shop, in and out of the lane.
     const loads = [1, 2, 3].map((i) =>
       startLoad({
@@ -173,6 +174,7 @@ describe.skipIf(gate.skip)('a release across three hosts (network namespaces)', 
     expect(failures(whileDown)).toEqual([]);
     expect(whileDown.some((r) => r.lane === `t-${t3}`)).toBe(true);
     await fleet.startServer();
+    console.log(`server restarted at ${new Date().toISOString()}`);
     const done = await fleet.untilTicket(t3, (t) => t.progress?.canaryDone === true);
     expect(done.progress.canaryStep).toBeGreaterThanOrEqual(before.progress.canaryStep);
     expect(done.state).toBe('canary');

@@ -294,6 +294,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         );
       lines.push(`h${i} agent: ${agents.get(i)?.out().split('\n').slice(-8).join('\n  ')}`);
     }
+    const audit = await call('GET', '/v1/audit?actor=registry&newestFirst=true&limit=20').catch(
+      () => null,
+    );
+    for (const e of (audit?.body?.items ?? []) as any[])
+      lines.push(`registry ${e.createdAt} ${e.action} ${e.target}`);
+    lines.push(`server: ${server?.stderr().slice(-3000)}`);
     return lines.join('\n');
   };
   const ticket = (id: number) => must('GET', `/v1/tickets/${id}`);
