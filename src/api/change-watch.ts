@@ -19,7 +19,7 @@ export class ChangeWatch {
   private timer: NodeJS.Timeout | null = null;
   private latest = -1;
   private checking: Promise<void> | null = null;
-  private stopped = false;
+  #stopped = false;
 
   constructor(
     private readonly store: Pick<StoreReads, 'changeVersion'>,
@@ -36,7 +36,7 @@ export class ChangeWatch {
       waiter = { beyond: version, wake: resolve };
     });
     const w = waiter as Waiter;
-    if (this.stopped || this.latest > version) w.wake();
+    if (this.#stopped || this.latest > version) w.wake();
     else {
       this.waiters.add(w);
       this.timer ??= setInterval(() => void this.notify(), this.pollMs);
@@ -50,6 +50,11 @@ export class ChangeWatch {
     return { done, cancel };
   }
 
+  /** True once stopped: a waiter then returns at once, so a stream must end rather than loop. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   /** The store may have changed: check now (joins a check under way). */
   notify(): Promise<void> {
     if (this.waiters.size === 0) return Promise.resolve();
@@ -60,7 +65,7 @@ export class ChangeWatch {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.#stopped = true;
     for (const w of this.waiters) w.wake();
     this.waiters.clear();
     this.idle();

@@ -14,7 +14,8 @@ import { processRunOf } from '../store/run-spec.js';
 import type { Store, StoreTx } from '../store/store.js';
 import type { RecoveryStep, StartAction, Started } from './decide.js';
 import { drainStep, recovery, startEvent, startFailed } from './decide.js';
-import type { HostStep } from './host-failure.js';
+import type { HostStepOps } from './engine-hosts.js';
+import { carryOut } from './engine-hosts.js';
 import { hostSteps } from './host-failure.js';
 import type { Observed } from './observe.js';
 import { observe, ticketViews } from './observe.js';
@@ -120,54 +121,36 @@ export class ReleaseEngine {
       graceMs: this.o.hostLostGraceMs,
       keep,
     });
+    const ops = this.hostOps(this.fleet, observed);
     let wrote = false;
-    for (const step of steps) wrote = (await this.hostStep(this.fleet, step, observed)) || wrote;
+    for (const step of steps) wrote = (await carryOut(ops, step)) || wrote;
     if (wrote) this.o.onChange?.();
     return wrote;
   }
 
-  private async hostStep(fleet: FleetRuntime, step: HostStep, observed: Observed) {
-    const { old } = step;
-    const log = { instance: old.id, host: old.host };
-    if (step.kind === 'drain') {
-      if (!(await this.moveInstance(old, 'draining'))) return false;
-      this.drainedAt.set(old.id, await this.o.store.changeVersion());
-      this.o.logger?.info({ event: 'instance_draining', ...log }, `host drain: draining ${old.id}`);
-      return true;
-    }
-    if (step.kind === 'retire') {
-      if (!(await this.moveInstance(old, 'stopped'))) return false;
-      await fleet.release(old.id);
-      this.o.logger?.info({ event: 'instance_lost', ...log }, `host lost: ${old.id} stopped`);
-      return true;
-    }
-    const action: StartAction = {
-      kind: 'start',
-      id: step.id,
-      module: old.module,
-      version: old.version,
+  /** The engine's fenced operations a host-failure step uses (engine-hosts.ts). */
+  private hostOps(fleet: FleetRuntime, observed: Observed): HostStepOps {
+    return {
+      fleet,
+      ...(this.o.logger === undefined ? {} : { logger: this.o.logger }),
+      spawn: (action) => this.spawn(action, observed),
+      move: (i, to) => this.moveInstance(i, to),
+      record: (started, old, retire) =>
+        this.fenced(async (tx) => {
+          await this.register(tx, started);
+          const stored = await tx.getInstance(old.id);
+          if (!retire || stored === null || stored.state === 'stopped') return false;
+          await tx.updateInstance(
+            old.id,
+            instanceTransition(stored.state, 'stopped'),
+            ENGINE_ACTOR,
+          );
+          return true;
+        }),
+      drainedNow: async (old) => {
+        this.drainedAt.set(old.id, await this.o.store.changeVersion());
+      },
     };
-    const spawned = await this.spawn(action, observed);
-    if (spawned.failure !== undefined) {
-      this.o.logger?.warn(
-        { event: 'instance_replace_failed', ...log, reason: spawned.failure },
-        `cannot replace ${old.id} yet: ${spawned.failure}`,
-      );
-      return false;
-    }
-    const retired = await this.fenced(async (tx) => {
-      await this.register(tx, spawned.ok);
-      const stored = await tx.getInstance(old.id);
-      if (!step.retire || stored === null || stored.state === 'stopped') return false;
-      await tx.updateInstance(old.id, instanceTransition(stored.state, 'stopped'), ENGINE_ACTOR);
-      return true;
-    });
-    if (retired) await fleet.release(old.id);
-    this.o.logger?.info(
-      { event: 'instance_replaced', ...log, replacement: step.id, on: spawned.ok.host },
-      `${step.retire ? 'host lost' : 'host drain'}: ${old.id} replaced by ${step.id} on ${spawned.ok.host}`,
-    );
-    return true;
   }
 
   /** Re-registers what the runtime adopted, then ticks every tickMs. */

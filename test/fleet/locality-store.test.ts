@@ -1,21 +1,24 @@
-// Endpoint zones from a real store (SQLite): readStoreState reads the hosts, so the snapshot the
-// publisher sends carries each endpoint's host zone, and a host registering again with another
-// zone changes it.
+// Endpoint zones from a real store (SQLite), through the publisher (what the stream sends): it
+// reads the hosts, so each endpoint carries its host's zone, and a host registering again with
+// another zone changes it in a newer snapshot. Through the publisher rather than the compile
+// function, so whichever compile the publisher uses must carry the zones.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { compileStoreSnapshot } from '../../src/control/compile-snapshot.js';
-import { readStoreState } from '../../src/control/publisher.js';
+import type { Snapshot } from '../../src/config/snapshot.js';
+import { SnapshotPublisher } from '../../src/control/publisher.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { ACTOR, seed } from '../store/fixtures.js';
 
 let dir: string;
 let store: Store;
+let publisher: SnapshotPublisher | undefined;
 
 beforeEach(async () => {
+  publisher = undefined;
   dir = await mkdtemp(join(tmpdir(), 'turnout-locality-'));
   store = await openSqliteStore(join(dir, 'turnout.db'));
   await store.transaction((tx) => seed(tx)); // instance i-1 of orders 1.0.0 on host h1
@@ -35,16 +38,23 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  publisher?.stop();
   await store.close();
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The orders 1.0.0 endpoints of the snapshot the publisher holds after checking the store. */
 async function ordersEndpoints() {
-  const r = compileStoreSnapshot(await readStoreState(store));
-  if (!r.ok) throw r.error;
-  const orders = r.snapshot.modules.find((m) => m.name === 'orders')!;
+  if (publisher === undefined) {
+    publisher = new SnapshotPublisher(store, { pollIntervalMs: 60_000 });
+    await publisher.start();
+  } else {
+    await publisher.notify();
+  }
+  const snapshot = JSON.parse(publisher.current()!.json) as Snapshot;
+  const orders = snapshot.modules.find((m) => m.name === 'orders')!;
   return {
-    version: r.snapshot.version,
+    version: snapshot.version,
     endpoints: orders.versions.find((v) => v.version === '1.0.0')!.endpoints,
   };
 }

@@ -73,17 +73,9 @@ describe('preferZone (zone a)', () => {
 const T0 = '2026-01-01T00:00:00.000Z';
 const stamp = { createdAt: T0, updatedAt: T0 };
 
+/** Only what the compile reads; cast, so the fields other helpers add to Host need no change here. */
 function host(name: string, labels: Record<string, string>): Host {
-  return {
-    name,
-    address: '10.0.0.1',
-    labels,
-    capacity: null,
-    state: 'ready',
-    leaseExpiresAt: null,
-    registeredBy: null,
-    ...stamp,
-  };
+  return { name, address: '10.0.0.1', labels, capacity: null, state: 'ready', ...stamp } as Host;
 }
 
 function instance(id: string, hostName: string, port: number): Instance {
@@ -123,7 +115,6 @@ function storeState(hosts: readonly Host[] | undefined): StoreState {
         calls: [],
         health: { path: '/healthz', intervalMs: 5000, healthyThreshold: 1, unhealthyThreshold: 3 },
         run: { process: { command: 'node', args: [], cwd: null, env: {} } },
-        placement: null,
         ...stamp,
       } as StoreState['modules'][number],
     ],

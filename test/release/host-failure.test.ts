@@ -7,9 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { hostLost, nextHostExpiryMs } from '../../src/control/lease-sweep.js';
 import type { HostStep } from '../../src/release/host-failure.js';
 import { coveredByFleet, hostSteps, replacementId } from '../../src/release/host-failure.js';
+import type { TicketView } from '../../src/release/reconcile.js';
+import { reconcile } from '../../src/release/reconcile.js';
 import type { Host } from '../../src/store/host-model.js';
 import type { Instance, TicketState } from '../../src/store/model.js';
-import { instance, STAMP, T0 } from './fixtures.js';
+import { planSchema } from '../../src/store/plan.js';
+import { GRAPH, instance, item, lane, product, STAMP, T0, ticket } from './fixtures.js';
 
 const GRACE = 30_000;
 
@@ -167,6 +170,39 @@ describe('coveredByFleet: what a deployed ticket’s deploy gate counts as ready
     ['deploying', []],
   ])('%s: %j', (state, ids) => {
     expect([...coveredByFleet(state, hosts, instances)].sort()).toEqual(ids);
+  });
+});
+
+describe('a deployed ticket whose instance is on a lost host', () => {
+  // orders@2.0.0 in pre-release, its one replica on host a, whose lease ran out.
+  const items = [item('orders', '2.0.0')];
+  const onLost = on('a', 0, { leaseExpiresAt: new Date(T0 - 1).toISOString() });
+  const view = (covered?: Set<string>): TicketView => ({
+    ticket: ticket(7, items, { state: 'prerelease', goal: 'prerelease' }),
+    plan: planSchema.parse({}),
+    progress: {},
+    product: product(),
+    graph: GRAPH,
+    instances: [onLost],
+    lane: lane('t7', '/svc/orders => /v/orders/2.0.0;', {
+      rules: [{ name: 't7', match: { header: 'x-prerelease', value: 'secret-of-7' } }] as never,
+    }),
+    others: [],
+    traffic: null,
+    now: T0,
+    ...(covered === undefined ? {} : { covered }),
+  });
+
+  it('would go back to deploying if nothing covered it (the control)', () => {
+    expect(reconcile(view()).patch?.state).toBe('deploying');
+  });
+
+  it('keeps its state while the fleet replaces the instance', () => {
+    const covered = coveredByFleet('prerelease', [host('a', 'down')], [onLost]);
+    const d = reconcile(view(covered));
+    expect(d.events.map((e) => e.type)).not.toContain('deploy.level');
+    expect(d.patch?.state ?? 'prerelease').toBe('prerelease');
+    expect(d.actions.filter((a) => a.kind === 'start')).toEqual([]);
   });
 });
 

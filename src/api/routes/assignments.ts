@@ -233,9 +233,13 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
             sent = now;
             if (!res.write(assignmentsFrame(version, list))) await waitDrainOrClose(res);
           }
+          if (watch.stopped) break; // the server is closing
           const next = watch.beyond(version);
           cancel = next.cancel;
           await next.done;
+          // Let I/O (this socket's close) run between rounds: an SQLite read completes without
+          // one, and a loop of those would starve the event loop.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       } catch (error) {
         req.log.warn({ err: error, host }, 'assignment stream ended');
@@ -262,11 +266,15 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
       const { name, id } = req.params;
       await hostFor(store, req.principal, name);
       await store.transaction(async (tx) => {
-        await tx.reportAssignment(id, name, req.body);
+        // The instance first: its update takes the writer lock before any row lock, the order
+        // every other writer uses (on Postgres the other order could deadlock with the engine).
         const instance = await tx.getInstance(id);
-        if (instance === null || instance.host !== name) return;
-        const patch = healthPatch(instance, req.body.health);
+        const patch =
+          instance !== null && instance.host === name
+            ? healthPatch(instance, req.body.health)
+            : null;
         if (patch !== null) await tx.updateInstance(id, patch, `agent:${name}`);
+        await tx.reportAssignment(id, name, req.body);
       });
       return reply.code(204).send(null);
     },
