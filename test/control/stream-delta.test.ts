@@ -204,6 +204,33 @@ describe('config stream with deltas', () => {
     await raw.close();
   });
 
+  it('a lease expiry republishes the same version as a delta to the next revision', async () => {
+    // The publisher's clock stands still until the test moves it past the lease.
+    let clock = Date.now();
+    await start({ now: () => new Date(clock) });
+    await store.updateInstance(
+      'i-1',
+      { leaseExpiresAt: new Date(clock + 300).toISOString() },
+      ACTOR,
+    );
+    await publisher.notify();
+    const v1 = await store.changeVersion();
+    const raw = await rawStream(`delta=1&since=${v1}.0`);
+    const c = deltaClient();
+    await c.started;
+    const endpoints = () =>
+      c.applied.at(-1)!.snapshot.modules.find((m) => m.name === 'orders')!.versions[0]!.endpoints
+        .length;
+    expect(endpoints()).toBe(1);
+    clock += 300;
+    await waitFor('the republish', () => raw.events.length === 1 && endpoints() === 0);
+    expect(raw.events[0]).toMatchObject({ type: 'delta', id: `${v1}.1` });
+    expect(JSON.parse(raw.events[0]!.data)).toMatchObject({ from: `${v1}.0`, to: `${v1}.1` });
+    expect(c.last()).toBe(v1);
+    expect(c.applied.at(-1)!.snapshot).toEqual(JSON.parse(publisher.current()!.json));
+    await raw.close();
+  });
+
   it('rejects a bad delta flag or tag naming the field', async () => {
     await start();
     for (const [query, field] of [
