@@ -115,6 +115,7 @@ function storeState(hosts: readonly Host[] | undefined): StoreState {
         calls: [],
         health: { path: '/healthz', intervalMs: 5000, healthyThreshold: 1, unhealthyThreshold: 3 },
         run: { process: { command: 'node', args: [], cwd: null, env: {} } },
+        placement: null,
         ...stamp,
       } as StoreState['modules'][number],
     ],
