@@ -97,9 +97,18 @@ async function hostLost(fleet: Fleet, hosts: number): Promise<number[]> {
   return times;
 }
 
+/** Whether the snapshot routes `address` with `weight`. */
+function carries(snapshot: unknown, address: string, weight: number): boolean {
+  if (Array.isArray(snapshot)) return snapshot.some((x) => carries(x, address, weight));
+  if (typeof snapshot !== 'object' || snapshot === null) return false;
+  const o = snapshot as Record<string, unknown>;
+  if (o.address === address && o.weight === weight) return true;
+  return Object.values(o).some((x) => carries(x, address, weight));
+}
+
 async function configChanges(fleet: Fleet, hosts: number): Promise<number[]> {
   const times: number[] = [];
-  const ids = (await fleet.instances()).filter((i) => i.state === 'ready').map((i) => i.id);
+  const ready = (await fleet.instances()).filter((i) => i.state === 'ready');
   const seen = () => [1, 2, 3].slice(0, hosts).map((i) => appliedLog(fleet, i));
   for (let c = 0; c < CHANGES; c++) {
     // Start from a quiet fleet: every proxy on the same, latest version.
@@ -108,13 +117,22 @@ async function configChanges(fleet: Fleet, hosts: number): Promise<number[]> {
       const last = logs.map((l) => l[l.length - 1]?.version ?? -1);
       return last.every((v) => v === last[0] && v >= 0) ? (last[0] as number) : null;
     });
-    const id = ids[(c * 7) % ids.length] as string;
+    const target = ready[(c * 7) % ready.length] as Instance;
+    // A weight no earlier change used, so the snapshot that carries this change is recognised.
+    const weight = 100 + c;
     const t0 = Date.now();
-    const r = await fleet.call('PATCH', `/v1/instances/${id}`, { weight: 2 + (c % 5) });
-    if (r.status !== 200) throw new Error(`PATCH ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+    const r = await fleet.call('PATCH', `/v1/instances/${target.id}`, { weight });
+    if (r.status !== 200)
+      throw new Error(`PATCH ${target.id}: ${r.status} ${JSON.stringify(r.body)}`);
+    // The first published version with it (another write may have been published in between).
+    const version = await waitFor(`change ${c + 1} published`, async () => {
+      const snap = await fleet.get('/v1/snapshot');
+      return carries(snap, target.address, weight) ? (snap.version as number) : null;
+    });
+    if (version <= before) throw new Error(`change ${c + 1}: published as ${version} ≤ ${before}`);
     const at = await waitFor(`change ${c + 1} applied on every proxy`, () => {
       const logs = seen();
-      const firsts = logs.map((l) => l.find((e) => e.version > before)?.time);
+      const firsts = logs.map((l) => l.find((e) => e.version >= version)?.time);
       return firsts.every((t) => t !== undefined) ? Math.max(...(firsts as number[])) : null;
     });
     times.push(at - t0);

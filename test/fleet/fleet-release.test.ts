@@ -178,7 +178,12 @@ describe.skipIf(gate.skip)('a release across three hosts (network namespaces)', 
     const done = await fleet.untilTicket(t3, (t) => t.progress?.canaryDone === true);
     expect(done.progress.canaryStep).toBeGreaterThanOrEqual(before.progress.canaryStep);
     expect(done.state).toBe('canary');
-    expect(failures(since(load, down))).toEqual([]);
+    const failedSince = failures(since(load, down));
+    if (failedSince.length > 0)
+      console.log(
+        `failed after the kill at ${failedSince.map((r) => new Date(r.at).toISOString()).join(' ')}\n${await fleet.diagnose()}`,
+      );
+    expect(failedSince).toEqual([]);
     expect(failures(load.results)).toEqual([]);
   }, 180_000);
 });

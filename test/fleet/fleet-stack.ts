@@ -96,6 +96,8 @@ export interface Fleet {
   ticket(id: number): Promise<any>;
   untilTicket(id: number, ok: (t: any) => boolean, ms?: number): Promise<any>;
   createTicket(items: Record<string, string>, plan?: Record<string, unknown>): Promise<number>;
+  /** What the agents reported, their last lines, the latest audit entries, the server's log. */
+  diagnose(): Promise<string>;
   /** Runs `turnout …` (the real bin) in the root namespace with the admin token; its exit code and output. */
   cli(args: readonly string[]): { code: number; stdout: string; stderr: string };
   destroy(): Promise<void>;
@@ -294,11 +296,11 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         );
       lines.push(`h${i} agent: ${agents.get(i)?.out().split('\n').slice(-8).join('\n  ')}`);
     }
-    const audit = await call('GET', '/v1/audit?actor=registry&newestFirst=true&limit=20').catch(
-      () => null,
-    );
+    const audit = await call('GET', '/v1/audit?newestFirst=true&limit=60').catch(() => null);
     for (const e of (audit?.body?.items ?? []) as any[])
-      lines.push(`registry ${e.createdAt} ${e.action} ${e.target}`);
+      lines.push(
+        `audit ${e.createdAt} ${e.actor} ${e.action} ${e.target} ${JSON.stringify(e.after)?.slice(0, 200)}`,
+      );
     lines.push(`server: ${server?.stderr().slice(-3000)}`);
     return lines.join('\n');
   };
@@ -391,6 +393,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     ticket,
     untilTicket,
     createTicket,
+    diagnose,
     cli(args) {
       try {
         const stdout = execFileSync(process.execPath, [BIN, ...args], {
