@@ -108,7 +108,6 @@ function carries(snapshot: unknown, address: string, weight: number): boolean {
 
 async function configChanges(fleet: Fleet, hosts: number): Promise<number[]> {
   const times: number[] = [];
-  const ready = (await fleet.instances()).filter((i) => i.state === 'ready');
   const seen = () => [1, 2, 3].slice(0, hosts).map((i) => appliedLog(fleet, i));
   for (let c = 0; c < CHANGES; c++) {
     // Start from a quiet fleet: every proxy on the same, latest version.
@@ -117,6 +116,8 @@ async function configChanges(fleet: Fleet, hosts: number): Promise<number[]> {
       const last = logs.map((l) => l[l.length - 1]?.version ?? -1);
       return last.every((v) => v === last[0] && v >= 0) ? (last[0] as number) : null;
     });
+    // Read again each time: a host the busy machine lost meanwhile has moved its instances.
+    const ready = (await fleet.instances()).filter((i) => i.state === 'ready');
     const target = ready[(c * 7) % ready.length] as Instance;
     // A weight no earlier change used, so the snapshot that carries this change is recognised.
     const weight = 100 + c;
@@ -127,8 +128,11 @@ async function configChanges(fleet: Fleet, hosts: number): Promise<number[]> {
     // The first published version with it (another write may have been published in between).
     const version = await waitFor(`change ${c + 1} published`, async () => {
       const snap = await fleet.get('/v1/snapshot');
-      return carries(snap, target.address, weight) ? (snap.version as number) : null;
-    });
+      if (carries(snap, target.address, weight)) return snap.version as number;
+      const text = JSON.stringify(snap);
+      const at = text.indexOf(target.address);
+      throw new Error(`version ${snap.version}: ${at < 0 ? 'no such endpoint' : text.slice(at - 20, at + 80)}`);
+    }, 20_000);
     if (version <= before) throw new Error(`change ${c + 1}: published as ${version} ≤ ${before}`);
     const at = await waitFor(`change ${c + 1} applied on every proxy`, () => {
       const logs = seen();
