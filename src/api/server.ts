@@ -100,7 +100,10 @@ const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
         issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
     });
     if (result.success) return { value: result.data };
-    const issue = result.error.issues[0];
+    // An unknown field first: a misspelt one (`rn:` for `run:`) is also reported as missing, and
+    // the unknown name is what points at the fix.
+    const { issues } = result.error;
+    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
     const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
     const path = issue === undefined ? [] : issue.path;
     const field = fieldOf(unknownKey === undefined ? path : [...path, unknownKey]);

@@ -172,8 +172,8 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
           ...(caFile === undefined || caFile === '' ? [] : ['--ca', resolve(caFile)]),
           '--workers',
           String(c.workers),
-          // Locality: the proxy prefers endpoints on hosts of its own zone label.
-          ...(c.labels.zone === undefined ? [] : ['--zone', c.labels.zone]),
+          // Locality: the proxy prefers endpoints in its host's zone (docs/locality.md).
+          ...(c.labels.zone === undefined || c.labels.zone === '' ? [] : ['--zone', c.labels.zone]),
         ],
         config: streamUrl,
         listeners,

@@ -1,5 +1,7 @@
-// `turnout apply -f FILE [-f FILE…] [--dry-run]`: sends the files' YAML documents to POST /v1/apply,
-// which creates or updates them in one transaction, and prints what changed (or would change).
+// `turnout apply -f FILE [-f FILE…] [--dry-run] [--prune]`: sends the files' YAML documents to
+// POST /v1/apply, which creates or updates them in one transaction (kubectl's apply: a document is
+// the whole object) and with --prune deletes what an earlier apply wrote that the files no longer
+// name; prints what changed (or would change).
 
 import type { Command } from 'commander';
 import { createApiClient } from '../client/api-client.js';
@@ -16,26 +18,34 @@ interface Change {
 }
 
 interface Action {
-  index: number;
+  /** Absent for a pruned object: no document names it. */
+  index?: number;
   kind: string;
   name: string;
-  action: 'create' | 'update' | 'unchanged';
+  action: 'create' | 'update' | 'unchanged' | 'prune';
   changes: Change[];
 }
 
 interface ApplyAnswer {
   dryRun: boolean;
+  prune?: boolean;
   changed: boolean;
-  counts: { create: number; update: number; unchanged: number };
+  counts: { create: number; update: number; unchanged: number; prune?: number };
   actions: Action[];
 }
 
 interface ApplyFlags extends ApiFlags {
   file: string[];
   dryRun?: boolean;
+  prune?: boolean;
 }
 
-const PAST = { create: 'created', update: 'updated', unchanged: 'unchanged' } as const;
+const PAST = {
+  create: 'created',
+  update: 'updated',
+  unchanged: 'unchanged',
+  prune: 'pruned',
+} as const;
 
 const shown = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
 
@@ -49,28 +59,32 @@ export function formatApply(answer: ApplyAnswer): string {
       (c) => `${' '.repeat(width + 4)}${c.field}: ${shown(c.before)} → ${shown(c.after)}`,
     ),
   ]);
-  const { create, update, unchanged } = answer.counts;
+  const { create, update, unchanged, prune = 0 } = answer.counts;
+  // The prune count only with --prune, so an apply without it reads as before.
+  const pruning = answer.prune === true;
   if (answer.dryRun) {
+    const pruned = pruning ? `, ${prune} to prune` : '';
     lines.push(
-      `dry run: ${create} to create, ${update} to update, ${unchanged} unchanged; nothing was changed`,
+      `dry run: ${create} to create, ${update} to update, ${unchanged} unchanged${pruned}; nothing was changed`,
     );
   } else if (!answer.changed) {
-    lines.push(`no changes: ${unchanged} unchanged`);
+    lines.push(`no changes: ${unchanged} unchanged${pruning ? ', 0 pruned' : ''}`);
   } else {
-    lines.push(`applied: ${create} created, ${update} updated, ${unchanged} unchanged`);
+    const pruned = pruning ? `, ${prune} pruned` : '';
+    lines.push(`applied: ${create} created, ${update} updated, ${unchanged} unchanged${pruned}`);
   }
   return lines.join('\n');
 }
 
-/** The answer for scripts: each action says the file and document it came from. */
+/** The answer for scripts: each action says the file and document it came from (none: pruned). */
 function withSources(answer: ApplyAnswer, sources: readonly SourceDocument[]) {
   return {
     ...answer,
-    actions: answer.actions.map(({ index, ...a }) => ({
-      ...a,
-      file: sources[index]?.file,
-      document: sources[index]?.position,
-    })),
+    actions: answer.actions.map(({ index, ...a }) =>
+      index === undefined
+        ? a
+        : { ...a, file: sources[index]?.file, document: sources[index]?.position },
+    ),
   };
 }
 
@@ -83,7 +97,7 @@ export function registerApplyCommand(
     program
       .command('apply')
       .description(
-        'create or update orgs, modules, versions, products and lanes from YAML (all or nothing)',
+        'create or update orgs, modules, versions, products, lanes and notifiers from YAML, each document the whole object (all or nothing)',
       )
       .option(
         '-f, --file <file>',
@@ -93,7 +107,11 @@ export function registerApplyCommand(
       )
       .option(
         '--dry-run',
-        'show what would change (create / update with fields / unchanged); change nothing',
+        'show what would change (create / update with fields / unchanged / prune); change nothing',
+      )
+      .option(
+        '--prune',
+        'also delete what an earlier apply wrote that the files no longer name (in the orgs the files belong to)',
       ),
   ).action(async (flags: ApplyFlags) => {
     // The YAML parser loads when apply runs, not at every start-up.
@@ -107,7 +125,11 @@ export function registerApplyCommand(
     try {
       answer = (await client.post(
         '/v1/apply',
-        { documents: sources.map((s) => s.value), dryRun: flags.dryRun === true },
+        {
+          documents: sources.map((s) => s.value),
+          dryRun: flags.dryRun === true,
+          prune: flags.prune === true,
+        },
         { timeoutMs: 120_000 },
       )) as ApplyAnswer;
     } catch (error) {

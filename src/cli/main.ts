@@ -37,7 +37,7 @@ export function buildProgram(
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError()
     // Options after a subcommand are the subcommand's (`server token join --data d`, where
-    // `server` has a --data of its own). The program itself has only --help and --version.
+    // `server` has a --data of its own).
     .enablePositionalOptions();
   // With --json a usage error is reported once, as JSON, by main(): commander prints nothing. Set
   // before the commands are added, which copy the program's output settings.
@@ -92,7 +92,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     { json },
   );
   try {
-    await program.parseAsync(argv as string[]);
+    // --no-color is read above and taken out here, so it works after any command: options after a
+    // command are that command's (positional options, for `server token join --data d`).
+    await program.parseAsync(argv.filter((a) => a !== '--no-color'));
     return exit;
   } catch (error) {
     if (error instanceof CommanderError) {

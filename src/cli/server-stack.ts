@@ -11,7 +11,7 @@ import type { ApiAuth, ApiToken } from '../api/auth.js';
 import type { ApiTls } from '../api/server.js';
 import { readPemFile } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
-import { FleetRuntime } from '../runtime/fleet-runtime.js';
+import { FleetRuntime } from '../release/fleet-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
@@ -55,7 +55,7 @@ export interface ServerStack {
 
 /**
  * The runtime the release engine starts instances with: assignments that the hosts' agents follow
- * (src/runtime/fleet-runtime.ts), placed across the hosts they registered.
+ * (src/release/fleet-runtime.ts), placed across the hosts they registered.
  */
 function fleetRuntime(store: Store): Runtime {
   return new FleetRuntime({ store });

@@ -1,6 +1,7 @@
 // The documents `turnout apply` sends: `kind` plus exactly the fields of that kind's create body
 // (the store's input schemas), so a document and an API body can never disagree about a field.
-// On update, a field a document leaves out keeps its stored value.
+// A document is the whole desired object, as in kubectl: on update a field it leaves out returns
+// to its default if the last apply set it, and keeps its stored value if only others did.
 
 import { z } from 'zod';
 import { TurnoutError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   versionInputSchema,
 } from '../store/model.js';
 import { notifierInputSchema } from '../store/notifier-model.js';
+import { mergeFields } from './apply-fields.js';
 
 /** In the order an apply executes them: each kind may refer only to kinds before it. */
 export const APPLY_KINDS = ['Org', 'Module', 'Version', 'Product', 'Lane', 'Notifier'] as const;
@@ -26,9 +28,10 @@ type Undefaulted<T extends z.core.$ZodShape> = {
 };
 
 /**
- * The shape with top-level defaults removed: a field a document leaves out is kept as stored on
- * update (defaults fill it only on create). So re-applying a file never resets what others
- * changed since, such as the base dtab the release engine rewrites on promote.
+ * The shape with top-level defaults removed, so a field a document leaves out stays absent and
+ * the three-way rule (apply-fields.ts) can tell it from one given with the default's value: a
+ * re-apply must not reset what others changed since (the base dtab the engine rewrites on
+ * promote) in a field no apply ever set. Defaults fill in after the rule (completeDocument).
  */
 function undefaulted<T extends z.core.$ZodShape>(shape: T): Undefaulted<T> {
   const out: Record<string, z.ZodType> = {};
@@ -75,13 +78,20 @@ export type ObjectOf<K extends ApplyKind> = Extract<CatalogObject, { kind: K }>;
 
 /**
  * The object `doc` stands for: on create, with the store's defaults for what it leaves out; on
- * update, with the stored values of what it leaves out.
+ * update, by kubectl's three-way rule (apply-fields.ts) with `lastApplied`, the fields the last
+ * apply of this object gave: a left-out field keeps its stored value unless an apply set it.
  */
-export function completeDocument(doc: ApplyDocument, stored: object | undefined): CatalogObject {
-  const given = Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined));
-  if (stored === undefined) return catalogObjectSchema.parse(given);
-  const { createdAt: _c, updatedAt: _u, ...content } = stored as Record<string, unknown>;
-  return catalogObjectSchema.parse({ ...content, ...given });
+export function completeDocument(
+  doc: ApplyDocument,
+  stored: object | undefined,
+  lastApplied?: readonly string[],
+): CatalogObject {
+  const merged = mergeFields(
+    doc as Record<string, unknown>,
+    stored as Record<string, unknown> | undefined,
+    lastApplied,
+  );
+  return catalogObjectSchema.parse(merged);
 }
 
 /** A document's identity within its kind: `orders`, `orders@2.0.0`, `shop/dev`. */

@@ -44,9 +44,22 @@ export interface CatalogState {
   lanes: ReadonlyMap<string, Lane>;
   /** At least those the documents name; absent: none exists. */
   notifiers?: ReadonlyMap<string, Notifier>;
+  /**
+   * The fields the last apply of an object gave, by `Kind/key` (appliedId), at least for those
+   * the documents name; an object missing here was never written by an apply.
+   */
+  applied?: ReadonlyMap<string, readonly string[]>;
 }
 
-export type ApplyAction = 'create' | 'update' | 'unchanged';
+/** An object's id across kinds: `Module/orders`, `Lane/shop/dev`. */
+export function appliedId(doc: ApplyDocument | CatalogObject): string {
+  return `${doc.kind}/${documentKey(doc)}`;
+}
+
+/** `prune`: an object an earlier apply wrote that the documents no longer name (apply-prune.ts). */
+export type ApplyAction = StepAction | 'prune';
+/** What an apply does with a document. */
+export type StepAction = 'create' | 'update' | 'unchanged';
 
 export interface FieldChange {
   /** `hosts`, `run.process.env.SERVICE_NAME`; absent on one side means not set there. */
@@ -61,7 +74,7 @@ export interface ApplyStep {
   kind: ApplyKind;
   /** Its key within the kind: `orders`, `orders@2.0.0`, `shop/dev`. */
   name: string;
-  action: ApplyAction;
+  action: StepAction;
   /** For an update, every field that changes. */
   changes: FieldChange[];
   /** The whole object to write: the document with defaults (create) or stored values (update). */
@@ -76,7 +89,9 @@ export interface ApplyPlan {
 /** Plans `documents` against `state`, or throws the first problem, naming document and field. */
 export function planApply(documents: readonly ApplyDocument[], state: CatalogState): ApplyPlan {
   checkUnique(documents);
-  const objects = documents.map((doc) => completeDocument(doc, storedOf(doc, state)));
+  const objects = documents.map((doc) =>
+    completeDocument(doc, storedOf(doc, state), state.applied?.get(appliedId(doc))),
+  );
   const desired = desiredState(objects, state);
   const steps = objects.map((object, index): ApplyStep => {
     try {

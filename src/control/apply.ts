@@ -2,27 +2,46 @@
 // writes in ONE store transaction, so a rejected document leaves nothing behind. A dry run runs the
 // very same writes and rolls them back: it reports exactly the errors a real apply would meet
 // (host conflicts, runtime changes and every other store check), and changes nothing.
+// Each document's given fields are recorded (last-applied, for the three-way rule), and with
+// `prune` the objects an earlier apply wrote that the documents no longer name are deleted
+// (apply-prune.ts), all in that same transaction.
 
+import { TurnoutError } from '../errors.js';
 import type { Store, StoreTx } from '../store/store.js';
-import type { ApplyDocument, CatalogObject } from './apply-documents.js';
+import type { ApplyDocument, ApplyKind, CatalogObject } from './apply-documents.js';
 import { atDocument, documentKey } from './apply-documents.js';
-import type { ApplyAction, ApplyStep, CatalogState } from './apply-plan.js';
-import { planApply } from './apply-plan.js';
+import { givenFields } from './apply-fields.js';
+import type { ApplyAction, ApplyStep, CatalogState, FieldChange } from './apply-plan.js';
+import { appliedId, planApply } from './apply-plan.js';
+import type { PruneCandidate } from './apply-prune.js';
+import { planPrune } from './apply-prune.js';
 import { overlayVersions } from './overlay-versions.js';
 
 export interface ApplyOptions {
   dryRun: boolean;
+  /** Also delete what an earlier apply wrote and the documents no longer name (in their orgs). */
+  prune?: boolean;
   /** Who applies: the audit log's actor for every write. */
   actor: string;
 }
 
+export interface ApplyAnswerAction {
+  /** The document's position in the request (0-based); absent for a pruned object. */
+  index?: number;
+  kind: ApplyKind;
+  name: string;
+  action: ApplyAction;
+  changes: FieldChange[];
+}
+
 export interface ApplyResult {
   dryRun: boolean;
+  prune: boolean;
   /** True when the apply wrote something (or, dry, would have). */
   changed: boolean;
   counts: Record<ApplyAction, number>;
-  /** One per document, in document order. */
-  actions: Omit<ApplyStep, 'object'>[];
+  /** One per document, in document order; then each pruned object, in delete order. */
+  actions: ApplyAnswerAction[];
 }
 
 /** Thrown inside the transaction to roll a dry run back; carries the result out. */
@@ -41,12 +60,17 @@ export async function applyDocuments(
     return await store.transaction(async (tx) => {
       const plan = planApply(documents, await loadState(tx, documents));
       for (const step of plan.steps) {
-        if (step.action === 'unchanged') continue;
-        await write(tx, step, options.actor).catch((error: unknown) =>
-          atDocument(step.index, error),
-        );
+        if (step.action !== 'unchanged') {
+          await write(tx, step, options.actor).catch((error: unknown) =>
+            atDocument(step.index, error),
+          );
+        }
+        const doc = documents[step.index] as ApplyDocument;
+        const record = { kind: step.kind, key: step.name, fields: givenFields(doc) };
+        await tx.recordApplied(record, options.actor);
       }
-      const result = summarise(plan.steps, options.dryRun);
+      const pruned = options.prune === true ? await prune(tx, plan.steps, options.actor) : [];
+      const result = summarise(plan.steps, pruned, options);
       if (options.dryRun) throw new DryRun(result);
       return result;
     });
@@ -56,13 +80,135 @@ export async function applyDocuments(
   }
 }
 
-function summarise(steps: readonly ApplyStep[], dryRun: boolean): ApplyResult {
-  const counts: Record<ApplyAction, number> = { create: 0, update: 0, unchanged: 0 };
+function summarise(
+  steps: readonly ApplyStep[],
+  pruned: readonly PruneCandidate[],
+  options: ApplyOptions,
+): ApplyResult {
+  const counts: Record<ApplyAction, number> = { create: 0, update: 0, unchanged: 0, prune: 0 };
   for (const s of steps) counts[s.action] += 1;
-  const actions = [...steps]
+  counts.prune = pruned.length;
+  const actions: ApplyAnswerAction[] = [...steps]
     .sort((a, b) => a.index - b.index)
     .map(({ object: _o, ...action }) => action);
-  return { dryRun, changed: counts.create + counts.update > 0, counts, actions };
+  for (const p of pruned) actions.push({ kind: p.kind, name: p.key, action: 'prune', changes: [] });
+  return {
+    dryRun: options.dryRun,
+    prune: options.prune === true,
+    changed: counts.create + counts.update + counts.prune > 0,
+    counts,
+    actions,
+  };
+}
+
+/**
+ * Deletes, after the documents' writes, what apply-prune.ts picks. A delete the store refuses
+ * (a version still running, a product with lanes no apply wrote) fails the whole apply, naming
+ * the object; the transaction rolls every write back.
+ */
+async function prune(
+  tx: StoreTx,
+  steps: readonly ApplyStep[],
+  actor: string,
+): Promise<PruneCandidate[]> {
+  const named = new Set(steps.map((s) => appliedId(s.object)));
+  const scope = new Set<string>();
+  for (const s of steps) scope.add(await orgOf(tx, s.kind, s.name));
+  const candidates: PruneCandidate[] = [];
+  for (const record of await tx.listApplied()) {
+    const kind = record.kind as ApplyKind;
+    if (kind === 'Org' || named.has(`${kind}/${record.key}`)) continue;
+    const found = await candidateOf(tx, kind, record.key);
+    // The object is gone (deleted through the API since): its record means nothing any more.
+    if (found === null) await tx.deleteApplied(kind, record.key, actor);
+    else candidates.push(found);
+  }
+  const chosen = planPrune(candidates, named, scope);
+  for (const c of chosen) {
+    await remove(tx, c, actor).catch((error: unknown) => pruneError(c, error));
+    await tx.deleteApplied(c.kind, c.key, actor);
+  }
+  return chosen;
+}
+
+function pruneError(c: PruneCandidate, error: unknown): never {
+  if (!(error instanceof TurnoutError)) throw error;
+  const label = `${c.kind.toLowerCase()} ${c.key}`;
+  throw new TurnoutError(
+    error.code,
+    `prune: ${label} (no document names it any more) cannot be deleted: ${error.message}`,
+    'prune',
+  );
+}
+
+/** `orders@2.0.0` → [orders, 2.0.0]; `shop/dev` → [shop, dev]. Names hold neither @ nor /. */
+function split(key: string, sep: string): [string, string] {
+  const at = key.indexOf(sep);
+  return [key.slice(0, at), key.slice(at + 1)];
+}
+
+/** The org an object belongs to (read after the documents' writes). */
+async function orgOf(tx: StoreTx, kind: ApplyKind, key: string): Promise<string> {
+  return (await candidateOf(tx, kind, key))?.org ?? '';
+}
+
+/** The object as a prune candidate, or null when it does not exist. */
+async function candidateOf(
+  tx: StoreTx,
+  kind: ApplyKind,
+  key: string,
+): Promise<PruneCandidate | null> {
+  const productOrg = async (name: string) => (await tx.getProduct(name))?.org;
+  let org: string | undefined;
+  let calls: readonly string[] | undefined;
+  switch (kind) {
+    case 'Org':
+      org = (await tx.getOrg(key))?.name;
+      break;
+    case 'Module': {
+      const m = await tx.getModule(key);
+      org = m?.org;
+      calls = m?.calls;
+      break;
+    }
+    case 'Version': {
+      const [module, version] = split(key, '@');
+      if ((await tx.getVersion(module, version)) !== null) org = (await tx.getModule(module))?.org;
+      break;
+    }
+    case 'Product':
+      org = await productOrg(key);
+      break;
+    case 'Lane': {
+      const [product, name] = split(key, '/');
+      if ((await tx.getLane(product, name)) !== null) org = await productOrg(product);
+      break;
+    }
+    case 'Notifier': {
+      const n = await tx.getNotifier(key);
+      if (n !== null) org = await productOrg(n.product);
+      break;
+    }
+  }
+  if (org === undefined) return null;
+  return calls === undefined ? { kind, key, org } : { kind, key, org, calls };
+}
+
+async function remove(tx: StoreTx, c: PruneCandidate, actor: string): Promise<void> {
+  switch (c.kind) {
+    case 'Org':
+      return tx.deleteOrg(c.key, actor); // planPrune never picks one
+    case 'Module':
+      return tx.deleteModule(c.key, actor);
+    case 'Version':
+      return tx.deleteVersion(...split(c.key, '@'), actor);
+    case 'Product':
+      return tx.deleteProduct(c.key, actor);
+    case 'Lane':
+      return tx.deleteLane(...split(c.key, '/'), actor);
+    case 'Notifier':
+      return tx.deleteNotifier(c.key, actor);
+  }
 }
 
 /** The object's fields without `kind`: the store's input for that kind. */
@@ -99,7 +245,12 @@ async function loadState(tx: StoreTx, documents: readonly ApplyDocument[]): Prom
     products: new Map(),
     lanes: new Map(),
     notifiers: new Map(),
+    applied: new Map<string, readonly string[]>(),
   } satisfies CatalogState;
+  for (const doc of documents) {
+    const record = await tx.getApplied(doc.kind, documentKey(doc));
+    if (record !== null) state.applied.set(appliedId(doc), record.fields);
+  }
   let cursor: string | undefined;
   do {
     const page = await tx.listModules(cursor === undefined ? {} : { cursor });

@@ -4,7 +4,7 @@
 // passes its own fenced operations in, so every write here is fenced by its lease like the rest.
 
 import type { Logger } from 'pino';
-import type { FleetRuntime } from '../runtime/fleet-runtime.js';
+import type { FleetRuntime } from './fleet-runtime.js';
 import type { Instance, InstanceState } from '../store/model.js';
 import type { StartAction, Started } from './decide.js';
 import type { HostStep } from './host-failure.js';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Rerun } from '../rerun.js';
-import { FleetRuntime } from '../runtime/fleet-runtime.js';
+import { FleetRuntime } from './fleet-runtime.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import type { Instance, InstancePatch, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './db.js';
 import type { SqlDialect } from './migrations/index.js';
 import { migrateToLatest } from './migrations/index.js';
+import { appliedOps } from './sql-applied.js';
 import { assignmentOps } from './sql-assignments.js';
 import { catalogOps } from './sql-catalog.js';
 import { SqlContext } from './sql-context.js';
@@ -31,6 +32,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...notifierOps(cx),
     ...hostOps(cx),
     ...assignmentOps(cx),
+    ...appliedOps(cx),
     changeVersion: () => cx.changeVersion(),
   };
 }

@@ -43,6 +43,17 @@ import type {
 
 export type { Page, PageRequest } from './cursor.js';
 
+/** What the last `apply` of an object gave: its top-level field names (never their values). */
+export interface AppliedRecord {
+  /** The apply kind: `Module`, `Lane`, … */
+  kind: string;
+  /** The object's key within its kind: `orders`, `orders@2.0.0`, `shop/dev`. */
+  key: string;
+  /** Sorted, without duplicates. */
+  fields: string[];
+  appliedAt: string;
+}
+
 /** Reads: `get*` answer null for a missing record; lists are ordered by key and paginated. */
 export interface StoreReads {
   getOrg(name: string): Promise<Org | null>;
@@ -89,6 +100,9 @@ export interface StoreReads {
   getAssignment(id: string): Promise<Assignment | null>;
   /** Every matching assignment, by id (not paged: a host's are few, the fleet's fit in memory). */
   listAssignments(query?: { host?: string; desired?: AssignmentDesired }): Promise<Assignment[]>;
+  getApplied(kind: string, key: string): Promise<AppliedRecord | null>;
+  /** Every record (one per object an apply wrote: as many as the catalog, at most), by kind and key. */
+  listApplied(query?: { kind?: string }): Promise<AppliedRecord[]>;
 }
 
 /**
@@ -178,6 +192,13 @@ export interface StoreWrites {
   claimDeliveries(now: string, until: string, limit: number): Promise<ClaimedDelivery[]>;
   /** Records how a claimed delivery's attempt went. Not audited, no change-counter bump. */
   finishDelivery(id: number, outcome: DeliveryOutcome): Promise<void>;
+  /**
+   * Replaces the last-applied record of (kind, key). Only `apply` writes these, in its own
+   * transaction. Not audited, no change-counter bump (the object's own write is).
+   */
+  recordApplied(input: Omit<AppliedRecord, 'appliedAt'>, actor: string): Promise<AppliedRecord>;
+  /** Forgets the record (an apply pruned the object, or the object is gone). */
+  deleteApplied(kind: string, key: string, actor: string): Promise<void>;
 }
 
 export interface StoreTx extends StoreReads, StoreWrites {}
@@ -233,5 +254,7 @@ const WRITES: Record<keyof StoreWrites, true> = {
   setAssignmentDesired: true,
   reportAssignment: true,
   deleteAssignment: true,
+  recordApplied: true,
+  deleteApplied: true,
 };
 export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];

@@ -141,7 +141,12 @@ export function describeApplyContract(label: string, open: StoreOpener): void {
       );
       const before = await fingerprint(api.store);
       const dry = await apply(changed, true);
-      expect(dry.body.counts).toEqual({ create: 0, update: 2, unchanged: docs.length - 2 });
+      expect(dry.body.counts).toEqual({
+        create: 0,
+        update: 2,
+        unchanged: docs.length - 2,
+        prune: 0,
+      });
       const updates = dry.body.actions.filter((x: { action: string }) => x.action === 'update');
       expect(updates).toEqual([
         {

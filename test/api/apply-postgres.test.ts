@@ -2,9 +2,11 @@
 
 import { withTestPostgres } from '../support/postgres.js';
 import { describeApplyContract } from './apply-contract.js';
+import { describeApplyRules } from './apply-rules-contract.js';
 import { postgresOpener } from './harness.js';
 
 withTestPostgres('apply (postgres)', (pgTest) => {
   const postgresStore = postgresOpener(pgTest, 'turnout_apply');
   describeApplyContract('postgres', postgresStore);
+  describeApplyRules('postgres', postgresStore);
 });

@@ -2,9 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { describeApplyContract } from './apply-contract.js';
+import { describeApplyRules } from './apply-rules-contract.js';
 import { sqliteStore, startApi } from './harness.js';
 
 describeApplyContract('sqlite', sqliteStore);
+describeApplyRules('sqlite', sqliteStore);
 
 describe('POST /v1/apply in the OpenAPI document', () => {
   it('documents the body: one schema per kind, from the store input schemas', async () => {

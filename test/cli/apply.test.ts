@@ -87,7 +87,7 @@ describe('turnout apply', () => {
     );
     expect(run.code, run.stderr).toBe(0);
     const answer = JSON.parse(run.stdout);
-    expect(answer.counts).toEqual({ create: 0, update: 2, unchanged: SHOP_DOCS - 2 });
+    expect(answer.counts).toEqual({ create: 0, update: 2, unchanged: SHOP_DOCS - 2, prune: 0 });
     const updates = answer.actions.filter((x: { action: string }) => x.action === 'update');
     expect(updates).toEqual([
       {
@@ -123,6 +123,50 @@ describe('turnout apply', () => {
     expect(text.stdout).toContain('calls: ["orders","catalog"] → ["orders"]');
   });
 
+  it('--prune deletes what the files no longer name, in their org; its dry run deletes nothing', async () => {
+    const full = [
+      'kind: Org\nname: beta',
+      'kind: Module\nname: front\norg: beta\nrun: { process: { command: node } }',
+      'kind: Module\nname: legacy\norg: beta\nrun: { process: { command: node } }',
+      'kind: Product\nname: front\norg: beta\nentry: front\nhosts: [front.localhost]',
+      'kind: Lane\nproduct: front\nname: qa',
+    ];
+    expect((await apply('-f', file('beta.yaml', full.join('\n---\n')))).code).toBe(0);
+    const trimmed = file(
+      'beta.yaml',
+      full
+        .slice(0, 2)
+        .concat(full[3] ?? '')
+        .join('\n---\n'),
+    );
+    const before = await fingerprint();
+    const dry = await apply('-f', trimmed, '--prune', '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^prune {6}lane\/front\/qa$/m);
+    expect(dry.stdout).toMatch(/^prune {6}module\/legacy$/m);
+    expect(dry.stdout.trim().split('\n').at(-1)).toBe(
+      'dry run: 0 to create, 0 to update, 3 unchanged, 2 to prune; nothing was changed',
+    );
+    expect(await fingerprint()).toEqual(before);
+
+    const acme = await up.get('/v1/modules?org=acme');
+    const real = await apply('-f', trimmed, '--prune', '--json');
+    expect(real.code, real.stderr).toBe(0);
+    const answer = JSON.parse(real.stdout);
+    expect(answer.counts).toEqual({ create: 0, update: 0, unchanged: 3, prune: 2 });
+    expect(answer.actions.slice(3)).toEqual([
+      { kind: 'Lane', name: 'front/qa', action: 'prune', changes: [] },
+      { kind: 'Module', name: 'legacy', action: 'prune', changes: [] },
+    ]);
+    const modules = (await up.get('/v1/modules?org=beta')) as { items: { name: string }[] };
+    expect(modules.items.map((m) => m.name)).toEqual(['front']);
+    // Org acme's modules (examples/shop.yaml) were outside the files' scope: all still there.
+    expect(await up.get('/v1/modules?org=acme')).toEqual(acme);
+
+    const again = await apply('-f', trimmed, '--prune');
+    expect(again.stdout.trim().split('\n').at(-1)).toBe('no changes: 3 unchanged, 0 pruned');
+  });
+
   describe('errors name file, document and field, exit 2, and change nothing', () => {
     const bad = `kind: Org
 name: other
@@ -154,6 +198,11 @@ run: { process: { command: node } }
         name: 'a required field left out, at the document',
         text: 'kind: Module\nname: m\norg: acme\n',
         stderr: 'bad.yaml:1: document 1 (module m): run: is required',
+      },
+      {
+        name: 'an unknown field is reported before a missing one',
+        text: 'kind: Module\nname: m\norg: acme\nrn: { process: { command: node } }\n',
+        stderr: 'bad.yaml:4: document 1 (module m): rn: is not a known field',
       },
       {
         name: 'an unknown kind',

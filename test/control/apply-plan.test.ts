@@ -162,12 +162,27 @@ describe('planApply: create, update, unchanged', () => {
     });
   }
 
-  it('a field left out keeps its stored value (a base dtab set by a promotion survives)', () => {
+  it('a field left out that no apply set keeps its stored value (a promoted base dtab survives)', () => {
     const promoted = { ...shop, baseDtab: '/svc/web => /v/web/2.0.0;', retainTickets: 9 };
     const state = stored([acme, mod('web'), promoted as ApplyDocumentInput]);
     const [step] = plan([shop], state).steps;
     expect(step).toMatchObject({ action: 'unchanged', changes: [] });
     expect(step?.object).toMatchObject({ baseDtab: '/svc/web => /v/web/2.0.0;', retainTickets: 9 });
+  });
+
+  it('a field left out that the last apply set returns to its default; the others are kept', () => {
+    const promoted = { ...shop, baseDtab: '/svc/web => /v/web/2.0.0;', retainTickets: 9 };
+    const state = stored([acme, mod('web'), promoted as ApplyDocumentInput]);
+    const lastApplied = ['entry', 'hosts', 'name', 'org', 'retainTickets'];
+    const [step] = plan([shop], {
+      ...state,
+      applied: new Map([['Product/shop', lastApplied]]),
+    }).steps;
+    expect(step).toMatchObject({
+      action: 'update',
+      changes: [{ field: 'retainTickets', before: 9, after: 5 }],
+    });
+    expect(step?.object).toMatchObject({ baseDtab: '/svc/web => /v/web/2.0.0;', retainTickets: 5 });
   });
 
   it('on create, a field left out takes the store default', () => {

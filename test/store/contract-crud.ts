@@ -6,6 +6,7 @@ import { ACTOR, collect, expectError, proc, seed } from './fixtures.js';
 import type { ContractEnv } from './store-contract.js';
 
 const TABLES = [
+  'applied',
   'audit',
   'change_counter',
   'instances',

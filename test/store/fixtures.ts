@@ -101,6 +101,7 @@ export async function fingerprint(store: Store): Promise<unknown> {
     tickets,
     events: await Promise.all(tickets.map(async (t) => (await store.listTicketEvents(t.id)).items)),
     audit: (await store.listAudit(page)).items,
+    applied: await store.listApplied(),
   };
 }
 

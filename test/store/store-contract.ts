@@ -3,6 +3,7 @@
 
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../src/store/store.js';
+import { appliedTests } from './contract-applied.js';
 import { assignmentTests } from './contract-assignments.js';
 import { crudTests } from './contract-crud.js';
 import { hostTests } from './contract-hosts.js';
@@ -60,6 +61,7 @@ export function describeStore(name: string, factory: TargetFactory): void {
     notifierTests(env);
     hostTests(env);
     assignmentTests(env);
+    appliedTests(env);
   });
 }
 

@@ -11,6 +11,7 @@ import { prereleaseSecret } from './0003-prerelease-secret.js';
 import { notifiers } from './0004-notifiers.js';
 import { hosts } from './0005-hosts.js';
 import { assignments } from './0006-assignments.js';
+import { applied } from './0007-applied.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -23,6 +24,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0004-notifiers': notifiers(dialect),
     '0005-hosts': hosts(dialect),
     '0006-assignments': assignments(dialect),
+    '0007-applied': applied(dialect),
   };
 }
 

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseSweeper } from '../../src/control/lease-sweeper.js';
 import { runCommand } from '../../src/release/commands.js';
 import { ReleaseEngine } from '../../src/release/engine.js';
-import { FleetRuntime } from '../../src/runtime/fleet-runtime.js';
+import { FleetRuntime } from '../../src/release/fleet-runtime.js';
 import { takesTraffic } from '../../src/store/endpoint.js';
 import type { Instance } from '../../src/store/model.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';

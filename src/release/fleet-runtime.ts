@@ -8,12 +8,12 @@
 // machine wait for the event itself, bounded by a timeout in the clock's time.
 
 import { TurnoutError } from '../errors.js';
-import { place } from '../release/placement.js';
+import type { InstanceSpec, RunningInstance, Runtime } from '../runtime/runtime.js';
 import type { Assignment } from '../store/assignment-model.js';
 import { listAll } from '../store/cursor.js';
 import type { Host } from '../store/host-model.js';
 import type { Store } from '../store/store.js';
-import type { InstanceSpec, RunningInstance, Runtime } from './runtime.js';
+import { place } from './placement.js';
 
 export const FLEET_ACTOR = 'engine';
 
