@@ -44,6 +44,11 @@ export function registerServerCommand(
       '--tokens <file>',
       'YAML or JSON list of {name, role, token} (roles viewer|releaser|admin|agent); default: <data>/admin-token and <data>/join-token, generated once',
     )
+    .option(
+      '--host-lost-grace <ms>',
+      'how long a host whose lease ran out has to come back before its instances are started elsewhere',
+      '30000',
+    )
     .option('--json', 'print where it listens and what it uses as JSON')
     .action(async (flags: ServerFlags) => {
       const { startServer } = await import('./server-stack.js');

@@ -23,7 +23,7 @@ import { dataDirToken, generatedApiToken, readTokensFile } from '../server/token
 import type { Store } from '../store/store.js';
 import { listenError } from './listen-error.js';
 import { hostForUrl } from './local-stack.js';
-import { parseListen } from './proxy-command.js';
+import { parseListen, parsePositiveInt } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
 
 export interface ServerOptions {
@@ -38,6 +38,8 @@ export interface ServerOptions {
   insecure?: boolean;
   /** A tokens file; absent: the generated admin and join tokens in the data dir. */
   tokens?: string;
+  /** `--host-lost-grace`: ms a down host has to come back before its instances move (engine default). */
+  hostLostGrace?: string;
 }
 
 export interface ServerStack {
@@ -107,6 +109,10 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
   const dataDir = resolve(flags.data);
   const storeAt = parseStoreLocation(flags.store, dataDir, flags.storeField);
   const tls = readTls(flags);
+  const hostLostGraceMs =
+    flags.hostLostGrace === undefined
+      ? undefined
+      : parsePositiveInt(flags.hostLostGrace, '--host-lost-grace');
   const warning = checkApiListen(
     listen.host,
     { tls: tls !== undefined, insecure: flags.insecure === true },
@@ -130,7 +136,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
         listen,
         ...(tls === undefined ? {} : { tls }),
         logger,
-        release: { runtime },
+        release: { runtime, ...(hostLostGraceMs === undefined ? {} : { hostLostGraceMs }) },
       });
     } catch (error) {
       await store.close().catch(() => {});

@@ -192,6 +192,8 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
 // joining the parts' JSON. Any problem falls back to the full compile, for its exact error.
 
 type Endpoint = { address: string; state: Instance['state']; weight: number; zone?: string };
+/** Every field the compile can give an endpoint (zone only where the host has a zone label). */
+const ENDPOINT_KEYS = ['address', 'state', 'weight', 'zone'] as const;
 type PlainModule = {
   name: string;
   calls: string[];
@@ -207,10 +209,10 @@ interface Cached<T> {
 }
 
 /**
- * Whether a cached endpoint equals a plain one, over the plain one's fields (generic: whatever
- * fields the compile gives endpoints). Every plain endpoint has the same fields, and the cached one
- * is the schema's output of such a plain one, so comparing those fields is enough. No allocation:
- * this runs for every endpoint of every compile.
+ * Whether a cached endpoint equals a plain one, over every field the compile gives endpoints
+ * (ENDPOINT_KEYS; an absent zone compares equal to an absent zone). The cached one is the schema's
+ * output of such a plain one, so comparing those fields is enough. No allocation: this runs for
+ * every endpoint of every compile.
  */
 function sameEndpoint(plain: Endpoint, cached: object, keys: readonly string[]): boolean {
   for (const k of keys)
@@ -289,6 +291,7 @@ export class SnapshotCompiler {
     let nextLeaseExpiryMs: number | null = null;
     let expiredLeases = 0;
     const endpointsOf = new Map<string, Endpoint[]>();
+    // As the full compile: an endpoint carries its host's zone label (locality).
     const zoneOf = new Map<string, string>();
     for (const h of state.hosts ?? []) if (h.labels.zone) zoneOf.set(h.name, h.labels.zone);
     for (const i of [...state.instances].sort((a, b) => byKey(a.id, b.id))) {
@@ -312,7 +315,6 @@ export class SnapshotCompiler {
       list.push(v);
       versionsOf.set(v.module, list);
     }
-    const endpointKeys = Object.keys(endpointsOf.values().next().value?.[0] ?? {});
     const modules = new Map<string, Cached<Snapshot['modules'][number]>>();
     for (const m of [...state.modules].sort((a, b) => byKey(a.name, b.name))) {
       const plain: PlainModule = {
@@ -326,7 +328,7 @@ export class SnapshotCompiler {
           })),
       };
       const hit = this.modules.get(m.name);
-      if (hit !== undefined && sameModule(plain, hit.part, endpointKeys)) {
+      if (hit !== undefined && sameModule(plain, hit.part, ENDPOINT_KEYS)) {
         modules.set(m.name, hit);
         continue;
       }

@@ -10,7 +10,7 @@ import { TurnoutError } from '../errors.js';
 import { Rerun } from '../rerun.js';
 import type { InstanceHealth, InstanceSpec, Runtime } from '../runtime/runtime.js';
 import { isLive } from '../store/endpoint.js';
-import type { Instance, Ticket } from '../store/model.js';
+import type { Instance, InstancePatch, Ticket } from '../store/model.js';
 import { processRunOf } from '../store/run-spec.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { CRASH_LOOP_EXITS } from './crash-loop.js';
@@ -400,13 +400,20 @@ export class ReleaseEngine {
     const leaseExpiresAt =
       s.host === undefined ? undefined : ((await tx.getHost(s.host))?.leaseExpiresAt ?? null);
     const lease = leaseExpiresAt === undefined ? {} : { leaseExpiresAt };
+    const reported = s.host === undefined ? {} : await reportedHealth(tx, id);
     if (before === null) {
       await tx.createInstance(
         { id, module, version, host, address, ...moved, ...lease },
         ENGINE_ACTOR,
       );
+      // Created `starting`; the agent's verdict (if any) is one more step, as its report makes it.
+      if (reported.health !== undefined) await tx.updateInstance(id, reported, ENGINE_ACTOR);
     } else {
-      await tx.updateInstance(id, { address, ...moved, ...lease, health: 'unknown' }, ENGINE_ACTOR);
+      await tx.updateInstance(
+        id,
+        { address, ...moved, ...lease, health: 'unknown', ...reported },
+        ENGINE_ACTOR,
+      );
     }
   }
 
@@ -590,4 +597,17 @@ async function applyStoreAction(
       return;
     }
   }
+}
+
+/**
+ * The health an agent already reported for a fleet instance, as the report route would have
+ * written it: the agent reports each verdict once, and one sent before the engine recorded the
+ * instance found no row to change (issue 13: on a busy host a fast probe wins that race, and the
+ * instance stayed `starting` for ever, failing the deploy).
+ */
+async function reportedHealth(tx: StoreTx, id: string): Promise<InstancePatch> {
+  const health = (await tx.getAssignment(id))?.status.health;
+  if (health === 'healthy') return { health: 'healthy', state: 'ready' };
+  if (health === 'unhealthy') return { health: 'unhealthy' };
+  return {};
 }

@@ -15,7 +15,7 @@ import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
 import { HealthChecker, notOnAgentHosts } from '../control/health-checker.js';
-import { LeaseSweeper } from '../control/lease-sweeper.js';
+import { LeaseSweeper, REGISTRY_ACTOR } from '../control/lease-sweeper.js';
 import type { DelivererOptions } from '../control/notifier-deliverer.js';
 import { NotifierDeliverer } from '../control/notifier-deliverer.js';
 import { SnapshotPublisher } from '../control/publisher.js';
@@ -25,6 +25,7 @@ import { ReleaseEngine } from '../release/engine.js';
 import { StatsWindow } from '../release/stats-window.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
+import { resumeLeases } from './lease-resume.js';
 
 export interface ControlPlaneOptions {
   readonly store: Store;
@@ -41,6 +42,11 @@ export interface ControlPlaneOptions {
   readonly statsIntervalMs?: number;
   /** Lease sweep interval. Default 1000. */
   readonly leaseSweepMs?: number;
+  /**
+   * At start, how long hosts whose lease ran out while no control plane ran have to heartbeat
+   * before they are lost (src/server/lease-resume.ts). Default 10 000.
+   */
+  readonly leaseResumeMs?: number;
   /** API limits (body, streams per token; src/api/server.ts has the defaults) and the edge's URL. */
   readonly api?: Pick<ApiServerOptions, 'bodyLimit' | 'streamsPerToken' | 'edgeUrl'>;
   /** Health checker tuning (concurrency, timeouts, clock…). */
@@ -74,6 +80,18 @@ export interface ControlPlane {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { store, logger } = options;
   const child = (component: string) => logger?.child({ component });
+  // Before the first snapshot: leases that ran out while no control plane ran (lease-resume.ts).
+  const resumed = await resumeLeases(
+    store,
+    Date.now(),
+    options.leaseResumeMs ?? 10_000,
+    REGISTRY_ACTOR,
+  );
+  if (resumed.length > 0)
+    child('registry')?.warn(
+      { event: 'leases_resumed', hosts: resumed },
+      `${resumed.length} host lease(s) ran out while no control plane ran; waiting for their agents`,
+    );
   const publisher = new SnapshotPublisher(store, { logger: child('publisher') });
   await publisher.start();
   const statsWindow = new StatsWindow();

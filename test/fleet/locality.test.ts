@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseZone } from '../../src/cli/proxy-command.js';
 import { snapshotSchema } from '../../src/config/snapshot.js';
 import type { StoreState } from '../../src/control/compile-snapshot.js';
-import { compileStoreSnapshot } from '../../src/control/compile-snapshot.js';
+import { compileStoreSnapshot, SnapshotCompiler } from '../../src/control/compile-snapshot.js';
 import { preferZone } from '../../src/proxy/balancer.js';
 import type { EndpointState } from '../../src/proxy/endpoint-state.js';
 import { newEndpointState } from '../../src/proxy/endpoint-state.js';
@@ -14,6 +14,7 @@ import type { Host } from '../../src/store/host-model.js';
 import type { Instance } from '../../src/store/model.js';
 
 const NOW = 100_000;
+const NOW_DATE = new Date('2026-01-01T00:00:00.000Z');
 const LIMIT = 10;
 
 type Shape = 'ok' | 'ejected' | 'draining' | 'full' | 'ejected-past';
@@ -192,5 +193,23 @@ describe('parseZone (--zone, TURNOUT_ZONE)', () => {
     expect(() => parseZone('a/b', undefined)).toThrow(/^--zone "a\/b": a zone is 1–63 of/);
     expect(() => parseZone(undefined, '-a')).toThrow(/^TURNOUT_ZONE "-a": a zone is/);
     expect(() => parseZone('', undefined)).toThrow(/^--zone "": a zone is/);
+  });
+});
+
+describe('endpoint zones through the incremental compile (what the publisher sends)', () => {
+  it('a zone that changes on a later endpoint is sent, although the first endpoint has none', () => {
+    // i1 (first by id) is on a host without a zone label: the compare must still cover zone.
+    const before = storeState([host('h1', {}), host('h2', { zone: 'a' }), host('h3', {})]);
+    const after = {
+      ...storeState([host('h1', {}), host('h2', { zone: 'b' }), host('h3', {})]),
+      changeVersion: 4,
+    };
+    const compiler = new SnapshotCompiler();
+    compiler.compile(before, NOW_DATE);
+    const incremental = compiler.compile(after, NOW_DATE);
+    const full = compileStoreSnapshot(after, NOW_DATE);
+    if (!incremental.ok || !full.ok) throw new Error('did not compile');
+    expect(incremental.json).toBe(full.json);
+    expect(incremental.json).toContain('"zone":"b"');
   });
 });

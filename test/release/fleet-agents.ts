@@ -30,6 +30,11 @@ export class PlayedAgents {
    * would), never healthy.
    */
   readonly crashing = new Map<string, { code: number; line: string }>();
+  /**
+   * Report each instance's health once, with its first report, as `turnout agent` does (it
+   * reports on a change): often before the engine has recorded the instance. Default: every round.
+   */
+  reportOnce = false;
 
   constructor(
     private readonly store: Store,
@@ -105,7 +110,7 @@ export class PlayedAgents {
           lastExit: { code: crash.code, signal: null, at: new Date().toISOString() },
           logTail: [...status.logTail, crash.line].slice(-20),
         });
-      } else if (a.desired === 'run' && a.status.phase === 'running') {
+      } else if (a.desired === 'run' && a.status.phase === 'running' && !this.reportOnce) {
         // A health report, written as the report route writes it (routes/assignments.ts).
         await this.store.transaction(async (tx) => {
           await tx.reportAssignment(a.id, h.name, status);

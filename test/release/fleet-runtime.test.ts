@@ -124,6 +124,14 @@ describe('fleet runtime and engine, agents played over the store', () => {
     }
   });
 
+  it('an agent that reports healthy once, before the engine recorded the instance: the instance is ready', async () => {
+    agents.reportOnce = true;
+    await deployed(2);
+    const instances = await live(store);
+    expect(instances).toHaveLength(2);
+    for (const i of instances) expect(i).toMatchObject({ state: 'ready', health: 'healthy' });
+  });
+
   it('a host lost mid-canary: the canary keeps its state and step, replacements go elsewhere; back, it stops what is no longer its own', async () => {
     const id = await deployed(3);
     const before = await live(store);
