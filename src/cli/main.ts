@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
+import { registerAgentCommand } from './agent-command.js';
 import { registerApplyCommand } from './apply-command.js';
 import { colourWanted, errorPrefix, setColour } from './colour.js';
 import { registerCompletionCommand } from './completion-command.js';
@@ -51,6 +52,7 @@ export function buildProgram(
   registerLogsCommand(program, io, setExit);
   registerNotifierCommand(program, io, setExit);
   registerLoadCommand(program, io, setExit);
+  registerAgentCommand(program, io, setExit);
   // Last: it reads the tree the others built.
   registerCompletionCommand(program, io);
   return program;

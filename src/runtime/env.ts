@@ -25,6 +25,8 @@ export interface InstanceIdentity {
   readonly module: string;
   readonly version: string;
   readonly port: number;
+  /** The address the instance is to listen on (env HOST); absent: HOST is not set. */
+  readonly host?: string;
   /** The Turnout outbound proxy, e.g. http://127.0.0.1:4140; null: none. */
   readonly proxyUrl: string | null;
 }
@@ -41,6 +43,7 @@ export function buildEnv(
   }
   Object.assign(env, specEnv);
   env.PORT = String(instance.port);
+  if (instance.host !== undefined) env.HOST = instance.host;
   env.TURNOUT_INSTANCE_ID = instance.id;
   env.TURNOUT_MODULE = instance.module;
   env.TURNOUT_VERSION = instance.version;

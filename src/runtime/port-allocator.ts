@@ -23,6 +23,8 @@ export class PortAllocator {
     private readonly range: PortRange,
     /** Where in the range the search starts, in [0, 1): spreads runtimes sharing a machine. */
     private readonly random: () => number,
+    /** Where instances listen: the address the bind test uses. */
+    private readonly host: string = INSTANCE_HOST,
   ) {
     checkPortRange(range);
   }
@@ -34,7 +36,7 @@ export class PortAllocator {
     const port = await choosePort(this.range, new Set(taken), start, async (p) => {
       if (this.reserved.has(p)) return false;
       this.reserved.add(p); // before the probe's await, so a concurrent start skips it
-      const free = await canBind(p);
+      const free = await canBind(p, this.host);
       if (!free) this.reserved.delete(p);
       return free;
     });

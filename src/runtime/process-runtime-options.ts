@@ -10,6 +10,11 @@ export interface ProcessRuntimeOptions {
   baseDir?: string;
   /** The outbound proxy given to instances as http_proxy, e.g. http://127.0.0.1:4140. */
   proxyUrl?: string | null;
+  /**
+   * The address instances listen on (given as env HOST; their address is `<host>:<port>`, and
+   * ports are probed there). Default 127.0.0.1; an agent passes its --advertise address.
+   */
+  host?: string;
   portRange?: PortRange;
   maxConcurrentStarts?: number;
   backoff?: BackoffPolicy;

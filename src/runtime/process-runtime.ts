@@ -46,16 +46,19 @@ export class ProcessRuntime implements Runtime {
   private readonly ports: PortAllocator;
   private readonly baseDir: string;
   private readonly now: () => number;
+  private readonly host: string;
   private closed = false;
 
   constructor(
     private readonly dir: string,
     private readonly options: ProcessRuntimeOptions,
   ) {
+    this.host = options.host ?? INSTANCE_HOST;
     this.limit = new StartLimit(options.maxConcurrentStarts ?? DEFAULTS.maxConcurrentStarts);
     this.ports = new PortAllocator(
       options.portRange ?? DEFAULT_PORT_RANGE,
       options.random ?? Math.random,
+      this.host,
     );
     this.baseDir = resolve(options.baseDir ?? process.cwd());
     this.now = options.now ?? Date.now;
@@ -162,7 +165,7 @@ export class ProcessRuntime implements Runtime {
         id: spec.id,
         module: spec.module,
         version: spec.version,
-        address: `${INSTANCE_HOST}:${port}`,
+        address: `${addressHost(this.host)}:${port}`,
         pid: handle.pid,
         startedAt: new Date(this.now()).toISOString(),
         restarts: 0,
@@ -222,6 +225,7 @@ export class ProcessRuntime implements Runtime {
       module: spec.module,
       version: spec.version,
       port,
+      host: this.host,
       proxyUrl: this.options.proxyUrl ?? null,
     });
     return spawnProcess({
@@ -239,6 +243,11 @@ export class ProcessRuntime implements Runtime {
     for (const record of (await readRecords(this.dir)).records) taken.push(record.port);
     return this.ports.allocate(taken);
   }
+}
+
+/** An IPv6 listen address is bracketed in `host:port`. */
+function addressHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** An id answers for one module version; a second start with another is a caller's mistake. */

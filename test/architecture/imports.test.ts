@@ -24,6 +24,9 @@ const LAYERS = [
   'client',
   'server',
   'demo',
+  // The host agent (issue 13): runtime, control's health verdicts and the client below it; the
+  // CLI above it hands it the proxy supervisor (src/cli/up-proxy.ts) rather than it importing up.
+  'agent',
   'cli',
 ];
 

@@ -150,6 +150,36 @@ describe('process runtime', () => {
     });
   });
 
+  describe('bind address', () => {
+    it('binds instances to the host option: env HOST, its address, and port probing there', async () => {
+      const host = '127.0.0.2';
+      const [first] = await freePorts(2, host);
+      // Taken on 127.0.0.2 only: the probe must look there (127.0.0.1 would call it free).
+      const squatter = net.createServer();
+      await new Promise<void>((done) => squatter.listen(first, host, done));
+      try {
+        const portRange = { first: first!, last: first! + 1 };
+        const r = await open({ host, portRange, random: () => 0 });
+        const orders = await answering(await r.start(serviceSpec('orders-2.0.0')));
+        expect(orders.address).toBe(`${host}:${first! + 1}`);
+        expect((await get(orders.address)).json()).toMatchObject({ service: 'orders' });
+        // It listens on HOST, not on 127.0.0.1.
+        await expect(get(`127.0.0.1:${first! + 1}`)).rejects.toMatchObject({
+          code: 'ECONNREFUSED',
+        });
+      } finally {
+        squatter.close();
+      }
+    });
+
+    it('passes HOST to the instance (default 127.0.0.1)', async () => {
+      const r = await open();
+      const envy = await answering(await r.start(fixtureSpec('envy-host', { HOST: '0.0.0.0' })));
+      expect((await get(envy.address, '/env')).json()).toMatchObject({ HOST: '127.0.0.1' });
+      expect(envy.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    });
+  });
+
   describe('adopt', () => {
     it('takes over the instances of a closed runtime: same pids, still answering, stoppable', async () => {
       const dataDir = tempDir('runtime');
@@ -279,11 +309,11 @@ describe('process runtime', () => {
 });
 
 /** Two consecutive ports that bind now, away from the default instance range. */
-async function freePorts(count: number): Promise<number[]> {
+async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const first = 40_000 + Math.floor(Math.random() * 10_000);
     const ports = Array.from({ length: count }, (_, i) => first + i);
-    if ((await Promise.all(ports.map((p) => canBind(p)))).every(Boolean)) return ports;
+    if ((await Promise.all(ports.map((p) => canBind(p, host)))).every(Boolean)) return ports;
   }
   throw new Error('no free consecutive ports');
 }

@@ -1,0 +1,61 @@
+// The assignment as the agent sees it: the shape of the contract (/work/notes/fleet-protocol.md,
+// src/store/assignment-model.ts once merged). The agent reads it off the wire and from its own
+// <data>/assignments.json, so it parses what it reads rather than trusting it.
+
+import { z } from 'zod';
+
+export const ASSIGNMENT_PHASES = ['pending', 'running', 'failed', 'stopped'] as const;
+export type AssignmentPhase = (typeof ASSIGNMENT_PHASES)[number];
+export type HealthVerdict = 'unknown' | 'healthy' | 'unhealthy';
+
+const exitSchema = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  at: z.string(),
+});
+
+const statusSchema = z.object({
+  phase: z.enum(ASSIGNMENT_PHASES),
+  address: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  startedAt: z.string().nullable(),
+  restarts: z.number().int().min(0),
+  health: z.enum(['unknown', 'healthy', 'unhealthy']),
+  lastExit: exitSchema.nullable(),
+  error: z.string().nullable(),
+  logTail: z.array(z.string()),
+  reportedAt: z.string().nullable(),
+});
+
+export const assignmentSchema = z.object({
+  id: z.string().min(1),
+  host: z.string().min(1),
+  module: z.string().min(1),
+  version: z.string().min(1),
+  run: z.object({
+    command: z.string().min(1),
+    args: z.array(z.string()),
+    cwd: z.string().nullable(),
+    env: z.record(z.string(), z.string()),
+  }),
+  health: z
+    .object({
+      path: z.string().startsWith('/'),
+      intervalMs: z.number().int().positive(),
+      // Not in the contract's AssignmentHealth; taken when the server sends them.
+      healthyThreshold: z.number().int().positive().optional(),
+      unhealthyThreshold: z.number().int().positive().optional(),
+    })
+    .nullable(),
+  desired: z.enum(['run', 'stop']),
+  status: statusSchema,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export type Assignment = z.infer<typeof assignmentSchema>;
+export type AssignmentStatus = z.infer<typeof statusSchema>;
+/** What the agent reports (PUT /hosts/:name/assignments/:id/status): the server stamps reportedAt. */
+export type StatusReport = Omit<AssignmentStatus, 'reportedAt'>;
+
+export const assignmentListSchema = z.object({ assignments: z.array(assignmentSchema) });
