@@ -8,8 +8,7 @@
 // second start off a data dir in use. stop() ends the stats scraper, then the proxy (and waits for
 // it), then the rest of the control plane, the instances (unless keepInstances) and the store.
 
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -25,6 +24,7 @@ import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
 import { openStoreAt } from '../server/open-store.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
+import { dataDirToken } from '../server/tokens.js';
 import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
@@ -71,20 +71,6 @@ export interface LocalStack {
   proxyPid(): number;
   /** Stops everything (idempotent). */
   stop(): Promise<void>;
-}
-
-/** Reuses `<data>/admin-token` when present; otherwise creates it (mode 0600). */
-function adminToken(dataDir: string): { token: string; created: boolean } {
-  const path = join(dataDir, 'admin-token');
-  try {
-    const token = readFileSync(path, 'utf8').trim();
-    if (token !== '') return { token, created: false };
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOENT') throw error;
-  }
-  const token = randomBytes(32).toString('base64url');
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'w' });
-  return { token, created: true };
 }
 
 export function hostForUrl(host: string): string {
@@ -183,7 +169,7 @@ async function startLocked(
 ): Promise<LocalStack> {
   const { api, outbound, edge, proxyAdmin, dataDir, storeAt, tls, warning } = at;
   const insecure = flags.insecureLocal === true;
-  const token = insecure ? null : adminToken(dataDir);
+  const token = insecure ? null : dataDirToken(dataDir, 'admin');
   const auth: ApiAuth = insecure
     ? { insecureLocal: true }
     : { tokens: [{ token: token?.token ?? '', role: 'admin', name: 'admin' }] };

@@ -10,6 +10,7 @@ import { registerDemoCommand } from './demo-command.js';
 import { registerDescribeCommand } from './describe-command.js';
 import { registerDtabCommands } from './dtab-commands.js';
 import { registerGetCommand } from './get-command.js';
+import { registerHostCommand } from './host-command.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { registerLaneCommand } from './lane-command.js';
@@ -18,6 +19,7 @@ import { registerNotifierCommand } from './notifier-command.js';
 import { registerProxyCommand } from './proxy-command.js';
 import { registerLogsCommand, registerReleaseCommand } from './release-command.js';
 import { registerRouteCommands } from './route-commands.js';
+import { registerServerCommand } from './server-command.js';
 import { registerUpCommand } from './up-command.js';
 
 export function buildProgram(
@@ -33,7 +35,10 @@ export function buildProgram(
     .option('--no-color', 'no colour, even on a terminal (also NO_COLOR=1)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Options after a subcommand are the subcommand's (`server token join --data d`, where
+    // `server` has a --data of its own). The program itself has only --help and --version.
+    .enablePositionalOptions();
   // With --json a usage error is reported once, as JSON, by main(): commander prints nothing. Set
   // before the commands are added, which copy the program's output settings.
   if (options.json === true) {
@@ -53,6 +58,8 @@ export function buildProgram(
   registerNotifierCommand(program, io, setExit);
   registerLoadCommand(program, io, setExit);
   registerAgentCommand(program, io, setExit);
+  registerServerCommand(program, io, setExit);
+  registerHostCommand(program, io, setExit);
   // Last: it reads the tree the others built.
   registerCompletionCommand(program, io);
   return program;

@@ -78,7 +78,11 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
 }
 
 /** Runs until SIGINT/SIGTERM, then stops everything and resolves 0. */
-export function untilStopped(stack: LocalStack, io: Io, who: string): Promise<number> {
+export function untilStopped(
+  stack: Pick<LocalStack, 'stop'>,
+  io: Io,
+  who: string,
+): Promise<number> {
   return new Promise<number>((done) => {
     let stopping = false;
     const stop = async (why: string) => {

@@ -57,8 +57,11 @@ function isAlive(holder: Holder): boolean {
     : pidAlive(holder.pid);
 }
 
-/** Takes `<dataDir>/up.pid` or throws `conflict` naming the live run that holds it. */
-export function lockDataDir(dataDir: string): UpLock {
+/**
+ * Takes `<dataDir>/up.pid` or throws `conflict` naming the live run that holds it; `who` names the
+ * command in that message (`turnout server` locks its data dir the same way).
+ */
+export function lockDataDir(dataDir: string, who = 'turnout up'): UpLock {
   const path = join(dataDir, LOCK_FILE);
   const mine = `${JSON.stringify({
     pid: process.pid,
@@ -88,7 +91,7 @@ export function lockDataDir(dataDir: string): UpLock {
     if (holder !== null && isAlive(holder)) {
       throw new TurnoutError(
         'conflict',
-        `another turnout up (pid ${holder.pid}) is running on data dir ${dataDir}; stop it first, or use another --data`,
+        `another ${who} (pid ${holder.pid}) is running on data dir ${dataDir}; stop it first, or use another --data`,
         '--data',
       );
     }
@@ -97,7 +100,7 @@ export function lockDataDir(dataDir: string): UpLock {
   }
   throw new TurnoutError(
     'conflict',
-    `could not lock data dir ${dataDir} (${path} keeps changing: another turnout up starting?)`,
+    `could not lock data dir ${dataDir} (${path} keeps changing: another ${who} starting?)`,
     '--data',
   );
 }

@@ -175,3 +175,40 @@ export function apiError(status: number, answer: unknown, tokenSource: TokenSour
   }
   return new TurnoutError('internal', `the API answered HTTP ${status}`);
 }
+
+/** A host as /v1/hosts answers it (src/store/host-model.ts). */
+export interface HostRecord {
+  name: string;
+  address: string;
+  labels: Record<string, string>;
+  capacity: number | null;
+  state: 'ready' | 'cordoned' | 'draining' | 'down';
+  leaseExpiresAt: string | null;
+  /** The agent token the host is bound to (the first that registered it); null: none yet. */
+  registeredBy?: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What an operator may do to a host: the /v1/hosts/:name/<action> routes (role admin). */
+export const HOST_ACTIONS = ['cordon', 'drain', 'uncordon'] as const;
+export type HostAction = (typeof HOST_ACTIONS)[number];
+
+/** The /v1/hosts calls `turnout host` makes. */
+export function hostCalls(client: ApiClient) {
+  const enc = encodeURIComponent;
+  return {
+    list: (state?: string) =>
+      client.list(state === undefined ? '/v1/hosts' : `/v1/hosts?state=${enc(state)}`) as Promise<
+        HostRecord[]
+      >,
+    get: (name: string) => client.get(`/v1/hosts/${enc(name)}`) as Promise<HostRecord>,
+    act: (name: string, action: HostAction) =>
+      client.post(`/v1/hosts/${enc(name)}/${action}`, undefined) as Promise<HostRecord>,
+    /** The instances the store places on `name` (every host's when none is given). */
+    instances: (name?: string) =>
+      client.list(
+        name === undefined ? '/v1/instances' : `/v1/instances?host=${enc(name)}`,
+      ) as Promise<Record<string, unknown>[]>,
+  };
+}
