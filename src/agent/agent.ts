@@ -182,6 +182,7 @@ export class HostAgent {
       return false;
     }
     this.registered = true;
+    this.resendReports();
     log.info(
       'registered',
       { host: name, address: advertise, labels, capacity, server: link.server },
@@ -265,6 +266,7 @@ export class HostAgent {
       nowMs: this.now(),
     });
     for (const action of actions) this.act(action);
+    this.refreshReports(assignments, actions);
     this.forgetGone(
       assignments,
       running.map((r) => r.id),
@@ -292,6 +294,16 @@ export class HostAgent {
         void this.report(a.id, status, true);
       }
     }
+  }
+
+  /**
+   * After a (re-)registration or a lapse of heartbeats, every status is sent again at the next
+   * round: a host whose lease ran out had its instances marked unhealthy, and only a report brings
+   * them back into routing.
+   */
+  private resendReports(): void {
+    for (const id of this.reportedAtMs.keys()) this.reportedAtMs.set(id, Number.NEGATIVE_INFINITY);
+    this.wake();
   }
 
   /** Probes what runs for a run assignment of its version (the assignment says how). */
@@ -456,6 +468,7 @@ export class HostAgent {
         if (!this.registered && !(await this.register())) throw new Error('not registered');
         await link.heartbeat(name, ttlMs);
         if (failures > 0) {
+          this.resendReports();
           log.info(
             'heartbeat_resumed',
             { failures },

@@ -32,6 +32,8 @@ const AUTH: ApiAuth = {
     { token: AGENT_TOKEN, role: 'agent', name: 'agent-h1' },
   ],
 };
+const ADMIN =
+  'tokens' in TEST_AUTH ? (TEST_AUTH.tokens.find((t) => t.role === 'admin')?.token ?? '') : '';
 const LONG = { timeoutMs: 60_000, everyMs: 50 };
 
 interface AgentRun {
@@ -185,7 +187,7 @@ describe('turnout agent', () => {
     expect(Date.parse(host?.leaseExpiresAt ?? '')).toBeGreaterThan(Date.now());
   });
 
-  it('starts an assignment, reports it running, probes it healthy: the instance turns ready', async () => {
+  it('starts an assignment, reports it running, probes it healthy: the instance turns ready (also when registered after the report)', async () => {
     await store.createAssignment(
       {
         id: 'web-1',
@@ -216,6 +218,13 @@ describe('turnout agent', () => {
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
     const answer = await waitFor('web-1 to answer', () => get(address).catch(() => null), LONG);
     expect(answer.json()).toMatchObject({ service: 'web', version: '1.0.0' });
+    // The agent's healthy verdict is in before the engine registers the instance row (as it can be
+    // in a real deploy): the row still turns ready, by the agent's next report of the same status.
+    await waitFor(
+      'web-1 reported healthy',
+      async () => (await store.getAssignment('web-1'))?.status.health === 'healthy',
+      LONG,
+    );
     // What the engine does once the assignment runs: the instance row routing reads.
     await store.createInstance(
       { id: 'web-1', module: 'web', version: '1.0.0', host: 'h1', address },
@@ -239,6 +248,21 @@ describe('turnout agent', () => {
       async () => (await routed(ports.outbound)).status === 200,
       LONG,
     );
+    // The control plane scrapes no proxy here (no proxyAdminUrls): traffic reaches /v1/traffic only
+    // through the agent's push of its proxy's /stats. A first sample is a baseline, so keep sending.
+    await waitFor(
+      'the pushed traffic in /v1/traffic',
+      async () => {
+        const status = (await routed(ports.outbound)).status;
+        if (status !== 200) throw new Hopeless(`a routed request answered ${status}`);
+        const res = await fetch(`${cp?.url}/v1/traffic?product=shop&lane=stable`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
+        const body = (await res.json()) as { total?: { requests?: number } };
+        return (body.total?.requests ?? 0) >= 1;
+      },
+      LONG,
+    );
   });
 
   it('adopts after kill -9: same pid, nothing started twice, the proxy kept', async () => {
@@ -257,6 +281,17 @@ describe('turnout agent', () => {
       return host !== null && Date.parse(host.leaseExpiresAt ?? '') > Date.now() + 2_500;
     });
     expect(second.events.filter((e) => e.event === 'started')).toEqual([]);
+    // If the host's lease ran out meanwhile its instance left routing; the new agent's reports
+    // bring it back.
+    await waitFor(
+      'web-1 ready and healthy again',
+      async () => {
+        const i = await store.getInstance('web-1');
+        return i?.state === 'ready' && i.health === 'healthy';
+      },
+      LONG,
+    );
+    await waitFor('routed again', async () => (await routed(ports.outbound)).status === 200, LONG);
     expect((await store.getAssignment('web-1'))?.status.pid).toBe(instancePid);
     expect(alive(instancePid)).toBe(true);
   });
@@ -267,28 +302,25 @@ describe('turnout agent', () => {
     // first, as long as it spins when an assignment stream is still open at close — the stream loop
     // of src/api/routes/assignments.ts meets a stopped ChangeWatch that wakes it at once.)
     const server = cp?.app.server;
+    const away = agent.events.length;
     server?.close();
     server?.closeAllConnections();
-    await event(agent, 'stream_lost');
+    const since = (from: number, name: string) => () =>
+      agent.events.slice(from).some((e) => e.event === name);
+    await waitFor('the stream lost', since(away, 'stream_lost'), LONG);
     await cp?.stop().catch(() => {});
     cp = null;
+    // Away for at least one failed heartbeat (they come every ttl/3 = 1 s).
+    await waitFor('a failed heartbeat', since(away, 'heartbeat_failed'), LONG);
     for (let i = 0; i < 5; i++) {
       expect((await get(address)).status).toBe(200);
       expect((await routed(ports.outbound)).status).toBe(200);
     }
     expect(agent.child.exitCode).toBeNull();
-    const before = agent.events.length;
+    const back = agent.events.length;
     cp = await startServer();
-    await waitFor(
-      'heartbeats resumed',
-      () => agent.events.slice(before).some((e) => e.event === 'heartbeat_resumed'),
-      LONG,
-    );
-    await waitFor(
-      'the stream back',
-      () => agent.events.slice(before).some((e) => e.event === 'stream_connected'),
-      LONG,
-    );
+    await waitFor('heartbeats resumed', since(back, 'heartbeat_resumed'), LONG);
+    await waitFor('the stream back', since(back, 'stream_connected'), LONG);
     expect(alive(instancePid)).toBe(true);
   });
 

@@ -1,7 +1,8 @@
 // `turnout host list | describe | cordon | drain | uncordon` against a real `turnout server`, with
-// hosts registered through the API (PUT /v1/hosts/:name, as an agent does) and an instance placed
-// on one of them: tables with human headers and ages, --json as the API answers, and errors as
-// every other command (the API's code and message, exit code, nothing changed).
+// hosts registered through the API (PUT /v1/hosts/:name, as an agent does) and an instance a
+// deploy placed on one of them (the agent's report played with the admin token): tables with
+// human headers and ages, --json as the API answers, and errors as every other command (the API's
+// code and message, exit code, nothing changed).
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,13 @@ import { describeHostText, hostRow, leaseText } from '../../src/cli/host-command
 import type { HostRecord } from '../../src/client/api-client.js';
 import { ensureBuilt } from '../support/build.js';
 import type { RunningServer } from '../support/turnout-server.js';
-import { call, startServer } from '../support/turnout-server.js';
+import { call, placeInstance, startServer } from '../support/turnout-server.js';
 import { freePort, runTurnout } from '../support/turnout-up.js';
 
 let dir: string;
 let server: RunningServer;
 let admin: string;
+let instance: string;
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -35,25 +37,8 @@ beforeAll(async () => {
     ttlMs: 600_000,
   });
   expect(beat.status).toBe(200);
-  // An instance on rack-a1, as the engine registers one (module and version first).
-  for (const [path, body] of [
-    ['/v1/orgs', { name: 'acme' }],
-    ['/v1/modules', { name: 'orders', org: 'acme', run: { process: { command: 'node' } } }],
-    ['/v1/modules/orders/versions', { version: '1.0.0' }],
-    [
-      '/v1/instances',
-      {
-        id: 'orders-1',
-        module: 'orders',
-        version: '1.0.0',
-        host: 'rack-a1',
-        address: '10.0.0.1:4001',
-      },
-    ],
-  ] as const) {
-    const r = await call(`${server.url}${path}`, admin, 'POST', body);
-    expect(r.status, JSON.stringify(r.body)).toBe(201);
-  }
+  // An instance on rack-a1 (the only host with a lease), placed there by a deploy.
+  instance = await placeInstance(server.url, { admin, agent: admin }, 'rack-a1', '10.0.0.1:4001');
 }, 180_000);
 
 afterAll(async () => {
@@ -108,7 +93,11 @@ describe('turnout host', () => {
     expect(run.stdout).toContain('Agent:      (no agent token: registered by an admin)\n');
     expect(run.stdout).toContain('Instances (1):\n');
     expect(run.stdout).toMatch(/ID\s+MODULE\s+VERSION\s+ADDRESS\s+STATE\s+HEALTH\s+SERVING/);
-    expect(run.stdout).toMatch(/orders-1\s+orders\s+1\.0\.0\s+10\.0\.0\.1:4001/);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `${instance}\\s+orders\\s+1\\.0\\.0\\s+10\\.0\\.0\\.1:4001\\s+ready\\s+healthy\\s+true`,
+      ),
+    );
     const json = JSON.parse((await host('describe', 'rack-b1', '--json')).stdout);
     expect(json).toMatchObject({ name: 'rack-b1', instances: [], leaseExpiresAt: null });
     expect((await host('describe', 'rack-b1')).stdout).toContain(

@@ -100,3 +100,66 @@ async function tlsAgent(ca: string) {
   const { Agent } = await import('undici');
   return new Agent({ connect: { ca } });
 }
+
+/**
+ * Runs one instance of orders@1.0.0 on `host` the way a fleet does: a catalog (org acme, module
+ * orders, product shop), a ticket deployed by `admin`, the assignment the engine writes for the
+ * host (the only one with a lease), and the agent's report that it runs, healthy, at `address`
+ * (sent with `agent`, which may be the admin token). Answers the instance id once it is ready.
+ */
+export async function placeInstance(
+  url: string,
+  tokens: { admin: string; agent: string },
+  host: string,
+  address: string,
+): Promise<string> {
+  const { waitFor } = await import('./wait.js');
+  const ok = async (method: 'POST' | 'PUT', path: string, token: string, body?: unknown) => {
+    const r = await call(`${url}${path}`, token, method, body);
+    if (r.status >= 300)
+      throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  await ok('POST', '/v1/orgs', tokens.admin, { name: 'acme' });
+  await ok('POST', '/v1/modules', tokens.admin, {
+    name: 'orders',
+    org: 'acme',
+    run: { process: { command: 'node' } },
+  });
+  await ok('POST', '/v1/modules/orders/versions', tokens.admin, { version: '1.0.0' });
+  await ok('POST', '/v1/products', tokens.admin, {
+    name: 'shop',
+    org: 'acme',
+    entry: 'orders',
+    baseDtab: '/svc/orders => /v/orders/1.0.0;',
+  });
+  const ticket = (await ok('POST', '/v1/tickets', tokens.admin, {
+    product: 'shop',
+    items: [{ module: 'orders', version: '1.0.0' }],
+  })) as { id: number };
+  await ok('POST', `/v1/tickets/${ticket.id}/deploy`, tokens.admin);
+  const id = await waitFor(`an assignment on ${host}`, async () => {
+    const r = await call(`${url}/v1/hosts/${host}/assignments`, tokens.agent);
+    const list = (r.body as { assignments: { id: string; desired: string }[] }).assignments;
+    return list.find((a) => a.desired === 'run')?.id;
+  });
+  const status = {
+    phase: 'running',
+    address,
+    pid: 4242,
+    startedAt: new Date().toISOString(),
+    restarts: 0,
+    health: 'healthy',
+    lastExit: null,
+    error: null,
+    logTail: [],
+  };
+  // The engine records the instance once it reads the report, and a healthy report makes an
+  // instance that exists ready: report again until it is, as an agent re-sends its status.
+  await waitFor(`instance ${id} ready on ${host}`, async () => {
+    await ok('PUT', `/v1/hosts/${host}/assignments/${id}/status`, tokens.agent, status);
+    const r = await call(`${url}/v1/instances/${id}`, tokens.admin);
+    return r.status === 200 && (r.body as { state: string }).state === 'ready';
+  });
+  return id;
+}
