@@ -1,12 +1,14 @@
-// The whole embedded Turnout in this process, for `turnout up` and `turnout demo`: the control
-// plane (SQLite store, API, health checker, lease sweeper, stats scraper, release engine;
-// src/server/control-plane.ts), the process runtime, and the proxy as a process of its own
+// The whole embedded Turnout in this process, for `turnout up` and `turnout demo`: a fleet of one.
+// The control plane (SQLite store, API, health checker, lease sweeper, stats, release engine;
+// src/server/control-plane.ts) runs instances through the fleet runtime, and one agent in this
+// process (src/agent/agent.ts, as `turnout agent` runs it; src/cli/up-fleet.ts) follows them with
+// the process runtime, reports their health, and supervises the proxy as a process of its own
 // (`turnout proxy --config http://<api>/v1/stream`, src/cli/up-proxy.ts), so control-plane work
 // never stalls traffic and a control plane killed with SIGKILL leaves traffic flowing: the next
-// start on the data dir keeps that proxy, as it adopts the instances. A proxy that ends by itself
-// is started again with backoff (superviseProxy), the rest running on. `<data>/up.pid` keeps a
-// second start off a data dir in use. stop() ends the stats scraper, then the proxy (and waits for
-// it), then the rest of the control plane, the instances (unless keepInstances) and the store.
+// start on the data dir keeps that proxy, as its agent adopts the instances. A proxy that ends by
+// itself is started again with backoff, the rest running on. `<data>/up.pid` keeps a second start
+// off a data dir in use. stop() ends the engine, then the agent (its proxy, and the instances
+// unless keepInstances) while the API still answers it, then the rest and the store.
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
