@@ -71,6 +71,7 @@ function codeOf(error: unknown): string | undefined {
 export class HostAgent {
   private assignments: Assignment[] | null = null;
   private savedJson = '';
+  private saving: Promise<void> = Promise.resolve();
   private readonly reported = new Map<string, StatusReport>();
   /** When each id's status was last sent (ms): an unchanged status is sent again every ttl. */
   private readonly reportedAtMs = new Map<string, number>();
@@ -157,6 +158,7 @@ export class HostAgent {
     await this.stream.stop();
     await Promise.all(this.loops);
     await this.rounds;
+    await this.saving;
     await this.health.stop();
     await this.proxy?.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
     const { runtime } = this.o;
@@ -254,6 +256,13 @@ export class HostAgent {
       `${mine.filter((a) => a.desired === 'run').length} assignment(s) to run, ${mine.filter((a) => a.desired === 'stop').length} to stop`,
     );
     this.wake();
+    // One save at a time, in order: two at once share the temporary file's name (`<pid>.tmp`),
+    // and the second rename finds it gone.
+    this.saving = this.saving.then(() => this.save(mine, version));
+    await this.saving;
+  }
+
+  private async save(mine: Assignment[], version: number | null): Promise<void> {
     const json = JSON.stringify(mine);
     if (json === this.savedJson) return;
     try {
