@@ -71,6 +71,7 @@ function codeOf(error: unknown): string | undefined {
 export class HostAgent {
   private assignments: Assignment[] | null = null;
   private savedJson = '';
+  private saving: Promise<void> = Promise.resolve();
   private readonly reported = new Map<string, StatusReport>();
   /** When each id's status was last sent (ms): an unchanged status is sent again every ttl. */
   private readonly reportedAtMs = new Map<string, number>();
@@ -93,6 +94,7 @@ export class HostAgent {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<() => void>();
   private readonly loops: Promise<void>[] = [];
+  private adoption: { adopted: number; dead: string[] } | null = null;
 
   constructor(private readonly o: AgentOptions) {
     this.now = o.now ?? Date.now;
@@ -121,6 +123,7 @@ export class HostAgent {
     const { log, runtime } = this.o;
     await mkdir(this.o.dataDir, { recursive: true, mode: 0o700 });
     const { adopted, dead } = await runtime.adopt();
+    this.adoption = { adopted: adopted.length, dead };
     log.info(
       'adopted',
       { adopted: adopted.map((i) => ({ id: i.id, pid: i.pid, address: i.address })), dead },
@@ -140,7 +143,8 @@ export class HostAgent {
         `proxy running, pid ${this.proxy.pid()}`,
       );
     }
-    if (!(await this.register())) await this.fallBackToSaved();
+    if (await this.register()) await this.reportDead(dead);
+    else await this.fallBackToSaved();
     this.stream.start();
     this.loops.push(this.heartbeats(), this.statsLoop(), this.ticks());
   }
@@ -154,13 +158,46 @@ export class HostAgent {
     await this.stream.stop();
     await Promise.all(this.loops);
     await this.rounds;
+    await this.saving;
     await this.health.stop();
     await this.proxy?.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
     const { runtime } = this.o;
     if (options.stopInstances === true) {
-      await Promise.all(runtime.list().map((i) => runtime.stop(i.id).catch(() => {})));
+      const ids = runtime.list().map((i) => i.id);
+      await Promise.all(ids.map((id) => runtime.stop(id).catch(() => {})));
+      // Said while the server may still listen (best effort): what it last heard, running at an
+      // address, is no longer true, and the next start must not take it for the truth.
+      if (this.registered) await this.reportDead(ids);
     }
     await runtime.close();
+  }
+
+  /** What start() adopted (null before): running instances kept, ids that had died. */
+  get adopted(): { adopted: number; dead: string[] } | null {
+    return this.adoption;
+  }
+
+  /**
+   * Instances that died while no agent ran are reported stopped before anything is reconciled
+   * (and those stop() ended, as it ends them):
+   * their last report (running, at an address) is no longer true, and an engine taking it for the
+   * truth would neither restart nor re-register them. Reconciling then starts them again.
+   */
+  private async reportDead(dead: readonly string[]): Promise<void> {
+    for (const id of dead) {
+      const note = this.notes.get(id);
+      await this.report(id, {
+        phase: 'stopped',
+        address: null,
+        pid: null,
+        startedAt: null,
+        restarts: 0,
+        health: 'unknown',
+        lastExit: note?.lastExit ?? null,
+        error: null,
+        logTail: await this.logTail(id),
+      });
+    }
   }
 
   /** Whether it is registered now (for tests and the summary). */
@@ -219,6 +256,13 @@ export class HostAgent {
       `${mine.filter((a) => a.desired === 'run').length} assignment(s) to run, ${mine.filter((a) => a.desired === 'stop').length} to stop`,
     );
     this.wake();
+    // One save at a time, in order: two at once share the temporary file's name (`<pid>.tmp`),
+    // and the second rename finds it gone.
+    this.saving = this.saving.then(() => this.save(mine, version));
+    await this.saving;
+  }
+
+  private async save(mine: Assignment[], version: number | null): Promise<void> {
     const json = JSON.stringify(mine);
     if (json === this.savedJson) return;
     try {

@@ -1,17 +1,21 @@
-// The whole embedded Turnout in this process, for `turnout up` and `turnout demo`: the control
-// plane (SQLite store, API, health checker, lease sweeper, stats scraper, release engine;
-// src/server/control-plane.ts), the process runtime, and the proxy as a process of its own
+// The whole embedded Turnout in this process, for `turnout up` and `turnout demo`: a fleet of one.
+// The control plane (SQLite store, API, health checker, lease sweeper, stats, release engine;
+// src/server/control-plane.ts) runs instances through the fleet runtime, and one agent in this
+// process (src/agent/agent.ts, as `turnout agent` runs it; src/cli/up-fleet.ts) follows them with
+// the process runtime, reports their health, and supervises the proxy as a process of its own
 // (`turnout proxy --config http://<api>/v1/stream`, src/cli/up-proxy.ts), so control-plane work
 // never stalls traffic and a control plane killed with SIGKILL leaves traffic flowing: the next
-// start on the data dir keeps that proxy, as it adopts the instances. A proxy that ends by itself
-// is started again with backoff (superviseProxy), the rest running on. `<data>/up.pid` keeps a
-// second start off a data dir in use. stop() ends the stats scraper, then the proxy (and waits for
-// it), then the rest of the control plane, the instances (unless keepInstances) and the store.
+// start on the data dir keeps that proxy, as its agent adopts the instances. A proxy that ends by
+// itself is started again with backoff, the rest running on. `<data>/up.pid` keeps a second start
+// off a data dir in use. stop() ends the engine, then the agent (its proxy, and the instances
+// unless keepInstances) while the API still answers it, then the rest and the store.
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import type { HostAgent } from '../agent/agent.js';
 import type { ApiAuth } from '../api/auth.js';
 import type { ApiTls } from '../api/server.js';
 import { readPemFile } from '../client/pem.js';
@@ -24,11 +28,12 @@ import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
 import { openStoreAt } from '../server/open-store.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
-import { dataDirToken } from '../server/tokens.js';
+import { dataDirToken, generatedApiToken } from '../server/tokens.js';
 import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
+import { LocalFleetRuntime, localHostName, startLocalAgent } from './up-fleet.js';
 import { lockDataDir } from './up-lock.js';
-import type { ProxySupervisor } from './up-proxy.js';
+import type { ProxyCommand, ProxySupervisor } from './up-proxy.js';
 import { superviseProxy } from './up-proxy.js';
 
 const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
@@ -85,8 +90,6 @@ function showListen(at: ListenAddress | null): string {
   return at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`;
 }
 
-/** How long a graceful stop waits for the proxy to drain before SIGKILL. */
-const PROXY_STOP_DEADLINE_MS = 15_000;
 /** The proxy of `up` and `demo` trusts loopback clients only (see README "The edge's trust rules"). */
 export const LOCAL_TRUSTED_HOPS = '127.0.0.0/8,::1/128';
 
@@ -154,6 +157,55 @@ function readTls(flags: LocalOptions): (ApiTls & { caFile: string }) | undefined
   };
 }
 
+/** The API's base URL as it listens (port 0 picks one). */
+function apiUrlOf(app: FastifyInstance, api: ListenAddress, tls: boolean): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : api.port;
+  return `${tls ? 'https' : 'http'}://${hostForUrl(api.host)}:${port}`;
+}
+
+/** `turnout proxy` as the local agent supervises it, reading the API's config stream. */
+function proxyCommand(
+  streamUrl: string,
+  dataDir: string,
+  listeners: { outbound: string; edge: string; admin: string },
+  tls: { caFile: string } | undefined,
+  token: string | null,
+): ProxyCommand {
+  return {
+    command: process.execPath,
+    args: [
+      BIN,
+      'proxy',
+      '--config',
+      streamUrl,
+      '--data',
+      dataDir,
+      '--outbound',
+      listeners.outbound,
+      '--edge',
+      listeners.edge,
+      '--admin',
+      listeners.admin,
+      // Everything here listens on loopback: local clients (the demo's load, curl) stand for
+      // the gateway that would set x-user-id in front of a real edge. Remote ones never do.
+      '--trusted-hops',
+      LOCAL_TRUSTED_HOPS,
+      ...(tls === undefined ? [] : ['--ca', tls.caFile]),
+      // One process, not one per core: the agent already restarts the proxy when it dies, a
+      // local stack carries a developer's traffic, and each worker is another Node process to
+      // start (seconds on a busy machine) and keep in memory. See docs/proxy-workers.md.
+      '--workers',
+      '1',
+    ],
+    config: streamUrl,
+    listeners,
+    token,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
 async function startLocked(
   flags: LocalOptions,
   at: {
@@ -170,24 +222,67 @@ async function startLocked(
   const { api, outbound, edge, proxyAdmin, dataDir, storeAt, tls, warning } = at;
   const insecure = flags.insecureLocal === true;
   const token = insecure ? null : dataDirToken(dataDir, 'admin');
-  const auth: ApiAuth = insecure
-    ? { insecureLocal: true }
-    : { tokens: [{ token: token?.token ?? '', role: 'admin', name: 'admin' }] };
+  // The local agent joins as any agent does, with the data dir's join token (role agent).
+  const joinToken = insecure ? null : dataDirToken(dataDir, 'join');
+  const auth: ApiAuth =
+    token === null || joinToken === null
+      ? { insecureLocal: true }
+      : {
+          tokens: [
+            generatedApiToken('admin', token.token),
+            generatedApiToken('join', joinToken.token),
+          ],
+        };
 
   const logger = pino({ name: 'turnout-api', level: 'warn' }, pino.destination(2));
   // The proxy supervisor's exits and restarts are worth an info line each.
   const upLogger = pino({ name: 'turnout-up', level: 'info' }, pino.destination(2));
+  const agentLogger = pino({ name: 'turnout-agent', level: 'warn' }, pino.destination(2));
   const store = await openStoreAt(storeAt);
-  const adminUrls =
-    proxyAdmin === null ? [] : [`http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`];
+  const adminUrl =
+    proxyAdmin === null ? null : `http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`;
   // Instances run from the current directory (relative commands and cwd resolve here), and
-  // reach other modules through this proxy's outbound listener.
-  const runtime = await openProcessRuntime({
+  // reach other modules through this proxy's outbound listener. The local agent runs them.
+  const processes = await openProcessRuntime({
     dataDir,
     baseDir: flags.baseDir ?? process.cwd(),
     proxyUrl: outbound === null ? null : `http://${hostForUrl(outbound.host)}:${outbound.port}`,
   });
-  const adopted = await runtime.adopt();
+  const runtime = new LocalFleetRuntime(store, processes);
+  const listeners = {
+    outbound: showListen(outbound),
+    edge: showListen(edge),
+    admin: showListen(proxyAdmin),
+  };
+  const hostName = localHostName();
+  let supervisor: ProxySupervisor | null = null;
+  let agent: HostAgent | null = null;
+  // The agent starts once the API listens and before the engine does: it registers over the
+  // loopback API (renewing its host's and instances' leases) and adopts what runs, so the engine's
+  // recovery finds the host alive and, for an instance to restart, an agent to start it.
+  const afterListen = async (app: FastifyInstance) => {
+    const url = apiUrlOf(app, api, tls !== undefined);
+    const streamUrl = `${url}/v1/stream`;
+    agent = await startLocalAgent({
+      name: hostName,
+      apiUrl: url,
+      token: joinToken?.token ?? '',
+      caFile: tls?.caFile,
+      ca: tls === undefined ? undefined : readPemFile(tls.caFile, '--ca'),
+      dataDir,
+      runtime: processes,
+      proxyAdminUrl: adminUrl,
+      logger: agentLogger,
+      startProxy: async () => {
+        supervisor = await superviseProxy(
+          dataDir,
+          proxyCommand(streamUrl, dataDir, listeners, tls, token?.token ?? null),
+          { logger: upLogger },
+        );
+        return supervisor;
+      },
+    });
+  };
   let cp: ControlPlane;
   try {
     cp = await startControlPlane({
@@ -195,77 +290,26 @@ async function startLocked(
       auth,
       listen: api,
       ...(tls === undefined ? {} : { tls }),
-      proxyAdminUrls: () => adminUrls,
       logger,
       release: { runtime },
+      afterListen,
       // GET /v1/edge: what `release prerelease` puts in the curl it prints.
       api: {
         edgeUrl: () => (edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`),
       },
     });
   } catch (error) {
-    await runtime.close().catch(() => {});
+    await (agent as HostAgent | null)?.stop().catch(() => {});
+    await processes.close().catch(() => {});
     await store.close().catch(() => {});
     throw listenError(error, { '--api': api });
   }
-  const address = cp.app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : api.port;
-  const apiUrl = `${tls === undefined ? 'http' : 'https'}://${hostForUrl(api.host)}:${port}`;
+  const apiUrl = apiUrlOf(cp.app, api, tls !== undefined);
   const streamUrl = `${apiUrl}/v1/stream`;
-  const listeners = {
-    outbound: showListen(outbound),
-    edge: showListen(edge),
-    admin: showListen(proxyAdmin),
-  };
-
-  const closeRest = async () => {
-    await cp.stop().catch(() => {});
-    if (flags.keepInstances !== true) {
-      await Promise.all(runtime.list().map((i) => runtime.stop(i.id).catch(() => {})));
-    }
-    await runtime.close().catch(() => {});
-    await store.close().catch(() => {});
-  };
-  let supervisor: ProxySupervisor;
-  try {
-    const command = {
-      command: process.execPath,
-      args: [
-        BIN,
-        'proxy',
-        '--config',
-        streamUrl,
-        '--data',
-        dataDir,
-        '--outbound',
-        listeners.outbound,
-        '--edge',
-        listeners.edge,
-        '--admin',
-        listeners.admin,
-        // Everything here listens on loopback: local clients (the demo's load, curl) stand for
-        // the gateway that would set x-user-id in front of a real edge. Remote ones never do.
-        '--trusted-hops',
-        LOCAL_TRUSTED_HOPS,
-        ...(tls === undefined ? [] : ['--ca', tls.caFile]),
-        // One process, not one per core: `up` already restarts the proxy when it dies, a local
-        // stack carries a developer's traffic, and each worker is another Node process to start
-        // (seconds on a busy machine) and keep in memory. See docs/proxy-workers.md.
-        '--workers',
-        '1',
-      ],
-      config: streamUrl,
-      listeners,
-      token: token?.token ?? null,
-      env: process.env,
-      cwd: process.cwd(),
-    };
-    supervisor = await superviseProxy(dataDir, command, { logger: upLogger });
-  } catch (error) {
-    await closeRest();
-    throw error;
-  }
-  const { proxy, replaced } = supervisor.first;
+  const localAgent = agent as unknown as HostAgent;
+  const proxies = supervisor as unknown as ProxySupervisor;
+  const { proxy, replaced } = proxies.first;
+  const adopted = localAgent.adopted ?? { adopted: 0, dead: [] };
 
   const summary = {
     data: dataDir,
@@ -282,7 +326,8 @@ async function startLocked(
           adminTokenFile: join(dataDir, 'admin-token'),
           adminTokenCreated: token.created,
         }),
-    instances: { adopted: adopted.adopted.length, dead: adopted.dead.length },
+    instances: { adopted: adopted.adopted, dead: adopted.dead.length },
+    runtime: { kind: 'fleet', hosts: [hostName], agent: 'in this process' },
     proxy: {
       pid: proxy.pid,
       adopted: proxy.adopted,
@@ -300,7 +345,7 @@ async function startLocked(
     `  outbound ${listeners.outbound}`,
     `  edge     ${listeners.edge}`,
     `  admin    ${listeners.admin}`,
-    `  runtime  local processes (${adopted.adopted.length} adopted from an earlier run)`,
+    `  runtime  fleet: 1 host (${hostName}, its agent in this process; ${adopted.adopted} instance(s) adopted from an earlier run)`,
   ];
   if (warning !== null) lines.push(`  warning  ${warning}`);
   if (replaced !== null) {
@@ -321,14 +366,16 @@ async function startLocked(
     summary,
     lines,
     controlPlane: cp,
-    proxyPid: () => supervisor.current().pid,
+    proxyPid: () => proxies.current().pid,
     stop() {
       stopping ??= (async () => {
-        // The scraper first, so the proxy going away is not logged as a proxy that is down.
-        await cp.statsScraper.stop().catch(() => {});
-        await supervisor.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
-        // The engine stops before instances do, so it does not restart what is being stopped.
-        await closeRest();
+        // The engine first, so it does not restart what is being stopped (a start it waits on
+        // still finds the agent); then the agent — its proxy, and the instances unless kept —
+        // while the API still answers it; then the rest of the control plane and the store.
+        await cp.engine?.stop().catch(() => {});
+        await localAgent.stop({ stopInstances: flags.keepInstances !== true }).catch(() => {});
+        await cp.stop().catch(() => {});
+        await store.close().catch(() => {});
       })();
       return stopping;
     },

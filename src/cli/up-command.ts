@@ -37,7 +37,7 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
     program
       .command('up')
       .description(
-        'run the control plane (store + API + release engine), the process runtime and a proxy on local defaults',
+        'run the control plane (store + API + release engine) and one local agent (instances as local processes, a proxy) on local defaults',
       ),
   )
     .option(

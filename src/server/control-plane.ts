@@ -60,6 +60,12 @@ export interface ControlPlaneOptions {
   } & Partial<Omit<EngineOptions, 'store' | 'runtime' | 'traffic' | 'onChange' | 'logger'>>;
   /** Notification delivery tuning (poll, timeout, retry policy, clock); it always runs. */
   readonly notify?: Omit<DelivererOptions, 'store' | 'logger'>;
+  /**
+   * Runs once the API listens, before the health checker, lease sweeper and engine start: `up`
+   * starts its local agent here, which registers over this API (renewing its leases) before the
+   * engine's recovery waits on it. A throw stops the API and fails the start.
+   */
+  readonly afterListen?: (app: FastifyInstance) => Promise<void>;
 }
 
 export interface ControlPlane {
@@ -123,6 +129,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ...(options.tls === undefined ? {} : { tls: options.tls }),
     });
     url = await listenApi(app, options.listen);
+    await options.afterListen?.(app);
   } catch (error) {
     await app?.close().catch(() => {});
     publisher.stop();

@@ -95,11 +95,16 @@ export async function startUp(options: {
   args.push(...(options.args ?? []));
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();
+  });
+  // Up prints its summary once everything has started (its agent registered, its proxy up).
+  let stdout = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    stdout += b.toString();
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const token = () =>
@@ -119,7 +124,7 @@ export async function startUp(options: {
       async () => {
         if (child.exitCode !== null) throw new Hopeless(`turnout up exited: ${stderr}`);
         await get('/v1/orgs');
-        return true;
+        return stdout.includes('\n');
       },
       { timeoutMs: 60_000, everyMs: 100 },
     );
