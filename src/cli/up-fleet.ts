@@ -9,7 +9,7 @@ import type { AgentLog } from '../agent/agent.js';
 import { HostAgent } from '../agent/agent.js';
 import { createServerLink } from '../agent/server-link.js';
 import { TurnoutError } from '../errors.js';
-import { FleetRuntime } from '../runtime/fleet-runtime.js';
+import { FleetRuntime } from '../release/fleet-runtime.js';
 import type { ProcessRuntime } from '../runtime/process-runtime.js';
 import type { Store } from '../store/store.js';
 import { defaultHostName } from './agent-command.js';
