@@ -95,7 +95,9 @@ export class PlayedAgents {
                 address: `${h.address}:${this.nextPort++}`,
                 pid: 4242,
                 startedAt: new Date().toISOString(),
-                health: 'healthy',
+                // A crashing instance never answers a probe: its first report is no verdict (the
+                // engine takes a reported verdict when it registers the instance).
+                health: this.crashing.has(a.id) ? 'unknown' : 'healthy',
               }
             : { phase: 'failed', error, logTail: ['boot', `fatal: ${error}`] },
         );
