@@ -77,7 +77,6 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function compileStoreSnapshot(state: StoreState, now: Date = new Date()): CompileResult {
   const nowMs = now.getTime();
-  let nextLeaseExpiryMs: number | null = null;
 
   const lanesOf = new Map<string, Lane[]>();
   for (const lane of state.lanes) {
@@ -100,36 +99,10 @@ export function compileStoreSnapshot(state: StoreState, now: Date = new Date()):
       };
     });
 
-  const endpointsOf = new Map<
-    string,
-    { address: string; state: Instance['state']; weight: number; zone?: string }[]
-  >();
-  const zoneOf = new Map<string, string>();
-  for (const h of state.hosts ?? []) if (h.labels.zone) zoneOf.set(h.name, h.labels.zone);
-  const sortedInstances = [...state.instances].sort((a, b) => byKey(a.id, b.id));
-  let expiredLeases = 0;
-  for (const i of sortedInstances) {
-    if (!isEndpoint(i, nowMs)) {
-      if (i.state !== 'stopped' && i.health !== 'unhealthy') expiredLeases++;
-      continue;
-    }
-    if (i.leaseExpiresAt !== null) {
-      const at = Date.parse(i.leaseExpiresAt);
-      if (nextLeaseExpiryMs === null || at < nextLeaseExpiryMs) nextLeaseExpiryMs = at;
-    }
-    const key = `${i.module}\u0000${i.version}`;
-    const list = endpointsOf.get(key) ?? [];
-    const zone = zoneOf.get(i.host);
-    list.push({ address: i.address, state: i.state, weight: i.weight, ...(zone && { zone }) });
-    endpointsOf.set(key, list);
-  }
-
-  const versionsOf = new Map<string, Version[]>();
-  for (const v of state.versions) {
-    const list = versionsOf.get(v.module) ?? [];
-    list.push(v);
-    versionsOf.set(v.module, list);
-  }
+  const { endpointsOf, versionsOf, nextLeaseExpiryMs, expiredLeases } = groupEndpoints(
+    state,
+    nowMs,
+  );
 
   const modules = [...state.modules]
     .sort((a, b) => byKey(a.name, b.name))
@@ -288,33 +261,10 @@ export class SnapshotCompiler {
       products.set(p.name, { part: parsed.data, json: JSON.stringify(parsed.data), key });
     }
 
-    let nextLeaseExpiryMs: number | null = null;
-    let expiredLeases = 0;
-    const endpointsOf = new Map<string, Endpoint[]>();
-    // As the full compile: an endpoint carries its host's zone label (locality).
-    const zoneOf = new Map<string, string>();
-    for (const h of state.hosts ?? []) if (h.labels.zone) zoneOf.set(h.name, h.labels.zone);
-    for (const i of [...state.instances].sort((a, b) => byKey(a.id, b.id))) {
-      if (!isEndpoint(i, nowMs)) {
-        if (i.state !== 'stopped' && i.health !== 'unhealthy') expiredLeases++;
-        continue;
-      }
-      if (i.leaseExpiresAt !== null) {
-        const at = Date.parse(i.leaseExpiresAt);
-        if (nextLeaseExpiryMs === null || at < nextLeaseExpiryMs) nextLeaseExpiryMs = at;
-      }
-      const key = `${i.module}\u0000${i.version}`;
-      const list = endpointsOf.get(key) ?? [];
-      const zone = zoneOf.get(i.host);
-      list.push({ address: i.address, state: i.state, weight: i.weight, ...(zone && { zone }) });
-      endpointsOf.set(key, list);
-    }
-    const versionsOf = new Map<string, Version[]>();
-    for (const v of state.versions) {
-      const list = versionsOf.get(v.module) ?? [];
-      list.push(v);
-      versionsOf.set(v.module, list);
-    }
+    const { endpointsOf, versionsOf, nextLeaseExpiryMs, expiredLeases } = groupEndpoints(
+      state,
+      nowMs,
+    );
     const modules = new Map<string, Cached<Snapshot['modules'][number]>>();
     for (const m of [...state.modules].sort((a, b) => byKey(a.name, b.name))) {
       const plain: PlainModule = {
@@ -365,4 +315,39 @@ export class SnapshotCompiler {
       expiredLeases,
     };
   }
+}
+
+/**
+ * Each version's endpoints (instances in routing at `nowMs`, by id, with their host's zone label
+ * for locality), each module's versions, and the lease bookkeeping — one pass, shared by the full
+ * and the incremental compile so the two cannot disagree.
+ */
+function groupEndpoints(state: StoreState, nowMs: number) {
+  let nextLeaseExpiryMs: number | null = null;
+  let expiredLeases = 0;
+  const endpointsOf = new Map<string, Endpoint[]>();
+  const zoneOf = new Map<string, string>();
+  for (const h of state.hosts ?? []) if (h.labels.zone) zoneOf.set(h.name, h.labels.zone);
+  for (const i of [...state.instances].sort((a, b) => byKey(a.id, b.id))) {
+    if (!isEndpoint(i, nowMs)) {
+      if (i.state !== 'stopped' && i.health !== 'unhealthy') expiredLeases++;
+      continue;
+    }
+    if (i.leaseExpiresAt !== null) {
+      const at = Date.parse(i.leaseExpiresAt);
+      if (nextLeaseExpiryMs === null || at < nextLeaseExpiryMs) nextLeaseExpiryMs = at;
+    }
+    const key = `${i.module}\u0000${i.version}`;
+    const list = endpointsOf.get(key) ?? [];
+    const zone = zoneOf.get(i.host);
+    list.push({ address: i.address, state: i.state, weight: i.weight, ...(zone && { zone }) });
+    endpointsOf.set(key, list);
+  }
+  const versionsOf = new Map<string, Version[]>();
+  for (const v of state.versions) {
+    const list = versionsOf.get(v.module) ?? [];
+    list.push(v);
+    versionsOf.set(v.module, list);
+  }
+  return { endpointsOf, versionsOf, nextLeaseExpiryMs, expiredLeases };
 }
