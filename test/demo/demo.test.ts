@@ -126,7 +126,11 @@ describe('turnout demo', () => {
 
     const second = await demo(data);
     children.push(second.child);
-    await waitFor('the second demo', async () => second.out().includes('Ctrl-C stops everything the demo started'), 120_000);
+    await waitFor(
+      'the second demo',
+      async () => second.out().includes('Ctrl-C stops everything the demo started'),
+      120_000,
+    );
     expect(second.out()).toContain('examples/shop.yaml already applied');
     expect(second.out()).toContain('shop: already released');
     second.child.kill('SIGTERM');
@@ -134,7 +138,11 @@ describe('turnout demo', () => {
 
     const fresh = await demo(data, '--fresh');
     children.push(fresh.child);
-    await waitFor('the fresh demo', async () => fresh.out().includes('Ctrl-C stops everything the demo started'), 120_000);
+    await waitFor(
+      'the fresh demo',
+      async () => fresh.out().includes('Ctrl-C stops everything the demo started'),
+      120_000,
+    );
     expect(fresh.out()).toContain('applied examples/shop.yaml');
     expect(fresh.out()).toContain('shop: v1 promoted');
     fresh.child.kill('SIGINT');
