@@ -3,17 +3,22 @@
 // route from their last snapshot). A control plane that starts and judges those leases at once
 // would call every host lost: its first snapshot would route to nothing, and the engine would
 // start every instance again elsewhere. So, before the first snapshot is compiled, each host that
-// is not down and whose lease ran out gets `graceMs` from now (and its live instances with it),
-// time for its agent to heartbeat again; a host that does not is lost as usual after that.
+// is not down and whose lease ran out — or runs out within `graceMs`: an outage shorter than the
+// lease still leaves leases ending before the agents' backed-off heartbeats arrive (seen in the
+// fleet test: 0.7 s of 503s just after a restart) — gets `graceMs` from now (and its live
+// instances with it), time for its agent to heartbeat again; a host that does not is lost as usual.
 
 import { listAll } from '../store/cursor.js';
 import type { Host } from '../store/host-model.js';
 import type { Store } from '../store/store.js';
 
-/** Hosts whose lease ran out while they are not down: the ones an outage would condemn. */
-export function expiredHosts(hosts: readonly Host[], nowMs: number): Host[] {
+/** Hosts not down whose lease ends before `graceMs` from now: the ones an outage would condemn. */
+export function expiredHosts(hosts: readonly Host[], nowMs: number, graceMs = 0): Host[] {
   return hosts.filter(
-    (h) => h.state !== 'down' && h.leaseExpiresAt !== null && Date.parse(h.leaseExpiresAt) <= nowMs,
+    (h) =>
+      h.state !== 'down' &&
+      h.leaseExpiresAt !== null &&
+      Date.parse(h.leaseExpiresAt) <= nowMs + graceMs,
   );
 }
 
@@ -25,7 +30,7 @@ export async function resumeLeases(
   actor: string,
 ): Promise<string[]> {
   const until = new Date(nowMs + graceMs).toISOString();
-  const hosts = expiredHosts(await listAll((p) => store.listHosts(p)), nowMs);
+  const hosts = expiredHosts(await listAll((p) => store.listHosts(p)), nowMs, graceMs);
   for (const host of hosts) {
     await store.renewHostLease(host.name, until, actor);
     const instances = await listAll((p) => store.listInstances({ ...p, host: host.name }));

@@ -101,7 +101,14 @@ describe('leases after an outage of the control plane', () => {
       host('down', 'down', '2026-01-01T00:00:30.000Z'),
       host('fresh', 'ready', '2026-01-01T00:02:00.000Z'),
       host('never', 'ready', null),
+      host('soon', 'ready', '2026-01-01T00:01:05.000Z'),
     ];
     expect(expiredHosts(hosts, now).map((h) => h.name)).toEqual(['gone', 'cordoned']);
+    // A lease that ends within the grace would lapse before a backed-off heartbeat: resumed too.
+    expect(expiredHosts(hosts, now, 10_000).map((h) => h.name)).toEqual([
+      'gone',
+      'cordoned',
+      'soon',
+    ]);
   });
 });
