@@ -1,10 +1,12 @@
-// The assignment as the agent sees it: the shape of the contract (/work/notes/fleet-protocol.md,
-// src/store/assignment-model.ts once merged). The agent reads it off the wire and from its own
-// <data>/assignments.json, so it parses what it reads rather than trusting it.
+// The assignment as the agent sees it (docs/fleet-protocol.md; the store's src/store/
+// assignment-model.ts). The agent reads it off the wire and from its own <data>/assignments.json,
+// so it parses what it reads rather than trusting it — loosely: an older or newer server's extra
+// fields must not stop an agent.
 
 import { z } from 'zod';
+import { ASSIGNMENT_PHASES } from '../store/assignment-model.js';
 
-export const ASSIGNMENT_PHASES = ['pending', 'running', 'failed', 'stopped'] as const;
+export { ASSIGNMENT_PHASES };
 export type AssignmentPhase = (typeof ASSIGNMENT_PHASES)[number];
 export type HealthVerdict = 'unknown' | 'healthy' | 'unhealthy';
 
