@@ -104,14 +104,18 @@ describe('the dashboard drives a release in Chromium against turnout demo', () =
     // Given the tickets page opened without a filter: all products, not the first by name (admin).
     await page.goto(`${d.api}/tickets`);
     const filter = page.locator('select[aria-label="product filter"]');
-    await page.waitForSelector('select[aria-label="product filter"] option[value="shop"]');
+    await page.waitForSelector('select[aria-label="product filter"] option[value="shop"]', {
+      state: 'attached',
+    });
     expect(await filter.inputValue()).toBe('');
 
     // When "new ticket" is clicked and shop is picked, the pickers list shop's modules and the
     // catalog's versions of each.
     await page.click('[data-testid="new-ticket"] a');
     await page.waitForURL(/\/tickets\/new$/);
-    await page.waitForSelector('select[aria-label="product"] option[value="shop"]');
+    await page.waitForSelector('select[aria-label="product"] option[value="shop"]', {
+      state: 'attached',
+    });
     await page.selectOption('select[aria-label="product"]', 'shop');
     const orders = page.locator('select[aria-label="version of orders"]');
     await orders.waitFor();
@@ -213,6 +217,20 @@ describe('the dashboard drives a release in Chromium against turnout demo', () =
     await load.stop();
     load = null;
     expect(await ticketOf(d.api, id)).toMatchObject({ state: 'promoted' });
+
+    // The traffic page opens on every product (the demo's background load reaches both), and
+    // its filter, too, goes into the URL and survives a reload.
+    await page.goto(`${d.api}/traffic`);
+    await page.waitForSelector('article[data-product="shop"][data-module="orders"]', {
+      timeout: 30_000,
+    });
+    await page.waitForSelector('article[data-product="admin"]', { timeout: 30_000 });
+    await page.selectOption('select[aria-label="product filter"]', 'shop');
+    await page.waitForURL(/\/traffic\?product=shop$/);
+    await page.reload();
+    await page.waitForSelector('article[data-module="orders"]', { timeout: 30_000 });
+    expect(await page.inputValue('select[aria-label="product filter"]')).toBe('shop');
+    expect(await page.locator('article[data-product="admin"]').count()).toBe(0);
 
     expect(outside).toEqual([]);
     expect(pageErrors).toEqual([]);
