@@ -46,15 +46,25 @@ function parseSteps(text: string): number[] | null {
   return steps.length === 0 || steps.some((s) => !Number.isFinite(s)) ? null : steps;
 }
 
-/** What a ticket's state asks of a person next: a failed ticket's is a retry, never promote. */
+/** The step after each state, when nothing else is asked of a person. */
+const NEXT: Readonly<Record<string, Action>> = {
+  open: 'deploy',
+  deployed: 'prerelease',
+  prerelease: 'canary',
+  canary: 'promote',
+};
+
+/**
+ * The action the page leads with: the ticket's next step. A failed ticket's is the retry of what
+ * failed, never promote (promoting what did not deploy is not the way out of a failure); a canary
+ * waiting for approval leads with approve.
+ */
 export function primaryOf(t: Ticket, actions: readonly Action[]): Action | null {
-  if (t.state === 'failed') {
-    const retry: Action =
-      t.goal === 'prerelease' ? 'prerelease' : t.goal === 'canary' ? 'canary' : 'deploy';
-    return actions.includes(retry) ? retry : null;
-  }
-  if (actions.includes('approve')) return 'approve';
-  return actions.includes('promote') ? 'promote' : null;
+  let next: Action | undefined = NEXT[t.state];
+  if (t.state === 'failed')
+    next = t.goal === 'prerelease' ? 'prerelease' : t.goal === 'canary' ? 'canary' : 'deploy';
+  else if (actions.includes('approve')) next = 'approve';
+  return next !== undefined && actions.includes(next) ? next : null;
 }
 
 function classOf(action: Action, primary: Action | null): string | undefined {
