@@ -177,7 +177,9 @@ describe('the dashboard drives a release in Chromium against turnout demo', () =
     expect(await ticketOf(d.api, id)).toMatchObject({ state: 'open', goal: null });
     expect(await eventsOf(d.api, id)).toBe(events);
 
-    // When deploy is confirmed, then the ticket reaches deployed.
+    // When deploy (an open ticket's next step, so the primary action) is confirmed, then the
+    // ticket reaches deployed.
+    expect(await page.getAttribute('.actions button.primary', 'data-action')).toBe('deploy');
     await confirm(page, 'deploy');
     await ticketState(page, 'deployed', 120_000);
 
