@@ -9,6 +9,7 @@ import { connect, disconnect } from './live';
 import { Audit } from './pages/Audit';
 import { Explain } from './pages/Explain';
 import { Instances } from './pages/Instances';
+import { NewTicket } from './pages/NewTicket';
 import { Products } from './pages/Products';
 import { SignIn } from './pages/SignIn';
 import { TicketDetail } from './pages/TicketDetail';
@@ -27,6 +28,7 @@ function Page({ path }: { path: string }) {
   const ticket = /^\/tickets\/(\d+)$/.exec(path);
   if (ticket) return <TicketDetail id={Number(ticket[1])} />;
   if (path === '/tickets') return <Tickets />;
+  if (path === '/tickets/new') return <NewTicket />;
   if (path === '/traffic') return <Traffic />;
   if (path === '/instances') return <Instances />;
   if (path === '/explain') return <Explain />;

@@ -243,3 +243,8 @@ export interface Series {
   bucketMs: number;
   points: (Summary & { atMs: number })[];
 }
+export interface Version {
+  module: string;
+  version: string;
+  createdAt: string;
+}

@@ -11,7 +11,14 @@ import { releaseRefusal, useSession } from '../session';
 import { ConfirmDialog } from './ConfirmDialog';
 import { ErrorNote } from './ErrorNote';
 
-type Action = 'deploy' | 'prerelease' | 'canary' | 'approve' | 'promote' | 'abort' | 'revert';
+export type Action =
+  | 'deploy'
+  | 'prerelease'
+  | 'canary'
+  | 'approve'
+  | 'promote'
+  | 'abort'
+  | 'revert';
 const ORDER: Action[] = ['deploy', 'prerelease', 'canary', 'approve', 'promote', 'abort', 'revert'];
 
 function allowed(action: Action, t: Ticket): boolean {
@@ -27,13 +34,42 @@ export interface CanaryInput {
   pauseMs: number | null;
 }
 
+/**
+ * The steps as typed, as numbers (null: something is not a number). Their range and order are the
+ * API's to judge: its refusal names the step (`steps[1]: …`), which the page shows as it is.
+ */
 function parseSteps(text: string): number[] | null {
   const steps = text
-    .split(/[\s,]+/)
+    .split(/[\s,%]+/)
     .filter((s) => s !== '')
     .map(Number);
-  if (steps.length === 0 || steps.some((s) => !(s > 0 && s <= 100))) return null;
-  return steps.every((s, i) => i === 0 || s > steps[i - 1]!) ? steps : null;
+  return steps.length === 0 || steps.some((s) => !Number.isFinite(s)) ? null : steps;
+}
+
+/** The step after each state, when nothing else is asked of a person. */
+const NEXT: Readonly<Record<string, Action>> = {
+  open: 'deploy',
+  deployed: 'prerelease',
+  prerelease: 'canary',
+  canary: 'promote',
+};
+
+/**
+ * The action the page leads with: the ticket's next step. A failed ticket's is the retry of what
+ * failed, never promote (promoting what did not deploy is not the way out of a failure); a canary
+ * waiting for approval leads with approve.
+ */
+export function primaryOf(t: Ticket, actions: readonly Action[]): Action | null {
+  let next: Action | undefined = NEXT[t.state];
+  if (t.state === 'failed')
+    next = t.goal === 'prerelease' ? 'prerelease' : t.goal === 'canary' ? 'canary' : 'deploy';
+  else if (actions.includes('approve')) next = 'approve';
+  return next !== undefined && actions.includes(next) ? next : null;
+}
+
+function classOf(action: Action, primary: Action | null): string | undefined {
+  if (action === 'abort' || action === 'revert') return 'danger';
+  return action === primary ? 'primary' : undefined;
 }
 
 function what(action: Action, t: Ticket, canary: CanaryInput | null): ReactNode {
@@ -62,7 +98,7 @@ function what(action: Action, t: Ticket, canary: CanaryInput | null): ReactNode 
       return `Lets the canary move on from step ${at + 1} (${steps[at] ?? '?'} %)${steps[at + 1] === undefined ? ' to done' : ` to ${steps[at + 1]} %`}, if analysis passes.`;
     }
     case 'promote':
-      return `${t.product}'s stable routes switch to ${list(t)} for every user${t.progress.canaryDone === true ? '' : ' (the canary has not finished)'}; lane ${lane} retires. The old versions' instances keep running, so a revert is a routing switch.`;
+      return `${t.state === 'failed' ? `Ticket ${t.id} failed: its versions may not all be running. ` : ''}${t.product}'s stable routes switch to ${list(t)} for every user${t.progress.canaryDone === true ? '' : ' (the canary has not finished)'}; lane ${lane} retires. The old versions' instances keep running, so a revert is a routing switch.`;
     case 'abort':
       return `Ends ticket ${t.id} as aborted: lane ${lane} gets no traffic from now on and everyone stays on stable. The ticket cannot be resumed (its history is kept).`;
     case 'revert':
@@ -81,8 +117,9 @@ export function TicketActions({ ticket }: { ticket: Ticket }) {
   const steps = parseSteps(stepsText);
   const pauseMs = pauseText.trim() === '' ? null : Math.round(Number(pauseText) * 1000);
   const canary: CanaryInput | null =
-    steps === null || (pauseMs !== null && !(pauseMs >= 0)) ? null : { steps, pauseMs };
+    steps === null || (pauseMs !== null && !Number.isFinite(pauseMs)) ? null : { steps, pauseMs };
   const actions = ORDER.filter((a) => allowed(a, ticket));
+  const primary = primaryOf(ticket, actions);
 
   const run = async (action: Action) => {
     setBusy(true);
@@ -135,9 +172,7 @@ export function TicketActions({ ticket }: { ticket: Ticket }) {
           <span key={a} title={refusal ?? undefined} className="tip">
             <button
               type="button"
-              className={
-                a === 'abort' || a === 'revert' ? 'danger' : a === 'promote' ? 'primary' : undefined
-              }
+              className={classOf(a, primary)}
               disabled={refusal !== null || busy || (a === 'canary' && canary === null)}
               onClick={() => setOpen(a)}
               data-action={a}
@@ -148,6 +183,11 @@ export function TicketActions({ ticket }: { ticket: Ticket }) {
         ))}
       </div>
       {refusal !== null && <p className="muted small">{refusal}</p>}
+      {actions.includes('canary') && canary === null && (
+        <p className="muted small">
+          Canary: steps are percentages (e.g. 10, 50) and the hold is seconds or empty.
+        </p>
+      )}
       <ErrorNote error={error} />
       {open !== null && (
         <ConfirmDialog

@@ -5,6 +5,7 @@ import { useState } from 'react';
 import type { ApiError, Instance } from '../api';
 import { all, api } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
+import { HealthBadge } from '../components/InstanceBadge';
 import { useResource } from '../useResource';
 
 function Logs({ id, onClose }: { id: string; onClose: () => void }) {
@@ -84,7 +85,7 @@ export function Instances() {
                   <span className={`badge inst-${i.state}`}>{i.state}</span>
                 </td>
                 <td>
-                  <span className={`badge health-${i.health}`}>{i.health}</span>
+                  <HealthBadge instance={i} />
                 </td>
                 <td>{i.serving ? 'yes' : 'no'}</td>
                 <td className="mono">{i.address}</td>

@@ -19,7 +19,7 @@ interface ProductView {
 }
 
 /** The modules a product uses: those its base dtab names and those its entry reaches. */
-function modulesOf(product: Product, modules: Map<string, Module>): string[] {
+export function modulesOf(product: Product, modules: Map<string, Module>): string[] {
   const out = new Set(versionsOf(product.baseDtab).keys());
   const stack = [product.entry];
   while (stack.length > 0) {

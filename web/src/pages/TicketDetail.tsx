@@ -6,6 +6,8 @@ import { all, api } from '../api';
 import { CanaryShare } from '../components/CanaryShare';
 import { CopyHeader } from '../components/CopyHeader';
 import { ErrorNote } from '../components/ErrorNote';
+import { InstanceBadge } from '../components/InstanceBadge';
+import { ProgressBanner } from '../components/ProgressBanner';
 import { RollingBatches } from '../components/RollingBatches';
 import { StateBadge } from '../components/StateBadge';
 import { TicketActions } from '../components/TicketActions';
@@ -46,10 +48,7 @@ function Items({ ticket, instances }: { ticket: Ticket; instances: Instance[] })
               <td>
                 {mine.length === 0 && <span className="muted">none</span>}
                 {mine.map((i) => (
-                  <span key={i.id} className={`badge health-${i.health} inst-${i.state}`}>
-                    {i.id} {i.state}/{i.health}
-                    {i.state === 'ready' && !i.serving ? ' (not serving)' : ''}
-                  </span>
+                  <InstanceBadge key={i.id} instance={i} />
                 ))}
               </td>
             </tr>
@@ -88,11 +87,7 @@ export function TicketDetail({ id }: { id: number }) {
         )}
       </p>
       <ErrorNote error={error} />
-      {t.progress.message !== undefined && (
-        <p className="progress" data-testid="progress-message">
-          {t.progress.message}
-        </p>
-      )}
+      <ProgressBanner ticket={t} />
       <div className="two">
         <div className="card">
           <h2>Items</h2>

@@ -1,23 +1,39 @@
-// Tickets of a product, newest first, with their state (and the goal the engine moves it to).
+// Tickets of every product (or of the one in ?product=), newest first, with their state (and the
+// goal the engine moves it to), and the way to a new ticket.
 
-import type { Page, Ticket } from '../api';
-import { api } from '../api';
+import type { Ticket } from '../api';
+import { all } from '../api';
+import '../drive.css';
 import { ErrorNote } from '../components/ErrorNote';
 import { ProductPicker, useProduct } from '../components/ProductPicker';
 import { StateBadge } from '../components/StateBadge';
 import { Link } from '../router';
+import { releaseRefusal, useSession } from '../session';
 import { useResource } from '../useResource';
 
 async function loadTickets(product: string | null): Promise<Ticket[]> {
-  if (product === null) return [];
-  const items: Ticket[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api<Page<Ticket>>('/tickets', { query: { product, limit: 1000, cursor } });
-    items.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-  return items.reverse();
+  const items = await all<Ticket>('/tickets', product === null ? {} : { product });
+  return items.sort((a, b) => b.id - a.id);
+}
+
+function NewTicketButton({ product }: { product: string | null }) {
+  const refusal = releaseRefusal(useSession().who);
+  const to = `/tickets/new${product === null ? '' : `?product=${encodeURIComponent(product)}`}`;
+  if (refusal !== null)
+    return (
+      <span className="tip" title={refusal}>
+        <button type="button" disabled data-testid="new-ticket">
+          new ticket
+        </button>
+      </span>
+    );
+  return (
+    <span data-testid="new-ticket">
+      <Link to={to} className="button primary">
+        new ticket
+      </Link>
+    </span>
+  );
 }
 
 export function Tickets() {
@@ -26,12 +42,16 @@ export function Tickets() {
   return (
     <section>
       <h1>Tickets</h1>
-      <ProductPicker product={product} products={products} />
+      <div className="toolbar">
+        <ProductPicker product={product} products={products} />
+        <NewTicketButton product={product} />
+      </div>
       <ErrorNote error={error} />
       <table className="list tickets">
         <thead>
           <tr>
             <th>#</th>
+            <th>product</th>
             <th>state</th>
             <th>items</th>
             <th>by</th>
@@ -45,6 +65,7 @@ export function Tickets() {
                 <Link to={`/tickets/${t.id}`}>ticket {t.id}</Link>
                 {t.revertOf !== null && <span className="muted"> reverts {t.revertOf}</span>}
               </td>
+              <td>{t.product}</td>
               <td>
                 <StateBadge state={t.state} goal={t.goal} />
               </td>
@@ -55,7 +76,9 @@ export function Tickets() {
           ))}
         </tbody>
       </table>
-      {data?.length === 0 && <p className="muted">No tickets for {product} yet.</p>}
+      {data?.length === 0 && (
+        <p className="muted">No tickets{product === null ? '' : ` for ${product}`} yet.</p>
+      )}
     </section>
   );
 }

@@ -16,9 +16,9 @@ interface KeyView {
   series: Series;
 }
 
+// No product: every product's traffic (the API's empty filter matches everything).
 async function load(product: string | null): Promise<KeyView[]> {
-  if (product === null) return [];
-  const t = await api<TrafficAnswer>('/traffic', { query: { product } });
+  const t = await api<TrafficAnswer>('/traffic', { query: { product: product ?? undefined } });
   return Promise.all(
     t.keys.map(async ({ key, summary }) => ({
       key,
@@ -30,7 +30,15 @@ async function load(product: string | null): Promise<KeyView[]> {
 
 const label = (k: TrafficKey) => `${k.version} ${k.lane}`;
 
-function ModuleTraffic({ module, keys }: { module: string; keys: KeyView[] }) {
+function ModuleTraffic({
+  module,
+  product,
+  keys,
+}: {
+  module: string;
+  product: string | null;
+  keys: KeyView[];
+}) {
   // The last bucket is the second still running: leave it out rather than draw a false drop.
   const x = (keys[0]?.series.points ?? []).slice(0, -1).map((p) => p.atMs / 1000);
   const pick = (f: (p: Series['points'][number]) => number | null): ChartSeries[] =>
@@ -56,8 +64,9 @@ function ModuleTraffic({ module, keys }: { module: string; keys: KeyView[] }) {
     .filter((k) => k.key.lane !== 'stable')
     .reduce((n, k) => n + k.summary.requests, 0);
   return (
-    <article className="card" data-module={module}>
+    <article className="card" data-module={module} data-product={product ?? undefined}>
       <h2>
+        {product === null ? '' : `${product} · `}
         {module}{' '}
         <span className="muted small" data-testid={`share-${module}`}>
           lane share (60 s): {total === 0 ? '—' : `${((inLanes / total) * 100).toFixed(1)} %`} of{' '}
@@ -107,22 +116,26 @@ function ModuleTraffic({ module, keys }: { module: string; keys: KeyView[] }) {
 export function Traffic() {
   const { product, products } = useProduct();
   const { data, error } = useResource(() => load(product), [product], ['traffic', 'change']);
-  const modules = [...new Set((data ?? []).map((k) => k.key.module))].sort();
+  // One card per product and module (a module shared by two products has a card in each).
+  const cards = [...new Set((data ?? []).map((k) => `${k.key.product}/${k.key.module}`))].sort();
   return (
     <section>
       <h1>Traffic</h1>
       <ProductPicker product={product} products={products} />
       <ErrorNote error={error} />
-      {data !== null && modules.length === 0 && (
-        <p className="muted">No traffic for {product} in the last minute.</p>
+      {data !== null && cards.length === 0 && (
+        <p className="muted">
+          No traffic{product === null ? '' : ` for ${product}`} in the last minute.
+        </p>
       )}
       <div className="traffic">
-        {modules.map((m) => (
+        {cards.map((card) => (
           <ModuleTraffic
-            key={m}
-            module={m}
+            key={card}
+            module={card.slice(card.indexOf('/') + 1)}
+            product={product === null ? card.slice(0, card.indexOf('/')) : null}
             keys={data!
-              .filter((k) => k.key.module === m)
+              .filter((k) => `${k.key.product}/${k.key.module}` === card)
               .sort((a, b) => label(a.key).localeCompare(label(b.key)))}
           />
         ))}

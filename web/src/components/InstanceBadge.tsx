@@ -1,0 +1,36 @@
+// How an instance's state and health read. A stopped instance keeps the health its last check
+// recorded (often `healthy`), but it serves nothing: it reads grey and stopped, never a green
+// "healthy" (the trial's Instances page showed stopped old versions as healthy).
+
+import '../drive.css';
+import type { Instance } from '../api';
+
+/** The health to show: none for a stopped instance (its last check no longer means anything). */
+export function shownHealth(i: Pick<Instance, 'state' | 'health'>): string {
+  return i.state === 'stopped' ? 'stopped' : i.health;
+}
+
+export function HealthBadge({ instance }: { instance: Instance }) {
+  const health = shownHealth(instance);
+  return (
+    <span
+      className={`badge health-${health}`}
+      data-health={health}
+      title={instance.state === 'stopped' ? `last check: ${instance.health}` : undefined}
+    >
+      {instance.state === 'stopped' ? '—' : health}
+    </span>
+  );
+}
+
+/** One instance in a line: id, state and (while it runs) health, coloured by what it does now. */
+export function InstanceBadge({ instance: i }: { instance: Instance }) {
+  const health = shownHealth(i);
+  const text = i.state === 'stopped' ? 'stopped' : `${i.state}/${i.health}`;
+  return (
+    <span className={`badge health-${health} inst-${i.state}`} data-instance-state={i.state}>
+      {i.id} {text}
+      {i.state === 'ready' && !i.serving ? ' (not serving)' : ''}
+    </span>
+  );
+}
