@@ -1,6 +1,6 @@
 // Reads a snapshot document (YAML or JSON text) and validates it; errors name the file and field.
 
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { TurnoutError } from '../errors.js';
 import type { Snapshot } from './snapshot.js';
@@ -17,6 +17,15 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 function firstIssue(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0]!;
   return { field: fieldPath(issue.path), message: issue.message };
+}
+
+/**
+ * The YAML parser, loaded on first use: JSON documents (the control plane's stream, the snapshot
+ * files most proxies read) never need it, and a `turnout proxy` then does not carry it (~2.5 MB).
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 function looksLikeJson(text: string): boolean {

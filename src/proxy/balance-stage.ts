@@ -18,20 +18,64 @@ export function chooseUpstream(
   tried: ReadonlySet<string> | null,
 ): Upstream | null {
   const now = rt.now();
-  const all = addrs.map((a) => rt.upstreams.get(a, now));
-  const fresh = tried === null || tried.size === 0 ? all : all.filter((u) => !tried.has(u.address));
-  const candidates = fresh.length > 0 ? fresh : all; // a retry may reuse an endpoint if it must
+  const all = upstreamsOf(rt, addrs, now);
+  let candidates = all.ups;
+  let states = all.states;
+  if (tried !== null && tried.size > 0) {
+    const fresh = candidates.filter((u) => !tried.has(u.address));
+    if (fresh.length > 0) {
+      // otherwise a retry reuses an endpoint, as it must
+      candidates = fresh;
+      states = fresh.map((u) => u.state);
+    }
+  }
   const limit = rt.options.maxPendingPerEndpoint;
-  let states: readonly EndpointState[] = candidates.map((u) => u.state);
   const zone = rt.options.zone;
   if (zone !== undefined) {
     const zones = zonesOf(rt.current());
     states = preferZone(states, (s) => zones.get(s.address) === zone, now, limit);
   }
   const state = pickEndpoint(states, now, rt.random, { pendingLimit: limit });
-  const chosen = state === null ? null : (candidates.find((u) => u.state === state) ?? null);
-  if (chosen !== null) recordStart(chosen.state);
-  return chosen;
+  if (state === null) return null;
+  for (const up of candidates) {
+    if (up.state !== state) continue;
+    recordStart(state);
+    return up;
+  }
+  return null;
+}
+
+interface Candidates {
+  readonly ups: readonly Upstream[];
+  readonly states: readonly EndpointState[];
+}
+
+/** A bound version's address list → its upstreams, kept while they are the ones in use. */
+const candidatesByAddrs = new WeakMap<readonly string[], Candidates>();
+
+/**
+ * The upstreams (and their balancing states) of `addrs`, built once per address list of a
+ * snapshot instead of two arrays per attempt; rebuilt when an upstream was replaced (an address
+ * that left the configuration and came back) or the list belongs to another proxy's upstreams.
+ */
+function upstreamsOf(rt: ProxyRuntime, addrs: readonly string[], now: number): Candidates {
+  const known = candidatesByAddrs.get(addrs);
+  if (known !== undefined && sameUpstreams(rt, addrs, known.ups, now)) return known;
+  const ups = addrs.map((a) => rt.upstreams.get(a, now));
+  const built = { ups, states: ups.map((u) => u.state) };
+  candidatesByAddrs.set(addrs, built);
+  return built;
+}
+
+function sameUpstreams(
+  rt: ProxyRuntime,
+  addrs: readonly string[],
+  ups: readonly Upstream[],
+  now: number,
+): boolean {
+  for (let i = 0; i < addrs.length; i++)
+    if (rt.upstreams.get(addrs[i]!, now) !== ups[i]) return false;
+  return true;
 }
 
 const NO_ZONES: ReadonlyMap<string, string> = new Map();

@@ -41,10 +41,28 @@ export function pickEndpoint(
   opts: BalancerOptions = {},
 ): EndpointState | null {
   const limit = opts.pendingLimit ?? DEFAULT_PENDING_LIMIT;
-  const open = candidates.filter((c) => !c.draining && canAccept(c, limit));
-  const healthy = open.filter((c) => !isEjected(c, nowMs));
-  const pool = healthy.length > 0 ? healthy : open;
-  if (pool.length <= 1) return pool[0] ?? null;
+  // Counted before any list is built: with one endpoint, or all of them usable (nearly every
+  // request), no array is allocated.
+  let open = 0;
+  let healthy = 0;
+  let lastOpen: EndpointState | null = null;
+  let lastHealthy: EndpointState | null = null;
+  for (const c of candidates) {
+    if (c.draining || !canAccept(c, limit)) continue;
+    open++;
+    lastOpen = c;
+    if (isEjected(c, nowMs)) continue;
+    healthy++;
+    lastHealthy = c;
+  }
+  if (healthy === 1) return lastHealthy;
+  if (healthy === 0 && open <= 1) return lastOpen;
+  const pool =
+    (healthy > 0 ? healthy : open) === candidates.length
+      ? candidates
+      : healthy > 0
+        ? candidates.filter((c) => !c.draining && canAccept(c, limit) && !isEjected(c, nowMs))
+        : candidates.filter((c) => !c.draining && canAccept(c, limit));
 
   // Two distinct endpoints uniformly at random: the second index skips over the first.
   const i = randomIndex(random, pool.length);

@@ -29,6 +29,28 @@ interface Exchange {
   readonly res: ServerResponse;
 }
 
+/** A request being answered: its connection's ledger and the listener's in-flight counter. */
+interface Tracked extends Exchange {
+  readonly owed: Owed;
+  readonly counter: { count: number } | null;
+}
+
+/** Where a response keeps its exchange, so one shared listener serves every response. */
+const TRACKED = Symbol('turnout.exchange');
+type TrackedResponse = ServerResponse & { [TRACKED]?: Tracked };
+
+/**
+ * The one 'close' listener of every tracked response: a shared function (the emitter is `this`)
+ * instead of closures and once-wrappers per request.
+ */
+function onResponseClose(this: TrackedResponse): void {
+  const x = this[TRACKED];
+  if (x === undefined) return;
+  this[TRACKED] = undefined;
+  if (x.counter !== null) x.counter.count--;
+  x.owed.closed(x);
+}
+
 /** One client connection's requests whose responses are not finished yet, in request order. */
 class Owed {
   readonly open = new Set<Exchange>();
@@ -36,15 +58,18 @@ class Owed {
   ending = false;
   private whenSettled: (() => void) | null = null;
 
-  add(x: Exchange): void {
+  add(x: Tracked): void {
     this.open.add(x);
-    x.res.once('close', () => {
-      this.open.delete(x);
-      if (this.open.size > 0 || this.whenSettled === null) return;
-      const then = this.whenSettled;
-      this.whenSettled = null;
-      then();
-    });
+    (x.res as TrackedResponse)[TRACKED] = x;
+    x.res.on('close', onResponseClose);
+  }
+
+  closed(x: Exchange): void {
+    this.open.delete(x);
+    if (this.open.size > 0 || this.whenSettled === null) return;
+    const then = this.whenSettled;
+    this.whenSettled = null;
+    then();
   }
 
   /** Runs `then` once every response owed now has finished (or at once if none is). */
@@ -71,9 +96,18 @@ function owedOf(socket: Duplex): Owed {
   return owed;
 }
 
-/** Counts a request read from `req.socket` until its response has finished. */
-export function trackExchange(req: IncomingMessage, res: ServerResponse): void {
-  owedOf(req.socket).add({ req, res });
+/**
+ * Counts a request read from `req.socket` until its response has finished (closed), and in
+ * `counter` (the listener's in-flight count) meanwhile.
+ */
+export function trackExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  counter: { count: number } | null = null,
+): void {
+  if (counter !== null) counter.count++;
+  const owed = owedOf(req.socket);
+  owed.add({ req, res, owed, counter });
 }
 
 export type ClientErrorReport = (code: ErrorCode) => void;

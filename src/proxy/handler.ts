@@ -10,6 +10,7 @@ import { withTurnoutContext } from '../routing/baggage.js';
 import type { Cidr } from '../routing/cidr.js';
 import type { RequestRoute } from './context-stage.js';
 import type { DestinationPicker } from './destination.js';
+import type { AttemptResult } from './forward.js';
 import { attempt } from './forward.js';
 import { upstreamHeaders } from './headers.js';
 import type { Target } from './identify.js';
@@ -76,15 +77,26 @@ export function fail(
   if (!req.complete) req.resume();
 }
 
-export async function handleRequest(
+/**
+ * One request, start to answer. Not async itself (one promise less per request): what throws
+ * before the first await reaches the caller; what fails after it is caught in `forward`.
+ */
+export function handleRequest(
   kind: ListenerKind,
   req: IncomingMessage,
   res: ServerResponse,
   rt: ProxyRuntime,
-): Promise<void> {
+): void {
   const resolved = resolveRequest(kind, req, rt);
-  if ('code' in resolved) return fail(rt, kind, req, res, resolved);
-  await forward(kind, req, res, rt, resolved);
+  if ('code' in resolved) fail(rt, kind, req, res, resolved);
+  else void forward(kind, req, res, rt, resolved);
+}
+
+/** A defect on the request path: logged; the client gets a 500, or its cut-short response. */
+export function handlerCrashed(rt: ProxyRuntime, res: ServerResponse, error: Error): void {
+  rt.logger.error({ event: 'handler_crashed', error: error.message, stack: error.stack });
+  if (!res.headersSent) res.writeHead(500).end();
+  else res.destroy();
 }
 
 /** The request's headers for the upstream: the client's, by the header rules, plus its context. */
@@ -110,7 +122,10 @@ export function upstreamHeaderList(
   });
 }
 
-/** Stages 4–6 for a request, then its answer: the upstream's, or the proxy's own error. */
+/**
+ * Stages 4–6 for a request, then its answer: the upstream's, or the proxy's own error. Never
+ * rejects: a defect is answered 500 here (no `.catch` closure per request at the caller).
+ */
 async function forward(
   kind: ListenerKind,
   req: IncomingMessage,
@@ -118,50 +133,59 @@ async function forward(
   rt: ProxyRuntime,
   { target, route, bound }: Resolved,
 ): Promise<void> {
-  const opts = rt.options;
-  const method = req.method ?? 'GET';
-  const body = hasBody(req) ? req : null;
-  const headers = upstreamHeaderList(req, target, route);
-  const done = await attemptWithRetries(rt, route, bound, {
-    method,
-    hasBody: body !== null,
-    send: (up, holdBack503) =>
-      attempt(up.pool, res, {
-        method,
-        path: target.path,
-        headers,
-        body,
-        headersTimeoutMs: opts.requestTimeoutMs,
-        bodyTimeoutMs: opts.bodyTimeoutMs,
-        holdBack503,
-      }),
-    outcome: (r) => r,
-    clientGone: () => res.destroyed,
-  });
-  if (done.kind === 'overloaded')
-    return fail(rt, kind, req, res, {
-      code: 'overloaded',
-      message: `every endpoint for ${route.name} is at its pending limit`,
+  try {
+    const opts = rt.options;
+    const method = req.method ?? 'GET';
+    const body = hasBody(req) ? req : null;
+    const headers = upstreamHeaderList(req, target, route);
+    const done = await attemptWithRetries(rt, route, bound, {
+      method,
+      hasBody: body !== null,
+      send: (up, holdBack503) =>
+        attempt(up.pool, res, {
+          method,
+          path: target.path,
+          headers,
+          body,
+          headersTimeoutMs: opts.requestTimeoutMs,
+          bodyTimeoutMs: opts.bodyTimeoutMs,
+          holdBack503,
+        }),
+      outcome: asIs,
+      clientGone: () => res.destroyed,
     });
-  const r = done.outcome;
-  if (r.kind === 'responded') return;
-  if (r.kind === 'held-503')
-    return fail(rt, kind, req, res, {
-      code: 'upstream_unavailable',
-      message: `${route.name} answered 503 Service Unavailable`,
+    if (done.kind === 'overloaded')
+      return fail(rt, kind, req, res, {
+        code: 'overloaded',
+        message: `every endpoint for ${route.name} is at its pending limit`,
+      });
+    const r = done.outcome;
+    if (r.kind === 'responded') return;
+    if (r.kind === 'held-503')
+      return fail(rt, kind, req, res, {
+        code: 'upstream_unavailable',
+        message: `${route.name} answered 503 Service Unavailable`,
+      });
+    if (r.responseStarted) {
+      res.destroy(r.error); // the client already has a status line: all we can do is cut it short
+      return;
+    }
+    rt.logger.info({
+      event: 'upstream_failed',
+      endpoint: done.up.address,
+      service: route.name,
+      error: r.error.message,
+      attempts: done.attempts,
     });
-  if (r.responseStarted) {
-    res.destroy(r.error); // the client already has a status line: all we can do is cut it short
-    return;
+    return fail(rt, kind, req, res, failedError(route, r.failure === 'timeout'));
+  } catch (error) {
+    handlerCrashed(rt, res, error as Error);
   }
-  rt.logger.info({
-    event: 'upstream_failed',
-    endpoint: done.up.address,
-    service: route.name,
-    error: r.error.message,
-    attempts: done.attempts,
-  });
-  return fail(rt, kind, req, res, failedError(route, r.failure === 'timeout'));
+}
+
+/** A forwarded request's attempt result is its outcome (one function, not a closure each). */
+function asIs(r: AttemptResult): AttemptResult {
+  return r;
 }
 
 function failedError(route: RequestRoute, timeout: boolean): ProxyError {

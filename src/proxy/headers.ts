@@ -25,8 +25,17 @@ const HOP_BY_HOP = new Set([
  */
 const NEVER_HOP_BY_HOP = new Set(['close', 'keep-alive', 'host', 'content-length']);
 
+/** `Connection: keep-alive` (or close), as nearly every client and upstream sends it. */
+function namesNothing(value: string): boolean {
+  if (value.length > 10) return false;
+  const v = value.toLowerCase(); // already lower case: the same string, no copy
+  return v === 'keep-alive' || v === 'close' || v === '';
+}
+
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
+  // Per request and per response: the common header allocates no Set and no split array.
+  if (typeof value === 'string' && namesNothing(value)) return null;
   const text = Array.isArray(value) ? value.join(',') : value;
   const tokens = new Set<string>();
   for (const t of text.split(',')) {

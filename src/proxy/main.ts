@@ -4,9 +4,9 @@
 
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { CompiledSnapshot } from '../config/compile.js';
 import type { Cidr } from '../routing/cidr.js';
+import type { MetricsSource } from './admin.js';
 import { createAdminServer } from './admin.js';
 import { DEFAULT_WARMUP_WINDOW_MS } from './balancer.js';
 import type { ClientLimits } from './client-connection.js';
@@ -61,7 +61,7 @@ export interface RunningProxy {
   readonly admin: ListenAddress | null;
   current(): CompiledSnapshot | null;
   /** This process's metrics (a worker's primary asks for them to aggregate). */
-  readonly registry: Registry;
+  readonly registry: MetricsSource;
   /**
    * Graceful stop: stop accepting, finish in-flight requests and upgrade handshakes and let
    * WebSocket tunnels run up to `deadlineMs`, then close everything.

@@ -13,7 +13,7 @@ import {
   watchBody,
 } from './client-connection.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
-import { handleRequest } from './handler.js';
+import { handleRequest, handlerCrashed } from './handler.js';
 import { endDetached, rawErrorResponse } from './respond-error.js';
 import type { TrafficState } from './upgrade.js';
 import { onUpgrade } from './upgrade.js';
@@ -67,20 +67,14 @@ export function createTrafficServer({
       connectionsCheckingInterval: checkingIntervalMs(limits),
     },
     (req, res) => {
-      inflight.count++;
-      res.once('close', () => inflight.count--);
-      trackExchange(req, res);
+      trackExchange(req, res, inflight);
       watchBody(req, res, limits.bodyTimeoutMs, report);
       if (inflight.draining) res.shouldKeepAlive = false;
-      handleRequest(kind, req, res, runtime).catch((error: Error) => {
-        runtime.logger.error({
-          event: 'handler_crashed',
-          error: error.message,
-          stack: error.stack,
-        });
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      });
+      try {
+        handleRequest(kind, req, res, runtime);
+      } catch (error) {
+        handlerCrashed(runtime, res, error as Error);
+      }
     },
   );
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>

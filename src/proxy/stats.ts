@@ -4,8 +4,8 @@
 // a series it looked up once; prom-client sees them at scrape time (collect() callbacks and a
 // histogram that reads its buckets when asked), so no label object is hashed per request.
 
-import type { MetricValueWithName } from 'prom-client';
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { MetricValueWithName, Registry } from 'prom-client';
+import type { MetricsSource } from './admin.js';
 
 export interface RequestLabels {
   readonly product: string;
@@ -30,7 +30,8 @@ export interface RequestSeries {
 }
 
 export interface ProxyStats {
-  readonly registry: Registry;
+  /** The metrics, read at scrape time (prom-client is loaded on the first one). */
+  readonly registry: MetricsSource;
   /** The series of one label set (the same object for equal labels): look it up once, keep it. */
   series(labels: RequestLabels): RequestSeries;
   started(series: RequestSeries): void;
@@ -141,14 +142,30 @@ class SeriesHistogram {
   }
 }
 
-export function createProxyStats(): ProxyStats {
+/** What the request path counts; prom-client reads it only when metrics are asked for. */
+interface Counts {
+  readonly all: Map<string, RequestSeries>;
+  /** Requests the proxy answered itself, by `code\nlistener`. */
+  readonly errors: Map<string, { readonly code: string; readonly listener: string; n: number }>;
+  configVersion: number | null;
+  /** Connections refused at the cap, by listener. */
+  readonly refused: Map<string, number>;
+}
+
+/** prom-client's text exposition format (Registry.PROMETHEUS_CONTENT_TYPE). */
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const LABEL_NAMES = ['product', 'lane', 'module', 'version', 'endpoint'] as const;
+
+/** The registry over `counts`, built on the first scrape (prom-client is loaded only then). */
+function buildRegistry(prom: typeof import('prom-client'), counts: Counts): Registry {
+  const { Counter, Gauge, Registry } = prom;
   const registry = new Registry();
-  const all = new Map<string, RequestSeries>();
-  const labelNames = ['product', 'lane', 'module', 'version', 'endpoint'] as const;
+  const all = counts.all;
   new Counter({
     name: 'turnout_requests_total',
     help: 'Requests forwarded, by product, lane, module, version, endpoint and status class',
-    labelNames: [...labelNames, 'class'],
+    labelNames: [...LABEL_NAMES, 'class'],
     registers: [registry],
     collect() {
       this.reset();
@@ -168,23 +185,30 @@ export function createProxyStats(): ProxyStats {
   new Gauge({
     name: 'turnout_requests_in_flight',
     help: 'Requests currently forwarded and not yet finished',
-    labelNames: [...labelNames],
+    labelNames: [...LABEL_NAMES],
     registers: [registry],
     collect() {
       this.reset();
       for (const s of all.values()) this.set({ ...s.labels }, s.inflight);
     },
   });
-  const proxyErrors = new Counter({
+  new Counter({
     name: 'turnout_proxy_errors_total',
     help: 'Requests the proxy answered itself, by error code and listener',
     labelNames: ['code', 'listener'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of counts.errors.values()) this.inc({ code: e.code, listener: e.listener }, e.n);
+    },
   });
-  const configVersion = new Gauge({
+  new Gauge({
     name: 'turnout_config_version',
     help: 'Version of the routing snapshot in force',
     registers: [registry],
+    collect() {
+      if (counts.configVersion !== null) this.set(counts.configVersion);
+    },
   });
   new Gauge({
     name: 'turnout_websocket_tunnels_open',
@@ -197,15 +221,46 @@ export function createProxyStats(): ProxyStats {
         if (s.tunnelsSeen) this.inc(withoutEndpoint(s.labels), s.tunnels);
     },
   });
-  const refused = new Counter({
+  new Counter({
     name: 'turnout_connections_refused_total',
     help: 'Client connections closed on accept because the listener was at its connection cap',
     labelNames: ['listener'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [listener, n] of counts.refused) this.inc({ listener }, n);
+    },
   });
+  return registry;
+}
 
+/**
+ * The metrics as the admin listener and a cluster's primary read them. prom-client (~3 MB of a
+ * proxy's memory) is loaded on the first scrape, not at start: a proxy never scraped never has it.
+ */
+function lazyRegistry(counts: Counts): MetricsSource {
+  let built: Promise<Registry> | null = null;
+  const registry = () => {
+    built ??= import('prom-client').then((prom) => buildRegistry(prom, counts));
+    return built;
+  };
   return {
-    registry,
+    contentType: PROMETHEUS_CONTENT_TYPE,
+    metrics: () => registry().then((r) => r.metrics()),
+    getMetricsAsJSON: () => registry().then((r) => r.getMetricsAsJSON()),
+  };
+}
+
+export function createProxyStats(): ProxyStats {
+  const counts: Counts = {
+    all: new Map(),
+    errors: new Map(),
+    configVersion: null,
+    refused: new Map(),
+  };
+  const all = counts.all;
+  return {
+    registry: lazyRegistry(counts),
     series(l) {
       // Label sets are bounded by the configuration, as prom-client's own storage was.
       const key = `${l.product}\n${l.lane}\n${l.module}\n${l.version}\n${l.endpoint}`;
@@ -226,8 +281,16 @@ export function createProxyStats(): ProxyStats {
       s.sum += seconds;
       s.count++;
     },
-    rejected: (code, listener) => proxyErrors.inc({ code, listener }),
-    configApplied: (version) => configVersion.set(version),
+    rejected(code, listener) {
+      // Codes come from the closed table in errors.ts and listeners are two: a bounded map.
+      const key = `${code}\n${listener}`;
+      const e = counts.errors.get(key);
+      if (e === undefined) counts.errors.set(key, { code, listener, n: 1 });
+      else e.n++;
+    },
+    configApplied(version) {
+      counts.configVersion = version;
+    },
     tunnelOpened(s) {
       s.tunnels++;
       s.tunnelsSeen = true;
@@ -235,6 +298,8 @@ export function createProxyStats(): ProxyStats {
     tunnelClosed(s) {
       s.tunnels--;
     },
-    connectionRefused: (listener) => refused.inc({ listener }),
+    connectionRefused(listener) {
+      counts.refused.set(listener, (counts.refused.get(listener) ?? 0) + 1);
+    },
   };
 }

@@ -410,6 +410,9 @@ export function withTurnoutContext(
   header: string | undefined,
   ctx: { product?: string; lane?: string },
 ): string {
+  // Most hops forward exactly the context they received: then the answer is the header itself,
+  // without scanning it a second time (the context stage already validated it) or building it.
+  if (header !== undefined && isExactContext(header, ctx.product, ctx.lane)) return header;
   const own: string[] = [];
   if (ctx.product) own.push(serializeMember(TURNOUT_PRODUCT_KEY, ctx.product));
   if (ctx.lane) own.push(serializeMember(TURNOUT_LANE_KEY, ctx.lane));
@@ -418,6 +421,34 @@ export function withTurnoutContext(
   if (foreign.length === 0) return own.join(',');
   if (own.length === 0) return foreign.join(',');
   return `${foreign.join(',')},${own.join(',')}`;
+}
+
+/** A value `encodeBaggageValue` leaves as it is. */
+function isPlainValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === PERCENT || !inTable(OCTET, c)) return false;
+  }
+  return true;
+}
+
+/** `h` has `key=value` at `at` (value needing no encoding); the index after it, or -1. */
+function memberAt(h: string, at: number, key: string, value: string): number {
+  const eq = at + key.length;
+  if (!h.startsWith(key, at) || h.charCodeAt(eq) !== EQUALS || !h.startsWith(value, eq + 1)) {
+    return -1;
+  }
+  return isPlainValue(value) ? eq + 1 + value.length : -1;
+}
+
+/** Whether `header` is exactly the members `withTurnoutContext` builds for `product` and `lane`. */
+function isExactContext(header: string, product?: string, lane?: string): boolean {
+  if (!product) return false;
+  const end = memberAt(header, 0, TURNOUT_PRODUCT_KEY, product);
+  if (end === -1) return false;
+  if (!lane) return end === header.length;
+  if (header.charCodeAt(end) !== COMMA) return false;
+  return memberAt(header, end + 1, TURNOUT_LANE_KEY, lane) === header.length;
 }
 
 /** Raw text of the non-Turnout members, or none if the header does not parse. */

@@ -327,6 +327,32 @@ describe('withTurnoutContext', () => {
     expect(members(out).map((x) => x.key)).toEqual(['a', 'turnout-lane']);
   });
 
+  it.each<[string, { product?: string; lane?: string }, string]>([
+    ['the exact context, passed on as it came', { product: 'shop', lane: 't-42' }, 'same'],
+    ['the exact product alone', { product: 'shop' }, 'same'],
+    ['a lane the header lacks', { product: 'shop', lane: 't-1' }, 'rebuilt'],
+    ['a shorter product', { product: 'sho' }, 'rebuilt'],
+    ['a value that needs encoding', { product: 'a%b' }, 'rebuilt'],
+  ])('on %s: the same answer as rebuilding it from a foreign-free header', (_n, ctx, how) => {
+    const exact = ctx.lane === undefined ? `turnout-product=${ctx.product}` : undefined;
+    const header =
+      how === 'same'
+        ? (exact ?? `turnout-product=${ctx.product},turnout-lane=${ctx.lane}`)
+        : ctx.product === 'a%b'
+          ? 'turnout-product=a%b'
+          : 'turnout-product=shop';
+    const rebuilt = serializeBaggage(
+      [
+        ['turnout-product', ctx.product],
+        ['turnout-lane', ctx.lane],
+      ]
+        .filter((m): m is [string, string] => m[1] !== undefined)
+        .map(([key, value]) => ({ key, value, properties: [] })),
+    );
+    expect(withTurnoutContext(header, ctx)).toBe(rebuilt);
+    if (how === 'same') expect(withTurnoutContext(header, ctx)).toBe(header);
+  });
+
   it('always yields a parseable header with exactly the given context', () => {
     fc.assert(
       fc.property(
