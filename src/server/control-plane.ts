@@ -11,11 +11,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
+import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
+import { createApiServer, listenApi } from '../api/server.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ArtifactCollectorOptions } from '../artifacts/collector.js';
 import { ArtifactCollector } from '../artifacts/collector.js';
-import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
-import { createApiServer, listenApi } from '../api/server.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
 import { HealthChecker, notOnAgentHosts } from '../control/health-checker.js';
 import { LeaseSweeper, REGISTRY_ACTOR } from '../control/lease-sweeper.js';
