@@ -49,6 +49,10 @@ export function registerServerCommand(
       'how long a host whose lease ran out has to come back before its instances are started elsewhere',
       '30000',
     )
+    .option(
+      '--max-artifact-bytes <n>',
+      'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
+    )
     .option('--json', 'print where it listens and what it uses as JSON')
     .action(async (flags: ServerFlags) => {
       const { startServer } = await import('./server-stack.js');

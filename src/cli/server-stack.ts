@@ -16,11 +16,12 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
 import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
-import { openStoreAt } from '../server/open-store.js';
+import { openStoreWithArtifacts } from '../server/open-store.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import type { DataDirToken } from '../server/tokens.js';
 import { dataDirToken, generatedApiToken, readTokensFile } from '../server/tokens.js';
 import type { Store } from '../store/store.js';
+import { parseByteFlag } from './byte-flag.js';
 import { listenError } from './listen-error.js';
 import { hostForUrl } from './local-stack.js';
 import { parseListen, parsePositiveInt } from './proxy-command.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   tokens?: string;
   /** `--host-lost-grace`: ms a down host has to come back before its instances move (engine default). */
   hostLostGrace?: string;
+  /** `--max-artifact-bytes`: the largest artifact upload (default 512 MiB). */
+  maxArtifactBytes?: string;
 }
 
 export interface ServerStack {
@@ -113,6 +116,10 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
     flags.hostLostGrace === undefined
       ? undefined
       : parsePositiveInt(flags.hostLostGrace, '--host-lost-grace');
+  const maxArtifactBytes =
+    flags.maxArtifactBytes === undefined
+      ? undefined
+      : parseByteFlag(flags.maxArtifactBytes, '--max-artifact-bytes');
   const warning = checkApiListen(
     listen.host,
     { tls: tls !== undefined, insecure: flags.insecure === true },
@@ -125,7 +132,8 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
   try {
     const auth = fileAuth ?? (await serverAuth(flags, dataDir));
     const warnings = [...(warning === null ? [] : [warning]), ...auth.warnings];
-    const store = await openStoreAt(storeAt);
+    const opened = await openStoreWithArtifacts(storeAt);
+    const { store } = opened;
     const runtime = fleetRuntime(store);
     const logger = pino({ name: 'turnout-server', level: 'warn' }, pino.destination(2));
     let cp: ControlPlane;
@@ -137,9 +145,13 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
         ...(tls === undefined ? {} : { tls }),
         logger,
         release: { runtime, ...(hostLostGraceMs === undefined ? {} : { hostLostGraceMs }) },
+        artifacts: {
+          store: opened.artifacts,
+          ...(maxArtifactBytes === undefined ? {} : { maxBytes: maxArtifactBytes }),
+        },
       });
     } catch (error) {
-      await store.close().catch(() => {});
+      await opened.close().catch(() => {});
       throw listenError(error, { '--listen': listen });
     }
     const address = cp.app.server.address();
@@ -164,7 +176,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
           try {
             await cp.stop().catch(() => {});
             await runtime.close().catch(() => {});
-            await store.close().catch(() => {});
+            await opened.close().catch(() => {});
           } finally {
             lock.release();
             clearInterval(hold);

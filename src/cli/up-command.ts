@@ -55,6 +55,10 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
       'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
     )
     .option('--insecure-local', 'no API authentication (loopback only)')
+    .option(
+      '--max-artifact-bytes <n>',
+      'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
+    )
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
       // The whole stack (fastify, SQLite, the proxy) loads when `up` runs, not at every start-up.
