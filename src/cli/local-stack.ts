@@ -29,6 +29,7 @@ import { openStoreAt } from '../server/open-store.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { dataDirToken, generatedApiToken } from '../server/tokens.js';
+import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
 import { LocalFleetRuntime, localHostName, startLocalAgent } from './up-fleet.js';
@@ -59,6 +60,8 @@ export interface LocalOptions {
   ca?: string;
   /** Plain HTTP beyond loopback, on purpose (src/server/listen-policy.ts). */
   insecure?: boolean;
+  /** `--max-concurrent-downloads`: K for the artifact download throttle. */
+  maxConcurrentDownloads?: string;
 }
 
 export interface LocalStack {
@@ -295,6 +298,7 @@ async function startLocked(
       afterListen,
       // GET /v1/edge: what `release prerelease` puts in the curl it prints.
       api: {
+        downloads: downloadsOf(flags.maxConcurrentDownloads),
         edgeUrl: () => (edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`),
       },
     });

@@ -49,6 +49,11 @@ export function registerServerCommand(
       'how long a host whose lease ran out has to come back before its instances are started elsewhere',
       '30000',
     )
+    .option(
+      '--max-concurrent-downloads <n>',
+      'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
+      '3',
+    )
     .option('--json', 'print where it listens and what it uses as JSON')
     .action(async (flags: ServerFlags) => {
       const { startServer } = await import('./server-stack.js');

@@ -21,6 +21,7 @@ import { describeStoreLocation, parseStoreLocation } from '../server/store-url.j
 import type { DataDirToken } from '../server/tokens.js';
 import { dataDirToken, generatedApiToken, readTokensFile } from '../server/tokens.js';
 import type { Store } from '../store/store.js';
+import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { hostForUrl } from './local-stack.js';
 import { parseListen, parsePositiveInt } from './proxy-command.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   tokens?: string;
   /** `--host-lost-grace`: ms a down host has to come back before its instances move (engine default). */
   hostLostGrace?: string;
+  /** `--max-concurrent-downloads`: K, hosts downloading artifacts at once (routes/permits.ts). */
+  maxConcurrentDownloads?: string;
 }
 
 export interface ServerStack {
@@ -113,6 +116,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
     flags.hostLostGrace === undefined
       ? undefined
       : parsePositiveInt(flags.hostLostGrace, '--host-lost-grace');
+  const downloads = downloadsOf(flags.maxConcurrentDownloads);
   const warning = checkApiListen(
     listen.host,
     { tls: tls !== undefined, insecure: flags.insecure === true },
@@ -137,6 +141,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
         ...(tls === undefined ? {} : { tls }),
         logger,
         release: { runtime, ...(hostLostGraceMs === undefined ? {} : { hostLostGraceMs }) },
+        api: { downloads },
       });
     } catch (error) {
       await store.close().catch(() => {});

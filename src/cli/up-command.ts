@@ -55,6 +55,11 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
       'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
     )
     .option('--insecure-local', 'no API authentication (loopback only)')
+    .option(
+      '--max-concurrent-downloads <n>',
+      'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
+      '3',
+    )
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
       // The whole stack (fastify, SQLite, the proxy) loads when `up` runs, not at every start-up.
