@@ -34,7 +34,8 @@ export type ErrorCode =
   | 'request_timeout'
   | 'destination_refused'
   | 'payload_too_large'
-  | 'too_many_streams';
+  | 'too_many_streams'
+  | 'range_not_satisfiable';
 
 interface CodeInfo {
   /** HTTP status the API and the proxy answer with. */
@@ -126,6 +127,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     status: 503,
     exit: 1,
     summary: 'the token already holds as many /v1/stream and /v1/events streams as it may',
+  },
+  range_not_satisfiable: {
+    status: 416,
+    exit: 2,
+    summary: "a download's Range is malformed, not one range, or outside the artifact",
   },
 };
 

@@ -62,6 +62,7 @@ export const versionSchema = z.looseObject({
   module: z.string(),
   version: z.string(),
   run: z.unknown(),
+  artifact: z.unknown().optional(),
   createdAt: ts,
 });
 

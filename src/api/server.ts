@@ -14,6 +14,7 @@ import type {
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import { ERROR_CODES, TurnoutError } from '../errors.js';
 import type { StatsWindow } from '../release/stats-window.js';
@@ -25,6 +26,7 @@ import type { ApiAuth } from './auth.js';
 import { installAuth, isInsecureLocal } from './auth.js';
 import { ChangeWatch } from './change-watch.js';
 import { applyPlugin } from './routes/apply.js';
+import { artifactsPlugin, DEFAULT_MAX_ARTIFACT_BYTES } from './routes/artifacts.js';
 import { assignmentsPlugin } from './routes/assignments.js';
 import { auditPlugin } from './routes/audit.js';
 import { edgePlugin } from './routes/edge.js';
@@ -80,6 +82,10 @@ export interface ApiServerOptions {
   tls?: ApiTls;
   /** The download throttle (routes/permits.ts): K hosts at once, permit ttl. */
   downloads?: { maxConcurrent?: number; ttlMs?: number };
+  /** The artifact store /v1/artifacts serves; none: those routes answer not_found. */
+  artifacts?: ArtifactStore | null;
+  /** The largest artifact upload in bytes. Default DEFAULT_MAX_ARTIFACT_BYTES (512 MiB). */
+  maxArtifactBytes?: number;
 }
 
 export interface ApiTls {
@@ -268,6 +274,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
         slots,
       });
       await v1.register(explainPlugin, { publisher: pub });
+      await v1.register(artifactsPlugin, {
+        store,
+        artifacts: options.artifacts ?? null,
+        maxBytes: options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
+      });
     },
     { prefix: '/v1' },
   );

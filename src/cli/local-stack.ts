@@ -25,10 +25,11 @@ import { openProcessRuntime } from '../runtime/process-runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
 import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
-import { openStoreAt } from '../server/open-store.js';
+import { openStoreWithArtifacts } from '../server/open-store.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { dataDirToken, generatedApiToken } from '../server/tokens.js';
+import { parseByteFlag } from './byte-flag.js';
 import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
@@ -62,6 +63,8 @@ export interface LocalOptions {
   insecure?: boolean;
   /** `--max-concurrent-downloads`: K for the artifact download throttle. */
   maxConcurrentDownloads?: string;
+  /** `--max-artifact-bytes`: the largest artifact upload (default 512 MiB). */
+  maxArtifactBytes?: string;
 }
 
 export interface LocalStack {
@@ -241,7 +244,12 @@ async function startLocked(
   // The proxy supervisor's exits and restarts are worth an info line each.
   const upLogger = pino({ name: 'turnout-up', level: 'info' }, pino.destination(2));
   const agentLogger = pino({ name: 'turnout-agent', level: 'warn' }, pino.destination(2));
-  const store = await openStoreAt(storeAt);
+  const maxArtifactBytes =
+    flags.maxArtifactBytes === undefined
+      ? undefined
+      : parseByteFlag(flags.maxArtifactBytes, '--max-artifact-bytes');
+  const opened = await openStoreWithArtifacts(storeAt);
+  const { store } = opened;
   const adminUrl =
     proxyAdmin === null ? null : `http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`;
   // Instances run from the current directory (relative commands and cwd resolve here), and
@@ -301,11 +309,15 @@ async function startLocked(
         downloads: downloadsOf(flags.maxConcurrentDownloads),
         edgeUrl: () => (edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`),
       },
+      artifacts: {
+        store: opened.artifacts,
+        ...(maxArtifactBytes === undefined ? {} : { maxBytes: maxArtifactBytes }),
+      },
     });
   } catch (error) {
     await (agent as HostAgent | null)?.stop().catch(() => {});
     await processes.close().catch(() => {});
-    await store.close().catch(() => {});
+    await opened.close().catch(() => {});
     throw listenError(error, { '--api': api });
   }
   const apiUrl = apiUrlOf(cp.app, api, tls !== undefined);
@@ -379,7 +391,7 @@ async function startLocked(
         await cp.engine?.stop().catch(() => {});
         await localAgent.stop({ stopInstances: flags.keepInstances !== true }).catch(() => {});
         await cp.stop().catch(() => {});
-        await store.close().catch(() => {});
+        await opened.close().catch(() => {});
       })();
       return stopping;
     },

@@ -54,6 +54,10 @@ export function registerServerCommand(
       'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
       '3',
     )
+    .option(
+      '--max-artifact-bytes <n>',
+      'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
+    )
     .option('--json', 'print where it listens and what it uses as JSON')
     .action(async (flags: ServerFlags) => {
       const { startServer } = await import('./server-stack.js');

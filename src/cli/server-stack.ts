@@ -16,11 +16,12 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
 import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
-import { openStoreAt } from '../server/open-store.js';
+import { openStoreWithArtifacts } from '../server/open-store.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import type { DataDirToken } from '../server/tokens.js';
 import { dataDirToken, generatedApiToken, readTokensFile } from '../server/tokens.js';
 import type { Store } from '../store/store.js';
+import { parseByteFlag } from './byte-flag.js';
 import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { hostForUrl } from './local-stack.js';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   hostLostGrace?: string;
   /** `--max-concurrent-downloads`: K, hosts downloading artifacts at once (routes/permits.ts). */
   maxConcurrentDownloads?: string;
+  /** `--max-artifact-bytes`: the largest artifact upload (default 512 MiB). */
+  maxArtifactBytes?: string;
 }
 
 export interface ServerStack {
@@ -117,6 +120,10 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
       ? undefined
       : parsePositiveInt(flags.hostLostGrace, '--host-lost-grace');
   const downloads = downloadsOf(flags.maxConcurrentDownloads);
+  const maxArtifactBytes =
+    flags.maxArtifactBytes === undefined
+      ? undefined
+      : parseByteFlag(flags.maxArtifactBytes, '--max-artifact-bytes');
   const warning = checkApiListen(
     listen.host,
     { tls: tls !== undefined, insecure: flags.insecure === true },
@@ -129,7 +136,8 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
   try {
     const auth = fileAuth ?? (await serverAuth(flags, dataDir));
     const warnings = [...(warning === null ? [] : [warning]), ...auth.warnings];
-    const store = await openStoreAt(storeAt);
+    const opened = await openStoreWithArtifacts(storeAt);
+    const { store } = opened;
     const runtime = fleetRuntime(store);
     const logger = pino({ name: 'turnout-server', level: 'warn' }, pino.destination(2));
     let cp: ControlPlane;
@@ -142,9 +150,13 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
         logger,
         release: { runtime, ...(hostLostGraceMs === undefined ? {} : { hostLostGraceMs }) },
         api: { downloads },
+        artifacts: {
+          store: opened.artifacts,
+          ...(maxArtifactBytes === undefined ? {} : { maxBytes: maxArtifactBytes }),
+        },
       });
     } catch (error) {
-      await store.close().catch(() => {});
+      await opened.close().catch(() => {});
       throw listenError(error, { '--listen': listen });
     }
     const address = cp.app.server.address();
@@ -169,7 +181,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
           try {
             await cp.stop().catch(() => {});
             await runtime.close().catch(() => {});
-            await store.close().catch(() => {});
+            await opened.close().catch(() => {});
           } finally {
             lock.release();
             clearInterval(hold);

@@ -60,6 +60,10 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
       'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
       '3',
     )
+    .option(
+      '--max-artifact-bytes <n>',
+      'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
+    )
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
       // The whole stack (fastify, SQLite, the proxy) loads when `up` runs, not at every start-up.

@@ -13,6 +13,9 @@ import type { Logger } from 'pino';
 import type { ApiAuth } from '../api/auth.js';
 import type { ApiServerOptions, ApiTls, ListenOptions } from '../api/server.js';
 import { createApiServer, listenApi } from '../api/server.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ArtifactCollectorOptions } from '../artifacts/collector.js';
+import { ArtifactCollector } from '../artifacts/collector.js';
 import type { HealthCheckerOptions } from '../control/health-checker.js';
 import { HealthChecker, notOnAgentHosts } from '../control/health-checker.js';
 import { LeaseSweeper, REGISTRY_ACTOR } from '../control/lease-sweeper.js';
@@ -66,6 +69,15 @@ export interface ControlPlaneOptions {
    * engine's recovery waits on it. A throw stops the API and fails the start.
    */
   readonly afterListen?: (app: FastifyInstance) => Promise<void>;
+  /**
+   * The artifact store /v1/artifacts serves and the collector sweeps (on the leader); none: no
+   * artifact routes, no collector. The caller owns it (opens and closes it).
+   */
+  readonly artifacts?: {
+    readonly store: ArtifactStore;
+    /** --max-artifact-bytes. Default 512 MiB. */
+    readonly maxBytes?: number;
+  } & Omit<ArtifactCollectorOptions, 'store' | 'artifacts' | 'leading' | 'logger'>;
 }
 
 export interface ControlPlane {
@@ -79,6 +91,7 @@ export interface ControlPlane {
   readonly statsScraper: StatsScraper;
   readonly engine: ReleaseEngine | null;
   readonly notifier: NotifierDeliverer;
+  readonly artifactCollector: ArtifactCollector | null;
   /** Stops the workers, then the API and the publisher; the store stays open. Idempotent. */
   stop(): Promise<void>;
 }
@@ -127,6 +140,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       pushStats: (host, json) => statsScraper.push(host, json),
       ...options.api,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.artifacts === undefined
+        ? {}
+        : {
+            artifacts: options.artifacts.store,
+            ...(options.artifacts.maxBytes === undefined
+              ? {}
+              : { maxArtifactBytes: options.artifacts.maxBytes }),
+          }),
     });
     url = await listenApi(app, options.listen);
     await options.afterListen?.(app);
@@ -170,7 +191,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     leading,
     logger: child('health'),
   });
+  const artifactCollector =
+    options.artifacts === undefined
+      ? null
+      : new ArtifactCollector({
+          ...options.artifacts,
+          artifacts: options.artifacts.store,
+          store,
+          leading,
+          ...(logger === undefined ? {} : { logger: child('artifacts') as Logger }),
+        });
   leaseSweeper.start();
+  artifactCollector?.start();
   await healthChecker.start();
   statsScraper.start();
   deliverer.start();
@@ -199,6 +231,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     statsScraper,
     engine: releaseEngine,
     notifier: deliverer,
+    artifactCollector,
     stop() {
       stopping ??= (async () => {
         await releaseEngine?.stop();
@@ -207,6 +240,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           healthChecker.stop(),
           leaseSweeper.stop(),
           deliverer.stop(),
+          artifactCollector?.stop(),
         ]);
         await api.close();
         publisher.stop();

@@ -45,7 +45,17 @@ export interface Database extends NotifierTables, HostTables {
     created_at: string;
     updated_at: string;
   };
-  versions: { module: string; version: string; run: string | null; created_at: string };
+  versions: {
+    module: string;
+    version: string;
+    run: string | null;
+    /** Migration 0008: the artifact (JSON) or null. */
+    artifact: string | null;
+    created_at: string;
+  };
+  /** Migration 0008, Postgres only: the artifact store's index and its chunks (src/artifacts). */
+  artifacts: { sha256: string; size: string | number; chunks: number; created_at: string };
+  artifact_chunks: { sha256: string; seq: number; data: Uint8Array };
   instances: {
     id: string;
     module: string;
@@ -149,6 +159,7 @@ export const versionOf = (r: Row<'versions'>): Version => ({
   module: r.module,
   version: r.version,
   run: r.run === null ? null : fromJson(r.run),
+  artifact: r.artifact === null ? null : fromJson(r.artifact),
   createdAt: r.created_at,
 });
 

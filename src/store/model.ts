@@ -95,10 +95,56 @@ export const moduleInputSchema = z.strictObject({
   placement: placementSchema.default(null),
 });
 
+/** An artifact's identity: the sha256 of its bytes, 64 lower-case hex digits. */
+export const sha256Schema = z
+  .string({ error: (i) => (i.input === undefined ? 'is required' : 'a sha256 must be a string') })
+  .regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lower-case hex digits');
+
+const artifactSizeSchema = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * What a version runs (docs/artifacts.md): a gzip tarball pushed to this control plane's artifact
+ * store (sha256 + size), or one agents fetch from `url` and check against sha256. Null: a command
+ * already on the host (today's behaviour, for local development).
+ */
+export const artifactRefSchema = z
+  .strictObject({
+    sha256: sha256Schema,
+    size: artifactSizeSchema.nullable().optional(),
+    url: z
+      .url({ protocol: /^https?$/, error: 'an artifact url is http:// or https://' })
+      .max(2048)
+      .nullable()
+      .optional(),
+  })
+  // One object rather than a union, so that an error names its field (artifact.sha256), not the
+  // whole union; the output is one of the two shapes.
+  .superRefine((a, ctx) => {
+    if ((a.url ?? null) === null && (a.size ?? null) === null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['size'],
+        message: 'is required for a pushed artifact (give url for one fetched from elsewhere)',
+      });
+  })
+  .transform(
+    (a): ArtifactRef =>
+      (a.url ?? null) === null
+        ? { sha256: a.sha256, size: a.size as number }
+        : { url: a.url as string, sha256: a.sha256, size: a.size ?? null },
+  )
+  .nullable();
+
+/** A pushed artifact (in this control plane's store) or one agents fetch from its url. */
+export type ArtifactRef =
+  | { sha256: string; size: number }
+  | { url: string; sha256: string; size: number | null };
+
 export const versionInputSchema = z.strictObject({
   module: nameSchema('module'),
   version: versionLabelSchema,
   run: runOverrideSchema.nullable().default(null),
+  artifact: artifactRefSchema.default(null),
 });
 
 export const INSTANCE_STATES = ['starting', 'ready', 'draining', 'stopped'] as const;

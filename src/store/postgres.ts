@@ -7,11 +7,13 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './db.js';
 import { openSqlStore } from './sql-store.js';
-import type { Store } from './store.js';
+import type { ArtifactLookup, Store } from './store.js';
 
 export interface PostgresStoreOptions {
   /** Pool size per replica; the control plane's queries are short. */
   maxConnections?: number;
+  /** Where pushed artifacts are (src/artifacts); none: a version naming one is refused. */
+  artifacts?: ArtifactLookup;
 }
 
 /** Opens the store at `url` (`postgres://user@host:port/db`), applying pending migrations. */
@@ -19,7 +21,11 @@ export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
 ): Promise<Store> {
-  return openSqlStore({ db: await createPostgresKysely(url, options), dialect: 'postgres' });
+  return openSqlStore({
+    db: await createPostgresKysely(url, options),
+    dialect: 'postgres',
+    ...(options.artifacts === undefined ? {} : { artifacts: options.artifacts }),
+  });
 }
 
 /** The Kysely database over a checked connection pool, not migrated. */

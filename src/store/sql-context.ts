@@ -14,6 +14,7 @@ import { auditOf, toJson } from './db.js';
 import type { SqlDialect } from './migrations/index.js';
 import type { AuditEntry } from './model.js';
 import { actorSchema } from './model.js';
+import type { ArtifactLookup } from './store.js';
 
 export class SqlContext {
   #locked = false;
@@ -24,6 +25,8 @@ export class SqlContext {
     readonly dialect: SqlDialect,
     /** False for the store's own non-transactional reads; writes there are a bug. */
     readonly inTransaction: boolean,
+    /** The artifact store versions are checked against; none: a pushed artifact is refused. */
+    readonly artifacts: ArtifactLookup | null = null,
   ) {}
 
   /** Call first in every write, before the reads its validation depends on. */

@@ -1,9 +1,10 @@
 // Versions (immutable artifacts) and instances (running copies of them, registered by runtimes).
 
 import { randomUUID } from 'node:crypto';
+import { TurnoutError } from '../errors.js';
 import { toPage } from './cursor.js';
 import { instanceOf, toJson, versionOf } from './db.js';
-import type { Instance, Version } from './model.js';
+import type { ArtifactRef, Instance, Version } from './model.js';
 import {
   instanceInputSchema,
   instancePatchSchema,
@@ -13,8 +14,9 @@ import {
 import type { SqlContext } from './sql-context.js';
 import { keyAfter, pageOf } from './sql-context.js';
 import { sameContent } from './sql-shared.js';
-import type { StoreTx } from './store.js';
+import type { ArtifactLookup, ArtifactReference, StoreTx } from './store.js';
 import {
+  checkArtifactUnchanged,
   checkOverrideKind,
   checkUnreferenced,
   checkVersionUnchanged,
@@ -30,6 +32,8 @@ type FleetOps = Pick<
   | 'listVersions'
   | 'createVersion'
   | 'deleteVersion'
+  | 'listArtifactReferences'
+  | 'lockArtifactReferences'
   | 'getInstance'
   | 'listInstances'
   | 'createInstance'
@@ -37,6 +41,32 @@ type FleetOps = Pick<
   | 'deleteInstance'
   | 'renewLeases'
 >;
+
+/**
+ * A pushed artifact (no url) must be in the artifact store, with the size the version says;
+ * one fetched from a url is the agents' to check.
+ */
+async function checkArtifactPresent(
+  artifacts: ArtifactLookup | null,
+  artifact: ArtifactRef | null,
+): Promise<void> {
+  if (artifact === null || 'url' in artifact) return;
+  const meta = artifacts === null ? null : await artifacts.head(artifact.sha256);
+  if (meta === null) {
+    throw new TurnoutError(
+      'bad_request',
+      `artifact.sha256: no artifact with this sha256 (${artifact.sha256}): push it first`,
+      'artifact.sha256',
+    );
+  }
+  if (meta.size !== artifact.size) {
+    throw new TurnoutError(
+      'bad_request',
+      `artifact.size: the artifact ${artifact.sha256} is ${meta.size} bytes, not ${artifact.size}`,
+      'artifact.size',
+    );
+  }
+}
 
 export function fleetOps(cx: SqlContext): FleetOps {
   const db = cx.db;
@@ -59,8 +89,27 @@ export function fleetOps(cx: SqlContext): FleetOps {
     return row === undefined ? null : instanceOf(row);
   };
 
+  const artifactReferences = async (): Promise<ArtifactReference[]> => {
+    const rows = await db
+      .selectFrom('versions')
+      .select(['module', 'version', 'artifact'])
+      .where('artifact', 'is not', null)
+      .orderBy('module')
+      .orderBy('version')
+      .execute();
+    return rows.flatMap((r) => {
+      const a = JSON.parse(r.artifact as string) as ArtifactRef;
+      return 'url' in a ? [] : [{ sha256: a.sha256, module: r.module, version: r.version }];
+    });
+  };
+
   return {
     getVersion,
+    listArtifactReferences: artifactReferences,
+    async lockArtifactReferences(actor) {
+      await cx.lock(actor);
+      return artifactReferences();
+    },
     async listVersions(query) {
       const { limit, after } = pageOf(query, 2);
       let q = db.selectFrom('versions').selectAll().orderBy('module').orderBy('version');
@@ -75,6 +124,7 @@ export function fleetOps(cx: SqlContext): FleetOps {
       const existing = await getVersion(v.module, v.version);
       if (existing !== null) {
         checkVersionUnchanged(existing, v);
+        checkArtifactUnchanged(existing, v.artifact);
         return existing; // identical re-creation: nothing to write, nothing to audit
       }
       const module = await db
@@ -84,10 +134,14 @@ export function fleetOps(cx: SqlContext): FleetOps {
         .executeTakeFirst();
       if (module === undefined) throw unknownRef('module', 'module', v.module);
       checkOverrideKind(v.module, JSON.parse(module.run), v.run);
+      // Under the writer lock: the artifact collector deletes under it too (src/artifacts/gc.ts),
+      // so an artifact found here is not collected before this version commits.
+      await checkArtifactPresent(cx.artifacts, v.artifact);
       const row = {
         module: v.module,
         version: v.version,
         run: v.run === null ? null : toJson(v.run),
+        artifact: v.artifact === null ? null : toJson(v.artifact),
         created_at: cx.now(),
       };
       await db.insertInto('versions').values(row).execute();

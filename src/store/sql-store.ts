@@ -19,7 +19,7 @@ import { moduleOps } from './sql-modules.js';
 import { notifierOps } from './sql-notifiers.js';
 import { permitOps } from './sql-permits.js';
 import { ticketOps } from './sql-tickets.js';
-import type { Store, StoreTx, StoreWrites } from './store.js';
+import type { ArtifactLookup, Store, StoreTx, StoreWrites } from './store.js';
 import { WRITE_METHODS } from './store.js';
 
 function opsFor(cx: SqlContext): StoreTx {
@@ -44,10 +44,18 @@ export interface SqlStoreOptions {
   dialect: SqlDialect;
   /** Closes what the driver opened (the pool, the file), after Kysely's own destroy. */
   onClose?: () => Promise<void> | void;
+  /** Where pushed artifacts are (src/artifacts); none: a version naming one is refused. */
+  artifacts?: ArtifactLookup;
 }
 
 /** Applies pending migrations, then answers the store. */
-export async function openSqlStore({ db, dialect, onClose }: SqlStoreOptions): Promise<Store> {
+export async function openSqlStore({
+  db,
+  dialect,
+  onClose,
+  artifacts = undefined,
+}: SqlStoreOptions): Promise<Store> {
+  const lookup = artifacts ?? null;
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>, dialect);
   } catch (error) {
@@ -69,7 +77,9 @@ export async function openSqlStore({ db, dialect, onClose }: SqlStoreOptions): P
     outside();
     return db
       .transaction()
-      .execute((trx) => inside.run(true, () => fn(opsFor(new SqlContext(trx, dialect, true)))));
+      .execute((trx) =>
+        inside.run(true, () => fn(opsFor(new SqlContext(trx, dialect, true, lookup)))),
+      );
   };
 
   // Each write method on the store itself is the same method on a fresh transaction. The cast is
@@ -81,7 +91,10 @@ export async function openSqlStore({ db, dialect, onClose }: SqlStoreOptions): P
   }
 
   type AnyMethod = (...args: unknown[]) => unknown;
-  const reads = opsFor(new SqlContext(db, dialect, false)) as unknown as Record<string, AnyMethod>;
+  const reads = opsFor(new SqlContext(db, dialect, false, lookup)) as unknown as Record<
+    string,
+    AnyMethod
+  >;
   for (const [name, read] of Object.entries(reads)) {
     reads[name] = async (...args: unknown[]) => {
       outside();

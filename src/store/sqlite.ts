@@ -12,7 +12,7 @@ import type { DatabaseConnection, Driver } from 'kysely';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
 import type { Database } from './db.js';
 import { openSqlStore } from './sql-store.js';
-import type { Store } from './store.js';
+import type { ArtifactLookup, Store } from './store.js';
 
 /** Blocking busy wait for the rare lock a plain read or migration DDL meets (another process). */
 const STATEMENT_BUSY_MS = 5000;
@@ -72,10 +72,13 @@ class ImmediateDialect extends SqliteDialect {
 const opening = new Map<string, Promise<unknown>>();
 
 /** Opens (creating it and its directory if needed) the SQLite store at `path`. */
-export async function openSqliteStore(path: string): Promise<Store> {
+export async function openSqliteStore(
+  path: string,
+  options: { artifacts?: ArtifactLookup } = {},
+): Promise<Store> {
   const key = path === ':memory:' ? path : resolve(path);
   const previous = opening.get(key) ?? Promise.resolve();
-  const open = previous.catch(() => undefined).then(() => openNow(path));
+  const open = previous.catch(() => undefined).then(() => openNow(path, options));
   opening.set(key, open);
   try {
     return await open;
@@ -125,6 +128,6 @@ export function createSqliteKysely(path: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new ImmediateDialect(raw) });
 }
 
-function openNow(path: string): Promise<Store> {
-  return openSqlStore({ db: createSqliteKysely(path), dialect: 'sqlite' });
+function openNow(path: string, options: { artifacts?: ArtifactLookup }): Promise<Store> {
+  return openSqlStore({ db: createSqliteKysely(path), dialect: 'sqlite', ...options });
 }

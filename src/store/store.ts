@@ -44,6 +44,21 @@ import type { PermitAnswer, PermitRequest } from './sql-permits.js';
 
 export type { Page, PageRequest } from './cursor.js';
 
+/** A version naming a pushed artifact. */
+export interface ArtifactReference {
+  sha256: string;
+  module: string;
+  version: string;
+}
+
+/**
+ * What the store asks of the artifact store (src/artifacts): whether it holds an artifact, and
+ * its size. A version naming a pushed artifact is refused unless it is there.
+ */
+export interface ArtifactLookup {
+  head(sha256: string): Promise<{ size: number } | null>;
+}
+
 /** What the last `apply` of an object gave: its top-level field names (never their values). */
 export interface AppliedRecord {
   /** The apply kind: `Module`, `Lane`, … */
@@ -64,6 +79,8 @@ export interface StoreReads {
   getModule(name: string): Promise<Module | null>;
   listModules(query?: PageRequest & { org?: string }): Promise<Page<Module>>;
   getVersion(module: string, version: string): Promise<Version | null>;
+  /** Which versions name which pushed artifact (url artifacts are not the store's), by sha256. */
+  listArtifactReferences(): Promise<ArtifactReference[]>;
   listVersions(query?: PageRequest & { module?: string }): Promise<Page<Version>>;
   getInstance(id: string): Promise<Instance | null>;
   listInstances(
@@ -122,6 +139,12 @@ export interface StoreWrites {
   /** Idempotent for identical content; different content for an existing version is an error. */
   createVersion(input: VersionInput, actor: string): Promise<Version>;
   deleteVersion(module: string, version: string, actor: string): Promise<void>;
+  /**
+   * listArtifactReferences under the writer lock: until the transaction ends no version can come
+   * to name an artifact, so the collector (src/artifacts/collector.ts) deletes the unnamed ones
+   * inside it without racing a version's creation. Writes nothing.
+   */
+  lockArtifactReferences(actor: string): Promise<ArtifactReference[]>;
   createInstance(input: InstanceInput, actor: string): Promise<Instance>;
   updateInstance(id: string, patch: InstancePatch, actor: string): Promise<Instance>;
   deleteInstance(id: string, actor: string): Promise<void>;
@@ -237,6 +260,7 @@ const WRITES: Record<keyof StoreWrites, true> = {
   deleteModule: true,
   createVersion: true,
   deleteVersion: true,
+  lockArtifactReferences: true,
   createInstance: true,
   updateInstance: true,
   deleteInstance: true,

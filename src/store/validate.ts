@@ -4,7 +4,7 @@
 
 import type { z } from 'zod';
 import { TurnoutError } from '../errors.js';
-import type { RunOverride, RunSpec, TicketItem, Version } from './model.js';
+import type { ArtifactRef, RunOverride, RunSpec, TicketItem, Version } from './model.js';
 
 // The graph checks live in graph.ts for size; this module stays the one place to import checks from.
 export { checkCalls, checkNoCycle, findCycle, reachableModules } from './graph.js';
@@ -92,6 +92,20 @@ export function checkVersionUnchanged(
     `run: version ${existing.module}@${existing.version} already exists with a different run; versions are immutable, create a new version`,
     'run',
   );
+}
+
+/** A version's artifact is immutable too; another one is a conflict, never a silent swap. */
+export function checkArtifactUnchanged(existing: Version, incoming: ArtifactRef | null): void {
+  if (sameJson(existing.artifact, incoming)) return;
+  throw new TurnoutError(
+    'conflict',
+    `artifact: version ${existing.module}@${existing.version} already exists with ${artifactText(existing.artifact)}; versions are immutable, create a new version`,
+    'artifact',
+  );
+}
+
+function artifactText(a: ArtifactRef | null): string {
+  return a === null ? 'no artifact' : `artifact sha256 ${a.sha256}`;
 }
 
 /** A version's override must be for the runtime its module runs on. */

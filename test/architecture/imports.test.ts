@@ -16,6 +16,8 @@ const LAYERS = [
   'routing',
   'config',
   'store',
+  // The artifact store (issue 14): the store's tables and types below it; the API serves it.
+  'artifacts',
   'runtime',
   'proxy',
   'release',

@@ -33,6 +33,7 @@ const version = (m: string, v: string): Version => ({
   module: m,
   version: v,
   run: null,
+  artifact: null,
   createdAt: T0,
 });
 const lane = (name: string, createdAt: string, over: Partial<Lane> = {}): Lane => ({

@@ -120,7 +120,7 @@ function storeState(hosts: readonly Host[] | undefined): StoreState {
         ...stamp,
       } as StoreState['modules'][number],
     ],
-    versions: [{ module: 'orders', version: '1', run: null, createdAt: T0 }],
+    versions: [{ module: 'orders', version: '1', run: null, artifact: null, createdAt: T0 }],
     instances: [
       instance('i1', 'h1', 9001),
       instance('i2', 'h2', 9002),

@@ -12,6 +12,7 @@ import { notifiers } from './0004-notifiers.js';
 import { hosts } from './0005-hosts.js';
 import { assignments } from './0006-assignments.js';
 import { applied } from './0007-applied.js';
+import { artifacts } from './0008-artifacts.js';
 import { artifactDownloads } from './0009-artifact-downloads.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -26,7 +27,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0005-hosts': hosts(dialect),
     '0006-assignments': assignments(dialect),
     '0007-applied': applied(dialect),
-    // 0008 is the artifact store's (issue 14, art-store); 0009 sorts after it either way.
+    '0008-artifacts': artifacts(dialect),
     '0009-artifact-downloads': artifactDownloads(dialect),
   };
 }
