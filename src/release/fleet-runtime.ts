@@ -77,15 +77,10 @@ export function healthOf(a: Assignment): InstanceHealth {
 
 /** The version's artifact as the agent downloads it (url null: from this control plane's store). */
 export function artifactOf(version: Version | null): AssignmentArtifact | null {
-  // Until the version model carries `artifact` (issue 14's store side) this reads it loosely.
-  const a = (version as { artifact?: VersionArtifact | null } | null)?.artifact ?? null;
+  const a = version?.artifact ?? null;
   if (a === null) return null;
   return { sha256: a.sha256, size: a.size, url: 'url' in a ? a.url : null };
 }
-
-type VersionArtifact =
-  | { sha256: string; size: number }
-  | { url: string; sha256: string; size: number | null };
 
 /** Why an assignment failed, with what the agent last saw of it. */
 function failureOf(a: Assignment): string {
