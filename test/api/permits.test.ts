@@ -122,6 +122,13 @@ describe('download permits', () => {
       artifact: { sha256: SHA, size: 1234, url: null },
       status: report,
     });
+    // Viewers see every host's (release status, the dashboard), filtered by module and version.
+    const seen = await a.call('GET', '/v1/assignments?module=web&version=1.0.0', { as: 'viewer' });
+    expect(seen.status).toBe(200);
+    expect(seen.body.assignments.map((x: { id: string }) => x.id)).toEqual(['web-1']);
+    const none = await a.call('GET', '/v1/assignments?module=account', { as: 'viewer' });
+    expect(none.body.assignments).toEqual([]);
+    expect((await a.call('GET', '/v1/assignments', { as: null })).status).toBe(401);
     const badStep = await a.call('PUT', '/v1/hosts/h1/assignments/web-1/status', {
       as: 'agent',
       body: { phase: 'pending', step: 'teleport' },

@@ -192,6 +192,37 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
   );
 
   app.get(
+    '/assignments',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['agents'],
+        description:
+          "Every host's assignments, optionally of one module (and version): where each instance start is (step, download progress), for `release status` and the dashboard.",
+        querystring: z.object({
+          module: z.string().max(128).optional(),
+          version: z.string().max(128).optional(),
+        }),
+        response: {
+          200: z.object({ assignments: z.array(assignmentSchema) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { module, version } = req.query;
+      const all = await store.listAssignments();
+      return {
+        assignments: all.filter(
+          (a) =>
+            (module === undefined || a.module === module) &&
+            (version === undefined || a.version === version),
+        ),
+      };
+    },
+  );
+
+  app.get(
     '/hosts/:name/assignments/stream',
     {
       config: { role: 'agent' },
