@@ -239,6 +239,8 @@ const cases: { name: string; assignments: Assignment[]; local: LocalView; action
           phase: 'failed',
           error: 'command no-such-command not found',
           logTail: ['sh: no-such-command: not found'],
+          // A note without a step is a failed process start.
+          step: 'start',
         },
       },
     ],
