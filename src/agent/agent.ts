@@ -10,6 +10,10 @@
 import { mkdir } from 'node:fs/promises';
 import { request } from 'undici';
 import type { Runtime } from '../runtime/runtime.js';
+import type { DownloadProgress } from '../store/assignment-model.js';
+import { ArtifactCache, DEFAULT_CACHE_BYTES } from './artifact-cache.js';
+import { prepareArtifact, runInside, StepError } from './artifact-prepare.js';
+import type { UnpackCaps } from './artifact-unpack.js';
 import type { Assignment, HealthVerdict, StatusReport } from './assignment.js';
 import { AssignmentStream } from './assignment-stream.js';
 import { LocalHealth } from './health.js';
@@ -51,7 +55,16 @@ export interface AgentOptions {
   /** How often the agent looks again without being woken (retries, backoffs). Default 1000. */
   readonly tickMs?: number;
   readonly now?: () => number;
+  /** Artifacts (issue 14): the cache's bound in unpacked bytes, the largest download, unpack caps. */
+  readonly artifacts?: {
+    readonly cacheBytes?: number;
+    readonly maxDownloadBytes?: number;
+    readonly unpackCaps?: UnpackCaps;
+  };
 }
+
+/** The largest artifact an agent downloads by default (the server's own upload cap). */
+const MAX_DOWNLOAD_BYTES = 512 * 1024 ** 2;
 
 /** A failed start is tried again after this, doubling per failure up to the cap. */
 const START_RETRY = { initialMs: 1_000, maxMs: 30_000 };
@@ -95,9 +108,17 @@ export class HostAgent {
   private readonly sleepers = new Set<() => void>();
   private readonly loops: Promise<void>[] = [];
   private adoption: { adopted: number; dead: string[] } | null = null;
+  private readonly cache: ArtifactCache;
+  /** A progress report that came while one for the same id was on its way: sent after it. */
+  private readonly nextReport = new Map<string, StatusReport>();
 
   constructor(private readonly o: AgentOptions) {
     this.now = o.now ?? Date.now;
+    this.cache = new ArtifactCache({
+      dataDir: o.dataDir,
+      maxBytes: o.artifacts?.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      ...(o.artifacts?.unpackCaps === undefined ? {} : { caps: o.artifacts.unpackCaps }),
+    });
     this.health = new LocalHealth({
       onChange: (id, verdict, detail) => this.onHealth(id, verdict, detail),
     });
@@ -122,6 +143,7 @@ export class HostAgent {
   async start(): Promise<void> {
     const { log, runtime } = this.o;
     await mkdir(this.o.dataDir, { recursive: true, mode: 0o700 });
+    await this.cache.open();
     const { adopted, dead } = await runtime.adopt();
     this.adoption = { adopted: adopted.length, dead };
     log.info(
@@ -196,6 +218,8 @@ export class HostAgent {
         lastExit: note?.lastExit ?? null,
         error: null,
         logTail: await this.logTail(id),
+        step: null,
+        download: null,
       });
     }
   }
@@ -374,7 +398,10 @@ export class HostAgent {
   private async startOne(a: Assignment): Promise<void> {
     this.starting.add(a.id);
     try {
-      const spec = { id: a.id, module: a.module, version: a.version, run: a.run };
+      this.progress(a.id, 'check', null);
+      const run = a.artifact === null ? a.run : await this.unpacked(a, a.artifact);
+      this.progress(a.id, 'start', null);
+      const spec = { id: a.id, module: a.module, version: a.version, run };
       const r = await this.o.runtime.start(spec);
       this.startFailures.delete(a.id);
       const note = this.notes.get(a.id);
@@ -393,6 +420,7 @@ export class HostAgent {
         logTail: await this.logTail(a.id),
         error: message(error).slice(0, 2000), // the report's bound
         retryAtMs: this.now() + delay,
+        step: error instanceof StepError ? error.step : 'start',
       });
       this.o.log.warn(
         'start_failed',
@@ -403,6 +431,53 @@ export class HostAgent {
       this.starting.delete(a.id);
       this.wake();
     }
+  }
+
+  /** The run inside the assignment's unpacked artifact (downloaded first if not cached). */
+  private async unpacked(
+    a: Assignment,
+    artifact: NonNullable<Assignment['artifact']>,
+  ): Promise<Assignment['run']> {
+    const dir = await prepareArtifact(artifact, {
+      host: this.o.name,
+      link: this.o.link,
+      cache: this.cache,
+      maxDownloadBytes: this.o.artifacts?.maxDownloadBytes ?? MAX_DOWNLOAD_BYTES,
+      onStep: (step, download) => this.progress(a.id, step, download),
+      sleep: (ms) => this.sleep(ms),
+      stopped: () => this.stopped,
+    });
+    const removed = await this.cache.evict(this.artifactsInUse()).catch(() => []);
+    if (removed.length > 0)
+      this.o.log.info('artifacts_evicted', { removed }, `cache: removed ${removed.join(', ')}`);
+    return runInside(dir, a.run, this.o.name);
+  }
+
+  /** Artifacts the cache must keep: those of this host's run assignments. */
+  private artifactsInUse(): Set<string> {
+    const inUse = new Set<string>();
+    for (const a of this.assignments ?? [])
+      if (a.desired === 'run' && a.artifact !== null) inUse.add(a.artifact.sha256);
+    return inUse;
+  }
+
+  /** Reports where a start is (pending, at `step`); the latest wins when reports queue. */
+  private progress(id: string, step: StatusReport['step'], download: DownloadProgress | null) {
+    const status: StatusReport = {
+      phase: 'pending',
+      address: null,
+      pid: null,
+      startedAt: null,
+      restarts: 0,
+      health: 'unknown',
+      lastExit: this.notes.get(id)?.lastExit ?? null,
+      error: null,
+      logTail: [],
+      step,
+      download,
+    };
+    if (this.reporting.has(id)) this.nextReport.set(id, status);
+    else void this.report(id, status, true);
   }
 
   private async stopOne(id: string, reason: StopReason): Promise<void> {
@@ -449,6 +524,9 @@ export class HostAgent {
       if (!gone) this.reportsFailing = true;
     } finally {
       this.reporting.delete(id);
+      const next = this.nextReport.get(id);
+      this.nextReport.delete(id);
+      if (next !== undefined && this.starting.has(id)) void this.report(id, next, true);
     }
   }
 

@@ -4,7 +4,7 @@
 // fields must not stop an agent.
 
 import { z } from 'zod';
-import { ASSIGNMENT_PHASES } from '../store/assignment-model.js';
+import { ASSIGNMENT_PHASES, ASSIGNMENT_STEPS } from '../store/assignment-model.js';
 
 export { ASSIGNMENT_PHASES };
 export type AssignmentPhase = (typeof ASSIGNMENT_PHASES)[number];
@@ -26,6 +26,17 @@ const statusSchema = z.object({
   lastExit: exitSchema.nullable(),
   error: z.string().nullable(),
   logTail: z.array(z.string()),
+  // Issue 14; an older server sends neither.
+  step: z.enum(ASSIGNMENT_STEPS).nullable().default(null),
+  download: z
+    .object({
+      state: z.enum(['queued', 'downloading', 'verified']),
+      bytes: z.number().int().min(0),
+      total: z.number().int().min(0).nullable(),
+      position: z.number().int().min(1).nullable(),
+    })
+    .nullable()
+    .default(null),
   reportedAt: z.string().nullable(),
 });
 
@@ -49,14 +60,23 @@ export const assignmentSchema = z.object({
       unhealthyThreshold: z.number().int().positive().optional(),
     })
     .nullable(),
+  /** What to download and run inside (issue 14); null or absent: a command on the host. */
+  artifact: z
+    .object({
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      size: z.number().int().min(0).nullable(),
+      url: z.string().nullable(),
+    })
+    .nullable()
+    .default(null),
   desired: z.enum(['run', 'stop']),
   status: statusSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
-export type Assignment = z.infer<typeof assignmentSchema>;
-export type AssignmentStatus = z.infer<typeof statusSchema>;
+export type Assignment = z.output<typeof assignmentSchema>;
+export type AssignmentStatus = z.output<typeof statusSchema>;
 /** What the agent reports (PUT /hosts/:name/assignments/:id/status): the server stamps reportedAt. */
 export type StatusReport = Omit<AssignmentStatus, 'reportedAt'>;
 

@@ -24,6 +24,8 @@ export interface InstanceNote {
   readonly error: string | null;
   /** A failed start is tried again at this time (ms since the epoch). */
   readonly retryAtMs: number | null;
+  /** The step a failed start failed at (download, unpack, start); null: none said. */
+  readonly step?: StatusReport['step'];
 }
 
 export interface LocalView {
@@ -107,6 +109,8 @@ export function sameStatus(a: StatusReport, b: StatusReport): boolean {
     a.restarts === b.restarts &&
     a.health === b.health &&
     a.error === b.error &&
+    a.step === b.step &&
+    JSON.stringify(a.download) === JSON.stringify(b.download) &&
     JSON.stringify(a.lastExit) === JSON.stringify(b.lastExit) &&
     JSON.stringify(a.logTail) === JSON.stringify(b.logTail)
   );
@@ -127,6 +131,9 @@ export function runningStatus(
     lastExit: note?.lastExit ?? null,
     error: null,
     logTail: [...(note?.logTail ?? [])],
+    // Healthy is in routing (the report moves the instance to ready); before that, health checks.
+    step: health === 'healthy' ? 'routing' : 'health',
+    download: null,
   };
 }
 
@@ -136,6 +143,7 @@ export function failedStatus(note: InstanceNote): StatusReport {
     lastExit: note.lastExit,
     error: note.error,
     logTail: [...note.logTail],
+    step: note.step ?? 'start',
   };
 }
 
@@ -154,5 +162,7 @@ function idle(phase: 'failed' | 'stopped'): StatusReport {
     lastExit: null,
     error: null,
     logTail: [],
+    step: null,
+    download: null,
   };
 }

@@ -2,7 +2,9 @@
 // register, heartbeat, report, stats, and the assignment stream. Every call goes from the host out
 // to the server: the control plane never opens a connection into a host.
 
+import type { PermitAnswer } from '../client/agent-client.js';
 import { createAgentClient } from '../client/agent-client.js';
+import { readCa } from '../client/pem.js';
 import type { Assignment, StatusReport } from './assignment.js';
 
 export interface HostRegistration {
@@ -21,7 +23,15 @@ export interface ServerLink {
   stats(host: string, stats: unknown): Promise<void>;
   /** The SSE URL of the host's assignments and the headers to send it. */
   streamRequest(host: string): { url: string; headers: Record<string, string> };
+  /** The download throttle: ask (again), renew while downloading, give back. */
+  askPermit(host: string, sha256: string): Promise<PermitAnswer>;
+  renewPermit(host: string, permit: string): Promise<void>;
+  releasePermit(host: string, permit: string): Promise<void>;
+  /** Where an artifact of this control plane's store is downloaded from, with the agent's token. */
+  artifactRequest(sha256: string): { url: string; headers: Record<string, string>; ca?: string };
 }
+
+export type { PermitAnswer };
 
 export interface ServerLinkOptions {
   readonly server: string;
@@ -47,6 +57,17 @@ export function createServerLink(options: ServerLinkOptions): ServerLink {
     assignments: (host) => client.assignments(host),
     report: (host, id, status) => client.report(host, id, status),
     stats: (host, stats) => client.pushStats(host, stats),
+    askPermit: (host, sha256) => client.askPermit(host, sha256),
+    renewPermit: (host, permit) => client.renewPermit(host, permit),
+    releasePermit: (host, permit) => client.releasePermit(host, permit),
+    artifactRequest: (sha256) => {
+      const ca = readCa(options.caFile);
+      return {
+        url: `${client.server}/v1/artifacts/${encodeURIComponent(sha256)}`,
+        headers: { authorization: `Bearer ${options.token}` },
+        ...(ca === undefined ? {} : { ca }),
+      };
+    },
     streamRequest: (host) => ({
       url: `${client.server}/v1/hosts/${encodeURIComponent(host)}/assignments/stream`,
       headers: {

@@ -40,6 +40,7 @@ import { lanesPlugin } from './routes/lanes.js';
 import { modulesPlugin } from './routes/modules.js';
 import { notifiersPlugin } from './routes/notifiers.js';
 import { orgsPlugin } from './routes/orgs.js';
+import { permitsPlugin } from './routes/permits.js';
 import { productsPlugin } from './routes/products.js';
 import { ticketsPlugin } from './routes/tickets.js';
 import { trafficPlugin } from './routes/traffic.js';
@@ -79,6 +80,8 @@ export interface ApiServerOptions {
   edgeUrl?: () => string | null;
   /** Serve HTTPS with this PEM certificate chain and key; none: plain HTTP. */
   tls?: ApiTls;
+  /** The download throttle (routes/permits.ts): K hosts at once, permit ttl. */
+  downloads?: { maxConcurrent?: number; ttlMs?: number };
   /** The artifact store /v1/artifacts serves; none: those routes answer not_found. */
   artifacts?: ArtifactStore | null;
   /** The largest artifact upload in bytes. Default DEFAULT_MAX_ARTIFACT_BYTES (512 MiB). */
@@ -258,6 +261,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
           ? {}
           : { keepaliveMs: options.assignments.keepaliveMs }),
       });
+      await v1.register(permitsPlugin, { store, ...options.downloads });
       await v1.register(trafficPlugin, { window: options.statsWindow ?? null });
       await v1.register(streamPlugin, { store, publisher: pub, slots });
       await v1.register(whoamiPlugin);

@@ -30,6 +30,7 @@ import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { dataDirToken, generatedApiToken } from '../server/tokens.js';
 import { parseByteFlag } from './byte-flag.js';
+import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
 import { LocalFleetRuntime, localHostName, startLocalAgent } from './up-fleet.js';
@@ -60,6 +61,8 @@ export interface LocalOptions {
   ca?: string;
   /** Plain HTTP beyond loopback, on purpose (src/server/listen-policy.ts). */
   insecure?: boolean;
+  /** `--max-concurrent-downloads`: K for the artifact download throttle. */
+  maxConcurrentDownloads?: string;
   /** `--max-artifact-bytes`: the largest artifact upload (default 512 MiB). */
   maxArtifactBytes?: string;
 }
@@ -303,6 +306,7 @@ async function startLocked(
       afterListen,
       // GET /v1/edge: what `release prerelease` puts in the curl it prints.
       api: {
+        downloads: downloadsOf(flags.maxConcurrentDownloads),
         edgeUrl: () => (edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`),
       },
       artifacts: {

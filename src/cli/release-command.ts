@@ -11,6 +11,7 @@ import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
 import { newLines } from './log-follow.js';
+import type { AssignmentData } from './release-hosts-view.js';
 import type { EventData, InstanceData, LaneShare, TicketData } from './release-view.js';
 import { prereleaseHeader, renderTicket, settled } from './release-view.js';
 import { WATCH_EXIT, watchEnd, watchEndLine } from './watch-end.js';
@@ -126,7 +127,20 @@ async function snapshot(client: ApiClient, id: number) {
   const share = ['prerelease', 'canary'].includes(ticket.state)
     ? await laneShare(client, ticket)
     : null;
-  return { ticket, instances, events, share };
+  // Where each host's instance start is (issue 14); a control plane before it has no such list.
+  const assignments = (
+    (await Promise.all(
+      ticket.items.map((i) =>
+        client
+          .get(
+            `/v1/assignments?module=${encodeURIComponent(i.module)}&version=${encodeURIComponent(i.version)}`,
+          )
+          .then((r) => (r as { assignments: AssignmentData[] }).assignments)
+          .catch(() => [] as AssignmentData[]),
+      ),
+    )) as AssignmentData[][]
+  ).flat();
+  return { ticket, instances, events, share, assignments };
 }
 
 /** The lane's share of the requests entering the product in the last 10 s (null: no stats). */
@@ -166,7 +180,7 @@ async function follow(
     const text =
       flags.json === true
         ? JSON.stringify(s.ticket)
-        : renderTicket(s.ticket, s.instances, s.events).join('\n');
+        : renderTicket(s.ticket, s.instances, s.events, null, s.assignments).join('\n');
     if (text !== last) {
       io.out(tty ? `\x1b[H\x1b[2J${text}` : text);
       last = text;
@@ -420,7 +434,7 @@ export function registerReleaseCommand(
     io.out(
       f.json === true
         ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
-        : renderTicket(s.ticket, s.instances, s.events).join('\n'),
+        : renderTicket(s.ticket, s.instances, s.events, null, s.assignments).join('\n'),
     );
     setExit(0);
   });

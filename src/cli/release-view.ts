@@ -5,6 +5,8 @@
 import type { Progress } from '../release/progress.js';
 import { escapeControl } from '../safe-text.js';
 import { eventSentence } from './event-text.js';
+import type { AssignmentData } from './release-hosts-view.js';
+import { hostStepLines } from './release-hosts-view.js';
 
 export interface TicketData {
   id: number;
@@ -83,6 +85,7 @@ export function renderTicket(
   instances: InstanceData[],
   events: EventData[],
   share: LaneShare | null = null,
+  assignments: readonly AssignmentData[] = [],
 ): string[] {
   const lines = [
     `ticket ${t.id}  product ${t.product}  state ${t.state}${headingTo(t) !== null ? ` → ${headingTo(t)}` : ''}${t.revertOf !== null ? `  (reverts ticket ${t.revertOf})` : ''}`,
@@ -105,6 +108,7 @@ export function renderTicket(
       `    ${`${item.module}@${item.version}`.padEnd(28)} ${bar(Math.min(ready, replicas), replicas, 10)} ${ready}/${replicas} ready${detail === '' ? '' : `  ${detail}`}`,
     );
   }
+  lines.push(...hostStepLines(t.items, assignments));
   const steps = t.plan.canary?.steps;
   if (t.plan.strategy === 'rolling') lines.push(...rollingLines(t));
   else if (steps !== undefined && (t.state === 'canary' || t.progress.canaryStep !== undefined)) {

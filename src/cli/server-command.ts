@@ -50,6 +50,11 @@ export function registerServerCommand(
       '30000',
     )
     .option(
+      '--max-concurrent-downloads <n>',
+      'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
+      '3',
+    )
+    .option(
       '--max-artifact-bytes <n>',
       'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
     )

@@ -22,6 +22,7 @@ import type { DataDirToken } from '../server/tokens.js';
 import { dataDirToken, generatedApiToken, readTokensFile } from '../server/tokens.js';
 import type { Store } from '../store/store.js';
 import { parseByteFlag } from './byte-flag.js';
+import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { hostForUrl } from './local-stack.js';
 import { parseListen, parsePositiveInt } from './proxy-command.js';
@@ -41,6 +42,8 @@ export interface ServerOptions {
   tokens?: string;
   /** `--host-lost-grace`: ms a down host has to come back before its instances move (engine default). */
   hostLostGrace?: string;
+  /** `--max-concurrent-downloads`: K, hosts downloading artifacts at once (routes/permits.ts). */
+  maxConcurrentDownloads?: string;
   /** `--max-artifact-bytes`: the largest artifact upload (default 512 MiB). */
   maxArtifactBytes?: string;
 }
@@ -116,6 +119,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
     flags.hostLostGrace === undefined
       ? undefined
       : parsePositiveInt(flags.hostLostGrace, '--host-lost-grace');
+  const downloads = downloadsOf(flags.maxConcurrentDownloads);
   const maxArtifactBytes =
     flags.maxArtifactBytes === undefined
       ? undefined
@@ -145,6 +149,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
         ...(tls === undefined ? {} : { tls }),
         logger,
         release: { runtime, ...(hostLostGraceMs === undefined ? {} : { hostLostGraceMs }) },
+        api: { downloads },
         artifacts: {
           store: opened.artifacts,
           ...(maxArtifactBytes === undefined ? {} : { maxBytes: maxArtifactBytes }),

@@ -56,6 +56,11 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
     )
     .option('--insecure-local', 'no API authentication (loopback only)')
     .option(
+      '--max-concurrent-downloads <n>',
+      'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
+      '3',
+    )
+    .option(
       '--max-artifact-bytes <n>',
       'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
     )

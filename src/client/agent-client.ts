@@ -45,7 +45,15 @@ export interface AgentClient {
   report(name: string, id: string, status: AssignmentReport): Promise<void>;
   /** The host proxy's admin /stats JSON, as read. */
   pushStats(name: string, stats: unknown): Promise<void>;
+  /** The download throttle (src/api/routes/permits.ts): a permit, or this host's place in line. */
+  askPermit(name: string, sha256: string): Promise<PermitAnswer>;
+  renewPermit(name: string, permit: string): Promise<void>;
+  releasePermit(name: string, permit: string): Promise<void>;
 }
+
+export type PermitAnswer =
+  | { granted: true; permit: string; ttlMs: number }
+  | { granted: false; position: number; retryAfterMs: number };
 
 const seg = encodeURIComponent;
 
@@ -67,6 +75,14 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     },
     async pushStats(name, stats) {
       await api.post(`${hostPath(name)}/stats`, stats);
+    },
+    askPermit: async (name, sha256) =>
+      (await api.post(`/v1/artifacts/${seg(sha256)}/permits`, { host: name })) as PermitAnswer,
+    async renewPermit(name, permit) {
+      await api.post(`/v1/artifacts/permits/${seg(permit)}/renew`, { host: name });
+    },
+    async releasePermit(name, permit) {
+      await api.delete(`/v1/artifacts/permits/${seg(permit)}?host=${seg(name)}`);
     },
     stream: (name, streamOptions = {}) =>
       readStream(`${server}${hostPath(name)}/assignments/stream`, options.token, ca, streamOptions),

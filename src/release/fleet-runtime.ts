@@ -11,9 +11,10 @@ import { TurnoutError } from '../errors.js';
 import type { InstanceHealth, InstanceSpec, RunningInstance, Runtime } from '../runtime/runtime.js';
 import { HEALTH_LOG_LINES } from '../runtime/runtime.js';
 import { NOTE_PREFIX } from '../runtime/supervised-instance.js';
-import type { Assignment } from '../store/assignment-model.js';
+import type { Assignment, AssignmentArtifact } from '../store/assignment-model.js';
 import { listAll } from '../store/cursor.js';
 import type { Host } from '../store/host-model.js';
+import type { Version } from '../store/model.js';
 import type { Store } from '../store/store.js';
 import { place } from './placement.js';
 
@@ -74,6 +75,13 @@ export function healthOf(a: Assignment): InstanceHealth {
   };
 }
 
+/** The version's artifact as the agent downloads it (url null: from this control plane's store). */
+export function artifactOf(version: Version | null): AssignmentArtifact | null {
+  const a = version?.artifact ?? null;
+  if (a === null) return null;
+  return { sha256: a.sha256, size: a.size, url: 'url' in a ? a.url : null };
+}
+
 /** Why an assignment failed, with what the agent last saw of it. */
 function failureOf(a: Assignment): string {
   const s = a.status;
@@ -126,10 +134,11 @@ export class FleetRuntime implements Runtime {
 
   /** Places one replica and writes its assignment. */
   private async assign(spec: InstanceSpec): Promise<Assignment> {
-    const [hosts, assigned, module] = await Promise.all([
+    const [hosts, assigned, module, version] = await Promise.all([
       listAll((p) => this.store.listHosts(p)),
       this.store.listAssignments({ desired: 'run' }),
       this.store.getModule(spec.module),
+      this.store.getVersion(spec.module, spec.version),
     ]);
     const now = this.now();
     const load = new Map<string, number>();
@@ -159,9 +168,10 @@ export class FleetRuntime implements Runtime {
       );
     const health =
       module === null ? null : { path: module.health.path, intervalMs: module.health.intervalMs };
-    const { id, module: name, version, run } = spec;
+    const { id, module: name, run } = spec;
+    const artifact = artifactOf(version);
     return this.store.createAssignment(
-      { id, host, module: name, version, run, health },
+      { id, host, module: name, version: spec.version, run, health, artifact },
       this.actor,
     );
   }

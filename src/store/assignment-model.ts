@@ -29,6 +29,24 @@ export const assignmentHealthSchema = z.strictObject({
   intervalMs: z.int().min(100).max(3_600_000),
 });
 
+export const SHA256_RE = /^[0-9a-f]{64}$/;
+const sha256Schema = z.string().regex(SHA256_RE, 'a sha256 is 64 lowercase hex digits');
+
+/**
+ * What the agent downloads before starting (issue 14, migration 0009): the version's artifact.
+ * url null: from this control plane's artifact store (GET /v1/artifacts/:sha256).
+ */
+export const assignmentArtifactSchema = z.strictObject({
+  sha256: sha256Schema,
+  size: z.int().min(0).nullable().default(null),
+  url: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'an artifact url is http:// or https://')
+    .max(2048)
+    .nullable()
+    .default(null),
+});
+
 export const assignmentInputSchema = z.strictObject({
   id: assignmentIdSchema,
   host: hostNameSchema,
@@ -37,6 +55,8 @@ export const assignmentInputSchema = z.strictObject({
   /** The process to run: the module's run spec with the version's overrides applied. */
   run: processRunSchema,
   health: assignmentHealthSchema.nullable().default(null),
+  /** null: a command on the host (no artifact), today's behaviour. */
+  artifact: assignmentArtifactSchema.nullable().default(null),
 });
 
 const addressSchema = z
@@ -51,6 +71,25 @@ const lastExitSchema = z.strictObject({
     .regex(/^[A-Z0-9]{1,16}$/, 'a signal is a name like SIGTERM')
     .nullable(),
   at: timestampSchema,
+});
+
+/** Where an instance start is (the agent's steps, issue 14); null: not said (an older agent). */
+export const ASSIGNMENT_STEPS = [
+  'check',
+  'download',
+  'unpack',
+  'start',
+  'health',
+  'routing',
+] as const;
+export type AssignmentStep = (typeof ASSIGNMENT_STEPS)[number];
+
+/** An artifact download's progress: waiting for a permit (position in line), bytes, verified. */
+export const downloadProgressSchema = z.strictObject({
+  state: z.enum(['queued', 'downloading', 'verified']),
+  bytes: z.int().min(0),
+  total: z.int().min(0).nullable().default(null),
+  position: z.int().min(1).nullable().default(null),
 });
 
 /** What an agent reports (AssignmentStatus without reportedAt, which the store stamps). */
@@ -72,11 +111,15 @@ export const assignmentReportSchema = z.strictObject({
     .array(z.string().max(LOG_LINE_CHARS, `a log line is at most ${LOG_LINE_CHARS} characters`))
     .max(LOG_TAIL_LINES, `at most ${LOG_TAIL_LINES} log lines`)
     .default([]),
+  step: z.enum(ASSIGNMENT_STEPS).nullable().default(null),
+  download: downloadProgressSchema.nullable().default(null),
 });
 
 export type AssignmentInput = z.input<typeof assignmentInputSchema>;
 export type AssignmentRun = z.output<typeof processRunSchema>;
 export type AssignmentHealth = z.output<typeof assignmentHealthSchema>;
+export type AssignmentArtifact = z.output<typeof assignmentArtifactSchema>;
+export type DownloadProgress = z.output<typeof downloadProgressSchema>;
 export type AssignmentReport = z.input<typeof assignmentReportSchema>;
 export type AssignmentStatus = z.output<typeof assignmentReportSchema> & {
   reportedAt: string | null;
@@ -90,6 +133,7 @@ export type Assignment = {
   version: string;
   run: AssignmentRun;
   health: AssignmentHealth | null;
+  artifact: AssignmentArtifact | null;
   desired: AssignmentDesired;
   status: AssignmentStatus;
   createdAt: string;
@@ -107,5 +151,7 @@ export const PENDING_STATUS: AssignmentStatus = {
   lastExit: null,
   error: null,
   logTail: [],
+  step: null,
+  download: null,
   reportedAt: null,
 };

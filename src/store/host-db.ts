@@ -12,10 +12,22 @@ export interface HostTables {
     version: string;
     run: string;
     health: string | null;
+    /** Migration 0009: the artifact to download (JSON), null for a command on the host. */
+    artifact: string | null;
     desired: AssignmentDesired;
     status: string;
     created_at: string;
     updated_at: string;
+  };
+  /** Migration 0009: download permits (the fleet's download throttle), granted or waiting. */
+  download_permits: {
+    id: string;
+    host: string;
+    sha256: string;
+    /** 1 granted, 0 waiting in line. */
+    granted: number;
+    requested_at: string;
+    expires_at: string;
   };
   hosts: {
     name: string;
@@ -50,8 +62,17 @@ export const assignmentOf = (r: Selectable<HostTables['assignments']>): Assignme
   version: r.version,
   run: JSON.parse(r.run) as Assignment['run'],
   health: r.health === null ? null : (JSON.parse(r.health) as Assignment['health']),
+  artifact:
+    r.artifact === null || r.artifact === undefined
+      ? null
+      : (JSON.parse(r.artifact) as Assignment['artifact']),
   desired: r.desired,
-  status: JSON.parse(r.status) as Assignment['status'],
+  // A status written before migration 0009 has no step or download.
+  status: {
+    step: null,
+    download: null,
+    ...(JSON.parse(r.status) as Omit<Assignment['status'], 'step' | 'download'>),
+  },
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -39,6 +39,7 @@ const contentOf = (a: Assignment) => ({
   version: a.version,
   run: a.run,
   health: a.health,
+  artifact: a.artifact,
 });
 
 export function assignmentOps(cx: SqlContext): AssignmentOps {
@@ -109,6 +110,7 @@ export function assignmentOps(cx: SqlContext): AssignmentOps {
           version: a.version,
           run: toJson(a.run),
           health: a.health === null ? null : toJson(a.health),
+          artifact: a.artifact === null ? null : toJson(a.artifact),
           desired: created.desired,
           status: toJson(created.status),
           created_at: now,

@@ -17,6 +17,7 @@ import { laneOps } from './sql-lanes.js';
 import { leaseOps } from './sql-leases.js';
 import { moduleOps } from './sql-modules.js';
 import { notifierOps } from './sql-notifiers.js';
+import { permitOps } from './sql-permits.js';
 import { ticketOps } from './sql-tickets.js';
 import type { ArtifactLookup, Store, StoreTx, StoreWrites } from './store.js';
 import { WRITE_METHODS } from './store.js';
@@ -33,6 +34,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...hostOps(cx),
     ...assignmentOps(cx),
     ...appliedOps(cx),
+    ...permitOps(cx),
     changeVersion: () => cx.changeVersion(),
   };
 }

@@ -40,6 +40,7 @@ import type {
   NotifierDelivery,
   NotifierInput,
 } from './notifier-model.js';
+import type { PermitAnswer, PermitRequest } from './sql-permits.js';
 
 export type { Page, PageRequest } from './cursor.js';
 
@@ -222,6 +223,15 @@ export interface StoreWrites {
   recordApplied(input: Omit<AppliedRecord, 'appliedAt'>, actor: string): Promise<AppliedRecord>;
   /** Forgets the record (an apply pruned the object, or the object is gone). */
   deleteApplied(kind: string, key: string, actor: string): Promise<void>;
+  /**
+   * The download throttle (sql-permits.ts): a granted permit, or this host's place in line. At most
+   * `max` hosts hold one at once. Not audited, no change-counter bump.
+   */
+  acquireDownloadPermit(request: PermitRequest): Promise<PermitAnswer>;
+  /** Extends a granted permit; not_found once it expired or was given back. */
+  renewDownloadPermit(permit: string, host: string, ttlMs: number): Promise<{ expiresAt: string }>;
+  /** Gives a permit back (or a place in line); nothing when it is gone already. */
+  releaseDownloadPermit(permit: string, host: string): Promise<void>;
 }
 
 export interface StoreTx extends StoreReads, StoreWrites {}
@@ -280,5 +290,8 @@ const WRITES: Record<keyof StoreWrites, true> = {
   deleteAssignment: true,
   recordApplied: true,
   deleteApplied: true,
+  acquireDownloadPermit: true,
+  renewDownloadPermit: true,
+  releaseDownloadPermit: true,
 };
 export const WRITE_METHODS = Object.keys(WRITES) as (keyof StoreWrites)[];

@@ -29,6 +29,7 @@ function assignment(id: string, host: string): Assignment {
       env: { SERVICE_NAME: 'web', SERVICE_VERSION: '1.0.0' },
     },
     health: { path: '/healthz', intervalMs: 200 },
+    artifact: null,
     desired: 'run',
     status: {
       phase: 'running',
@@ -40,6 +41,8 @@ function assignment(id: string, host: string): Assignment {
       lastExit: null,
       error: null,
       logTail: [],
+      step: null,
+      download: null,
       reportedAt: null,
     },
     createdAt: '2026-12-06T11:00:00.000Z',

@@ -16,6 +16,7 @@ function assignment(id: string, over: Partial<Assignment> = {}): Assignment {
     version: '1.0.0',
     run: { command: 'node', args: ['s.mjs'], cwd: null, env: {} },
     health: { path: '/healthz', intervalMs: 1000 },
+    artifact: null,
     desired: 'run',
     status: {
       phase: 'pending',
@@ -27,6 +28,8 @@ function assignment(id: string, over: Partial<Assignment> = {}): Assignment {
       lastExit: null,
       error: null,
       logTail: [],
+      step: null,
+      download: null,
       reportedAt: null,
     },
     createdAt: '2026-12-06T11:00:00Z',
@@ -60,7 +63,9 @@ function runningReport(id: string, over: Partial<StatusReport> = {}): StatusRepo
     lastExit: null,
     error: null,
     logTail: [],
+    download: null,
     ...over,
+    step: (over.health ?? 'unknown') === 'healthy' ? 'routing' : 'health',
   };
 }
 
@@ -74,6 +79,8 @@ const STOPPED: StatusReport = {
   lastExit: null,
   error: null,
   logTail: [],
+  step: null,
+  download: null,
 };
 
 const failedNote = (retryAtMs: number): InstanceNote => ({
@@ -232,6 +239,8 @@ const cases: { name: string; assignments: Assignment[]; local: LocalView; action
           phase: 'failed',
           error: 'command no-such-command not found',
           logTail: ['sh: no-such-command: not found'],
+          // A note without a step is a failed process start.
+          step: 'start',
         },
       },
     ],

@@ -21,6 +21,7 @@ function stopped(id: string): Assignment {
     version: '1.0.0',
     run: { command: process.execPath, args: [], cwd: null, env: {} },
     health: null,
+    artifact: null,
     desired: 'stop',
     status: {
       phase: 'stopped',
@@ -32,6 +33,8 @@ function stopped(id: string): Assignment {
       lastExit: null,
       error: null,
       logTail: [],
+      step: null,
+      download: null,
       reportedAt: null,
     },
     createdAt: '2026-12-06T11:00:00.000Z',

@@ -108,6 +108,8 @@ export interface StartApiOptions {
   pushStats?: ApiServerOptions['pushStats'];
   /** Assignment stream tuning (keepalive, change poll). */
   assignments?: ApiServerOptions['assignments'];
+  /** The download throttle (K, permit ttl). */
+  downloads?: ApiServerOptions['downloads'];
 }
 
 export async function startApi(options: StartApiOptions = {}): Promise<Api> {
@@ -126,6 +128,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<Api> {
     edgeUrl: options.edgeUrl,
     pushStats: options.pushStats,
     assignments: options.assignments,
+    downloads: options.downloads,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

@@ -12,6 +12,7 @@ import type { Assignment, AssignmentReport } from '../../store/assignment-model.
 import {
   ASSIGNMENT_DESIRED,
   ASSIGNMENT_PHASES,
+  ASSIGNMENT_STEPS,
   assignmentIdSchema,
   assignmentReportSchema,
 } from '../../store/assignment-model.js';
@@ -53,6 +54,10 @@ export const assignmentSchema = z.looseObject({
     .looseObject({ path: z.string(), intervalMs: z.number() })
     .nullable()
     .describe('what the agent probes; null: nothing'),
+  artifact: z
+    .looseObject({ sha256: z.string(), size: z.number().nullable(), url: z.string().nullable() })
+    .nullable()
+    .describe('what the agent downloads and runs inside; url null: GET /v1/artifacts/{sha256}'),
   desired: z.enum(ASSIGNMENT_DESIRED),
   status: z.looseObject({
     phase: z.enum(ASSIGNMENT_PHASES),
@@ -66,6 +71,15 @@ export const assignmentSchema = z.looseObject({
       .nullable(),
     error: z.string().nullable(),
     logTail: z.array(z.string()),
+    step: z.enum(ASSIGNMENT_STEPS).nullable().describe('where the instance start is'),
+    download: z
+      .looseObject({
+        state: z.enum(['queued', 'downloading', 'verified']),
+        bytes: z.number(),
+        total: z.number().nullable(),
+        position: z.number().nullable(),
+      })
+      .nullable(),
     reportedAt: ts.nullable(),
   }),
   createdAt: ts,
@@ -174,6 +188,37 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
     async (req) => {
       await hostFor(store, req.principal, req.params.name);
       return { assignments: await store.listAssignments({ host: req.params.name }) };
+    },
+  );
+
+  app.get(
+    '/assignments',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['agents'],
+        description:
+          "Every host's assignments, optionally of one module (and version): where each instance start is (step, download progress), for `release status` and the dashboard.",
+        querystring: z.object({
+          module: z.string().max(128).optional(),
+          version: z.string().max(128).optional(),
+        }),
+        response: {
+          200: z.object({ assignments: z.array(assignmentSchema) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const { module, version } = req.query;
+      const all = await store.listAssignments();
+      return {
+        assignments: all.filter(
+          (a) =>
+            (module === undefined || a.module === module) &&
+            (version === undefined || a.version === version),
+        ),
+      };
     },
   );
 

@@ -13,6 +13,7 @@ import { hosts } from './0005-hosts.js';
 import { assignments } from './0006-assignments.js';
 import { applied } from './0007-applied.js';
 import { artifacts } from './0008-artifacts.js';
+import { artifactDownloads } from './0009-artifact-downloads.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -27,6 +28,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0006-assignments': assignments(dialect),
     '0007-applied': applied(dialect),
     '0008-artifacts': artifacts(dialect),
+    '0009-artifact-downloads': artifactDownloads(dialect),
   };
 }
 
