@@ -125,6 +125,22 @@ export function healthPatch(
   return null;
 }
 
+/**
+ * The instance patch an agent's report calls for: its health (healthPatch), and its address when
+ * the report runs it at another one (its agent now advertises another address and restarted it
+ * there), so routing follows. Null when nothing changes.
+ */
+export function reportPatch(
+  instance: Pick<Instance, 'state' | 'address'>,
+  report: Pick<AssignmentReport, 'phase' | 'address' | 'health'>,
+): InstancePatch | null {
+  const health = healthPatch(instance, report.health);
+  const address = report.phase === 'running' ? (report.address ?? null) : null;
+  if (address === null || address === instance.address || instance.state === 'stopped')
+    return health;
+  return { ...health, address };
+}
+
 /** What an agent acts on; a report (status) alone does not make a new stream message. */
 function wishes(list: readonly Assignment[]): string {
   return JSON.stringify(list.map((a) => [a.id, a.desired, a.module, a.version, a.run, a.health]));
@@ -256,7 +272,7 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
       schema: {
         tags: ['agents'],
         description:
-          "The agent's report on one assignment. With it, in one transaction, the instance of that id on this host: healthy → health healthy (and starting → ready), unhealthy → health unhealthy.",
+          "The agent's report on one assignment. With it, in one transaction, the instance of that id on this host: healthy → health healthy (and starting → ready), unhealthy → health unhealthy; running at another address → that address.",
         params: idParams,
         body: assignmentReportSchema,
         response: { 204: z.null().describe('recorded'), ...errorResponses },
@@ -270,9 +286,7 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
         // every other writer uses (on Postgres the other order could deadlock with the engine).
         const instance = await tx.getInstance(id);
         const patch =
-          instance !== null && instance.host === name
-            ? healthPatch(instance, req.body.health)
-            : null;
+          instance !== null && instance.host === name ? reportPatch(instance, req.body) : null;
         if (patch !== null) await tx.updateInstance(id, patch, `agent:${name}`);
         await tx.reportAssignment(id, name, req.body);
       });
