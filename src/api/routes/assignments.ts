@@ -22,6 +22,7 @@ import { checkBinding } from '../../store/sql-hosts.js';
 import type { Store } from '../../store/store.js';
 import type { ChangeWatch } from '../change-watch.js';
 import { errorResponses } from '../schemas.js';
+import { openSse } from '../sse.js';
 import { KEEPALIVE_MS } from '../stream.js';
 import type { StreamSlots } from '../stream-slots.js';
 
@@ -150,18 +151,6 @@ export function assignmentsFrame(version: number, assignments: readonly Assignme
   return `event: assignments\nid: ${version}\ndata: ${JSON.stringify({ version, assignments })}\n\n`;
 }
 
-function waitDrainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
 export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> = async (
   app,
   options,
@@ -207,47 +196,24 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
     async (req, reply) => {
       const host = req.params.name;
       await hostFor(store, req.principal, host);
-      // Before the hijack, so a refusal is an ordinary JSON error (503 too_many_streams).
-      const release = options.slots?.acquire(
-        req.principal?.name ?? null,
-        `/v1/hosts/${host}/assignments/stream`,
-      );
-      reply.hijack();
-      const res = reply.raw;
-      res.socket?.setNoDelay(true);
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      open.add(res);
-
-      let closed = false;
       let cancel = () => {};
-      const keepalive = setInterval(() => {
-        if (!closed) res.write(': keepalive\n\n');
-      }, keepaliveMs);
-      const gone = () => {
-        closed = true;
-        clearInterval(keepalive);
-        cancel();
-        open.delete(res);
-        release?.();
-      };
-      res.on('close', gone);
-      if (res.destroyed) gone();
+      const sse = openSse(req, reply, {
+        slots: options.slots,
+        route: `/v1/hosts/${host}/assignments/stream`,
+        keepaliveMs,
+        open,
+        onClose: () => cancel(),
+      });
 
       let sent: string | null = null;
       try {
-        while (!closed) {
+        while (!sse.closed) {
           const version = await store.changeVersion();
           const list = await store.listAssignments({ host });
           const now = wishes(list);
-          if (now !== sent && !closed) {
+          if (now !== sent && !sse.closed) {
             sent = now;
-            if (!res.write(assignmentsFrame(version, list))) await waitDrainOrClose(res);
+            await sse.write(assignmentsFrame(version, list));
           }
           if (watch.stopped) break; // the server is closing
           const next = watch.beyond(version);
@@ -260,7 +226,7 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
       } catch (error) {
         req.log.warn({ err: error, host }, 'assignment stream ended');
       } finally {
-        if (!closed) res.end();
+        sse.end();
       }
     },
   );
