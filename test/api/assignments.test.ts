@@ -267,6 +267,13 @@ describe('status reports', () => {
     // …and the instance, restarted there, follows its report.
     const moved = { ...RUNNING, address: '10.0.0.99:41000', health: 'unknown' };
     expect((await a.call('PUT', path, { as: 'agent', body: moved })).status).toBe(204);
+    // Not routed there before it is healthy there: starting again.
+    expect(await s.getInstance(WEB.id)).toMatchObject({
+      address: '10.0.0.99:41000',
+      state: 'starting',
+      health: 'unknown',
+    });
+    await a.call('PUT', path, { as: 'agent', body: { ...moved, health: 'healthy' } });
     expect(await s.getInstance(WEB.id)).toMatchObject({
       address: '10.0.0.99:41000',
       state: 'ready',

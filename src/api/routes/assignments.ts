@@ -129,7 +129,9 @@ export function healthPatch(
 /**
  * The instance patch an agent's report calls for: its health (healthPatch), and its address when
  * the report runs it at another one (its agent now advertises another address and restarted it
- * there), so routing follows. Null when nothing changes.
+ * there), so routing follows. A moved instance takes traffic again only once reported healthy
+ * there: until then it is starting again (ready → starting), its health unknown. Null when nothing
+ * changes.
  */
 export function reportPatch(
   instance: Pick<Instance, 'state' | 'address'>,
@@ -139,7 +141,9 @@ export function reportPatch(
   const address = report.phase === 'running' ? (report.address ?? null) : null;
   if (address === null || address === instance.address || instance.state === 'stopped')
     return health;
-  return { ...health, address };
+  if (report.health === 'healthy') return { ...health, address };
+  const again = instance.state === 'ready' ? { state: 'starting' as const } : {};
+  return { address, health: report.health === 'unhealthy' ? 'unhealthy' : 'unknown', ...again };
 }
 
 /** What an agent acts on; a report (status) alone does not make a new stream message. */
