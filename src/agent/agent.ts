@@ -332,6 +332,7 @@ export class HostAgent {
       starting: this.starting,
       stopping: this.stopping,
       nowMs: this.now(),
+      advertise: this.o.advertise,
     });
     for (const action of actions) this.act(action);
     this.refreshReports(assignments, actions);
@@ -488,6 +489,7 @@ export class HostAgent {
         desired_stop: 'its assignment says stop',
         unassigned: 'no assignment names it',
         other_version: 'its assignment is for another version',
+        moved: `it listens on another address than ${this.o.advertise}; starting it there`,
       }[reason];
       this.o.log.info('stopped', { id, reason }, `stopped ${id}: ${why}`);
     } catch (error) {

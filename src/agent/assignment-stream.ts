@@ -1,10 +1,9 @@
 // Follows GET /v1/hosts/:name/assignments/stream: every `assignments` event carries the host's
 // whole list (level-triggered), so a reconnect is a resume and nothing needs replaying. Reconnects
-// with backoff; a connection silent past idleTimeoutMs (the server comments every 15 s) is dropped.
+// with backoff; a connection silent past idleTimeoutMs (the server comments every 15 s) is dropped
+// (the shared follower, src/proxy/sse-follower.ts).
 
-import { Agent, request } from 'undici';
-import { SseParser } from '../proxy/sse.js';
-import { backoffDelay } from '../proxy/stream-source.js';
+import { SseFollower } from '../proxy/sse-follower.js';
 import type { Assignment } from './assignment.js';
 import { assignmentListSchema } from './assignment.js';
 
@@ -23,100 +22,29 @@ export interface AssignmentStreamOptions {
 const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 5_000 };
 
 export class AssignmentStream {
-  private readonly agent: Agent;
-  private connection: AbortController | null = null;
-  private wake: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
-  private stopped = false;
+  private readonly follower: SseFollower;
 
   constructor(private readonly o: AssignmentStreamOptions) {
-    this.agent = new Agent({
-      connect: { timeout: 5_000, ...(o.ca === undefined ? {} : { ca: o.ca }) },
+    this.follower = new SseFollower({
+      ca: o.ca,
+      idleTimeoutMs: o.idleTimeoutMs ?? 45_000,
+      backoff: o.backoff ?? DEFAULT_BACKOFF,
+      connect: () => ({ url: o.url, headers: o.headers }),
+      onAlive: () => o.onConnected(),
+      onEvent: (event) => {
+        if (event.type === 'assignments') this.offer(event.data);
+      },
+      onLost: (reason, retryInMs) => o.onLost(reason, retryInMs),
+      refusal: (status, _type, body) => `HTTP ${status}${apiMessage(body)}`,
     });
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.follower.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.connection?.abort(new Error('stopped'));
-    this.wake?.();
-    await this.loop;
-    await this.agent.destroy().catch(() => {});
-  }
-
-  private async run(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      let alive = false;
-      let reason = 'the server ended the stream';
-      try {
-        await this.connectOnce(() => {
-          if (!alive) this.o.onConnected();
-          alive = true;
-        });
-      } catch (error) {
-        reason = errorMessage(error);
-      }
-      if (this.stopped) return;
-      if (alive) attempt = 0;
-      const delay = backoffDelay(attempt++, this.o.backoff ?? DEFAULT_BACKOFF);
-      this.o.onLost(reason, delay);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
-  }
-
-  private async connectOnce(onAlive: () => void): Promise<void> {
-    const idleMs = this.o.idleTimeoutMs ?? 45_000;
-    const ac = new AbortController();
-    this.connection = ac;
-    let idle: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => ac.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
-    };
-    arm();
-    try {
-      const res = await request(this.o.url, {
-        method: 'GET',
-        headers: this.o.headers,
-        signal: ac.signal,
-        dispatcher: this.agent,
-        headersTimeout: idleMs + 1_000,
-        bodyTimeout: 0,
-      });
-      const type = String(res.headers['content-type'] ?? '');
-      if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
-        const text = await res.body.text().catch(() => '');
-        throw new Error(`HTTP ${res.statusCode}${apiMessage(text)}`);
-      }
-      const parser = new SseParser({
-        onEvent: (event) => {
-          onAlive();
-          if (event.type === 'assignments') this.offer(event.data);
-        },
-        onComment: () => onAlive(),
-      });
-      for await (const chunk of res.body) {
-        arm();
-        parser.push(chunk as Buffer);
-      }
-      parser.end();
-    } catch (error) {
-      throw ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason : error;
-    } finally {
-      clearTimeout(idle);
-      if (this.connection === ac) this.connection = null;
-    }
+    await this.follower.stop();
   }
 
   private offer(data: string): void {
@@ -155,12 +83,4 @@ function apiMessage(text: string): string {
   } catch {
     return '';
   }
-}
-
-function errorMessage(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof Error && !error.message.includes(cause.message)
-    ? `${error.message}: ${cause.message}`
-    : error.message;
 }

@@ -3,6 +3,13 @@
 // health-transition.ts: consecutive successes/failures against thresholds), and calls onChange
 // only when an instance's verdict changes — the agent reports that, so the control plane never
 // opens a connection into a host and the report route sees a change, not every probe.
+//
+// Until an instance first answers, a failed probe is followed by quick extra probes (100 ms,
+// doubling) up to the next regular one: a process just started is rarely listening yet at the
+// first probe, and waiting a whole interval (5 s by default) for the second one held every start
+// of `up` and of a fleet that long. The extra probes' failures do not count (the regular probes'
+// still do, at the interval, so "unhealthy" comes no sooner than before); their first success
+// counts like any other.
 
 import { Agent } from 'undici';
 import type { ProbeResult } from '../control/health-checker.js';
@@ -31,6 +38,8 @@ export interface LocalHealthOptions {
 
 /** The module defaults (src/store/model.ts healthSchema) when the assignment does not say. */
 const DEFAULT_THRESHOLDS = { healthyThreshold: 1, unhealthyThreshold: 3 };
+/** The first extra probe's delay while an instance has never answered; it doubles. */
+const QUICK_FIRST_MS = 100;
 
 interface Probed {
   target: ProbeTarget;
@@ -38,6 +47,12 @@ interface Probed {
   verdict: HealthVerdict;
   timer: NodeJS.Timeout | null;
   cancel: AbortController;
+  /** Whether a probe has ever succeeded (no more extra probes then). */
+  answered: boolean;
+  /** When the next regular (counted) probe is due (ms). */
+  dueMs: number;
+  /** The next extra probe's delay. */
+  quickMs: number;
 }
 
 export class LocalHealth {
@@ -89,9 +104,12 @@ export class LocalHealth {
       verdict: 'unknown',
       timer: null,
       cancel: new AbortController(),
+      answered: false,
+      dueMs: Date.now(),
+      quickMs: QUICK_FIRST_MS,
     };
     this.probed.set(target.id, p);
-    this.probe(p);
+    this.probe(p, true);
   }
 
   private forget(id: string): void {
@@ -102,18 +120,36 @@ export class LocalHealth {
     this.probed.delete(id);
   }
 
-  private probe(p: Probed): void {
+  /** One probe; `regular`: the interval's own (its failure counts), else an extra one. */
+  private probe(p: Probed, regular: boolean): void {
     const { address, health } = p.target;
     const url = `http://${address}${health.path}`;
     const timeoutMs = Math.min(health.intervalMs, this.options.maxProbeTimeoutMs ?? 2000);
     const run = probeOnce(this.agent, url, timeoutMs, p.cancel.signal)
-      .then((result) => this.observe(p, result))
+      .then((result) => this.observe(p, result, regular))
       .finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
   }
 
-  private observe(p: Probed, result: ProbeResult): void {
+  private observe(p: Probed, result: ProbeResult, regular: boolean): void {
     if (this.probed.get(p.target.id) !== p) return; // forgotten meanwhile
+    const h = p.target.health;
+    const now = Date.now();
+    if (result.ok) p.answered = true;
+    if (regular || result.ok) {
+      p.dueMs = now + h.intervalMs;
+      this.count(p, result);
+    }
+    // Never answered yet: an extra probe soon, unless the regular one comes first.
+    const untilDue = Math.max(0, p.dueMs - now);
+    const quick = !p.answered && p.quickMs < untilDue;
+    const delay = quick ? p.quickMs : untilDue;
+    if (quick) p.quickMs *= 2;
+    p.timer = setTimeout(() => this.probe(p, !quick), delay);
+    p.timer.unref();
+  }
+
+  private count(p: Probed, result: ProbeResult): void {
     const h = p.target.health;
     p.counters = countProbe(p.counters, result.ok);
     const verdict = verdictOf(p.counters, {
@@ -124,8 +160,6 @@ export class LocalHealth {
       p.verdict = verdict;
       this.options.onChange(p.target.id, verdict, result.detail);
     }
-    p.timer = setTimeout(() => this.probe(p), h.intervalMs);
-    p.timer.unref();
   }
 }
 

@@ -9,6 +9,9 @@
 // - desired stop, running here → stop.
 // - running here and named by no assignment → stop: it was placed elsewhere while this host was
 //   lost, or deleted; nothing runs twice.
+// - desired run, running here bound to another address than the one this host advertises (the
+//   agent was restarted with another --advertise and adopted it) → stop it (the next round starts
+//   it on the advertised address, and its report moves the instance's address on the server).
 // - the status this host should report differs from the last one reported (or, before any, from
 //   the one the server holds) → report it. Reports are of changes only, never of every round.
 
@@ -38,9 +41,17 @@ export interface LocalView {
   readonly starting: ReadonlySet<string>;
   readonly stopping: ReadonlySet<string>;
   readonly nowMs: number;
+  /** The address this host advertises (instances listen on it); none: not checked. */
+  readonly advertise?: string;
 }
 
-export type StopReason = 'desired_stop' | 'unassigned' | 'other_version';
+export type StopReason = 'desired_stop' | 'unassigned' | 'other_version' | 'moved';
+
+/** The host part of `host:port` or `[v6]:port`. */
+export function addressHost(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
 
 export type Action =
   | { readonly kind: 'start'; readonly assignment: Assignment }
@@ -76,6 +87,13 @@ function forAssignment(
   }
   if (instance !== undefined && (instance.module !== a.module || instance.version !== a.version)) {
     return busy ? [] : [{ kind: 'stop', id: a.id, reason: 'other_version' }];
+  }
+  if (
+    instance !== undefined &&
+    local.advertise !== undefined &&
+    addressHost(instance.address) !== local.advertise
+  ) {
+    return busy ? [] : [{ kind: 'stop', id: a.id, reason: 'moved' }];
   }
   if (instance !== undefined) {
     const health = local.health.get(a.id) ?? 'unknown';

@@ -47,6 +47,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublishedSnapshot, Subscriber } from '../control/publisher.js';
 import { SnapshotPublisher } from '../control/publisher.js';
 import type { Store } from '../store/store.js';
+import type { SseResponse } from './sse.js';
+import { openSse } from './sse.js';
 import type { StreamSlots } from './stream-slots.js';
 
 export interface StreamPluginOptions {
@@ -162,18 +164,6 @@ function nextWithin(
   return { result, cancel };
 }
 
-function waitDrainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
 export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app, options) => {
   const keepaliveMs = options.keepaliveMs ?? KEEPALIVE_MS;
   let publisher = options.publisher;
@@ -242,21 +232,20 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
         },
       });
     }
-    const conn = openStream(request, reply);
-    const { res, sub } = conn;
+    const { sse, sub } = openStream(request, reply);
     const cur = pub.current();
     if (cur !== null && since !== null && cur.version === since && cur.revision === 0)
       sub.skip(cur);
     try {
-      while (!conn.closed) {
+      while (!sse.closed) {
         const s = await sub.next();
-        if (conn.closed) break;
-        if (!res.write(snapshotFrame(s))) await waitDrainOrClose(res);
+        if (sse.closed) break;
+        await sse.write(snapshotFrame(s));
       }
     } catch {
       // subscription closed (client gone or publisher stopped)
     } finally {
-      if (!conn.closed) res.end();
+      sse.end();
     }
   });
 
@@ -267,60 +256,42 @@ export const streamPlugin: FastifyPluginAsync<StreamPluginOptions> = async (app,
       await invalid(reply, 'since', 'since: must be a snapshot tag (version or version.revision)');
       return;
     }
-    const conn = openStream(request, reply);
-    const { res, sub } = conn;
+    const { sse, sub } = openStream(request, reply);
     let held = since;
     try {
-      while (!conn.closed) {
+      while (!sse.closed) {
         await sub.next();
-        if (conn.closed) break;
+        if (sse.closed) break;
         // From the newest snapshot, whatever `next` answered: the chain ends at the current one.
         const out = catchUp(pub, held);
         if (out === null) continue;
         sub.skip(pub.current()!);
         held = out.tag;
-        if (out.text !== '' && !res.write(out.text)) await waitDrainOrClose(res);
+        if (out.text !== '') await sse.write(out.text);
       }
     } catch {
       // subscription closed (client gone or publisher stopped)
     } finally {
-      if (!conn.closed) res.end();
+      sse.end();
     }
   }
 
-  /** Hijacks the reply into an open SSE stream with its keepalive, slot and subscription. */
+  /** Hijacks the reply into an open SSE stream (sse.ts) with its subscription. */
   function openStream(
     request: FastifyRequest,
     reply: FastifyReply,
-  ): { res: ServerResponse; sub: Subscriber; readonly closed: boolean } {
-    // Before the hijack, so a refusal is an ordinary JSON error (503 too_many_streams).
-    const release = options.slots?.acquire(request.principal?.name ?? null, '/v1/stream');
-    reply.hijack();
-    const res = reply.raw;
-    res.socket?.setNoDelay(true);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+  ): { sse: SseResponse; sub: Subscriber } {
+    let sub: Subscriber | null = null;
+    const sse = openSse(request, reply, {
+      slots: options.slots,
+      route: '/v1/stream',
+      keepaliveMs,
+      open,
+      onClose: () => sub?.close(),
     });
-    res.flushHeaders();
-    open.add(res);
-    const sub = pub.subscribe();
-    const conn = { res, sub, closed: false };
-    const keepalive = setInterval(() => {
-      if (!conn.closed) res.write(': keepalive\n\n');
-    }, keepaliveMs);
-    const gone = () => {
-      conn.closed = true;
-      clearInterval(keepalive);
-      sub.close();
-      open.delete(res);
-      release?.();
-    };
-    res.on('close', gone);
-    // A client that left before the listener was on: its close event has already gone by.
-    if (res.destroyed) gone();
-    return conn;
+    // Subscribed once the slot is taken (a refused stream holds no subscription).
+    sub = pub.subscribe();
+    if (sse.closed) sub.close();
+    return { sse, sub };
   }
 };

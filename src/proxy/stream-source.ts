@@ -3,10 +3,12 @@
 // With `deltas` it asks for deltas (`delta=1`) and resumes from the tag of the snapshot it holds; a
 // delta it cannot apply ends the connection, and the reconnect (without `since`) brings a full one.
 
-import { Agent, request } from 'undici';
 import type { DriverContext, SourceDriver } from './config-source.js';
 import type { SseEvent } from './sse.js';
-import { SseParser } from './sse.js';
+import { backoffDelay, SseFollower } from './sse-follower.js';
+
+// Callers imported it from here before the follower had its own file.
+export { backoffDelay };
 
 export interface StreamDriverOptions {
   readonly token: string | undefined;
@@ -16,25 +18,6 @@ export interface StreamDriverOptions {
   /** Ask for deltas (`delta=1`). */
   readonly deltas?: boolean;
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
-}
-
-function errorMessage(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  // undici wraps socket errors ("fetch failed"-style); the cause names ECONNREFUSED and the like.
-  return cause instanceof Error && !error.message.includes(cause.message)
-    ? `${error.message}: ${cause.message}`
-    : error.message;
-}
-
-/** Equal jitter: a delay drawn from [d/2, d] where d = initial·2^attempt, capped at max. */
-export function backoffDelay(
-  attempt: number,
-  backoff: { readonly initialMs: number; readonly maxMs: number },
-  random: () => number = Math.random,
-): number {
-  const d = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(d / 2 + random() * (d / 2));
 }
 
 /** The URL without credentials, for logs. */
@@ -50,150 +33,85 @@ export class StreamDriver implements SourceDriver {
   private readonly url: URL;
   private readonly ctx: DriverContext;
   private readonly opts: StreamDriverOptions;
-  private readonly agent: Agent;
-  private loop: Promise<void> | null = null;
-  private connection: AbortController | null = null;
-  private wake: (() => void) | null = null;
-  private stopped = false;
+  private readonly follower: SseFollower;
+  /** Connections that failed in a row (the follower's count at the last loss). */
+  private failures = 0;
+  /** The resume point the current connection asked for, for the log. */
+  private since: string | number | null = null;
 
   constructor(url: string, ctx: DriverContext, opts: StreamDriverOptions) {
     this.url = new URL(url);
     this.label = redact(this.url);
     this.ctx = ctx;
     this.opts = opts;
-    this.agent = new Agent({
-      connect: { timeout: 5_000, ...(opts.ca === undefined ? {} : { ca: opts.ca }) },
+    this.follower = new SseFollower({
+      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+      idleTimeoutMs: opts.idleTimeoutMs,
+      backoff: opts.backoff,
+      connect: () => this.request(),
+      onConnecting: () => ctx.attempting(),
+      onOpen: () =>
+        ctx.logger.debug({
+          event: 'config_stream_connected',
+          source: this.label,
+          since: this.since,
+        }),
+      onAlive: () => this.onAlive(),
+      onEvent: (event, connection) => this.onEvent(event, connection),
+      onLost: (reason, retryInMs, failures) => this.onLost(reason, retryInMs, failures),
+      onLoopFailed: (reason) =>
+        ctx.logger.error(
+          { event: 'config_stream_failed', source: this.label, reason },
+          'snapshot stream loop failed',
+        ),
     });
   }
 
   start(): void {
-    this.loop = this.run().catch((error) =>
-      this.ctx.logger.error(
-        { event: 'config_stream_failed', source: this.label, reason: errorMessage(error) },
-        'snapshot stream loop failed',
-      ),
-    );
+    this.follower.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.connection?.abort(new Error('config source stopped'));
-    this.wake?.();
-    await this.loop;
-    await this.agent.destroy().catch(() => {});
+    await this.follower.stop('config source stopped');
   }
 
-  private async run(): Promise<void> {
-    let attempt = 0;
-    let failures = 0;
-    while (!this.stopped) {
-      let healthy = false;
-      let reason: string;
-      try {
-        await this.connectOnce(() => {
-          if (!healthy && failures > 0) {
-            this.ctx.logger.info(
-              { event: 'config_stream_recovered', source: this.label, failures },
-              'snapshot stream recovered',
-            );
-          }
-          healthy = true;
-          failures = 0;
-        });
-        reason = 'the server ended the stream';
-      } catch (error) {
-        reason = errorMessage(error);
-      }
-      if (this.stopped) break;
-      if (healthy) attempt = 0;
-      failures++;
-      this.ctx.failed(reason);
-      const delay = backoffDelay(attempt++, this.opts.backoff);
-      // The first failure in a row is worth a warning; the retries after it only a debug line.
-      this.ctx.logger[failures === 1 ? 'warn' : 'debug'](
-        { event: 'config_stream_disconnected', source: this.label, reason, retryInMs: delay },
-        'snapshot stream disconnected; reconnecting',
-      );
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
-  }
-
-  /** One connection, until the server ends it (resolves) or it fails or goes idle (rejects). */
-  private async connectOnce(onAlive: () => void): Promise<void> {
-    this.ctx.attempting();
-    const ac = new AbortController();
-    this.connection = ac;
-    let idle: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(idle);
-      idle = setTimeout(
-        () => ac.abort(new Error(`no data for ${this.opts.idleTimeoutMs} ms`)),
-        this.opts.idleTimeoutMs,
-      );
+  /** Each connection resumes from the snapshot held now (a tag with deltas, else a version). */
+  private request(): { url: URL; headers: Record<string, string> } {
+    const url = new URL(this.url.href);
+    const deltas = this.opts.deltas === true;
+    const since = deltas ? this.ctx.sourceTag() : this.ctx.sourceVersion();
+    this.since = since;
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      'cache-control': 'no-cache',
     };
-    arm();
-    try {
-      const url = new URL(this.url.href);
-      const deltas = this.opts.deltas === true;
-      const since = deltas ? this.ctx.sourceTag() : this.ctx.sourceVersion();
-      const headers: Record<string, string> = {
-        accept: 'text/event-stream',
-        'cache-control': 'no-cache',
-      };
-      if (deltas) url.searchParams.set('delta', '1');
-      if (since !== null) {
-        url.searchParams.set('since', String(since));
-        headers['last-event-id'] = String(since);
-      }
-      if (this.opts.token !== undefined) headers.authorization = `Bearer ${this.opts.token}`;
-      const res = await request(url, {
-        method: 'GET',
-        headers,
-        signal: ac.signal,
-        dispatcher: this.agent,
-        headersTimeout: this.opts.idleTimeoutMs + 1_000, // our idle timer fires first
-        bodyTimeout: 0,
-      });
-      const type = String(res.headers['content-type'] ?? '').toLowerCase();
-      if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
-        await res.body.dump().catch(() => {});
-        throw new Error(
-          res.statusCode !== 200
-            ? `HTTP ${res.statusCode}`
-            : `expected text/event-stream, got "${type || 'no content type'}"`,
-        );
-      }
-      this.ctx.logger.debug({
-        event: 'config_stream_connected',
-        source: this.label,
-        since,
-      });
-      const parser = new SseParser({
-        onEvent: (event) => {
-          onAlive();
-          this.onEvent(event, ac);
-        },
-        onComment: () => onAlive(),
-      });
-      for await (const chunk of res.body) {
-        arm();
-        parser.push(chunk as Buffer);
-      }
-      parser.end();
-    } catch (error) {
-      // An abort surfaces as the abort reason (idle, stop); anything else as itself.
-      throw ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason : error;
-    } finally {
-      clearTimeout(idle);
-      if (this.connection === ac) this.connection = null;
+    if (deltas) url.searchParams.set('delta', '1');
+    if (since !== null) {
+      url.searchParams.set('since', String(since));
+      headers['last-event-id'] = String(since);
     }
+    if (this.opts.token !== undefined) headers.authorization = `Bearer ${this.opts.token}`;
+    return { url, headers };
+  }
+
+  private onAlive(): void {
+    if (this.failures > 0) {
+      this.ctx.logger.info(
+        { event: 'config_stream_recovered', source: this.label, failures: this.failures },
+        'snapshot stream recovered',
+      );
+    }
+    this.failures = 0;
+  }
+
+  private onLost(reason: string, retryInMs: number, failures: number): void {
+    this.failures = failures;
+    this.ctx.failed(reason);
+    // The first failure in a row is worth a warning; the retries after it only a debug line.
+    this.ctx.logger[failures === 1 ? 'warn' : 'debug'](
+      { event: 'config_stream_disconnected', source: this.label, reason, retryInMs },
+      'snapshot stream disconnected; reconnecting',
+    );
   }
 
   private onEvent(event: SseEvent, connection: AbortController): void {

@@ -32,6 +32,11 @@ export interface FleetRuntimeOptions {
   readonly startTimeoutMs?: number;
   /** How long stop waits beyond the stop deadline for the agent to report it stopped. Default 30 000. */
   readonly stopGraceMs?: number;
+  /**
+   * How long a host may stay down before its stop assignments are forgotten (deleted without a
+   * report). Default 3 600 000 (1 h). See sweepStopped.
+   */
+  readonly forgetStopsAfterMs?: number;
   /** The clock (ms since the epoch) and the pause between reads; tests inject both. */
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -82,6 +87,29 @@ export function artifactOf(version: Version | null): AssignmentArtifact | null {
   return { sha256: a.sha256, size: a.size, url: 'url' in a ? a.url : null };
 }
 
+/**
+ * The stop assignments to delete at `now`: those their agent reported stopped (or failed), and
+ * those of a host that is gone or has been down for `forgetMs` (down since its last write). The
+ * latter forgets nothing a returning host needs: its agent stops every instance no assignment
+ * names, so a stop assignment only keeps a lost host's instances listed and their ids taken.
+ */
+export function finishedStops(
+  stops: readonly Assignment[],
+  hosts: readonly Pick<Host, 'name' | 'state' | 'updatedAt'>[],
+  now: number,
+  forgetMs: number,
+): Assignment[] {
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  return stops.filter((a) => {
+    if (a.desired !== 'stop') return false;
+    if (a.status.phase === 'stopped' || a.status.phase === 'failed') return true;
+    const host = byName.get(a.host);
+    return (
+      host === undefined || (host.state === 'down' && now - Date.parse(host.updatedAt) >= forgetMs)
+    );
+  });
+}
+
 /** Why an assignment failed, with what the agent last saw of it. */
 function failureOf(a: Assignment): string {
   const s = a.status;
@@ -99,6 +127,7 @@ export class FleetRuntime implements Runtime {
   private readonly pollMs: number;
   private readonly startTimeoutMs: number;
   private readonly stopGraceMs: number;
+  private readonly forgetStopsAfterMs: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private running: RunningInstance[] = [];
@@ -110,6 +139,7 @@ export class FleetRuntime implements Runtime {
     this.pollMs = o.pollMs ?? 100;
     this.startTimeoutMs = o.startTimeoutMs ?? 60_000;
     this.stopGraceMs = o.stopGraceMs ?? 30_000;
+    this.forgetStopsAfterMs = o.forgetStopsAfterMs ?? 3_600_000;
     this.now = o.now ?? Date.now;
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
@@ -244,11 +274,16 @@ export class FleetRuntime implements Runtime {
       await this.store.setAssignmentDesired(id, 'stop', this.actor);
   }
 
-  /** Deletes stop assignments their agent reported stopped (or failed): nothing runs for them. */
+  /**
+   * Deletes stop assignments their agent reported stopped (or failed): nothing runs for them; and
+   * those of a host down for forgetStopsAfterMs (finishedStops): they would otherwise stay for a
+   * host that never returns.
+   */
   async sweepStopped(): Promise<string[]> {
-    const done = (await this.store.listAssignments({ desired: 'stop' })).filter(
-      (a) => a.status.phase === 'stopped' || a.status.phase === 'failed',
-    );
+    const stops = await this.store.listAssignments({ desired: 'stop' });
+    if (stops.length === 0) return [];
+    const hosts = await listAll((p) => this.store.listHosts(p));
+    const done = finishedStops(stops, hosts, this.now(), this.forgetStopsAfterMs);
     for (const a of done) await this.store.deleteAssignment(a.id, this.actor);
     return done.map((a) => a.id);
   }

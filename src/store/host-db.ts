@@ -38,6 +38,8 @@ export interface HostTables {
     lease_expires_at: string | null;
     /** Migration 0006: the agent token name the host is bound to; null until an agent registers it. */
     registered_by: string | null;
+    /** Migration 0008: the state a down host returns to (what it was when set down); else null. */
+    held_state: Exclude<HostState, 'down'> | null;
     created_at: string;
     updated_at: string;
   };

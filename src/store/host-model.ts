@@ -2,8 +2,9 @@
 // (zone=a, gpu=yes…) and capacity, kept alive by heartbeats (a host lease). Its state says whether
 // placement may use it: `ready`; `cordoned` (an operator keeps new instances off it); `draining`
 // (an operator is emptying it); `down` (its lease ran out: the agent is gone or cut off). An
-// operator's cordon or drain survives the agent registering again; a down host that heartbeats
-// again is ready again.
+// operator's cordon or drain survives the agent registering again, and survives the host being
+// down: a down host that heartbeats again returns to the state it had before (ready, or the
+// operator's cordon or drain).
 
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -74,7 +75,14 @@ export type Host = z.output<typeof hostInputSchema> & {
   updatedAt: string;
 };
 
-/** The state a (re-)registration or heartbeat leaves: an operator's choice stays, down recovers. */
-export function stateOnContact(state: HostState | null): HostState {
-  return state === null || state === 'down' ? 'ready' : state;
+/**
+ * The state a (re-)registration or heartbeat leaves: an operator's choice stays; a down host
+ * returns to `held`, the state it had when it went down (ready when unknown).
+ */
+export function stateOnContact(
+  state: HostState | null,
+  held: Exclude<HostState, 'down'> | null = null,
+): HostState {
+  if (state === null) return 'ready';
+  return state === 'down' ? (held ?? 'ready') : state;
 }

@@ -33,20 +33,30 @@ type HostOps = Pick<
 export function hostOps(cx: SqlContext): HostOps {
   const db = cx.db;
 
+  const getRow = (name: string) =>
+    db.selectFrom('hosts').selectAll().where('name', '=', name).executeTakeFirst();
+
   const getHost = async (name: string): Promise<Host | null> => {
-    const row = await db
-      .selectFrom('hosts')
-      .selectAll()
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const row = await getRow(name);
     return row === undefined ? null : hostOf(row);
   };
 
+  /** The host and the state it returns to when it comes back from down (held_state). */
+  const getWithHeld = async (name: string) => {
+    const row = await getRow(name);
+    return row === undefined ? null : { host: hostOf(row), held: row.held_state };
+  };
+
+  /**
+   * Going down keeps the state the host had (an operator's cordon or drain) in held_state, so it
+   * returns to it; any other write clears it.
+   */
   async function writeState(before: Host, state: HostState, actor: string, action: string) {
     const after: Host = { ...before, state, updatedAt: cx.now() };
+    const held = state === 'down' && before.state !== 'down' ? before.state : null;
     await db
       .updateTable('hosts')
-      .set({ state, updated_at: after.updatedAt })
+      .set({ state, held_state: held, updated_at: after.updatedAt })
       .where('name', '=', before.name)
       .execute();
     await cx.audit(actor, action, `host/${before.name}`, before, after);
@@ -66,7 +76,8 @@ export function hostOps(cx: SqlContext): HostOps {
     async registerHost(input, actor, agent) {
       await cx.lock(actor);
       const h = parseInput(hostInputSchema, input, 'host');
-      const before = await getHost(h.name);
+      const found = await getWithHeld(h.name);
+      const before = found?.host ?? null;
       if (before !== null && agent !== undefined) checkBinding(before, agent);
       const now = cx.now();
       if (before === null) {
@@ -98,7 +109,7 @@ export function hostOps(cx: SqlContext): HostOps {
       const updated: Host = {
         ...before,
         ...h,
-        state: stateOnContact(before.state),
+        state: stateOnContact(before.state, found?.held ?? null),
         registeredBy: before.registeredBy ?? agent ?? null,
         updatedAt: now,
       };
@@ -110,6 +121,7 @@ export function hostOps(cx: SqlContext): HostOps {
           labels: toJson(h.labels),
           capacity: h.capacity,
           state: updated.state,
+          held_state: updated.state === 'down' ? (found?.held ?? null) : null,
           registered_by: updated.registeredBy,
           updated_at: now,
         })
@@ -134,9 +146,9 @@ export function hostOps(cx: SqlContext): HostOps {
       // Back from down: a change placement (and routing) must see, so it is audited and counted,
       // under the writer lock and on the row as it is then.
       await cx.lock(actor);
-      const now = await getHost(name);
-      if (now === null || now.state !== 'down') return now ?? renewed;
-      return writeState(now, stateOnContact(now.state), actor, 'host.up');
+      const now = await getWithHeld(name);
+      if (now === null || now.host.state !== 'down') return now?.host ?? renewed;
+      return writeState(now.host, stateOnContact(now.host.state, now.held), actor, 'host.up');
     },
     async setHostState(name, state, actor) {
       await cx.lock(actor);

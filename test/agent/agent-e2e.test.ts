@@ -64,7 +64,7 @@ async function startServer(): Promise<ControlPlane> {
   });
 }
 
-function spawnAgent(): AgentRun {
+function spawnAgent(advertise = '127.0.0.1'): AgentRun {
   const on = (p: number) => `127.0.0.1:${p}`;
   const child = spawn(
     process.execPath,
@@ -78,7 +78,7 @@ function spawnAgent(): AgentRun {
       '--name',
       'h1',
       '--advertise',
-      '127.0.0.1',
+      advertise,
       '--labels',
       'zone=a',
       '--max-instances',
@@ -322,6 +322,39 @@ describe('turnout agent', () => {
     await waitFor('heartbeats resumed', since(back, 'heartbeat_resumed'), LONG);
     await waitFor('the stream back', since(back, 'stream_connected'), LONG);
     expect(alive(instancePid)).toBe(true);
+  });
+
+  it('restarted with another --advertise: the host row and the instance move to the new address', async () => {
+    const previous = agents.at(-1) as AgentRun;
+    previous.child.kill('SIGKILL');
+    await previous.exit;
+    // 127.0.0.2 is this machine too (all of 127/8 is the loopback): a host whose address changed.
+    const moved = spawnAgent('127.0.0.2');
+    await event(moved, 'registered');
+    expect((await store.getHost('h1'))?.address).toBe('127.0.0.2');
+    await event(moved, 'stopped', (e) => e.id === 'web-1' && e.reason === 'moved');
+    const running = await waitFor(
+      'web-1 reported running at the new address',
+      async () => {
+        const a = await store.getAssignment('web-1');
+        return a?.status.phase === 'running' && a.status.address?.startsWith('127.0.0.2:') && a;
+      },
+      LONG,
+    );
+    expect(alive(instancePid)).toBe(false);
+    address = running.status.address as string;
+    instancePid = running.status.pid as number;
+    pids.push(instancePid);
+    await waitFor(
+      'the instance row at the new address, ready',
+      async () => {
+        const i = await store.getInstance('web-1');
+        return i?.address === address && i.state === 'ready' && i.health === 'healthy';
+      },
+      LONG,
+    );
+    expect((await get(address)).status).toBe(200);
+    await waitFor('routed there', async () => (await routed(ports.outbound)).status === 200, LONG);
   });
 
   it('stops an instance whose assignment says stop, and reports it stopped', async () => {

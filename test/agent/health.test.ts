@@ -83,4 +83,38 @@ describe('agent local health', () => {
     health.sync([ok]);
     expect(health.verdict('gone')).toBe('unknown');
   });
+
+  // Issue 13 follow-up: every start in `up` (a fleet of one) waited a whole health interval
+  // (5 s by default), because the first probe comes before the process listens.
+  it('an instance not ready at the first probe is probed again soon, not an interval later', async () => {
+    const svc = await service();
+    svc.state.status = 503; // still starting
+    const { health, changes } = prober();
+    const target = {
+      id: 'orders-1',
+      address: svc.address,
+      health: { path: '/healthz', intervalMs: 3_600_000 },
+    };
+    health.sync([target]);
+    await waitFor('the first probe', () => svc.state.hits >= 1);
+    svc.state.status = 200; // now it answers
+    await waitFor('healthy', () => health.verdict('orders-1') === 'healthy');
+    expect(changes).toEqual([['orders-1', 'healthy']]);
+  });
+
+  it('the extra probes before a first answer do not count failures: unhealthy only by the regular ones', async () => {
+    const svc = await service();
+    svc.state.status = 503;
+    const { health, changes } = prober();
+    health.sync([
+      {
+        id: 'slow',
+        address: svc.address,
+        health: { path: '/healthz', intervalMs: 3_600_000, unhealthyThreshold: 2 },
+      },
+    ]);
+    await waitFor('four extra probes', () => svc.state.hits >= 5);
+    expect(health.verdict('slow')).toBe('unknown');
+    expect(changes).toEqual([]);
+  });
 });

@@ -107,6 +107,22 @@ const a1 = assignment('orders-1');
 
 const cases: { name: string; assignments: Assignment[]; local: LocalView; actions: Action[] }[] = [
   {
+    name: 'stops an instance bound to another address than the one advertised (the next round starts it there)',
+    assignments: [a1],
+    local: view({ running: [running('orders-1')], advertise: '10.0.0.2' }),
+    actions: [{ kind: 'stop', id: 'orders-1', reason: 'moved' }],
+  },
+  {
+    name: 'keeps an instance bound to the advertised address, IPv6 included',
+    assignments: [a1],
+    local: view({
+      running: [running('orders-1', { address: '[fd00::1]:20001' })],
+      reported: new Map([['orders-1', runningReport('orders-1', { address: '[fd00::1]:20001' })]]),
+      advertise: 'fd00::1',
+    }),
+    actions: [],
+  },
+  {
     name: 'starts an assignment that does not run here',
     assignments: [a1],
     local: view(),

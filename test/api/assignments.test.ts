@@ -248,6 +248,45 @@ describe('status reports', () => {
     ]);
   });
 
+  it('a report running the instance at another address (its agent advertises a new one) moves the instance there', async () => {
+    const a = await fleetApi();
+    const s = a.store;
+    await s.createInstance(
+      { id: WEB.id, module: 'web', version: '1.0.0', host: H1, address: RUNNING.address },
+      'engine',
+    );
+    const path = `/v1/hosts/${H1}/assignments/${WEB.id}/status`;
+    await a.call('PUT', path, { as: 'agent', body: RUNNING });
+    // The agent restarts with --advertise 10.0.0.99: the host row follows its registration…
+    const again = await a.call('PUT', `/v1/hosts/${H1}`, {
+      as: 'agent',
+      body: { ...BODY, address: '10.0.0.99' },
+    });
+    expect(again.status).toBe(200);
+    expect((await s.getHost(H1))?.address).toBe('10.0.0.99');
+    // …and the instance, restarted there, follows its report.
+    const moved = { ...RUNNING, address: '10.0.0.99:41000', health: 'unknown' };
+    expect((await a.call('PUT', path, { as: 'agent', body: moved })).status).toBe(204);
+    // Not routed there before it is healthy there: starting again.
+    expect(await s.getInstance(WEB.id)).toMatchObject({
+      address: '10.0.0.99:41000',
+      state: 'starting',
+      health: 'unknown',
+    });
+    await a.call('PUT', path, { as: 'agent', body: { ...moved, health: 'healthy' } });
+    expect(await s.getInstance(WEB.id)).toMatchObject({
+      address: '10.0.0.99:41000',
+      state: 'ready',
+      health: 'healthy',
+    });
+    // A stopped report carries no address and moves nothing.
+    await a.call('PUT', path, {
+      as: 'agent',
+      body: { ...RUNNING, phase: 'stopped', address: null, health: 'unknown' },
+    });
+    expect((await s.getInstance(WEB.id))?.address).toBe('10.0.0.99:41000');
+  });
+
   it.each([
     [{ ...RUNNING, phase: 'dancing' }, 'phase'],
     [{ ...RUNNING, logTail: ['x'.repeat(301)] }, 'logTail[0]'],

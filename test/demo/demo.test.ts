@@ -2,7 +2,6 @@
 // requests outside the faulty lane), and the plain demo: ready with what to try next, Ctrl-C
 // stops everything it started, a second run resumes, --fresh starts over.
 
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 import type { LocalRun } from '../support/local.js';
-import { spawnLocal } from '../support/local.js';
+import { endLocal, spawnLocal } from '../support/local.js';
 import { waitFor } from '../support/release-stack.js';
 
 /** The demo on free ports, run from a folder that is not the repo: it finds its examples itself. */
@@ -35,7 +34,7 @@ const alive = (pid: number) => {
 
 describe('turnout demo', () => {
   const dirs: string[] = [];
-  const children: ChildProcess[] = [];
+  const runs: [LocalRun, string][] = [];
   const tempData = () => {
     const d = mkdtempSync(join(tmpdir(), 'turnout-demo-'));
     dirs.push(d);
@@ -46,15 +45,17 @@ describe('turnout demo', () => {
     await ensureBuilt();
   }, 120_000);
 
-  afterAll(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // A failed or timed-out test must not leave the demo's proxy and instances running: they are
+  // detached (they outlive the demo), so the clean-up ends what each run's records name too.
+  afterAll(async () => {
+    for (const [run, data] of runs) await endLocal(run, data);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('--tour tells the whole story under load, every check holds, and it stops what it started', async () => {
     const data = tempData();
     const run = await demo(data, '--tour', '--json');
-    children.push(run.child);
+    runs.push([run, data]);
     const code = await Promise.race([
       run.exit,
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 240_000)),
@@ -101,7 +102,7 @@ describe('turnout demo', () => {
   it('runs until Ctrl-C, which stops everything; a second run resumes; --fresh starts over', async () => {
     const data = tempData();
     const first = await demo(data);
-    children.push(first.child);
+    runs.push([first, data]);
     await waitFor(
       'the demo to be ready',
       async () => first.out().includes('Ctrl-C stops everything the demo started'),
@@ -125,7 +126,7 @@ describe('turnout demo', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
 
     const second = await demo(data);
-    children.push(second.child);
+    runs.push([second, data]);
     await waitFor(
       'the second demo',
       async () => second.out().includes('Ctrl-C stops everything the demo started'),
@@ -137,7 +138,7 @@ describe('turnout demo', () => {
     expect(await second.exit).toBe(0);
 
     const fresh = await demo(data, '--fresh');
-    children.push(fresh.child);
+    runs.push([fresh, data]);
     await waitFor(
       'the fresh demo',
       async () => fresh.out().includes('Ctrl-C stops everything the demo started'),

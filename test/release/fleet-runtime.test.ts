@@ -300,6 +300,35 @@ describe('fleet runtime answers', () => {
     expect(fleet.list()).toEqual([]);
   });
 
+  it('the stop assignment of a host that stays down is forgotten after forgetStopsAfterMs, not before', async () => {
+    await catalog(store);
+    await agents.register();
+    agents.start();
+    let clock = Date.now();
+    const fleet = new FleetRuntime({
+      store,
+      pollMs: 10,
+      now: () => clock,
+      forgetStopsAfterMs: 60_000,
+    });
+    const started = await fleet.start({ id: 'orders-2.0.0-0', ...SPEC });
+    const host = String(started.host);
+    agents.silent.add(host);
+    const past = new Date(clock - 1000).toISOString();
+    await store.renewHostLease(host, past, `agent:${host}`);
+    await new LeaseSweeper({ store }).sweep();
+    const down = await store.getHost(host);
+    expect(down?.state).toBe('down');
+    await fleet.release(started.id);
+    const wentDown = Date.parse(down?.updatedAt ?? '');
+    clock = wentDown + 59_999;
+    expect(await fleet.sweepStopped()).toEqual([]);
+    expect((await store.getAssignment(started.id))?.desired).toBe('stop');
+    clock = wentDown + 60_000;
+    expect(await fleet.sweepStopped()).toEqual([started.id]);
+    expect(await store.getAssignment(started.id)).toBeNull();
+  });
+
   it('start waits on the injected clock: no report within the timeout is an error naming the host', async () => {
     await catalog(store);
     await agents.register(); // agents never play again: nobody reports

@@ -35,7 +35,7 @@ export function hostTests(env: ContractEnv): void {
       expect(await s.changeVersion()).toBe(v);
     });
 
-    it('keeps an operator cordon across registrations; a down host heartbeating is ready again', async () => {
+    it('keeps an operator cordon across registrations and across being down', async () => {
       const s = env.store();
       await s.registerHost(A1, 'agent-a1');
       expect((await s.setHostState('a1.example', 'cordoned', 'ada')).state).toBe('cordoned');
@@ -46,7 +46,9 @@ export function hostTests(env: ContractEnv): void {
       const v = await s.changeVersion();
       const until = new Date(Date.now() + 10_000).toISOString();
       const back = await s.renewHostLease('a1.example', until, 'agent-a1');
-      expect(back).toMatchObject({ state: 'ready', leaseExpiresAt: until });
+      // Lost and back: still cordoned (the sweeper's down does not overwrite the operator's cordon).
+      expect(back).toMatchObject({ state: 'cordoned', leaseExpiresAt: until });
+      expect((await s.getHost('a1.example'))?.state).toBe('cordoned');
       expect(await s.changeVersion()).toBe(v + 1);
       const actions = (await s.listAudit({ target: 'host/a1.example' })).items.map((e) => e.action);
       expect(actions).toEqual([
@@ -58,8 +60,29 @@ export function hostTests(env: ContractEnv): void {
       ]);
       // The same state again writes nothing.
       const v2 = await s.changeVersion();
-      await s.setHostState('a1.example', 'ready', 'ada');
+      await s.setHostState('a1.example', 'cordoned', 'ada');
       expect(await s.changeVersion()).toBe(v2);
+    });
+
+    it('a host down and back returns to the state it had: a drain by registering, ready by a heartbeat', async () => {
+      const s = env.store();
+      await s.registerHost(A1, 'agent-a1');
+      await s.setHostState('a1.example', 'draining', 'ada');
+      await s.setHostState('a1.example', 'down', 'registry');
+      expect((await s.registerHost(A1, 'agent-a1')).state).toBe('draining');
+      await s.setHostState('a1.example', 'ready', 'ada');
+      await s.setHostState('a1.example', 'down', 'registry');
+      const until = new Date(Date.now() + 10_000).toISOString();
+      expect((await s.renewHostLease('a1.example', until, 'agent-a1')).state).toBe('ready');
+      // Down twice in a row keeps what it held; an operator's state on a down host replaces it.
+      await s.setHostState('a1.example', 'cordoned', 'ada');
+      await s.setHostState('a1.example', 'down', 'registry');
+      await s.setHostState('a1.example', 'down', 'registry');
+      expect((await s.renewHostLease('a1.example', until, 'agent-a1')).state).toBe('cordoned');
+      await s.setHostState('a1.example', 'down', 'registry');
+      await s.setHostState('a1.example', 'ready', 'ada');
+      await s.setHostState('a1.example', 'down', 'registry');
+      expect((await s.renewHostLease('a1.example', until, 'agent-a1')).state).toBe('ready');
     });
 
     it('lists hosts by name, filtered by state, a page at a time', async () => {

@@ -33,7 +33,7 @@ describe('migration 0003-prerelease-secret', () => {
     await store.close();
 
     // Back to the schema as the previous version left it: no column, no notifier or host tables
-    // (0004 to 0008 came later), none of those migrations recorded.
+    // (0004 on came later), none of those migrations recorded.
     const db = createSqliteKysely(file);
     await sql`drop table applied`.execute(db);
     await sql`drop table assignments`.execute(db);
@@ -41,10 +41,10 @@ describe('migration 0003-prerelease-secret', () => {
     await sql`drop table notifier_deliveries`.execute(db);
     await sql`drop table notifiers`.execute(db);
     await sql`alter table tickets drop column prerelease_secret`.execute(db);
+    await sql`drop table download_permits`.execute(db);
     await sql`alter table versions drop column artifact`.execute(db);
-    await sql`delete from kysely_migration where name in ('0003-prerelease-secret', '0004-notifiers', '0005-hosts', '0006-assignments', '0007-applied', '0008-artifacts')`.execute(
-      db,
-    );
+    // Every migration from 0003 on is undone above (tables dropped with their later columns).
+    await sql`delete from kysely_migration where name >= '0003'`.execute(db);
     await db.destroy();
 
     const migrated = await openSqliteStore(file);

@@ -4,7 +4,9 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isSameProcess } from '../../src/runtime/process-identity.js';
 import { ROOT } from './build.js';
 import { freePort } from './turnout-up.js';
 
@@ -93,4 +95,52 @@ export async function spawnLocal(
     out: () => out,
     exit,
   };
+}
+
+/**
+ * The processes a run of `up`/`demo` in `data` left running, as its records name them: each
+ * instance (`instances/<id>.json`) and the proxy (`proxy.json`), with pid and /proc start time.
+ * They are detached on purpose (they outlive a control plane killed with SIGKILL, and the next run
+ * adopts them), so killing the run's own process leaves them.
+ */
+export function leftovers(data: string): { pid: number; processStart: number }[] {
+  const read = (path: string) => {
+    try {
+      const r = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; processStart?: unknown };
+      return typeof r.pid === 'number' && typeof r.processStart === 'number'
+        ? [{ pid: r.pid, processStart: r.processStart }]
+        : [];
+    } catch {
+      return []; // gone (a clean stop removes it) or half-written
+    }
+  };
+  const dir = join(data, 'instances');
+  const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  return [...names.flatMap((f) => read(join(dir, f))), ...read(join(data, 'proxy.json'))];
+}
+
+/**
+ * A test's clean-up of a run: SIGKILL the run, then every process its records name that is still
+ * that process (pid and start time, so a reused pid is left alone), with its process group (an
+ * instance's or the proxy's own children). Answers the pids it killed.
+ */
+export async function endLocal(run: LocalRun, data: string): Promise<number[]> {
+  if (run.child.exitCode === null && run.child.signalCode === null) {
+    run.child.kill('SIGKILL');
+    await run.exit; // its supervisor restarts no proxy after this
+  }
+  const killed: number[] = [];
+  for (const { pid, processStart } of leftovers(data)) {
+    if (!isSameProcess(pid, processStart)) continue;
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL'); // -pid first: detached, it leads its own group
+        break;
+      } catch {
+        // no such group (or already gone): the pid alone next
+      }
+    }
+    killed.push(pid);
+  }
+  return killed;
 }

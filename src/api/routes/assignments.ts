@@ -23,6 +23,7 @@ import { checkBinding } from '../../store/sql-hosts.js';
 import type { Store } from '../../store/store.js';
 import type { ChangeWatch } from '../change-watch.js';
 import { errorResponses } from '../schemas.js';
+import { openSse } from '../sse.js';
 import { KEEPALIVE_MS } from '../stream.js';
 import type { StreamSlots } from '../stream-slots.js';
 
@@ -139,6 +140,26 @@ export function healthPatch(
   return null;
 }
 
+/**
+ * The instance patch an agent's report calls for: its health (healthPatch), and its address when
+ * the report runs it at another one (its agent now advertises another address and restarted it
+ * there), so routing follows. A moved instance takes traffic again only once reported healthy
+ * there: until then it is starting again (ready → starting), its health unknown. Null when nothing
+ * changes.
+ */
+export function reportPatch(
+  instance: Pick<Instance, 'state' | 'address'>,
+  report: Pick<AssignmentReport, 'phase' | 'address' | 'health'>,
+): InstancePatch | null {
+  const health = healthPatch(instance, report.health);
+  const address = report.phase === 'running' ? (report.address ?? null) : null;
+  if (address === null || address === instance.address || instance.state === 'stopped')
+    return health;
+  if (report.health === 'healthy') return { ...health, address };
+  const again = instance.state === 'ready' ? { state: 'starting' as const } : {};
+  return { address, health: report.health === 'unhealthy' ? 'unhealthy' : 'unknown', ...again };
+}
+
 /** What an agent acts on; a report (status) alone does not make a new stream message. */
 function wishes(list: readonly Assignment[]): string {
   return JSON.stringify(list.map((a) => [a.id, a.desired, a.module, a.version, a.run, a.health]));
@@ -146,18 +167,6 @@ function wishes(list: readonly Assignment[]): string {
 
 export function assignmentsFrame(version: number, assignments: readonly Assignment[]): string {
   return `event: assignments\nid: ${version}\ndata: ${JSON.stringify({ version, assignments })}\n\n`;
-}
-
-function waitDrainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> = async (
@@ -236,47 +245,24 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
     async (req, reply) => {
       const host = req.params.name;
       await hostFor(store, req.principal, host);
-      // Before the hijack, so a refusal is an ordinary JSON error (503 too_many_streams).
-      const release = options.slots?.acquire(
-        req.principal?.name ?? null,
-        `/v1/hosts/${host}/assignments/stream`,
-      );
-      reply.hijack();
-      const res = reply.raw;
-      res.socket?.setNoDelay(true);
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      open.add(res);
-
-      let closed = false;
       let cancel = () => {};
-      const keepalive = setInterval(() => {
-        if (!closed) res.write(': keepalive\n\n');
-      }, keepaliveMs);
-      const gone = () => {
-        closed = true;
-        clearInterval(keepalive);
-        cancel();
-        open.delete(res);
-        release?.();
-      };
-      res.on('close', gone);
-      if (res.destroyed) gone();
+      const sse = openSse(req, reply, {
+        slots: options.slots,
+        route: `/v1/hosts/${host}/assignments/stream`,
+        keepaliveMs,
+        open,
+        onClose: () => cancel(),
+      });
 
       let sent: string | null = null;
       try {
-        while (!closed) {
+        while (!sse.closed) {
           const version = await store.changeVersion();
           const list = await store.listAssignments({ host });
           const now = wishes(list);
-          if (now !== sent && !closed) {
+          if (now !== sent && !sse.closed) {
             sent = now;
-            if (!res.write(assignmentsFrame(version, list))) await waitDrainOrClose(res);
+            await sse.write(assignmentsFrame(version, list));
           }
           if (watch.stopped) break; // the server is closing
           const next = watch.beyond(version);
@@ -289,7 +275,7 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
       } catch (error) {
         req.log.warn({ err: error, host }, 'assignment stream ended');
       } finally {
-        if (!closed) res.end();
+        sse.end();
       }
     },
   );
@@ -301,7 +287,7 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
       schema: {
         tags: ['agents'],
         description:
-          "The agent's report on one assignment. With it, in one transaction, the instance of that id on this host: healthy → health healthy (and starting → ready), unhealthy → health unhealthy.",
+          "The agent's report on one assignment. With it, in one transaction, the instance of that id on this host: healthy → health healthy (and starting → ready), unhealthy → health unhealthy; running at another address → that address.",
         params: idParams,
         body: assignmentReportSchema,
         response: { 204: z.null().describe('recorded'), ...errorResponses },
@@ -315,9 +301,7 @@ export const assignmentsPlugin: FastifyPluginAsyncZod<AssignmentsPluginOptions> 
         // every other writer uses (on Postgres the other order could deadlock with the engine).
         const instance = await tx.getInstance(id);
         const patch =
-          instance !== null && instance.host === name
-            ? healthPatch(instance, req.body.health)
-            : null;
+          instance !== null && instance.host === name ? reportPatch(instance, req.body) : null;
         if (patch !== null) await tx.updateInstance(id, patch, `agent:${name}`);
         await tx.reportAssignment(id, name, req.body);
       });
