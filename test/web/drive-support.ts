@@ -72,14 +72,14 @@ export async function ticketState(page: Page, state: string, timeout: number): P
   await page.waitForSelector(`section.ticket[data-state="${state}"]`, { timeout });
 }
 
-// The tests' tsconfig has no DOM types: what runs in the page is written as an expression.
-
 /** The computed text colour of the first element matching `selector`. */
 export async function colourOf(page: Page, selector: string): Promise<string> {
-  await page.waitForSelector(selector);
-  return page.evaluate<string>(
-    `getComputedStyle(document.querySelector(${JSON.stringify(selector)})).color`,
-  );
+  // Runs in the page (the tests' tsconfig has no DOM types: the window is typed here by hand).
+  type Window = { getComputedStyle(e: unknown): { color: string } };
+  return page
+    .locator(selector)
+    .first()
+    .evaluate((e) => (globalThis as unknown as Window).getComputedStyle(e).color);
 }
 
 /** What a CSS colour (e.g. `var(--muted)`) computes to on this page. */

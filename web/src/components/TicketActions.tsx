@@ -11,14 +11,7 @@ import { releaseRefusal, useSession } from '../session';
 import { ConfirmDialog } from './ConfirmDialog';
 import { ErrorNote } from './ErrorNote';
 
-export type Action =
-  | 'deploy'
-  | 'prerelease'
-  | 'canary'
-  | 'approve'
-  | 'promote'
-  | 'abort'
-  | 'revert';
+type Action = 'deploy' | 'prerelease' | 'canary' | 'approve' | 'promote' | 'abort' | 'revert';
 const ORDER: Action[] = ['deploy', 'prerelease', 'canary', 'approve', 'promote', 'abort', 'revert'];
 
 function allowed(action: Action, t: Ticket): boolean {
@@ -59,7 +52,7 @@ const NEXT: Readonly<Record<string, Action>> = {
  * failed, never promote (promoting what did not deploy is not the way out of a failure); a canary
  * waiting for approval leads with approve.
  */
-export function primaryOf(t: Ticket, actions: readonly Action[]): Action | null {
+function primaryOf(t: Ticket, actions: readonly Action[]): Action | null {
   let next: Action | undefined = NEXT[t.state];
   if (t.state === 'failed')
     next = t.goal === 'prerelease' ? 'prerelease' : t.goal === 'canary' ? 'canary' : 'deploy';

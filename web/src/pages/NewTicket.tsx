@@ -169,7 +169,10 @@ export function NewTicket() {
                   key={c.module}
                   choice={c}
                   value={versions[c.module] ?? ''}
-                  onChange={(v) => setVersions({ ...versions, [c.module]: v })}
+                  onChange={(v) => {
+                    setVersions({ ...versions, [c.module]: v });
+                    setError(null); // a refusal was about the picks before this one
+                  }}
                 />
               ))}
             </tbody>
