@@ -5,6 +5,8 @@
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { DeadlineEntry } from './deadlines.js';
+import { type DeadlineList, deadlinesFor } from './deadlines.js';
 import { responseHeaders } from './headers.js';
 
 export interface AttemptOptions {
@@ -59,7 +61,7 @@ export function failureKind(error: Error): FailureKind {
 }
 
 /** A dispatch handler that pipes the upstream response into the client's response. */
-class ResponsePipe implements Dispatcher.DispatchHandler {
+class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   private controller: Dispatcher.DispatchController | null = null;
   private started = false;
   private held = false;
@@ -69,10 +71,15 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
       this.controller?.abort(new Error('client closed the connection'));
   };
   /**
-   * The response-headers deadline, on a native timer: undici's own headersTimeout runs on its
-   * coarse timers (≈0.5 s ticks), which let a 300 ms timeout fire after a second.
+   * The response-headers deadline, on the proxy's shared deadline list (deadlines.ts): undici's
+   * own headersTimeout runs on its coarse timers (≈0.5 s ticks), which let a 300 ms timeout fire
+   * after a second, and a native timer per attempt costs an object and a timer-list insert each.
    */
-  private deadline: NodeJS.Timeout | null = null;
+  private readonly deadlines: DeadlineList;
+  deadlineAt = 0;
+  deadlinePrev: DeadlineEntry | null = null;
+  deadlineNext: DeadlineEntry | null = null;
+  deadlineList: DeadlineList | null = null;
   private timedOut: Error | null = null;
 
   constructor(
@@ -82,13 +89,18 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
     timeoutMs: number,
   ) {
     res.on('close', this.onClientClose);
-    this.deadline = setTimeout(() => {
-      this.timedOut = Object.assign(new Error(`no response headers within ${timeoutMs} ms`), {
-        code: 'UND_ERR_HEADERS_TIMEOUT',
-      });
-      // Not dispatched yet (queued for a connection): aborted as soon as it is.
-      this.controller?.abort(this.timedOut);
-    }, timeoutMs);
+    this.deadlines = deadlinesFor(timeoutMs);
+    this.deadlines.add(this);
+  }
+
+  /** No response headers in time. */
+  expire(): void {
+    const ms = this.deadlines.timeoutMs;
+    this.timedOut = Object.assign(new Error(`no response headers within ${ms} ms`), {
+      code: 'UND_ERR_HEADERS_TIMEOUT',
+    });
+    // Not dispatched yet (queued for a connection): aborted as soon as it is.
+    this.controller?.abort(this.timedOut);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -149,8 +161,7 @@ class ResponsePipe implements Dispatcher.DispatchHandler {
   }
 
   private clearDeadline(): void {
-    if (this.deadline !== null) clearTimeout(this.deadline);
-    this.deadline = null;
+    this.deadlines.remove(this);
   }
 
   private cleanup(): void {

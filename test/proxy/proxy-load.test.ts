@@ -15,7 +15,7 @@ import { ensureBuilt, ROOT } from '../support/build.js';
 
 const BIN = join(ROOT, 'bin', 'turnout.js');
 
-let dir: string;
+let dir = '';
 let child: ChildProcess | null = null;
 
 beforeAll(async () => {
@@ -52,7 +52,7 @@ afterAll(async () => {
     child.kill('SIGTERM');
     await exited;
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 /** Starts `turnout proxy` under the hook; resolves with its admin port once it is listening. */
