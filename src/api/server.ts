@@ -41,6 +41,7 @@ import { orgsPlugin } from './routes/orgs.js';
 import { productsPlugin } from './routes/products.js';
 import { ticketsPlugin } from './routes/tickets.js';
 import { trafficPlugin } from './routes/traffic.js';
+import { tryPlugin } from './routes/try.js';
 import { whoamiPlugin } from './routes/whoami.js';
 import { streamPlugin } from './stream.js';
 import { STREAMS_PER_TOKEN, StreamSlots } from './stream-slots.js';
@@ -75,6 +76,8 @@ export interface ApiServerOptions {
   streamsPerToken?: number;
   /** The public edge's base URL for GET /v1/edge (`up` knows its own); none: that answers null. */
   edgeUrl?: () => string | null;
+  /** The secret the edge accepts `x-turnout-override` with, for "try it"; none: tries answer not_found. */
+  overrideSecret?: string;
   /** Serve HTTPS with this PEM certificate chain and key; none: plain HTTP. */
   tls?: ApiTls;
 }
@@ -264,6 +267,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
         slots,
       });
       await v1.register(explainPlugin, { publisher: pub });
+      await v1.register(tryPlugin, {
+        store,
+        edgeUrl: options.edgeUrl ?? (() => null),
+        overrideSecret: options.overrideSecret ?? null,
+      });
     },
     { prefix: '/v1' },
   );
