@@ -44,6 +44,7 @@ import { permitsPlugin } from './routes/permits.js';
 import { productsPlugin } from './routes/products.js';
 import { ticketsPlugin } from './routes/tickets.js';
 import { trafficPlugin } from './routes/traffic.js';
+import { tryPlugin } from './routes/try.js';
 import { whoamiPlugin } from './routes/whoami.js';
 import { streamPlugin } from './stream.js';
 import { STREAMS_PER_TOKEN, StreamSlots } from './stream-slots.js';
@@ -78,6 +79,8 @@ export interface ApiServerOptions {
   streamsPerToken?: number;
   /** The public edge's base URL for GET /v1/edge (`up` knows its own); none: that answers null. */
   edgeUrl?: () => string | null;
+  /** The secret the edge accepts `x-turnout-override` with, for "try it"; none: tries answer not_found. */
+  overrideSecret?: string;
   /** Serve HTTPS with this PEM certificate chain and key; none: plain HTTP. */
   tls?: ApiTls;
   /** The download throttle (routes/permits.ts): K hosts at once, permit ttl. */
@@ -278,6 +281,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
         store,
         artifacts: options.artifacts ?? null,
         maxBytes: options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
+      });
+      await v1.register(tryPlugin, {
+        store,
+        edgeUrl: options.edgeUrl ?? (() => null),
+        overrideSecret: options.overrideSecret ?? null,
       });
     },
     { prefix: '/v1' },

@@ -26,6 +26,7 @@ import type { ControlPlane } from '../server/control-plane.js';
 import { startControlPlane } from '../server/control-plane.js';
 import { checkApiListen, checkTlsPair } from '../server/listen-policy.js';
 import { openStoreWithArtifacts } from '../server/open-store.js';
+import { dataDirOverrideSecret, withOverrideSecret } from '../server/override-secret.js';
 import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { dataDirToken, generatedApiToken } from '../server/tokens.js';
@@ -177,6 +178,7 @@ function proxyCommand(
   listeners: { outbound: string; edge: string; admin: string },
   tls: { caFile: string } | undefined,
   token: string | null,
+  overrideSecret: string,
 ): ProxyCommand {
   return {
     command: process.execPath,
@@ -207,7 +209,14 @@ function proxyCommand(
     config: streamUrl,
     listeners,
     token,
-    env: process.env,
+    // In the environment, not on the command line (ps shows that): the secret "try it" signs with.
+    env: {
+      ...process.env,
+      TURNOUT_OVERRIDE_SECRETS: withOverrideSecret(
+        process.env.TURNOUT_OVERRIDE_SECRETS,
+        overrideSecret,
+      ),
+    },
     cwd: process.cwd(),
   };
 }
@@ -230,6 +239,7 @@ async function startLocked(
   const token = insecure ? null : dataDirToken(dataDir, 'admin');
   // The local agent joins as any agent does, with the data dir's join token (role agent).
   const joinToken = insecure ? null : dataDirToken(dataDir, 'join');
+  const overrideSecret = dataDirOverrideSecret(dataDir);
   const auth: ApiAuth =
     token === null || joinToken === null
       ? { insecureLocal: true }
@@ -287,7 +297,7 @@ async function startLocked(
       startProxy: async () => {
         supervisor = await superviseProxy(
           dataDir,
-          proxyCommand(streamUrl, dataDir, listeners, tls, token?.token ?? null),
+          proxyCommand(streamUrl, dataDir, listeners, tls, token?.token ?? null, overrideSecret),
           { logger: upLogger },
         );
         return supervisor;
@@ -308,6 +318,7 @@ async function startLocked(
       api: {
         downloads: downloadsOf(flags.maxConcurrentDownloads),
         edgeUrl: () => (edge === null ? null : `http://${hostForUrl(edge.host)}:${edge.port}`),
+        overrideSecret,
       },
       artifacts: {
         store: opened.artifacts,

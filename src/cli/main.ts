@@ -18,6 +18,7 @@ import { registerLoadCommand } from './load-command.js';
 import { registerNotifierCommand } from './notifier-command.js';
 import { registerProxyCommand } from './proxy-command.js';
 import { registerLogsCommand, registerReleaseCommand } from './release-command.js';
+import { registerRequestCommand } from './request-command.js';
 import { registerRouteCommands } from './route-commands.js';
 import { registerServerCommand } from './server-command.js';
 import { registerUpCommand } from './up-command.js';
@@ -57,6 +58,7 @@ export function buildProgram(
   registerLogsCommand(program, io, setExit);
   registerNotifierCommand(program, io, setExit);
   registerLoadCommand(program, io, setExit);
+  registerRequestCommand(program, io, setExit);
   registerAgentCommand(program, io, setExit);
   registerServerCommand(program, io, setExit);
   registerHostCommand(program, io, setExit);

@@ -119,6 +119,14 @@ export class StatsWindow {
   readonly bucketMs: number;
   private readonly baselines = new Map<string, Map<string, KeySample>>();
   private readonly byKey = new Map<string, Series>();
+  /** Each proxy's last sample time: how much time its next sample's deltas cover. */
+  private readonly sampledAt = new Map<string, number>();
+  /**
+   * Per bucket, per proxy: the time (ms) its samples landing in the bucket cover. A bucket no
+   * sample landed in is missing (a late scrape), not a second without traffic; one two samples
+   * landed in holds two seconds of counts, so its rate divides by the time they cover.
+   */
+  private readonly coverage = new Map<number, Map<string, number>>();
 
   constructor(options: { windowMs?: number; bucketMs?: number } = {}) {
     this.bucketMs = options.bucketMs ?? 1000;
@@ -130,8 +138,11 @@ export class StatsWindow {
     const current = new Map(sample.keys.map((k) => [keyId(k.key), k]));
     const previous = this.baselines.get(proxyId);
     this.baselines.set(proxyId, current);
+    const since = this.sampledAt.get(proxyId);
+    this.sampledAt.set(proxyId, atMs);
     this.prune(atMs);
     if (previous === undefined) return;
+    this.cover(proxyId, atMs, since);
     let deltas = this.deltas(current, previous);
     if (deltas === null) deltas = this.deltas(current, new Map()) ?? new Map();
     const index = Math.floor(atMs / this.bucketMs);
@@ -153,6 +164,24 @@ export class StatsWindow {
   /** Forgets a proxy's baseline (it left the targets); its traffic already counted stays. */
   forget(proxyId: string): void {
     this.baselines.delete(proxyId);
+    this.sampledAt.delete(proxyId);
+  }
+
+  /** Records that `proxyId`'s sample at atMs covers the time since its previous one. */
+  private cover(proxyId: string, atMs: number, since: number | undefined): void {
+    const index = Math.floor(atMs / this.bucketMs);
+    const span = since === undefined ? this.bucketMs : atMs - since;
+    const ms = Math.min(Math.max(span, 1), this.windowMs);
+    const byProxy = this.coverage.get(index) ?? new Map<string, number>();
+    byProxy.set(proxyId, (byProxy.get(proxyId) ?? 0) + ms);
+    this.coverage.set(index, byProxy);
+  }
+
+  /** The time a bucket's samples cover: the most any one proxy's do (0: no sample landed). */
+  private covered(index: number): number {
+    let most = 0;
+    for (const ms of this.coverage.get(index)?.values() ?? []) most = Math.max(most, ms);
+    return most;
   }
 
   /** Sums over every key matching the filter (absent fields match all), over the last windowMs up to nowMs. */
@@ -182,8 +211,15 @@ export class StatsWindow {
     return { total, span };
   }
 
-  /** Per-bucket points for charts, oldest first, one per bucket of the window (empty ones too). */
-  series(filter: Partial<TrafficKey>, nowMs: number): Array<{ atMs: number } & TrafficSummary> {
+  /**
+   * Per-bucket points for charts, oldest first, one per bucket of the window (empty ones too).
+   * `sampled` is false where no proxy sample landed (missing, not zero); a bucket's rate is over
+   * the time its samples cover, so one late and one on-time sample in a bucket is no spike.
+   */
+  series(
+    filter: Partial<TrafficKey>,
+    nowMs: number,
+  ): Array<{ atMs: number; sampled: boolean } & TrafficSummary> {
     const last = Math.floor(nowMs / this.bucketMs);
     const count = Math.ceil(this.windowMs / this.bucketMs);
     const points = Array.from({ length: count }, emptyDelta);
@@ -194,10 +230,15 @@ export class StatsWindow {
         if (at >= 0 && at < count) add(points[at]!, d);
       }
     }
-    return points.map((d, i) => ({
-      atMs: (last - count + 1 + i) * this.bucketMs,
-      ...summarize(d, this.bucketMs),
-    }));
+    return points.map((d, i) => {
+      const index = last - count + 1 + i;
+      const covered = this.covered(index);
+      return {
+        atMs: index * this.bucketMs,
+        sampled: covered > 0,
+        ...summarize(d, covered > 0 ? covered : this.bucketMs),
+      };
+    });
   }
 
   /** Keys with traffic in the window, sorted. */
@@ -224,6 +265,7 @@ export class StatsWindow {
 
   private prune(nowMs: number): void {
     const oldest = Math.floor(nowMs / this.bucketMs) - Math.ceil(this.windowMs / this.bucketMs) + 1;
+    for (const index of this.coverage.keys()) if (index < oldest) this.coverage.delete(index);
     for (const [id, s] of this.byKey) {
       for (const index of s.buckets.keys()) if (index < oldest) s.buckets.delete(index);
       if (s.buckets.size === 0) this.byKey.delete(id);

@@ -51,7 +51,10 @@ export interface ControlPlaneOptions {
    */
   readonly leaseResumeMs?: number;
   /** API limits (body, streams per token; src/api/server.ts has the defaults) and the edge's URL. */
-  readonly api?: Pick<ApiServerOptions, 'bodyLimit' | 'streamsPerToken' | 'edgeUrl' | 'downloads'>;
+  readonly api?: Pick<
+    ApiServerOptions,
+    'bodyLimit' | 'streamsPerToken' | 'edgeUrl' | 'overrideSecret' | 'downloads'
+  >;
   /** Health checker tuning (concurrency, timeouts, clock…). */
   readonly health?: Omit<HealthCheckerOptions, 'store' | 'logger' | 'onChange'>;
   /**

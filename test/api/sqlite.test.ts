@@ -94,6 +94,7 @@ describe('OpenAPI document', () => {
         'GET /v1/edge',
         'GET /v1/events',
         'POST /v1/explain',
+        'POST /v1/products/{product}/try',
         'GET /v1/notifiers',
         'GET /v1/notifiers/{name}',
         'DELETE /v1/notifiers/{name}',

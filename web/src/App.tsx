@@ -15,6 +15,7 @@ import { SignIn } from './pages/SignIn';
 import { TicketDetail } from './pages/TicketDetail';
 import { Tickets } from './pages/Tickets';
 import { Traffic } from './pages/Traffic';
+import { TryLane } from './pages/TryLane';
 import { useLocation } from './router';
 import type { Session } from './session';
 import { SessionContext } from './session';
@@ -33,6 +34,7 @@ function Page({ path }: { path: string }) {
   if (path === '/instances') return <Instances />;
   if (path === '/explain') return <Explain />;
   if (path === '/audit') return <Audit />;
+  if (path === '/try') return <TryLane />;
   return <Products />;
 }
 

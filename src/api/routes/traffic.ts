@@ -55,7 +55,14 @@ const trafficAnswer = z.object({
 });
 const seriesAnswer = z.object({
   bucketMs: z.number(),
-  points: z.array(summarySchema.extend({ atMs: z.number() })),
+  points: z.array(
+    summarySchema.extend({
+      atMs: z.number(),
+      sampled: z
+        .boolean()
+        .describe('false: no proxy sample landed in this bucket (missing, not zero traffic)'),
+    }),
+  ),
 });
 
 function filterOf(q: Partial<Record<keyof TrafficKey, string | undefined>>): Partial<TrafficKey> {

@@ -1,8 +1,11 @@
 // A small uPlot line chart that fills its container's width. Created once per set of series
-// names; new data only calls setData, so a chart updating every second stays cheap.
+// names; new data only calls setData, so a chart updating every second stays cheap. A missing
+// value (null) is bridged by the line, never drawn as 0; the time axis has as many labels as its
+// width holds (web/src/chart-data.ts), so two never print over each other.
 
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
+import { timeLabel, timeTicks } from '../chart-data';
 
 export interface ChartSeries {
   label: string;
@@ -45,7 +48,12 @@ export function Chart(props: {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
-        axis,
+        {
+          ...axis,
+          // bbox is in device pixels; labels need CSS pixels of room.
+          splits: (u, _i, min, max) => timeTicks(min, max, u.bbox.width / uPlot.pxRatio),
+          values: (_u, ticks) => ticks.map(timeLabel),
+        },
         {
           ...axis,
           size: 64,
@@ -58,7 +66,7 @@ export function Chart(props: {
           label: s.label,
           stroke: colorOf(i),
           width: 2,
-          spanGaps: false,
+          spanGaps: true,
         })),
       ],
     };

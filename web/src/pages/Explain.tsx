@@ -1,14 +1,18 @@
 // The route explainer: a request (host, path, headers, query, client address) in; out, the lane
 // the edge assigns it and why (every rule tried), the effective dtab, and the delegation tree
-// rule by rule, from POST /v1/explain.
+// rule by rule, from POST /v1/explain. Opened from a ticket (`/explain?ticket=<id>`), it starts
+// on what the ticket changes: the product's host, a changed module's logical name and the
+// ticket's pre-release header, explained at once.
 
 import type { FormEvent } from 'react';
-import { useState } from 'react';
-import type { ApiError } from '../api';
+import { useEffect, useState } from 'react';
+import type { ApiError, Product, Ticket } from '../api';
 import { api } from '../api';
 import type { ExplanationNode } from '../components/DelegationTree';
 import { DelegationTree } from '../components/DelegationTree';
 import { ErrorNote } from '../components/ErrorNote';
+import { parseHeaders } from '../headers-text';
+import { Link, useLocation } from '../router';
 
 interface RuleExplanation {
   index: number;
@@ -39,19 +43,6 @@ interface Delegation {
 }
 type Answer = Delegation & { product?: string; lane?: LaneExplanation; delegations?: Delegation[] };
 
-/** `Name: value` lines into a header object (repeats joined as HTTP does). */
-export function parseHeaders(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
-  }
-  return out;
-}
-
 function DelegationView({ d }: { d: Delegation }) {
   const tree = d.explanation ?? d.tree;
   return (
@@ -81,7 +72,34 @@ function DelegationView({ d }: { d: Delegation }) {
   );
 }
 
+/** What a ticket changes, as the explainer's starting request. */
+export interface TicketStart {
+  ticket: Ticket;
+  host: string;
+  name: string;
+  headers: string;
+}
+
+async function ticketStart(id: number): Promise<TicketStart> {
+  const ticket = await api<Ticket>(`/tickets/${id}`);
+  const product = await api<Product>(`/products/${encodeURIComponent(ticket.product)}`);
+  // A module the ticket changes, the entry last: the entry is what the edge explains anyway.
+  const items = [...ticket.items].sort(
+    (a, b) => Number(a.module === product.entry) - Number(b.module === product.entry),
+  );
+  const header = `${ticket.plan.prereleaseHeader ?? 'x-prerelease'}: ${ticket.prereleaseSecret}`;
+  return {
+    ticket,
+    host: product.hosts[0] ?? `${product.name}.localhost`,
+    name: items[0] === undefined ? '' : `/svc/${items[0].module}`,
+    headers: `x-user-id: u1\n${header}`,
+  };
+}
+
 export function Explain() {
+  const { query: location } = useLocation();
+  const fromTicket = location.get('ticket');
+  const [start, setStart] = useState<TicketStart | null>(null);
   const [host, setHost] = useState('shop.localhost');
   const [path, setPath] = useState('/');
   const [headers, setHeaders] = useState('x-user-id: u1');
@@ -90,16 +108,17 @@ export function Explain() {
   const [name, setName] = useState('');
   const [answer, setAnswer] = useState<Answer | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  const explain = async (
+    asked: { host: string; headers: string; name: string } = { host, headers, name },
+  ) => {
     try {
       const body = {
-        host,
+        host: asked.host,
         path,
-        headers: parseHeaders(headers),
+        headers: parseHeaders(asked.headers),
         ...(query !== '' ? { query } : {}),
         ...(clientIp !== '' ? { clientIp } : {}),
-        ...(name !== '' ? { name } : {}),
+        ...(asked.name !== '' ? { name: asked.name } : {}),
       };
       setAnswer(await api<Answer>('/explain', { method: 'POST', body }));
       setError(null);
@@ -107,6 +126,24 @@ export function Explain() {
       setError(err as ApiError);
     }
   };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void explain();
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per ticket asked for
+  useEffect(() => {
+    if (fromTicket === null || !/^\d+$/.test(fromTicket)) return;
+    ticketStart(Number(fromTicket)).then(
+      (s) => {
+        setStart(s);
+        setHost(s.host);
+        setName(s.name);
+        setHeaders(s.headers);
+        void explain(s);
+      },
+      (err: ApiError) => setError(err),
+    );
+  }, [fromTicket]);
   const lane = answer?.lane;
   const delegations =
     answer?.delegations ??
@@ -114,7 +151,32 @@ export function Explain() {
   return (
     <section>
       <h1>Route explainer</h1>
-      <form className="card explain-form" onSubmit={(e) => void submit(e)}>
+      {start !== null && (
+        <p className="muted" data-testid="explain-ticket">
+          From <Link to={`/tickets/${start.ticket.id}`}>ticket {start.ticket.id}</Link>: it changes{' '}
+          {start.ticket.items.map((i) => `${i.module}@${i.version}`).join(', ')}
+          {start.ticket.items.length > 1 && (
+            <>
+              {' '}
+              · explain{' '}
+              {start.ticket.items.map((i) => (
+                <button
+                  key={i.module}
+                  type="button"
+                  className="link"
+                  onClick={() => {
+                    setName(`/svc/${i.module}`);
+                    void explain({ host, headers, name: `/svc/${i.module}` });
+                  }}
+                >
+                  {i.module}
+                </button>
+              ))}
+            </>
+          )}
+        </p>
+      )}
+      <form className="card explain-form" onSubmit={submit}>
         <label>
           host <input value={host} onChange={(e) => setHost(e.target.value)} />
         </label>

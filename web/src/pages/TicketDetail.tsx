@@ -12,7 +12,8 @@ import { RollingBatches } from '../components/RollingBatches';
 import { StateBadge } from '../components/StateBadge';
 import { TicketActions } from '../components/TicketActions';
 import { Timeline } from '../components/Timeline';
-import { VerdictList } from '../components/VerdictList';
+import { TryIt } from '../components/TryIt';
+import { stepRunning, VerdictList } from '../components/VerdictList';
 import { Link } from '../router';
 import { useResource } from '../useResource';
 
@@ -115,14 +116,29 @@ export function TicketDetail({ id }: { id: number }) {
                 <CanaryShare ticket={t} entry={product.entry} />
               </>
             )}
-          {t.progress.analysis !== undefined && t.progress.analysis.length > 0 && (
+          {((t.progress.analysis ?? []).length > 0 || stepRunning(t)) && (
             <>
               <h3>Analysis</h3>
-              <VerdictList verdicts={t.progress.analysis} />
+              <VerdictList verdicts={t.progress.analysis ?? []} ticket={t} />
             </>
           )}
           <h2>Actions</h2>
           <TicketActions ticket={t} />
+          {laneLive && (
+            <>
+              <h2>Try it</h2>
+              <TryIt product={t.product} lane={`t-${t.id}`} />
+            </>
+          )}
+          <p className="small">
+            <Link to={`/explain?ticket=${t.id}`}>Explain its routing</Link>
+            {laneLive && (
+              <>
+                {' '}
+                · <Link to={`/try?product=${t.product}&lane=t-${t.id}`}>lane page</Link>
+              </>
+            )}
+          </p>
         </div>
         <div className="card">
           <h2>Timeline</h2>

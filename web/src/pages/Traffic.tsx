@@ -4,6 +4,8 @@
 
 import type { Series, Summary, Traffic as TrafficAnswer, TrafficKey } from '../api';
 import { api } from '../api';
+import type { ChartPoint } from '../chart-data';
+import { alignSeries } from '../chart-data';
 import type { ChartSeries } from '../components/Chart';
 import { Chart } from '../components/Chart';
 import { ErrorNote } from '../components/ErrorNote';
@@ -40,25 +42,15 @@ function ModuleTraffic({
   keys: KeyView[];
 }) {
   // The last bucket is the second still running: leave it out rather than draw a false drop.
-  const x = (keys[0]?.series.points ?? []).slice(0, -1).map((p) => p.atMs / 1000);
-  const pick = (f: (p: Series['points'][number]) => number | null): ChartSeries[] =>
-    keys.map((k) => {
-      const at = new Map(k.series.points.map((p) => [p.atMs / 1000, p]));
-      return {
-        label: label(k.key),
-        values: x.map((t) => {
-          const p = at.get(t);
-          return p === undefined ? null : f(p);
-        }),
-      };
-    });
-  const latency: ChartSeries[] = keys.flatMap((k) => {
-    const at = new Map(k.series.points.map((p) => [p.atMs / 1000, p]));
-    return (['p50Ms', 'p99Ms'] as const).map((q) => ({
-      label: `${label(k.key)} ${q.slice(0, 3)}`,
-      values: x.map((t) => at.get(t)?.[q] ?? null),
-    }));
-  });
+  const points = keys.map((k) => k.series.points);
+  const { x } = alignSeries(points, () => null);
+  const pick = (f: (p: ChartPoint) => number | null): ChartSeries[] => {
+    const { values } = alignSeries(points, f);
+    return keys.map((k, i) => ({ label: label(k.key), values: values[i] ?? [] }));
+  };
+  const latency: ChartSeries[] = (['p50Ms', 'p99Ms'] as const).flatMap((q) =>
+    pick((p) => p[q]).map((s) => ({ ...s, label: `${s.label} ${q.slice(0, 3)}` })),
+  );
   const total = keys.reduce((n, k) => n + k.summary.requests, 0);
   const inLanes = keys
     .filter((k) => k.key.lane !== 'stable')
