@@ -10,6 +10,7 @@ import type { Lane, Module, Org, Product, Version } from '../store/model.js';
 import type { Notifier } from '../store/notifier-model.js';
 import { checkNotifierSecret, shownUrl } from '../store/notifier-model.js';
 import {
+  checkArtifactUnchanged,
   checkCalls,
   checkLaneRuleTargets,
   checkNoCycle,
@@ -163,6 +164,7 @@ function decideVersion(
   checkOverrideKind(version.module, module.run, version.run);
   if (existing === undefined) return { action: 'create', changes: [] };
   checkVersionUnchanged(existing, version);
+  checkArtifactUnchanged(existing, version.artifact);
   return { action: 'unchanged', changes: [] };
 }
 

@@ -148,7 +148,7 @@ export const artifactsPlugin: FastifyPluginAsyncZod<ArtifactsPluginOptions> = as
       schema: {
         tags: ['artifacts'],
         description:
-          'Downloads an artifact; one `Range: bytes=a-b` answers 206 with content-range, a bad one 416.',
+          'Downloads an artifact (role viewer, or an agent); one `Range: bytes=a-b` answers 206 with content-range, a bad one 416. HEAD answers the same headers (content-length) without the bytes, 404 when absent.',
         params,
         response: { 200: bytesSchema, 206: bytesSchema, ...errorResponses },
       },
