@@ -17,6 +17,7 @@ import { registerLaneCommand } from './lane-command.js';
 import { registerLoadCommand } from './load-command.js';
 import { registerNotifierCommand } from './notifier-command.js';
 import { registerProxyCommand } from './proxy-command.js';
+import { registerPushCommand } from './push-command.js';
 import { registerLogsCommand, registerReleaseCommand } from './release-command.js';
 import { registerRequestCommand } from './request-command.js';
 import { registerRouteCommands } from './route-commands.js';
@@ -62,6 +63,7 @@ export function buildProgram(
   registerAgentCommand(program, io, setExit);
   registerServerCommand(program, io, setExit);
   registerHostCommand(program, io, setExit);
+  registerPushCommand(program, io, setExit);
   // Last: it reads the tree the others built.
   registerCompletionCommand(program, io);
   return program;

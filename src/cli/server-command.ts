@@ -51,7 +51,7 @@ export function registerServerCommand(
     )
     .option(
       '--max-concurrent-downloads <n>',
-      'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
+      'at most this many hosts download artifacts at once; the others wait their turn',
       '3',
     )
     .option(

@@ -57,7 +57,7 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
     .option('--insecure-local', 'no API authentication (loopback only)')
     .option(
       '--max-concurrent-downloads <n>',
-      'at most this many hosts download artifacts at once; the others wait their turn (issue 14)',
+      'at most this many hosts download artifacts at once; the others wait their turn',
       '3',
     )
     .option(

@@ -67,7 +67,7 @@ const UNTRUSTED = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-function unreachable(server: string, error: unknown): TurnoutError {
+export function unreachable(server: string, error: unknown): TurnoutError {
   const code = (error as { code?: string } | null)?.code;
   if (code !== undefined && UNTRUSTED.has(code))
     return new TurnoutError(
@@ -88,7 +88,15 @@ function unreachable(server: string, error: unknown): TurnoutError {
   );
 }
 
-export function createApiClient(options: ApiClientOptions = {}): ApiClient {
+/** Where and how to reach the API: flags first, then the environment, then the default. */
+export interface ApiConnection {
+  server: string;
+  headers: Record<string, string>;
+  ca: string | undefined;
+  tokenSource: TokenSource;
+}
+
+export function apiConnection(options: ApiClientOptions = {}): ApiConnection {
   const server = (options.server ?? process.env.TURNOUT_SERVER ?? DEFAULT_SERVER).replace(
     /\/+$/,
     '',
@@ -103,6 +111,11 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
       : options.token !== undefined
         ? '--token'
         : 'TURNOUT_TOKEN';
+  return { server, headers, ca, tokenSource };
+}
+
+export function createApiClient(options: ApiClientOptions = {}): ApiClient {
+  const { server, headers, ca, tokenSource } = apiConnection(options);
   async function call(
     method: ApiMethod,
     path: string,

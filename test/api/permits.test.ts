@@ -4,10 +4,11 @@
 // never blocks the fleet; an agent token speaks only for its own host; an assignment carries its
 // artifact and a report its step and download progress.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { withTestPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait.js';
-import type { Api, StartApiOptions } from './harness.js';
-import { seedCatalog, startApi } from './harness.js';
+import type { Api, StartApiOptions, StoreOpener } from './harness.js';
+import { postgresOpener, seedCatalog, sqliteStore, startApi } from './harness.js';
 
 const SHA = 'b'.repeat(64);
 const BODY = { address: '10.0.0.1', labels: {}, capacity: null };
@@ -18,9 +19,12 @@ afterEach(async () => {
   api = undefined;
 });
 
+/** Which store the API under test opens (SQLite, or Postgres below). */
+let open: StoreOpener = sqliteStore;
+
 /** Hosts h1..h3 registered by agent-a (one join token, as a fleet's agents share). */
 async function throttled(options: StartApiOptions): Promise<Api> {
-  const a = await startApi(options);
+  const a = await startApi({ open, ...options });
   api = a;
   await seedCatalog(a);
   for (const h of ['h1', 'h2', 'h3']) {
@@ -33,7 +37,7 @@ async function throttled(options: StartApiOptions): Promise<Api> {
 const ask = (a: Api, host: string) =>
   a.call('POST', `/v1/artifacts/${SHA}/permits`, { as: 'agent', body: { host } });
 
-describe('download permits', () => {
+function permitSuite(): void {
   it('grants K = 1 at once; the others wait in line; giving it back grants the next', async () => {
     const a = await throttled({ downloads: { maxConcurrent: 1 } });
     const first = await ask(a, 'h1');
@@ -136,4 +140,18 @@ describe('download permits', () => {
     expect(badStep.status).toBe(400);
     expect(JSON.stringify(badStep.body)).toMatch(/step/);
   });
+}
+
+describe('download permits (sqlite)', () => {
+  permitSuite();
+});
+
+withTestPostgres('download permits (postgres)', (pgTest) => {
+  beforeAll(() => {
+    open = postgresOpener(pgTest, 'turnout_permits');
+  });
+  afterAll(() => {
+    open = sqliteStore;
+  });
+  permitSuite();
 });

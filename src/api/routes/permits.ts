@@ -1,4 +1,4 @@
-// The fleet's download throttle (issue 14; docs/artifact-downloads.md): before downloading an
+// The fleet's download throttle (issue 14; docs/deploy-your-own.md): before downloading an
 // artifact an agent asks for a permit; at most K hosts hold one at once (`--max-concurrent-
 // downloads`), the others are told their place in line and ask again. A permit is renewed while the
 // download runs and given back when it ends; one whose agent died expires after ttlMs. Agent tokens

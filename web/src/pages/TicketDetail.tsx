@@ -6,6 +6,7 @@ import { all, api } from '../api';
 import { CanaryShare } from '../components/CanaryShare';
 import { CopyHeader } from '../components/CopyHeader';
 import { ErrorNote } from '../components/ErrorNote';
+import { HostSteps } from '../components/HostSteps';
 import { InstanceBadge } from '../components/InstanceBadge';
 import { ProgressBanner } from '../components/ProgressBanner';
 import { RollingBatches } from '../components/RollingBatches';
@@ -93,6 +94,7 @@ export function TicketDetail({ id }: { id: number }) {
         <div className="card">
           <h2>Items</h2>
           <Items ticket={t} instances={instances} />
+          <HostSteps ticket={t} />
           {(laneLive ||
             t.state === 'deployed' ||
             t.state === 'open' ||

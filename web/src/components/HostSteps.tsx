@@ -1,0 +1,129 @@
+// Per host, where each instance start of the ticket's items is (issue 14): check → download
+// (queued with its place in line / bytes of the total / verified) → unpack → start → health →
+// routing, and a failure's step, exit code, reason and last log lines. Agents' reports are not
+// counted as changes (they are frequent), so this polls while any start is under way.
+
+import { useEffect, useState } from 'react';
+import type { Ticket } from '../api';
+import { api } from '../api';
+
+interface Download {
+  state: 'queued' | 'downloading' | 'verified';
+  bytes: number;
+  total: number | null;
+  position: number | null;
+}
+
+interface HostAssignment {
+  id: string;
+  host: string;
+  module: string;
+  version: string;
+  desired: string;
+  status: {
+    phase: string;
+    step?: string | null;
+    download?: Download | null;
+    error: string | null;
+    lastExit: { code: number | null; signal: string | null } | null;
+    logTail: string[];
+  };
+}
+
+const STEPS = ['check', 'download', 'unpack', 'start', 'health', 'routing'];
+const POLL_MS = 1000;
+
+function size(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+    : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+function downloadText(d: Download): string {
+  if (d.state === 'queued')
+    return `queued${d.position === null ? '' : ` (#${d.position} in line)`}`;
+  if (d.state === 'verified') return `verified ${size(d.bytes)}`;
+  return `${size(d.bytes)}${d.total === null ? '' : ` of ${size(d.total)}`}`;
+}
+
+async function load(ticket: Ticket): Promise<HostAssignment[]> {
+  const lists = await Promise.all(
+    ticket.items.map((i) =>
+      api<{ assignments: HostAssignment[] }>(
+        `/assignments?module=${encodeURIComponent(i.module)}&version=${encodeURIComponent(i.version)}`,
+      ).then((r) => r.assignments),
+    ),
+  );
+  return lists.flat().filter((a) => a.desired === 'run');
+}
+
+export function HostSteps({ ticket }: { ticket: Ticket }) {
+  const [rows, setRows] = useState<HostAssignment[] | null>(null);
+  useEffect(() => {
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      const next = await load(ticket).catch(() => null);
+      if (stop) return;
+      if (next !== null) setRows(next);
+      const busy = (next ?? []).some((a) => a.status.step !== 'routing');
+      if (busy) timer = setTimeout(tick, POLL_MS);
+    };
+    void tick();
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [ticket]);
+  if (rows === null || rows.length === 0) return null;
+  return (
+    <table className="list" data-testid="host-steps">
+      <thead>
+        <tr>
+          <th>host</th>
+          <th>version</th>
+          <th>step</th>
+        </tr>
+      </thead>
+      <tbody>
+        {[...rows]
+          .sort((a, b) => a.host.localeCompare(b.host) || a.id.localeCompare(b.id))
+          .map((a) => {
+            const s = a.status;
+            const step = s.step ?? '—';
+            const failed = s.phase === 'failed';
+            return (
+              <tr key={a.id} data-host={a.host} data-step={step} data-phase={s.phase}>
+                <td className="mono">{a.host}</td>
+                <td className="mono">
+                  {a.module}@{a.version}
+                </td>
+                <td>
+                  <span className="steps">
+                    {STEPS.map((name) => (
+                      <span
+                        key={name}
+                        className={`step${STEPS.indexOf(name) < STEPS.indexOf(step) ? ' done' : ''}${name === step ? ' current' : ''}`}
+                      >
+                        {name}
+                      </span>
+                    ))}
+                  </span>
+                  {step === 'download' && s.download != null && (
+                    <span className="muted"> {downloadText(s.download)}</span>
+                  )}
+                  {failed && (
+                    <div className="error">
+                      failed at {step}
+                      {s.lastExit !== null && `, exit ${s.lastExit.code ?? '—'}`}: {s.error}
+                      {s.logTail.length > 0 && <pre>{s.logTail.slice(-5).join('\n')}</pre>}
+                    </div>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+      </tbody>
+    </table>
+  );
+}
