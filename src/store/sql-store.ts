@@ -34,6 +34,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...assignmentOps(cx),
     ...appliedOps(cx),
     changeVersion: () => cx.changeVersion(),
+    listChanges: (since) => cx.listChanges(since),
   };
 }
 
@@ -65,9 +66,14 @@ export async function openSqlStore({ db, dialect, onClose }: SqlStoreOptions): P
   };
   const transaction = async <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
     outside();
-    return db
-      .transaction()
-      .execute((trx) => inside.run(true, () => fn(opsFor(new SqlContext(trx, dialect, true)))));
+    return db.transaction().execute((trx) =>
+      inside.run(true, async () => {
+        const cx = new SqlContext(trx, dialect, true);
+        const result = await fn(opsFor(cx));
+        await cx.writeFeed();
+        return result;
+      }),
+    );
   };
 
   // Each write method on the store itself is the same method on a fresh transaction. The cast is

@@ -35,13 +35,14 @@ describe('migration 0003-prerelease-secret', () => {
     // Back to the schema as the previous version left it: no column, no notifier or host tables
     // (0004 to 0007 came later), none of those migrations recorded.
     const db = createSqliteKysely(file);
+    await sql`drop table change_feed`.execute(db);
     await sql`drop table applied`.execute(db);
     await sql`drop table assignments`.execute(db);
     await sql`drop table hosts`.execute(db);
     await sql`drop table notifier_deliveries`.execute(db);
     await sql`drop table notifiers`.execute(db);
     await sql`alter table tickets drop column prerelease_secret`.execute(db);
-    await sql`delete from kysely_migration where name in ('0003-prerelease-secret', '0004-notifiers', '0005-hosts', '0006-assignments', '0007-applied')`.execute(
+    await sql`delete from kysely_migration where name in ('0003-prerelease-secret', '0004-notifiers', '0005-hosts', '0006-assignments', '0007-applied', '0010-change-feed')`.execute(
       db,
     );
     await db.destroy();

@@ -12,6 +12,7 @@ import { notifiers } from './0004-notifiers.js';
 import { hosts } from './0005-hosts.js';
 import { assignments } from './0006-assignments.js';
 import { applied } from './0007-applied.js';
+import { changeFeed } from './0010-change-feed.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -25,6 +26,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0005-hosts': hosts(dialect),
     '0006-assignments': assignments(dialect),
     '0007-applied': applied(dialect),
+    '0010-change-feed': changeFeed(dialect),
   };
 }
 
