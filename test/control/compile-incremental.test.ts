@@ -163,13 +163,13 @@ async function apply(store: Store, o: Op, now: number, ids: string[], n: number)
       return now;
     }
     case 'dtab': {
-      const p = (await store.getProduct('shop'))!;
+      const { name, org, entry, hosts } = (await store.getProduct('shop'))!;
       const baseDtab = o.which === 0 ? '/svc => /v;' : '/svc => /v;/svc/web => /v/web/1.0.0;';
-      await store.updateProduct({ ...p, baseDtab }, ACTOR);
+      await store.updateProduct({ name, org, entry, hosts, baseDtab }, ACTOR);
       return now;
     }
     case 'zone': {
-      const zone = ZONES[o.zone];
+      const zone = ZONES[o.zone] ?? null;
       await store.registerHost(
         {
           name: HOSTS[o.host]!,
