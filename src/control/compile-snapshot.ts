@@ -224,27 +224,6 @@ interface LeaseFigures {
   readonly at: number;
 }
 
-/** Whether any key of `items` occurs twice (the full compile reports those; the mirror cannot hold them). */
-function hasDuplicates<T>(items: readonly T[], key: (item: T) => string): boolean {
-  const seen = new Set<string>();
-  for (const item of items) {
-    const k = key(item);
-    if (seen.has(k)) return true;
-    seen.add(k);
-  }
-  return false;
-}
-
-function duplicateKeys(state: StoreState): boolean {
-  return (
-    hasDuplicates(state.products, (p) => p.name) ||
-    hasDuplicates(state.lanes, (l) => `${l.product}\u0000${l.name}`) ||
-    hasDuplicates(state.modules, (m) => m.name) ||
-    hasDuplicates(state.versions, (v) => `${v.module}\u0000${v.version}`) ||
-    hasDuplicates(state.instances, (i) => i.id)
-  );
-}
-
 export class SnapshotCompiler {
   private readonly mirror = new StoreMirror();
   private modules = new Map<string, Cached<Snapshot['modules'][number]>>();
@@ -258,16 +237,14 @@ export class SnapshotCompiler {
 
   /** Compiles a whole store state (read in full), reusing the parts that did not change. */
   compile(state: StoreState, now: Date = new Date()): CompileResult {
-    if (duplicateKeys(state)) {
+    this.leases.clear();
+    if (!this.mirror.load(state)) {
       this.loaded = false;
       this.modules.clear();
       this.products.clear();
-      this.leases.clear();
       return compileStoreSnapshot(state, now);
     }
-    this.mirror.load(state);
     this.loaded = true;
-    this.leases.clear();
     // Parts of the previous state that this one may not have: checked (and dropped) too.
     for (const name of this.products.keys()) this.mirror.staleProducts.add(name);
     for (const name of this.modules.keys()) this.mirror.staleModules.add(name);

@@ -72,8 +72,11 @@ export class StoreMirror {
   readonly staleModules = new Set<string>();
   readonly staleProducts = new Set<string>();
 
-  /** Replaces everything with `state` (keys assumed unique: the caller checks); all stale. */
-  load(state: StoreState): void {
+  /**
+   * Replaces everything with `state`; all stale. Answers false when two rows of a kind share a
+   * key (the full compile reports those; the mirror keeps one of them).
+   */
+  load(state: StoreState): boolean {
     for (const m of [
       this.products,
       this.lanes,
@@ -93,6 +96,18 @@ export class StoreMirror {
     for (const v of state.versions) this.setVersion(v.module, v.version, v);
     for (const h of state.hosts ?? []) this.setHost(h.name, h);
     for (const i of state.instances) this.setInstance(i.id, i);
+    const count = (m: Map<string, Map<string, unknown>>) => {
+      let n = 0;
+      for (const inner of m.values()) n += inner.size;
+      return n;
+    };
+    return (
+      this.products.size === state.products.length &&
+      count(this.lanes) === state.lanes.length &&
+      this.modules.size === state.modules.length &&
+      count(this.versions) === state.versions.length &&
+      this.instances.size === state.instances.length
+    );
   }
 
   apply(changes: StoreChanges): void {
