@@ -18,7 +18,9 @@
 // The same store version is not recompiled again until the store changes (or a lease expires).
 //
 // Compiles are incremental (SnapshotCompiler): only the modules and products whose rows changed are
-// validated and serialised again. Every publish also keeps the delta from the snapshot before it
+// validated and serialised again, and on a store change only the rows the store's change feed
+// names are read (readStoreChanges; every row at the first compile, after a gap in the feed, and
+// when leases matter: see `compile`). Every publish also keeps the delta from the snapshot before it
 // (src/config/delta.ts) in a bounded ring of recent deltas (`deltaHistory` entries, at most
 // DELTA_RING_BYTES in all), so a stream client that holds a recent snapshot gets only what changed
 // since (`deltaChain`). A delta no smaller than the full snapshot is not kept: it breaks the chain
