@@ -5,7 +5,7 @@ import type { CompiledLaneRules } from '../routing/assign.js';
 import { compileLaneRules } from '../routing/assign.js';
 import type { EndpointLookup } from '../routing/namers.js';
 import { parseDtab } from '../routing/parser.js';
-import type { Router } from '../routing/router.js';
+import type { ProductRouting, Router } from '../routing/router.js';
 import { createRouter } from '../routing/router.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -33,31 +33,57 @@ export function routable(e: { readonly state: string; readonly weight: number })
   return e.state === 'ready' && e.weight > 0;
 }
 
+// A snapshot's parts are immutable, and a delta keeps the base's very objects for the parts it did
+// not change (src/config/delta.ts), as the control plane's incremental compile does. So what is
+// compiled from one part (a product's parsed dtabs and lane rules, a module's routable endpoints)
+// is remembered by the part's identity: applying a one-endpoint delta compiles one module, not
+// every product's dtab and every module again. Weak maps: a part's entry goes with the part.
+type Module = Snapshot['modules'][number];
+type Product = Snapshot['products'][number];
+const routableOf = new WeakMap<Module, ReadonlyMap<string, readonly string[]>>();
+const routingOf = new WeakMap<Product, ProductRouting>();
+const rulesOf = new WeakMap<Product, CompiledLaneRules>();
+
+/** `compile(item)` once per item object (throws, remembering nothing, when `compile` does). */
+function memo<K extends object, V>(map: WeakMap<K, V>, item: K, compile: (item: K) => V): V {
+  let value = map.get(item);
+  if (value === undefined) {
+    value = compile(item);
+    map.set(item, value);
+  }
+  return value;
+}
+
+/** A module's routable endpoint addresses by version. */
+function routableEndpoints(m: Module): ReadonlyMap<string, readonly string[]> {
+  const versions = new Map<string, readonly string[]>();
+  for (const v of m.versions)
+    versions.set(
+      v.version,
+      v.endpoints.filter(routable).map((e) => e.address),
+    );
+  return versions;
+}
+
 /** Only routable endpoints are balanced over. */
 function readyEndpoints(snapshot: Snapshot): EndpointLookup {
-  const map = new Map<string, Map<string, readonly string[]>>();
-  for (const m of snapshot.modules) {
-    const versions = new Map<string, readonly string[]>();
-    for (const v of m.versions) {
-      versions.set(
-        v.version,
-        v.endpoints.filter(routable).map((e) => e.address),
-      );
-    }
-    map.set(m.name, versions);
-  }
+  const map = new Map<string, ReadonlyMap<string, readonly string[]>>();
+  for (const m of snapshot.modules) map.set(m.name, memo(routableOf, m, routableEndpoints));
   return (module, version) => map.get(module)?.get(version);
 }
+
+/** A product's parsed dtabs. */
+const productRouting = (p: Product): ProductRouting => ({
+  name: p.name,
+  baseDtab: parseDtab(p.dtab),
+  lanes: new Map(p.lanes.map((l) => [l.name, parseDtab(l.overlay)])),
+});
 
 export function compileSnapshot(snapshot: Snapshot): CompiledSnapshot {
   const endpoints = readyEndpoints(snapshot);
   const router = createRouter({
     endpoints,
-    products: snapshot.products.map((p) => ({
-      name: p.name,
-      baseDtab: parseDtab(p.dtab),
-      lanes: new Map(p.lanes.map((l) => [l.name, parseDtab(l.overlay)])),
-    })),
+    products: snapshot.products.map((p) => memo(routingOf, p, productRouting)),
   });
   const products = new Map<string, CompiledProduct>();
   const productByHost = new Map<string, string>();
@@ -66,7 +92,7 @@ export function compileSnapshot(snapshot: Snapshot): CompiledSnapshot {
       name: p.name,
       entry: p.entry,
       hosts: p.hosts,
-      rules: compileLaneRules(p.rules),
+      rules: memo(rulesOf, p, (x) => compileLaneRules(x.rules)),
     });
     for (const h of p.hosts) productByHost.set(h, p.name);
   }

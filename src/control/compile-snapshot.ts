@@ -24,6 +24,8 @@ import { moduleSchema, productSchema, snapshotIssues, snapshotSchema } from '../
 import { isEndpoint } from '../store/endpoint.js';
 import type { Host } from '../store/host-model.js';
 import type { Instance, Lane, Module, Product, Version } from '../store/model.js';
+import type { StoreChanges } from './store-mirror.js';
+import { StoreMirror } from './store-mirror.js';
 
 /** Everything the compilation reads, at one change-counter value. */
 export interface StoreState {
@@ -212,34 +214,90 @@ function sameModule(
   return true;
 }
 
+/** Cached endpoints of a module are good until its earliest lease expires (or the clock goes back). */
+interface LeaseFigures {
+  /** The earliest future lease among the module's endpoints (ms), or null. */
+  readonly next: number | null;
+  /** Instances of the module left out only for an expired lease. */
+  readonly expired: number;
+  /** The clock the figures were computed at. */
+  readonly at: number;
+}
+
 export class SnapshotCompiler {
+  private readonly mirror = new StoreMirror();
   private modules = new Map<string, Cached<Snapshot['modules'][number]>>();
   private products = new Map<string, Cached<PlainProduct>>();
+  /** Per module name (of any instance), for the lease figures of the result. */
+  private readonly leases = new Map<string, LeaseFigures>();
+  /** Whether the mirror holds a state (a first `compile(state)` happened). */
+  private loaded = false;
   /** Parts validated by the last compile (for tests and the bench). */
   lastValidated = 0;
 
+  /** Compiles a whole store state (read in full), reusing the parts that did not change. */
   compile(state: StoreState, now: Date = new Date()): CompileResult {
-    const result = this.tryIncremental(state, now);
+    this.leases.clear();
+    if (!this.mirror.load(state)) {
+      this.loaded = false;
+      this.modules.clear();
+      this.products.clear();
+      return compileStoreSnapshot(state, now);
+    }
+    this.loaded = true;
+    // Parts of the previous state that this one may not have: checked (and dropped) too.
+    for (const name of this.products.keys()) this.mirror.staleProducts.add(name);
+    for (const name of this.modules.keys()) this.mirror.staleModules.add(name);
+    return this.patchOrFull(now);
+  }
+
+  /**
+   * Compiles after `changes` (the rows changed since the state this compiler holds: see
+   * readStoreChanges), rebuilding only the parts they touch and the modules whose endpoints the
+   * clock changed. Equal to `compile` of the whole state read at `changes.changeVersion`.
+   */
+  compileChanges(changes: StoreChanges, now: Date = new Date()): CompileResult {
+    if (!this.loaded) throw new Error('compileChanges before a first compile of the whole state');
+    this.mirror.apply(changes);
+    return this.patchOrFull(now);
+  }
+
+  /** The change-counter value of the state this compiler holds (null before the first compile). */
+  version(): number | null {
+    return this.loaded ? this.mirror.changeVersion : null;
+  }
+
+  private patchOrFull(now: Date): CompileResult {
+    const result = this.patch(now.getTime());
     if (result !== null) return result;
+    // Some part does not validate: the full compile reports its exact error; start over next time.
     this.modules.clear();
     this.products.clear();
-    return compileStoreSnapshot(state, now);
+    this.leases.clear();
+    this.mirror.allStale();
+    return compileStoreSnapshot(this.mirror.state(), now);
+  }
+
+  /** Modules whose cached endpoints the clock made stale (a lease passed, or the clock went back). */
+  private markTimeStale(nowMs: number): void {
+    for (const [name, f] of this.leases)
+      if (nowMs < f.at || (f.next !== null && nowMs >= f.next)) this.mirror.staleModules.add(name);
   }
 
   /** The incremental compile, or null when some part does not validate (the full one reports). */
-  private tryIncremental(state: StoreState, now: Date): CompileResult | null {
-    const nowMs = now.getTime();
+  private patch(nowMs: number): CompileResult | null {
     this.lastValidated = 0;
-    const lanesOf = new Map<string, Lane[]>();
-    for (const lane of state.lanes) {
-      const list = lanesOf.get(lane.product) ?? [];
-      list.push(lane);
-      lanesOf.set(lane.product, list);
-    }
+    const m = this.mirror;
+    this.markTimeStale(nowMs);
+    const structure = this.productsChanged() || this.modulesChanged();
     const changedProducts: PlainProduct[] = [];
-    const products = new Map<string, Cached<PlainProduct>>();
-    for (const p of [...state.products].sort((a, b) => byKey(a.name, b.name))) {
-      const lanes = [...(lanesOf.get(p.name) ?? [])].sort(byCreation);
+    for (const name of m.staleProducts) {
+      const p = m.products.get(name);
+      if (p === undefined) {
+        this.products.delete(name);
+        continue;
+      }
+      const lanes = [...(m.lanes.get(name)?.values() ?? [])].sort(byCreation);
       const plain = {
         name: p.name,
         hosts: [...p.hosts],
@@ -249,53 +307,34 @@ export class SnapshotCompiler {
         rules: lanes.flatMap((l) => l.rules),
       };
       const key = JSON.stringify(plain);
-      const hit = this.products.get(p.name);
-      if (hit !== undefined && hit.key === key) {
-        products.set(p.name, hit);
-        continue;
-      }
+      const hit = this.products.get(name);
+      if (hit !== undefined && hit.key === key) continue;
       const parsed = productSchema.safeParse(plain);
       if (!parsed.success) return null;
       this.lastValidated++;
       changedProducts.push(parsed.data);
-      products.set(p.name, { part: parsed.data, json: JSON.stringify(parsed.data), key });
+      this.products.set(name, { part: parsed.data, json: JSON.stringify(parsed.data), key });
     }
-
-    const { endpointsOf, versionsOf, nextLeaseExpiryMs, expiredLeases } = groupEndpoints(
-      state,
-      nowMs,
-    );
-    const modules = new Map<string, Cached<Snapshot['modules'][number]>>();
-    for (const m of [...state.modules].sort((a, b) => byKey(a.name, b.name))) {
-      const plain: PlainModule = {
-        name: m.name,
-        calls: [...m.calls],
-        versions: [...(versionsOf.get(m.name) ?? [])]
-          .sort((a, b) => byKey(a.version, b.version))
-          .map((v) => ({
-            version: v.version,
-            endpoints: endpointsOf.get(`${m.name}\u0000${v.version}`) ?? [],
-          })),
-      };
-      const hit = this.modules.get(m.name);
-      if (hit !== undefined && sameModule(plain, hit.part, ENDPOINT_KEYS)) {
-        modules.set(m.name, hit);
+    for (const name of m.staleModules) {
+      this.leases.set(name, this.leaseFigures(name, nowMs));
+      if (!m.modules.has(name)) {
+        this.modules.delete(name);
         continue;
       }
+      const plain = this.plainModule(name, nowMs);
+      const hit = this.modules.get(name);
+      if (hit !== undefined && sameModule(plain, hit.part, ENDPOINT_KEYS)) continue;
       const parsed = moduleSchema.safeParse(plain);
       if (!parsed.success) return null;
       this.lastValidated++;
-      modules.set(m.name, { part: parsed.data, json: JSON.stringify(parsed.data), key: '' });
+      this.modules.set(name, { part: parsed.data, json: JSON.stringify(parsed.data), key: '' });
     }
-
-    // Duplicate names collapse in the maps: the full compile reports them.
-    if (modules.size !== state.modules.length || products.size !== state.products.length)
-      return null;
-    if (!Number.isInteger(state.changeVersion) || state.changeVersion < 0) return null;
+    if (structure) this.sortParts();
+    if (!Number.isInteger(m.changeVersion) || m.changeVersion < 0) return null;
     const snapshot: Snapshot = {
-      version: state.changeVersion,
-      products: [...products.values()].map((c) => c.part),
-      modules: [...modules.values()].map((c) => c.part),
+      version: m.changeVersion,
+      products: [...this.products.values()].map((c) => c.part),
+      modules: [...this.modules.values()].map((c) => c.part),
     };
     if (snapshotIssues(snapshot).length > 0) return null;
     try {
@@ -304,16 +343,89 @@ export class SnapshotCompiler {
     } catch {
       return null;
     }
-    this.products = products;
-    this.modules = modules;
-    const join = (m: Map<string, Cached<unknown>>) => [...m.values()].map((c) => c.json).join(',');
+    m.staleModules.clear();
+    m.staleProducts.clear();
+    const join = (x: Map<string, Cached<unknown>>) => [...x.values()].map((c) => c.json).join(',');
+    let nextLeaseExpiryMs: number | null = null;
+    let expiredLeases = 0;
+    for (const f of this.leases.values()) {
+      expiredLeases += f.expired;
+      if (f.next !== null && (nextLeaseExpiryMs === null || f.next < nextLeaseExpiryMs))
+        nextLeaseExpiryMs = f.next;
+    }
     return {
       ok: true,
       snapshot,
-      json: `{"version":${snapshot.version},"products":[${join(products)}],"modules":[${join(modules)}]}`,
+      json: `{"version":${snapshot.version},"products":[${join(this.products)}],"modules":[${join(this.modules)}]}`,
       nextLeaseExpiryMs,
       expiredLeases,
     };
+  }
+
+  /** Whether a stale product is new or gone (the parts' order must be redone). */
+  private productsChanged(): boolean {
+    for (const name of this.mirror.staleProducts)
+      if (this.products.has(name) !== this.mirror.products.has(name)) return true;
+    return false;
+  }
+
+  private modulesChanged(): boolean {
+    for (const name of this.mirror.staleModules)
+      if (this.modules.has(name) !== this.mirror.modules.has(name)) return true;
+    return false;
+  }
+
+  /** Maps iterate in insertion order: re-insert the parts by name, as the full compile orders them. */
+  private sortParts(): void {
+    const sorted = <T>(x: Map<string, T>) => new Map([...x].sort(([a], [b]) => byKey(a, b)));
+    this.products = sorted(this.products);
+    this.modules = sorted(this.modules);
+  }
+
+  /** A module's part as plain data, from the mirror: versions by label, endpoints by instance id. */
+  private plainModule(name: string, nowMs: number): PlainModule {
+    const m = this.mirror;
+    const mod = m.modules.get(name)!;
+    const byVersion = m.instancesOf.get(name);
+    const labels = [...(m.versions.get(name)?.keys() ?? [])].sort(byKey);
+    return {
+      name,
+      calls: [...mod.calls],
+      versions: labels.map((version) => {
+        const endpoints: Endpoint[] = [];
+        const instances = [...(byVersion?.get(version)?.values() ?? [])].sort((a, b) =>
+          byKey(a.id, b.id),
+        );
+        for (const i of instances) {
+          if (!isEndpoint(i, nowMs)) continue;
+          const zone = m.zones.get(i.host);
+          endpoints.push({
+            address: i.address,
+            state: i.state,
+            weight: i.weight,
+            ...(zone && { zone }),
+          });
+        }
+        return { version, endpoints };
+      }),
+    };
+  }
+
+  /** The lease figures over every instance of a module name, whether or not its version exists. */
+  private leaseFigures(name: string, nowMs: number): LeaseFigures {
+    let next: number | null = null;
+    let expired = 0;
+    for (const byId of this.mirror.instancesOf.get(name)?.values() ?? [])
+      for (const i of byId.values()) {
+        if (!isEndpoint(i, nowMs)) {
+          if (i.state !== 'stopped' && i.health !== 'unhealthy') expired++;
+          continue;
+        }
+        if (i.leaseExpiresAt === null) continue;
+        const at = Date.parse(i.leaseExpiresAt);
+        if (next === null || at < next) next = at;
+      }
+    return { next, expired, at: nowMs };
   }
 }
 

@@ -18,7 +18,9 @@
 // The same store version is not recompiled again until the store changes (or a lease expires).
 //
 // Compiles are incremental (SnapshotCompiler): only the modules and products whose rows changed are
-// validated and serialised again. Every publish also keeps the delta from the snapshot before it
+// validated and serialised again, and on a store change only the rows the store's change feed
+// names are read (readStoreChanges; every row at the first compile, after a gap in the feed, and
+// when leases matter: see `compile`). Every publish also keeps the delta from the snapshot before it
 // (src/config/delta.ts) in a bounded ring of recent deltas (`deltaHistory` entries, at most
 // DELTA_RING_BYTES in all), so a stream client that holds a recent snapshot gets only what changed
 // since (`deltaChain`). A delta no smaller than the full snapshot is not kept: it breaks the chain
@@ -30,8 +32,9 @@ import type { Snapshot } from '../config/snapshot.js';
 import { Rerun } from '../rerun.js';
 import { listAll } from '../store/cursor.js';
 import type { Store, StoreReads } from '../store/store.js';
-import type { SnapshotCompileError, StoreState } from './compile-snapshot.js';
+import type { CompileResult, SnapshotCompileError, StoreState } from './compile-snapshot.js';
 import { SnapshotCompiler } from './compile-snapshot.js';
+import { readStoreChanges } from './store-changes.js';
 
 /** Recent deltas kept for resuming clients, by default. */
 export const DELTA_HISTORY = 256;
@@ -123,6 +126,8 @@ export class SnapshotPublisher {
   private readonly deltaHistory: number;
   private ring: RingEntry[] = [];
   private ringBytes = 0;
+  /** How the compiles read the store: every row, or the change feed's rows (tests, the bench). */
+  readonly reads = { full: 0, changes: 0 };
 
   constructor(store: Store, options: PublisherOptions = {}) {
     this.store = store;
@@ -243,14 +248,15 @@ export class SnapshotPublisher {
 
   private async checkOnce(): Promise<void> {
     const version = await this.store.changeVersion();
-    const nowMs = this.now().getTime();
+    // One clock for the decision and the compile: see `compile`.
+    const now = this.now();
+    const nowMs = now.getTime();
     const leaseDue = this.nextLeaseExpiryMs !== null && nowMs >= this.nextLeaseExpiryMs;
     const renewed = this.renewed;
     this.renewed = false;
     if (version === this.compiledVersion && !leaseDue && !renewed) return;
-    const state = await readStoreState(this.store);
-    const result = this.compiler.compile(state, this.now());
-    this.compiledVersion = state.changeVersion;
+    const { result, changeVersion } = await this.compile(now, leaseDue || renewed);
+    this.compiledVersion = changeVersion;
     if (!result.ok) {
       this.error = result.error;
       this.nextLeaseExpiryMs = null;
@@ -258,7 +264,7 @@ export class SnapshotPublisher {
       this.logger?.error(
         {
           event: 'snapshot_compile_failed',
-          version: state.changeVersion,
+          version: changeVersion,
           reason: result.error.message,
         },
         'routing snapshot does not compile; keeping the one in force',
@@ -286,6 +292,35 @@ export class SnapshotPublisher {
     const waiters = [...this.waiters];
     this.waiters.clear();
     for (const wake of waiters) wake();
+  }
+
+  /**
+   * Reads what changed since the last compile from the store's change feed and patches, or reads
+   * every row. Every row is read the first time, when the feed has a gap, and whenever leases
+   * matter: heartbeats renew leases without a store change, so the rows the compiler holds may
+   * carry older expiries than the store's. That is harmless while every lease it holds is still
+   * in the future (an older expiry that has not passed routes the same); once one has passed
+   * (`leaseDue`), or instances are out for an expired lease (`expiredLeases`, which a heartbeat
+   * on another replica may have renewed), only a full read is exact.
+   */
+  private async compile(
+    now: Date,
+    leasesMatter: boolean,
+  ): Promise<{ result: CompileResult; changeVersion: number }> {
+    const since = this.compiler.version();
+    if (since !== null && !leasesMatter && this.expiredLeases === 0) {
+      const changes = await readStoreChanges(this.store, since);
+      if (changes !== null) {
+        this.reads.changes++;
+        return {
+          result: this.compiler.compileChanges(changes, now),
+          changeVersion: changes.changeVersion,
+        };
+      }
+    }
+    this.reads.full++;
+    const state = await readStoreState(this.store);
+    return { result: this.compiler.compile(state, now), changeVersion: state.changeVersion };
   }
 
   /** Appends the delta prev → next to the ring, dropping the oldest beyond its bounds. */

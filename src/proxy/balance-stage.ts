@@ -31,10 +31,8 @@ export function chooseUpstream(
   }
   const limit = rt.options.maxPendingPerEndpoint;
   const zone = rt.options.zone;
-  if (zone !== undefined) {
-    const zones = zonesOf(rt.current());
-    states = preferZone(states, (s) => zones.get(s.address) === zone, now, limit);
-  }
+  if (zone !== undefined)
+    states = preferZone(states, localOf(rt.current(), zone), now, limit, LOCAL);
   const state = pickEndpoint(states, now, rt.random, { pendingLimit: limit });
   if (state === null) return null;
   for (const up of candidates) {
@@ -78,22 +76,28 @@ function sameUpstreams(
   return true;
 }
 
-const NO_ZONES: ReadonlyMap<string, string> = new Map();
-const zonesBySnapshot = new WeakMap<CompiledSnapshot, ReadonlyMap<string, string>>();
+/**
+ * preferZone's scratch array, reused by every request: it is consumed (pickEndpoint copies what
+ * it keeps) before the next request can run, as this is synchronous.
+ */
+const LOCAL: EndpointState[] = [];
+const NONE: ReadonlySet<string> = new Set();
+const localBySnapshot = new WeakMap<
+  CompiledSnapshot,
+  { zone: string; local: ReadonlySet<string> }
+>();
 
-/** Endpoint address → its host's zone, built once per snapshot (not per request). */
-function zonesOf(compiled: CompiledSnapshot | null): ReadonlyMap<string, string> {
-  if (compiled === null) return NO_ZONES;
-  let zones = zonesBySnapshot.get(compiled);
-  if (zones === undefined) {
-    const built = new Map<string, string>();
-    for (const m of compiled.snapshot.modules)
-      for (const v of m.versions)
-        for (const e of v.endpoints) if (e.zone !== undefined) built.set(e.address, e.zone);
-    zones = built;
-    zonesBySnapshot.set(compiled, zones);
-  }
-  return zones;
+/** The addresses of the endpoints in `zone`, built once per snapshot (not per request). */
+function localOf(compiled: CompiledSnapshot | null, zone: string): ReadonlySet<string> {
+  if (compiled === null) return NONE;
+  const hit = localBySnapshot.get(compiled);
+  if (hit !== undefined && hit.zone === zone) return hit.local;
+  const local = new Set<string>();
+  for (const m of compiled.snapshot.modules)
+    for (const v of m.versions)
+      for (const e of v.endpoints) if (e.zone === zone) local.add(e.address);
+  localBySnapshot.set(compiled, { zone, local });
+  return local;
 }
 
 /** A 5xx counts as a failure: an endpoint that fails fast must not look fast (linkerd2#11669). */

@@ -78,21 +78,28 @@ export function pickEndpoint(
 
 /**
  * Locality (issue 13): the endpoints a proxy in a zone balances over. The in-zone candidates
- * that can take a request now — not draining, under their pending limit, not ejected — when
- * there is at least one; otherwise every candidate, so traffic falls over to the other zones
- * (and `pickEndpoint` applies its own rules to them). Cross-zone traffic is slower and often
- * billed; a dead, ejected or saturated zone must not fail requests another zone can serve.
+ * (addresses in `local`) that can take a request now — not draining, under their pending limit,
+ * not ejected — when there is at least one; otherwise every candidate, so traffic falls over to
+ * the other zones (and `pickEndpoint` applies its own rules to them). Cross-zone traffic is slower
+ * and often billed; a dead, ejected or saturated zone must not fail requests another zone can
+ * serve.
+ *
+ * It runs on every request, so it allocates nothing: `local` is built once per snapshot, and the
+ * in-zone endpoints are written into `into` (the caller's scratch array, emptied first) and that
+ * array is answered — valid until the caller's next call, which it must consume before.
  */
 export function preferZone(
   candidates: readonly EndpointState[],
-  inZone: (state: EndpointState) => boolean,
+  local: ReadonlySet<string>,
   nowMs: number,
-  pendingLimit: number = DEFAULT_PENDING_LIMIT,
+  pendingLimit: number,
+  into: EndpointState[],
 ): readonly EndpointState[] {
-  const local = candidates.filter(
-    (c) => inZone(c) && !c.draining && canAccept(c, pendingLimit) && !isEjected(c, nowMs),
-  );
-  return local.length > 0 ? local : candidates;
+  into.length = 0;
+  for (const c of candidates)
+    if (local.has(c.address) && !c.draining && canAccept(c, pendingLimit) && !isEjected(c, nowMs))
+      into.push(c);
+  return into.length > 0 ? into : candidates;
 }
 
 /**

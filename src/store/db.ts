@@ -112,6 +112,7 @@ export interface Database extends NotifierTables, HostTables {
     at: string;
   };
   change_counter: { id: number; version: Id };
+  change_feed: { version: Id; targets: string };
 }
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;

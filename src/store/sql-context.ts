@@ -14,11 +14,20 @@ import { auditOf, toJson } from './db.js';
 import type { SqlDialect } from './migrations/index.js';
 import type { AuditEntry } from './model.js';
 import { actorSchema } from './model.js';
-import type { ArtifactLookup } from './store.js';
+import type { ArtifactLookup, ChangeFeedEntry } from './store.js';
+
+/** Change-feed rows kept: a publisher further behind than this reads the whole store. */
+export const FEED_KEEP = 10_000;
+/** More targets than this in one transaction are recorded as ["*"] (read everything). */
+export const FEED_MAX_TARGETS = 1000;
 
 export class SqlContext {
   #locked = false;
   #bumped = false;
+  /** The change-counter value this transaction's bump gave; null before a bump. */
+  #version: number | null = null;
+  /** The audit targets this transaction changed, for its change-feed row. */
+  readonly #targets = new Set<string>();
 
   constructor(
     readonly db: Kysely<Database> | Transaction<Database>,
@@ -50,7 +59,30 @@ export class SqlContext {
   async bump(): Promise<void> {
     if (this.#bumped) return;
     this.#bumped = true;
-    await sql`update change_counter set version = version + 1 where id = 1`.execute(this.db);
+    const { rows } = await sql<{
+      version: number | string;
+    }>`update change_counter set version = version + 1 where id = 1 returning version`.execute(
+      this.db,
+    );
+    this.#version = Number(rows[0]!.version);
+  }
+
+  /**
+   * Writes this transaction's change-feed row (its counter value and the audit targets it
+   * changed) and drops the rows beyond FEED_KEEP. Called once, as the transaction's last
+   * statement; nothing when it changed nothing.
+   */
+  async writeFeed(): Promise<void> {
+    if (this.#version === null) return;
+    const targets = this.#targets.size > FEED_MAX_TARGETS ? ['*'] : [...this.#targets];
+    await this.db
+      .insertInto('change_feed')
+      .values({ version: this.#version, targets: toJson(targets) })
+      .execute();
+    await this.db
+      .deleteFrom('change_feed')
+      .where('version', '<=', this.#version - FEED_KEEP)
+      .execute();
   }
 
   async changeVersion(): Promise<number> {
@@ -60,6 +92,20 @@ export class SqlContext {
       .where('id', '=', 1)
       .executeTakeFirstOrThrow();
     return Number(row.version);
+  }
+
+  async listChanges(since: number): Promise<ChangeFeedEntry[]> {
+    const rows = await this.db
+      .selectFrom('change_feed')
+      .select(['version', 'targets'])
+      .where('version', '>', since)
+      .orderBy('version')
+      .limit(FEED_KEEP)
+      .execute();
+    return rows.map((r) => ({
+      version: Number(r.version),
+      targets: JSON.parse(r.targets) as string[],
+    }));
   }
 
   now(): string {
@@ -75,6 +121,7 @@ export class SqlContext {
     after: unknown,
   ): Promise<AuditEntry> {
     await this.bump();
+    this.#targets.add(target);
     const row = await this.db
       .insertInto('audit')
       .values({

@@ -36,6 +36,7 @@ function opsFor(cx: SqlContext): StoreTx {
     ...appliedOps(cx),
     ...permitOps(cx),
     changeVersion: () => cx.changeVersion(),
+    listChanges: (since) => cx.listChanges(since),
   };
 }
 
@@ -75,11 +76,14 @@ export async function openSqlStore({
   };
   const transaction = async <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
     outside();
-    return db
-      .transaction()
-      .execute((trx) =>
-        inside.run(true, () => fn(opsFor(new SqlContext(trx, dialect, true, lookup)))),
-      );
+    return db.transaction().execute((trx) =>
+      inside.run(true, async () => {
+        const cx = new SqlContext(trx, dialect, true, lookup);
+        const result = await fn(opsFor(cx));
+        await cx.writeFeed();
+        return result;
+      }),
+    );
   };
 
   // Each write method on the store itself is the same method on a fresh transaction. The cast is

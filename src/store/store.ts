@@ -70,6 +70,12 @@ export interface AppliedRecord {
   appliedAt: string;
 }
 
+/** One change-counter value's entry in the change feed (StoreReads.listChanges). */
+export interface ChangeFeedEntry {
+  readonly version: number;
+  readonly targets: readonly string[];
+}
+
 /** Reads: `get*` answer null for a missing record; lists are ordered by key and paginated. */
 export interface StoreReads {
   getOrg(name: string): Promise<Org | null>;
@@ -104,6 +110,13 @@ export interface StoreReads {
    * seen every change up to N. The config stream publishes it as the snapshot version.
    */
   changeVersion(): Promise<number>;
+  /**
+   * The change feed: for each change-counter value above `since`, oldest first, the audit targets
+   * (`instance/i-1`, `lane/shop/dev`) its transaction changed; `["*"]` when it changed too many
+   * to list. Only the recent values are kept (FEED_KEEP): one missing from the answer is a gap,
+   * and the reader must read everything instead.
+   */
+  listChanges(since: number): Promise<ChangeFeedEntry[]>;
   /** With its secret: for the deliverer; the API never answers it (routes/notifiers.ts). */
   getNotifier(name: string): Promise<Notifier | null>;
   listNotifiers(query?: PageRequest & { product?: string }): Promise<Page<Notifier>>;

@@ -2,7 +2,9 @@
 // sequences of store changes (instances added, changed, removed; versions; lanes; the product's
 // dtab; the clock passing lease expiries). After every step the incremental compiler's result must
 // equal compileStoreSnapshot's (snapshot deep equal, identical JSON), and the delta from the
-// previous snapshot, applied to it through JSON, must give the full compile's snapshot.
+// previous snapshot, applied to it through JSON, must give the full compile's snapshot. A second
+// compiler follows the store through its change feed only (readStoreChanges → compileChanges, as
+// the publisher does), never reading every row after its first compile: it must give the same.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { applyDelta, diffSnapshots } from '../../src/config/delta.js';
 import type { Snapshot } from '../../src/config/snapshot.js';
 import { compileStoreSnapshot, SnapshotCompiler } from '../../src/control/compile-snapshot.js';
 import { readStoreState } from '../../src/control/publisher.js';
+import { readStoreChanges } from '../../src/control/store-changes.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { ACTOR, seed } from '../store/fixtures.js';
@@ -20,6 +23,9 @@ import { ACTOR, seed } from '../store/fixtures.js';
 const MODULES = ['account', 'payments', 'orders', 'web'] as const;
 const LABELS = ['1.0.0', '1.1.0', '2.0.0'] as const;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
+const HOSTS = ['h1', 'h2'] as const;
+/** A host's zone label: none, a or b (the endpoints of its instances carry it). */
+const ZONES = [null, 'a', 'b'] as const;
 
 type Op =
   | { kind: 'add'; module: number; version: number; state: number; lease: number | null }
@@ -35,6 +41,7 @@ type Op =
   | { kind: 'version'; module: number; version: number; remove: boolean }
   | { kind: 'lane'; overlay: number; remove: boolean }
   | { kind: 'dtab'; which: number }
+  | { kind: 'zone'; host: number; zone: number }
   | { kind: 'tick'; ms: number };
 
 const STATES = ['starting', 'ready', 'draining', 'stopped'] as const;
@@ -84,6 +91,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('dtab' as const), which: fc.nat(1) }) },
   {
     weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('zone' as const), host: fc.nat(1), zone: fc.nat(2) }),
+  },
+  {
+    weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('tick' as const),
       ms: fc.integer({ min: 1, max: 3_000 }),
@@ -101,7 +112,7 @@ async function apply(store: Store, o: Op, now: number, ids: string[], n: number)
           id,
           module: MODULES[o.module]!,
           version: LABELS[o.version]!,
-          host: 'h1',
+          host: HOSTS[n % HOSTS.length]!,
           address: `10.0.0.${n % 3}:${9000 + n}`,
           state: STATES[o.state]!,
           health: 'healthy',
@@ -152,9 +163,22 @@ async function apply(store: Store, o: Op, now: number, ids: string[], n: number)
       return now;
     }
     case 'dtab': {
-      const p = (await store.getProduct('shop'))!;
+      const { name, org, entry, hosts } = (await store.getProduct('shop'))!;
       const baseDtab = o.which === 0 ? '/svc => /v;' : '/svc => /v;/svc/web => /v/web/1.0.0;';
-      await store.updateProduct({ ...p, baseDtab }, ACTOR);
+      await store.updateProduct({ name, org, entry, hosts, baseDtab }, ACTOR);
+      return now;
+    }
+    case 'zone': {
+      const zone = ZONES[o.zone] ?? null;
+      await store.registerHost(
+        {
+          name: HOSTS[o.host]!,
+          address: `10.0.1.${o.host + 1}`,
+          labels: zone === null ? {} : { zone },
+          capacity: 10,
+        },
+        ACTOR,
+      );
       return now;
     }
     case 'tick':
@@ -171,10 +195,12 @@ describe('incremental compile and deltas', () => {
         try {
           await seed(store);
           const compiler = new SnapshotCompiler();
+          const fed = new SnapshotCompiler();
           const ids = ['i-1'];
           let now = T0;
           const first = compiler.compile(await readStoreState(store), new Date(now));
           if (!first.ok) throw first.error;
+          fed.compile(await readStoreState(store), new Date(now));
           let prev: Snapshot = first.snapshot;
           for (const [n, o] of ops.entries()) {
             try {
@@ -186,6 +212,10 @@ describe('incremental compile and deltas', () => {
             const full = compileStoreSnapshot(state, new Date(now));
             const inc = compiler.compile(state, new Date(now));
             expect(inc).toEqual(full);
+            const changes = await readStoreChanges(store, fed.version()!);
+            expect(changes).not.toBeNull(); // no gap: every change is in the feed
+            expect(changes!.changeVersion).toBe(state.changeVersion);
+            expect(fed.compileChanges(changes!, new Date(now))).toEqual(full);
             if (!full.ok || !inc.ok) continue;
             expect(inc.json).toBe(full.json);
             const delta = diffSnapshots(prev, inc.snapshot, 'a', 'b');

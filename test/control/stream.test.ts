@@ -28,6 +28,8 @@ let sources: ConfigSource[];
 let sinceSeen: (string | undefined)[];
 /** When set, the store's module list hides this module (to make the state fail to compile). */
 let hideModule: string | null;
+/** Every module hidden so far (the change feed names them: see the store below). */
+const everHidden = new Set<string>();
 
 async function startServer(keepaliveMs?: number): Promise<void> {
   app = Fastify({ forceCloseConnections: true });
@@ -65,6 +67,20 @@ beforeEach(async () => {
                         return { ...page, items: page.items.filter((m) => m.name !== hideModule) };
                       };
                     }
+                    // The same store read through the change feed: the hidden module is gone, and each change
+                    // since names every module ever hidden, as a store would that deleted or restored it.
+                    if (p === 'getModule')
+                      return async (name: string) =>
+                        name === hideModule ? null : t.getModule(name);
+                    if (p === 'listChanges')
+                      return async (since: number) => {
+                        if (hideModule !== null) everHidden.add(hideModule);
+                        const named = [...everHidden].map((m) => `module/${m}`);
+                        return (await t.listChanges(since)).map((e) => ({
+                          ...e,
+                          targets: [...e.targets, ...named],
+                        }));
+                      };
                     const v = Reflect.get(t, p, r);
                     return typeof v === 'function' ? v.bind(t) : v;
                   },

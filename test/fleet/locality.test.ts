@@ -4,12 +4,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseZone } from '../../src/cli/proxy-command.js';
+import { compileSnapshot } from '../../src/config/compile.js';
 import { snapshotSchema } from '../../src/config/snapshot.js';
 import type { StoreState } from '../../src/control/compile-snapshot.js';
 import { compileStoreSnapshot, SnapshotCompiler } from '../../src/control/compile-snapshot.js';
+import { chooseUpstream } from '../../src/proxy/balance-stage.js';
 import { preferZone } from '../../src/proxy/balancer.js';
 import type { EndpointState } from '../../src/proxy/endpoint-state.js';
 import { newEndpointState } from '../../src/proxy/endpoint-state.js';
+import type { ProxyRuntime } from '../../src/proxy/handler.js';
+import { createUpstreams } from '../../src/proxy/upstreams.js';
 import type { Host } from '../../src/store/host-model.js';
 import type { Instance } from '../../src/store/model.js';
 
@@ -30,7 +34,9 @@ function endpoint(spec: string): EndpointState {
   return s;
 }
 
-const inZoneA = (s: EndpointState) => s.address.startsWith('a');
+/** Zone a's addresses among `states` (what the proxy builds once per snapshot). */
+const zoneA = (states: readonly EndpointState[]) =>
+  new Set(states.map((s) => s.address).filter((a) => a.startsWith('a')));
 
 describe('preferZone (zone a)', () => {
   const table: [string, string[], string[]][] = [
@@ -61,13 +67,26 @@ describe('preferZone (zone a)', () => {
     ['nothing from nothing', [], []],
   ];
   it.each(table)('%s', (_what, specs, expected) => {
-    const chosen = preferZone(specs.map(endpoint), inZoneA, NOW, LIMIT);
+    const states = specs.map(endpoint);
+    const chosen = preferZone(states, zoneA(states), NOW, LIMIT, []);
     expect(chosen.map((s) => s.address)).toEqual(expected);
   });
 
   it('answers the candidates themselves when locality cannot help', () => {
     const all = ['b1:ok', 'b2:ok'].map(endpoint);
-    expect(preferZone(all, inZoneA, NOW, LIMIT)).toBe(all);
+    expect(preferZone(all, zoneA(all), NOW, LIMIT, [])).toBe(all);
+  });
+
+  it('allocates nothing per call: the in-zone endpoints go into the scratch array given', () => {
+    const first = ['a1:ok', 'b1:ok', 'a2:ok'].map(endpoint);
+    const second = ['a3:ok', 'b2:ok'].map(endpoint);
+    const scratch: EndpointState[] = [];
+    const a = preferZone(first, zoneA(first), NOW, LIMIT, scratch);
+    expect(a).toBe(scratch);
+    expect(a.map((s) => s.address)).toEqual(['a1', 'a2']);
+    // The next call reuses (and first empties) the same array.
+    expect(preferZone(second, zoneA(second), NOW, LIMIT, scratch)).toBe(scratch);
+    expect(scratch.map((s) => s.address)).toEqual(['a3']);
   });
 });
 
@@ -130,6 +149,44 @@ function storeState(hosts: readonly Host[] | undefined): StoreState {
     ...(hosts === undefined ? {} : { hosts }),
   };
 }
+
+describe('chooseUpstream with a zone (the proxy path)', () => {
+  it('sends to its zone while an endpoint there can take the request, per snapshot', async () => {
+    const compiledIn = (zoneOfH1: string) => {
+      const r = compileStoreSnapshot(
+        storeState([host('h1', { zone: zoneOfH1 }), host('h2', { zone: 'b' })]),
+      );
+      if (!r.ok) throw r.error;
+      return compileSnapshot(r.snapshot);
+    };
+    let compiled = compiledIn('a');
+    const upstreams = createUpstreams({
+      connectTimeoutMs: 1000,
+      connectionsPerEndpoint: 1,
+      keepAliveTimeoutMs: 1000,
+    });
+    const rt = {
+      options: { zone: 'a', maxPendingPerEndpoint: LIMIT },
+      current: () => compiled,
+      upstreams,
+      now: () => NOW,
+      random: () => 0.3,
+    } as unknown as ProxyRuntime;
+    const addrs = compiled.snapshot.modules[0]!.versions[0]!.endpoints.map((e) => e.address);
+    try {
+      // Each pick counts in flight: zone a's one endpoint takes LIMIT, then the others do.
+      for (let i = 0; i < LIMIT; i++)
+        expect(chooseUpstream(rt, addrs, null)?.address).toBe('127.0.0.1:9001');
+      expect(chooseUpstream(rt, addrs, null)?.address).not.toBe('127.0.0.1:9001');
+      // A new snapshot moves h1 out of the zone: its zone set is built again.
+      compiled = compiledIn('c');
+      for (const up of upstreams.all()) up.state.inflight = 0;
+      expect(chooseUpstream(rt, addrs, null)?.address).not.toBe('127.0.0.1:9001');
+    } finally {
+      await upstreams.close();
+    }
+  });
+});
 
 describe('endpoint zones in the compiled snapshot', () => {
   it("carries the zone label of each instance's host; none when the host has no zone or is unknown", () => {

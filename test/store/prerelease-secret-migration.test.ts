@@ -35,6 +35,7 @@ describe('migration 0003-prerelease-secret', () => {
     // Back to the schema as the previous version left it: no column, no notifier or host tables
     // (0004 on came later), none of those migrations recorded.
     const db = createSqliteKysely(file);
+    await sql`drop table change_feed`.execute(db);
     await sql`drop table applied`.execute(db);
     await sql`drop table assignments`.execute(db);
     await sql`drop table hosts`.execute(db);

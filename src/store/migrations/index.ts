@@ -14,6 +14,7 @@ import { assignments } from './0006-assignments.js';
 import { applied } from './0007-applied.js';
 import { artifacts } from './0008-artifacts.js';
 import { artifactDownloads } from './0009-artifact-downloads.js';
+import { changeFeed } from './0010-change-feed.js';
 import { hostHeldState } from './0011-host-held-state.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -30,6 +31,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0007-applied': applied(dialect),
     '0008-artifacts': artifacts(dialect),
     '0009-artifact-downloads': artifactDownloads(dialect),
+    '0010-change-feed': changeFeed(dialect),
     '0011-host-held-state': hostHeldState(),
   };
 }
