@@ -40,7 +40,13 @@ function proxyEndpoints(i: Instance): readonly string[] {
     createdAt: STAMP,
     updatedAt: STAMP,
   } as unknown as Module;
-  const version: Version = { module: 'web', version: '2.0.0', run: null, artifact: null, createdAt: STAMP };
+  const version: Version = {
+    module: 'web',
+    version: '2.0.0',
+    run: null,
+    artifact: null,
+    createdAt: STAMP,
+  };
   const compiled = compileStoreSnapshot(
     {
       changeVersion: 1,
