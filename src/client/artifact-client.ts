@@ -38,9 +38,12 @@ async function exchange(
       const req = request(target, options, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+          // Answered before the body was all sent (a refusal: too large, unauthorized): the
+          // server reads no more of it, so stop sending rather than wait on a stalled socket.
+          if (!req.writableFinished) req.destroy();
+        });
         res.on('error', reject);
       });
       // Silence for this long (no answer, or no progress) fails the call rather than hanging.

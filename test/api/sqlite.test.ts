@@ -110,6 +110,9 @@ describe('OpenAPI document', () => {
         'POST /v1/hosts/{name}/cordon',
         'POST /v1/hosts/{name}/drain',
         'POST /v1/hosts/{name}/uncordon',
+        'GET /v1/artifacts',
+        'GET /v1/artifacts/{sha256}',
+        'PUT /v1/artifacts/{sha256}',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());
       // Request bodies come from the store's schemas.

@@ -113,6 +113,7 @@ describe('start-up loads only what the command needs', () => {
     { args: ['--help'] },
     { args: ['dtab', 'show', '/svc => /v/orders/1.0.0'] },
     { args: ['release', '--help'] },
+    { args: ['push', '--help'] },
   ])('turnout $args loads no server stack', async ({ args }) => {
     const r = await loaded(...args);
     expect(r.code).toBe(0);
