@@ -6,13 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiClientOptions } from '../client/api-client.js';
+import type { ApiClient, ApiClientOptions } from '../client/api-client.js';
 import { apiConnection, createApiClient } from '../client/api-client.js';
 import { artifactStored, uploadArtifact } from '../client/artifact-client.js';
 import { versionLabelSchema } from '../config/snapshot.js';
 import { TurnoutError } from '../errors.js';
 import { nameProblem } from '../routing/context.js';
 import { quote } from '../safe-text.js';
+import { reachableModules } from '../store/graph.js';
 import { artifactFor } from './push-pack.js';
 
 export interface PushInput {
@@ -35,6 +36,8 @@ export interface PushResult {
   uploaded: boolean;
   /** Whether the version was created now or existed with this artifact. */
   result: 'created' | 'unchanged';
+  /** The products that use the module (entry or reachable through calls): what to release. */
+  products: string[];
 }
 
 interface VersionRecord {
@@ -132,10 +135,24 @@ export async function push(input: PushInput): Promise<PushResult> {
       artifact,
       uploaded,
       result: existing === null ? 'created' : 'unchanged',
+      products: await productsUsing(client, input.module),
     };
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/** The products whose module graph (entry and everything it calls) includes `module`. */
+async function productsUsing(client: ApiClient, module: string): Promise<string[]> {
+  const [products, modules] = await Promise.all([
+    client.list('/v1/products') as Promise<Array<{ name: string; entry: string }>>,
+    client.list('/v1/modules') as Promise<Array<{ name: string; calls?: string[] }>>,
+  ]);
+  const graph = new Map(modules.map((m) => [m.name, m.calls ?? []]));
+  return products
+    .filter((p) => reachableModules(p.entry, graph).has(module))
+    .map((p) => p.name)
+    .sort();
 }
 
 /** `12.0 MiB`, `340 KiB`, `12 bytes`. */
@@ -152,6 +169,14 @@ export function pushText(r: PushResult): string {
     `pushed ${r.module}@${r.version}`,
     `  artifact  sha256 ${r.artifact.sha256}, ${bytesText(r.artifact.size)} (${stored})`,
     `  version   ${version}`,
-    `release it with: turnout release create <product> --set ${r.module}=${r.version}`,
+    ...releaseHint(r),
   ].join('\n');
+}
+
+/** The release command to run next, with the real product when one uses the module. */
+function releaseHint(r: PushResult): string[] {
+  const set = `--set ${r.module}=${r.version}`;
+  if (r.products.length === 0)
+    return [`no product uses ${r.module} yet: add it to one (entry or calls), then release it`];
+  return r.products.map((p) => `release it with: turnout release create ${p} ${set}`);
 }

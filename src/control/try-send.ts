@@ -1,15 +1,15 @@
 // "Try it": one request to a product through a lane, sent by the control plane through the real
 // edge with a short-lived signed routing override (src/routing/override.ts) that pins the lane's
 // versions — never the lane's secret pre-release header. What served it along the chain is read
-// from the answer as the example services report it (src/demo/load-summary.ts); a service that
+// from the answer as the example services report it (src/control/served-reply.ts); a service that
 // does not report it answers with an empty `served`. Bounded: the answer body is read up to
 // `maxBodyBytes` and the whole exchange ends after `timeoutMs`.
 
 import { request } from 'undici';
-import { readReply } from '../demo/load-summary.js';
 import { TurnoutError } from '../errors.js';
 import { versionsNamed } from '../release/routes.js';
 import { signOverride } from '../routing/override.js';
+import { readReply } from './served-reply.js';
 
 export const TRY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type TryMethod = (typeof TRY_METHODS)[number];

@@ -113,6 +113,10 @@ describe('OpenAPI document', () => {
         'GET /v1/artifacts',
         'GET /v1/artifacts/{sha256}',
         'PUT /v1/artifacts/{sha256}',
+        'POST /v1/artifacts/{sha256}/permits',
+        'POST /v1/artifacts/permits/{permit}/renew',
+        'DELETE /v1/artifacts/permits/{permit}',
+        'GET /v1/assignments',
       ];
       expect([...documented].sort()).toEqual([...expected].sort());
       // Request bodies come from the store's schemas.

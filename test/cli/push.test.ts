@@ -108,6 +108,7 @@ describe('turnout push', () => {
       version: '2.0.0',
       uploaded: true,
       result: 'created',
+      products: [], // no product uses web yet
     });
     const bytes = await download(out.artifact.sha256);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(out.artifact.sha256);
@@ -139,9 +140,17 @@ describe('turnout push', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ uploaded: false, result: 'unchanged' });
     expect(await artifactCount()).toBe(before);
-    // and as text for people
+    // and as text for people, naming the product to release (not a placeholder)
+    const product = await call(`${url}/v1/products`, token, 'POST', {
+      name: 'shop',
+      org: 'acme',
+      entry: 'web',
+    });
+    expect(product.status).toBe(201);
     const text = await push('web', '2.0.1', src);
     expect(text.code).toBe(0);
+    expect(text.stdout).toContain('release it with: turnout release create shop --set web=2.0.1');
+    expect(text.stdout).not.toContain('<product>');
     expect(text.stdout).toContain('pushed web@2.0.1');
     expect(text.stdout).toContain('already in the artifact store');
     expect(text.stdout).toContain('version   created');

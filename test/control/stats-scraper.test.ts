@@ -96,7 +96,15 @@ describe('StatsScraper', () => {
   it('feeds what a real proxy counted into the window, per key, with errors and latency', async () => {
     const window = new StatsWindow();
     const proxy = proxies[0]!;
-    const scraper = new StatsScraper({ window, targets: () => [admin(proxy)], intervalMs: 100 });
+    // The proxy loads prom-client on its first scrape (it is not loaded at start): give that
+    // first answer more than the interval's default 100 ms, or it is missed and the second
+    // scrape becomes the baseline.
+    const scraper = new StatsScraper({
+      window,
+      targets: () => [admin(proxy)],
+      intervalMs: 100,
+      timeoutMs: 5000,
+    });
     scrapers.push(scraper);
     await traffic(proxy, 3); // before the first scrape: history, not counted
     await scraper.scrape();

@@ -384,8 +384,14 @@ withTestPostgres('release engine replicas (postgres)', (pgTest) => {
     // the call's start and end: a tick that started a millisecond before expiry may rightly take
     // the lease. What must hold is that the taking ended after expiry.
     expect(ticksOf(follower).filter((t) => t.held)[0]?.endedAt).toBeGreaterThanOrEqual(expiresAt);
-    // …on the follower's first tick that ended after expiry.
-    expect(ticksOf(follower).find((t) => t.endedAt >= expiresAt)?.held).toBe(true);
+    // …and no later than its first tick that *started* after expiry: a tick that started before
+    // may have read the store's clock before expiry however late it ended (a full run on a busy
+    // machine failed on the old assertion, which asked it of the first tick that *ended* after).
+    const firstHeld = ticksOf(follower).find((t) => t.held);
+    const firstAfter = ticksOf(follower).find((t) => t.startedAt >= expiresAt);
+    expect(firstHeld).toBeDefined();
+    if (firstAfter !== undefined)
+      expect(firstHeld?.startedAt).toBeLessThanOrEqual(firstAfter.startedAt);
     // It renewed the lease on every tick, and the lease it left is the one its last renewal
     // wrote: TTL_MS after that renewal.
     const leaderTicks = ticksOf(leader);
