@@ -33,3 +33,23 @@ export async function ensureBuilt(): Promise<void> {
     );
   });
 }
+
+/** Where `npm run build` puts the dashboard. */
+export const WEB_ROOT = join(ROOT, 'dist', 'web');
+
+/** ensureBuilt() looks at src/ only: build again when web/ is newer than dist/web. */
+export async function ensureWebBuilt(): Promise<void> {
+  await ensureBuilt();
+  let built = 0;
+  try {
+    built = statSync(join(WEB_ROOT, 'index.html')).mtimeMs;
+  } catch {
+    // not built
+  }
+  if (built > newestMtime(join(ROOT, 'web'))) return;
+  await new Promise<void>((resolve, reject) => {
+    execFile('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 }, (error, _o, stderr) =>
+      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
+    );
+  });
+}

@@ -63,3 +63,15 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
     },
   };
 }
+
+/** Only the API's own address: nothing else is fetched (no fonts, no CDN). */
+export async function isolated(context: BrowserContext, base: string): Promise<string[]> {
+  const outside: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base) || url.startsWith('data:')) return route.continue();
+    outside.push(url);
+    return route.abort();
+  });
+  return outside;
+}

@@ -1,67 +1,22 @@
-// The dashboard's "Try it", live analysis, the explainer from a ticket and the docs' screenshots in
-// a steady state (issue 16), in headless Chromium against a real `turnout demo` with its default
-// background load. `npm run docs:screenshots` runs this file after dashboard.e2e.test.ts, so these
-// steady-state pictures are the ones docs/screenshots keeps.
-
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, ROOT } from '../support/build.js';
+import { ensureWebBuilt, ROOT } from '../support/build.js';
 import type { LocalRun } from '../support/local.js';
 import { spawnLocal } from '../support/local.js';
 import { Hopeless, waitFor } from '../support/release-stack.js';
 import type { Browser } from './browser.js';
-import { launchBrowser } from './browser.js';
+import { isolated, launchBrowser } from './browser.js';
 
-const WEB_ROOT = join(ROOT, 'dist', 'web');
 const SHOTS =
   process.env.TURNOUT_SCREENSHOTS === '1'
     ? join(ROOT, 'docs', 'screenshots')
     : join(tmpdir(), `turnout-screenshots-try-${process.pid}`);
 /** Seconds of history the charts show before a picture is taken: most of the stats minute. */
 const STEADY_SAMPLES = 45;
-
-function newest(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    n = Math.max(n, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return n;
-}
-
-/** ensureBuilt() looks at src/ only: build again when web/ is newer than dist/web. */
-async function ensureWebBuilt(): Promise<void> {
-  await ensureBuilt();
-  let built = 0;
-  try {
-    built = statSync(join(WEB_ROOT, 'index.html')).mtimeMs;
-  } catch {
-    // not built
-  }
-  if (built > newest(join(ROOT, 'web'))) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 }, (error, _o, stderr) =>
-      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
-    );
-  });
-}
-
-/** Only the API's own address: nothing else is fetched. */
-async function isolated(context: BrowserContext, base: string): Promise<string[]> {
-  const outside: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(base) || url.startsWith('data:')) return route.continue();
-    outside.push(url);
-    return route.abort();
-  });
-  return outside;
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -10,14 +9,13 @@ import type { Load } from '../../src/demo/load.js';
 import { startLoad } from '../../src/demo/load.js';
 import type { Api } from '../api/harness.js';
 import { startApi, TEST_AUTH, TOKENS } from '../api/harness.js';
-import { ensureBuilt, ROOT } from '../support/build.js';
+import { ensureWebBuilt, ROOT, WEB_ROOT } from '../support/build.js';
 import type { LocalRun } from '../support/local.js';
 import { spawnLocal } from '../support/local.js';
 import { waitFor } from '../support/release-stack.js';
 import type { Browser } from './browser.js';
-import { launchBrowser } from './browser.js';
+import { isolated, launchBrowser } from './browser.js';
 
-const WEB_ROOT = join(ROOT, 'dist', 'web');
 // The README's screenshots are refreshed only when asked (`npm run docs:screenshots`), so an
 // ordinary test run leaves the work tree as it found it; otherwise they go to a temp dir.
 const SHOTS =
@@ -26,47 +24,12 @@ const SHOTS =
     : join(tmpdir(), `turnout-screenshots-${process.pid}`);
 const DESKTOP = { width: 1280, height: 800 };
 
-function newest(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    n = Math.max(n, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return n;
-}
-
-/** ensureBuilt() looks at src/ only: build again when web/ is newer than dist/web. */
-async function ensureWebBuilt(): Promise<void> {
-  await ensureBuilt();
-  let built = 0;
-  try {
-    built = statSync(join(WEB_ROOT, 'index.html')).mtimeMs;
-  } catch {
-    // not built
-  }
-  if (built > newest(join(ROOT, 'web'))) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npm', ['run', 'build'], { cwd: ROOT, timeout: 180_000 }, (error, _o, stderr) =>
-      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
-    );
-  });
-}
-
-/** Only the API's own address: nothing else is fetched (no fonts, no CDN). */
-async function isolated(context: BrowserContext, base: string): Promise<string[]> {
-  const outside: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(base) || url.startsWith('data:')) return route.continue();
-    outside.push(url);
-    return route.abort();
-  });
-  return outside;
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
-  await page.waitForTimeout(300); // let charts and layout settle
+  // uPlot draws on the next animation frame after its data: wait for two, not for a time.
+  await page.evaluate(
+    'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(null))))',
+  );
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
