@@ -18,7 +18,7 @@ import type { Assignment, HealthVerdict, StatusReport } from './assignment.js';
 import { AssignmentStream } from './assignment-stream.js';
 import { LocalHealth } from './health.js';
 import type { Action, InstanceNote, StopReason } from './reconcile.js';
-import { reconcile } from './reconcile.js';
+import { idle, reconcile } from './reconcile.js';
 import { loadAssignments, saveAssignments } from './saved-assignments.js';
 import type { ServerLink } from './server-link.js';
 
@@ -464,19 +464,8 @@ export class HostAgent {
 
   /** Reports where a start is (pending, at `step`); the latest wins when reports queue. */
   private progress(id: string, step: StatusReport['step'], download: DownloadProgress | null) {
-    const status: StatusReport = {
-      phase: 'pending',
-      address: null,
-      pid: null,
-      startedAt: null,
-      restarts: 0,
-      health: 'unknown',
-      lastExit: this.notes.get(id)?.lastExit ?? null,
-      error: null,
-      logTail: [],
-      step,
-      download,
-    };
+    const lastExit = this.notes.get(id)?.lastExit ?? null;
+    const status: StatusReport = { ...idle('pending'), lastExit, step, download };
     if (this.reporting.has(id)) this.nextReport.set(id, status);
     else void this.report(id, status, true);
   }

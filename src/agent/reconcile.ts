@@ -169,7 +169,8 @@ export function stoppedStatus(note: InstanceNote | undefined): StatusReport {
   return { ...idle('stopped'), lastExit: note?.lastExit ?? null };
 }
 
-function idle(phase: 'failed' | 'stopped'): StatusReport {
+/** A status with nothing running: the phase, everything else empty. */
+export function idle(phase: 'pending' | 'failed' | 'stopped'): StatusReport {
   return {
     phase,
     address: null,

@@ -8,6 +8,7 @@ import { TurnoutError } from '../errors.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 import type { ServerOptions } from './server-stack.js';
+import { artifactOptions, storeFrom } from './stack-flags.js';
 import { untilStopped } from './up-command.js';
 
 interface ServerFlags extends ServerOptions {
@@ -21,53 +22,40 @@ export function registerServerCommand(
   io: Io,
   setExit: (code: number) => void,
 ): void {
-  const server = program
-    .command('server')
-    .description(
-      'run the control plane alone (store + API + release engine) for agents on many hosts; see docs/fleet.md',
-    )
-    // `server token join --data d`: --data then belongs to `token`, not to `server`.
-    .enablePositionalOptions()
-    .option('--data <dir>', 'data directory (SQLite store, generated tokens)', '.turnout')
-    .option('--listen <addr>', 'API listener', '127.0.0.1:7070')
-    .option(
-      '--store <url>',
-      'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
-    )
-    .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
-    .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .option(
-      '--insecure',
-      'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
-    )
-    .option(
-      '--tokens <file>',
-      'YAML or JSON list of {name, role, token} (roles viewer|releaser|admin|agent); default: <data>/admin-token and <data>/join-token, generated once',
-    )
-    .option(
-      '--host-lost-grace <ms>',
-      'how long a host whose lease ran out has to come back before its instances are started elsewhere',
-      '30000',
-    )
-    .option(
-      '--max-concurrent-downloads <n>',
-      'at most this many hosts download artifacts at once; the others wait their turn',
-      '3',
-    )
-    .option(
-      '--max-artifact-bytes <n>',
-      'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
-    )
+  const server = artifactOptions(
+    program
+      .command('server')
+      .description(
+        'run the control plane alone (store + API + release engine) for agents on many hosts; see docs/fleet.md',
+      )
+      // `server token join --data d`: --data then belongs to `token`, not to `server`.
+      .enablePositionalOptions()
+      .option('--data <dir>', 'data directory (SQLite store, generated tokens)', '.turnout')
+      .option('--listen <addr>', 'API listener', '127.0.0.1:7070')
+      .option(
+        '--store <url>',
+        'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
+      )
+      .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
+      .option('--tls-key <file>', 'PEM private key of --tls-cert')
+      .option(
+        '--insecure',
+        'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
+      )
+      .option(
+        '--tokens <file>',
+        'YAML or JSON list of {name, role, token} (roles viewer|releaser|admin|agent); default: <data>/admin-token and <data>/join-token, generated once',
+      )
+      .option(
+        '--host-lost-grace <ms>',
+        'how long a host whose lease ran out has to come back before its instances are started elsewhere',
+        '30000',
+      ),
+  )
     .option('--json', 'print where it listens and what it uses as JSON')
     .action(async (flags: ServerFlags) => {
       const { startServer } = await import('./server-stack.js');
-      // The flag wins over the environment; errors name whichever was used.
-      const fromEnv = flags.store === undefined && process.env.TURNOUT_STORE !== undefined;
-      const stack = await startServer({
-        ...flags,
-        store: flags.store ?? process.env.TURNOUT_STORE,
-        storeField: fromEnv ? 'TURNOUT_STORE' : '--store',
-      });
+      const stack = await startServer({ ...flags, ...storeFrom(flags) });
       if (flags.json === true) io.out(JSON.stringify(stack.summary));
       else
         io.out(

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import type { LocalOptions, LocalStack } from './local-stack.js';
+import { artifactOptions, storeFrom } from './stack-flags.js';
 
 interface UpFlags extends LocalOptions {
   json?: boolean;
@@ -33,48 +34,35 @@ export function localOptions(command: Command, dataDefault = '.turnout'): Comman
 }
 
 export function registerUpCommand(program: Command, io: Io, setExit: (code: number) => void): void {
-  localOptions(
-    program
-      .command('up')
-      .description(
-        'run the control plane (store + API + release engine) and one local agent (instances as local processes, a proxy) on local defaults',
-      ),
+  artifactOptions(
+    localOptions(
+      program
+        .command('up')
+        .description(
+          'run the control plane (store + API + release engine) and one local agent (instances as local processes, a proxy) on local defaults',
+        ),
+    )
+      .option(
+        '--store <url>',
+        'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
+      )
+      .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
+      .option('--tls-key <file>', 'PEM private key of --tls-cert')
+      .option(
+        '--ca <file>',
+        "PEM CA the local proxy trusts for the API's certificate (default: --tls-cert, self-signed)",
+      )
+      .option(
+        '--insecure',
+        'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
+      )
+      .option('--insecure-local', 'no API authentication (loopback only)'),
   )
-    .option(
-      '--store <url>',
-      'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
-    )
-    .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
-    .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .option(
-      '--ca <file>',
-      "PEM CA the local proxy trusts for the API's certificate (default: --tls-cert, self-signed)",
-    )
-    .option(
-      '--insecure',
-      'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',
-    )
-    .option('--insecure-local', 'no API authentication (loopback only)')
-    .option(
-      '--max-concurrent-downloads <n>',
-      'at most this many hosts download artifacts at once; the others wait their turn',
-      '3',
-    )
-    .option(
-      '--max-artifact-bytes <n>',
-      'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
-    )
     .option('--json', 'print what runs where as JSON')
     .action(async (flags: UpFlags) => {
       // The whole stack (fastify, SQLite, the proxy) loads when `up` runs, not at every start-up.
       const { startLocal } = await import('./local-stack.js');
-      // The flag wins over the environment; errors name whichever was used.
-      const fromEnv = flags.store === undefined && process.env.TURNOUT_STORE !== undefined;
-      const stack = await startLocal({
-        ...flags,
-        store: flags.store ?? process.env.TURNOUT_STORE,
-        storeField: fromEnv ? 'TURNOUT_STORE' : '--store',
-      });
+      const stack = await startLocal({ ...flags, ...storeFrom(flags) });
       if (flags.json === true) io.out(JSON.stringify(stack.summary));
       else
         io.out(
