@@ -62,7 +62,7 @@ export function registerServerCommand(
           [
             `turnout server: ${stack.lines[0]}`,
             ...stack.lines.slice(1),
-            'press Ctrl-C to stop',
+            'ready: the API serves and the release engine runs; press Ctrl-C to stop',
           ].join('\n'),
         );
       setExit(await untilStopped(stack, io, 'turnout server'));

@@ -66,9 +66,12 @@ export function registerUpCommand(program: Command, io: Io, setExit: (code: numb
       if (flags.json === true) io.out(JSON.stringify(stack.summary));
       else
         io.out(
-          [`turnout up: ${stack.lines[0]}`, ...stack.lines.slice(1), 'press Ctrl-C to stop'].join(
-            '\n',
-          ),
+          [
+            `turnout up: ${stack.lines[0]}`,
+            ...stack.lines.slice(1),
+            // The summary prints once the agent has registered and the proxy listens: say so.
+            'ready: apply a catalog (turnout apply -f FILE) or open the dashboard; press Ctrl-C to stop',
+          ].join('\n'),
         );
       setExit(await untilStopped(stack, io, 'turnout up'));
     });
