@@ -7,6 +7,7 @@ import type { ApiClient } from '../client/api-client.js';
 import { createApiClient } from '../client/api-client.js';
 import { TurnoutError } from '../errors.js';
 import { TRUST_SOURCES } from '../routing/trust-sources.js';
+import { changedLines } from './changed-lines.js';
 import type { ApiFlags } from './flags.js';
 import { apiFlags, collect } from './flags.js';
 import type { Io } from './io.js';
@@ -182,7 +183,12 @@ async function follow(
         ? JSON.stringify(s.ticket)
         : renderTicket(s.ticket, s.instances, s.events, null, s.assignments).join('\n');
     if (text !== last) {
-      io.out(tty ? `\x1b[H\x1b[2J${text}` : text);
+      if (tty) io.out(`\x1b[H\x1b[2J${text}`);
+      else if (flags.json === true || last === '') io.out(text);
+      else {
+        const lines = changedLines(last.split('\n'), text.split('\n'));
+        if (lines.length > 0) io.out(lines.join('\n'));
+      }
       last = text;
     }
     if (goal === null || settled(s.ticket, goal) || until(s.ticket)) return s.ticket;
