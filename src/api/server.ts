@@ -184,6 +184,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
   });
 
+  // A refusal answered before the request's body was read (declared over the size cap, no token,
+  // a bad path) closes the connection after the answer: otherwise the client's upload blocks on
+  // a socket nobody reads until a timeout, or the server reads and discards up to the cap.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && !request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.setNotFoundHandler((request, reply) => {
     const e = new TurnoutError(
       'not_found',

@@ -242,6 +242,29 @@ export function describeArtifactsApi(name: string, open: () => Promise<Artifacts
       expect((await put(sha, bytes)).status).toBe(201);
     });
 
+    it('closes the connection after refusing a body it did not read (declared over the cap)', async () => {
+      // A raw client that sends a little of a body declared far over the cap and then waits, as a
+      // client that does not stop on an early answer does: it gets the 413 and the server closes
+      // the connection (the event itself; without the close it would wait on the socket).
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      let answer = '';
+      socket.on('data', (b: Buffer) => {
+        answer += b.toString('latin1');
+      });
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => {}); // a reset after the close is the server's choice too
+      socket.write(
+        `PUT /v1/artifacts/${sha} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${TOKENS.releaser}\r\ncontent-type: application/gzip\r\ncontent-length: ${100 * MAX}\r\n\r\n`,
+      );
+      socket.write(randomBytes(64 * 1024));
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(await backend.artifacts.head(sha)).toBeNull();
+      expect(await backend.leftovers()).toBe(0);
+    });
+
     it('a client that goes away mid-upload leaves nothing behind', async () => {
       const big = randomBytes(1024 * 1024);
       const bigSha = sha256Of(big);
