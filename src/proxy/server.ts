@@ -12,9 +12,9 @@ import {
   trackExchange,
   watchBody,
 } from './client-connection.js';
+import { onConnect } from './connect-tunnel.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import { handleRequest, handlerCrashed } from './handler.js';
-import { endDetached, rawErrorResponse } from './respond-error.js';
 import type { TrafficState } from './upgrade.js';
 import { onUpgrade } from './upgrade.js';
 
@@ -89,11 +89,9 @@ export function createTrafficServer({
     });
   });
   // Without a listener Node destroys a CONNECT's socket without a word.
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    report('bad_request');
-    const message = 'CONNECT is not supported: send plain HTTP requests through the proxy';
-    endDetached(socket, rawErrorResponse('bad_request', message, req.headers.accept));
-  });
+  server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    onConnect(server, kind, req, socket, head, () => report('bad_request')),
+  );
   return server;
 }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
+import { EnvHttpProxyAgent, ProxyAgent, request as undiciRequest } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
 import type { ClientLimits } from '../../src/proxy/client-connection.js';
@@ -376,31 +377,72 @@ describe('pipelining and rejected requests', () => {
   });
 
   it.each([
-    ['outbound', 'text/plain'],
-    ['edge', 'application/json'],
+    [
+      'outbound',
+      'text/plain',
+      'orders:443',
+      'CONNECT is accepted only to a module name on port 80',
+    ],
+    ['outbound', 'application/json', 'example.com:80', 'CONNECT is accepted only to a module'],
+    ['outbound', 'text/plain', 'orders', 'CONNECT is accepted only to a module name on port 80'],
+    ['edge', 'application/json', 'orders:80', 'CONNECT is not supported on the edge listener'],
   ])(
-    'answers CONNECT on the %s listener with 400 and the usual error body',
-    async (kind, accept) => {
+    'answers CONNECT on the %s listener (%s) to %s with 400 and the usual error body',
+    async (kind, accept, authority, message) => {
       const orders = await upstream('orders');
       const proxy = await proxyFor({ orders });
       const port = kind === 'edge' ? proxy.edge!.port : proxy.outbound!.port;
       const raw = await open(port);
       raw.socket.write(
-        `CONNECT orders:443 HTTP/1.1\r\nHost: orders:443\r\nAccept: ${accept}\r\n\r\n`,
+        `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nAccept: ${accept}\r\n\r\n`,
       );
       const all = await raw.closed;
       const r = firstResponse(all);
       expect(r?.head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(r?.head).toContain('x-turnout-error: bad_request');
       expect(r?.head).toContain(`content-type: ${accept}`);
-      const message = 'CONNECT is not supported: send plain HTTP requests through the proxy';
-      expect(r?.body).toBe(
-        accept === 'application/json'
-          ? JSON.stringify({ error: { code: 'bad_request', message } })
-          : `${message}\n`,
-      );
+      expect(r?.body).toContain(message);
+      expect(orders.seen).toEqual([]);
     },
   );
+
+  it('serves a CONNECT tunnel to a module name on port 80 with the same stages (undici ProxyAgent, EnvHttpProxyAgent)', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders });
+    const uri = `http://127.0.0.1:${proxy.outbound!.port}`;
+    // undici's agents tunnel http:// targets with CONNECT by default: how a Node service that
+    // honours http_proxy calls another module.
+    for (const dispatcher of [new ProxyAgent({ uri }), new EnvHttpProxyAgent({ httpProxy: uri })]) {
+      closers.push(() => dispatcher.close());
+      for (let i = 0; i < 3; i++) {
+        const res = await undiciRequest(`http://orders/path-${i}?q=1`, {
+          dispatcher,
+          headers: { baggage: SHOP },
+        });
+        const body = (await res.body.json()) as {
+          name: string;
+          url: string;
+          headers: Record<string, string>;
+        };
+        expect(res.statusCode).toBe(200);
+        expect(body.name).toBe('orders');
+        expect(body.url).toBe(`/path-${i}?q=1`);
+        // the request went through the proxy's stages: forwarding headers and the context
+        expect(body.headers.via).toContain('turnout');
+        expect(body.headers.baggage).toContain('turnout-product=shop');
+      }
+    }
+    // A module the snapshot does not have is answered as a plain proxied request would be.
+    const agent = new ProxyAgent({ uri });
+    closers.push(() => agent.close());
+    const missing = await undiciRequest('http://payments/', {
+      dispatcher: agent,
+      headers: { baggage: SHOP },
+    });
+    await missing.body.text();
+    expect(missing.statusCode).toBeGreaterThanOrEqual(400);
+    expect(missing.headers['x-turnout-error']).toBeDefined();
+  });
 });
 
 describe('slow clients', () => {

@@ -100,6 +100,7 @@ describe('identify: the request target and the guards against two readings of on
     ['asterisk-form', 'OPTIONS', '*', ['Host', 'a'], 'origin-form path or an http://'],
     ['userinfo in the authority', 'GET', 'http://u@a/', [], 'no usable host'],
     ['an empty authority', 'GET', 'http:///x', [], 'no usable host'],
+    // (the listener answers CONNECT before identify: src/proxy/connect-tunnel.ts)
     ['CONNECT', 'CONNECT', 'a:443', ['Host', 'a:443'], 'CONNECT is not supported'],
   ];
   it.each(rows)('%s', (_why, method, url, raw, expected) => {
