@@ -117,6 +117,7 @@ export async function push(input: PushInput): Promise<PushResult> {
         'artifact',
       );
     }
+    await mayCreateVersions(client);
     let uploaded = false;
     if (!(await artifactStored(conn, built.sha256))) {
       await uploadArtifact(conn, built.sha256, built.file, built.size, (sent) =>
@@ -140,6 +141,21 @@ export async function push(input: PushInput): Promise<PushResult> {
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A push names its artifact by creating (or confirming) the version, which is the catalog's (role
+ * admin); uploading alone is a releaser's. Checked before the upload, so a releaser's push fails at
+ * once, saying why, instead of after sending the bytes.
+ */
+async function mayCreateVersions(client: ApiClient): Promise<void> {
+  const me = (await client.get('/v1/whoami')) as { name: string; role: string };
+  if (me.role === 'admin') return;
+  throw new TurnoutError(
+    'forbidden',
+    `token: ${quote(me.name)} has role ${me.role}; pushing creates the version, which needs an admin token (a releaser may upload with PUT /v1/artifacts and release what an admin pushed)`,
+    'token',
+  );
 }
 
 /** The products whose module graph (entry and everything it calls) includes `module`. */

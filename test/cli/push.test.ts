@@ -5,15 +5,7 @@
 // nothing; a .tgz goes as it is; bad input is refused naming the field before anything is sent.
 
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { list as tarList } from 'tar';
@@ -24,6 +16,8 @@ import type { RunningServer } from '../support/turnout-server.js';
 import { call, startServer } from '../support/turnout-server.js';
 import { freePort, runTurnout } from '../support/turnout-up.js';
 
+const ADMIN = 'admin-token-0123456789abcdefghij';
+const RELEASER = 'releaser-token-0123456789abcdefg';
 let dir: string;
 let server: RunningServer;
 let token: string;
@@ -33,7 +27,15 @@ beforeAll(async () => {
   await ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'turnout-push-'));
   const data = join(dir, 'data');
+  // An admin (who pushes) and a releaser (who may not create versions).
+  const tokens = join(dir, 'tokens.yaml');
+  writeFileSync(
+    tokens,
+    `- {name: ada, role: admin, token: ${ADMIN}}\n- {name: rel, role: releaser, token: ${RELEASER}}\n`,
+  );
   server = await startServer([
+    '--tokens',
+    tokens,
     '--data',
     data,
     '--listen',
@@ -42,7 +44,7 @@ beforeAll(async () => {
     '1MiB',
   ]);
   url = server.url;
-  token = readFileSync(join(data, 'admin-token'), 'utf8').trim();
+  token = ADMIN;
   for (const [path, body] of [
     ['/v1/orgs', { name: 'acme' }],
     [
@@ -162,6 +164,16 @@ describe('turnout push', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'conflict', field: 'artifact' });
     expect(await artifactCount()).toBe(before);
+  });
+
+  it('a releaser is refused before anything is uploaded: creating the version needs admin', async () => {
+    const src = build('by-releaser', 'releaser build');
+    const before = await artifactCount();
+    const r = await runTurnout(['push', 'web', '9.0.0', src, '--server', url, '--token', RELEASER]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('token: "rel" has role releaser');
+    expect(r.stderr).toContain('needs an admin token');
+    expect(await artifactCount()).toEqual(before);
   });
 
   it('pushes a .tgz as it is', async () => {
