@@ -1,7 +1,9 @@
 // Per host, where each instance start of the ticket's items is (issue 14): check → download
 // (queued with its place in line / bytes of the total / verified) → unpack → start → health →
 // routing, and a failure's step, exit code, reason and last log lines. Agents' reports are not
-// counted as changes (they are frequent), so this polls while any start is under way.
+// counted as changes (they are frequent), so this polls while any start is under way. A process
+// that exits is restarted by its host's runtime, so a crash loop never reads `failed`: it stays
+// `running` short of routing with the last exit and log lines, shown like a failure.
 
 import { useEffect, useState } from 'react';
 import type { Ticket } from '../api';
@@ -24,6 +26,7 @@ interface HostAssignment {
     phase: string;
     step?: string | null;
     download?: Download | null;
+    restarts?: number;
     error: string | null;
     lastExit: { code: number | null; signal: string | null } | null;
     logTail: string[];
@@ -44,6 +47,33 @@ function downloadText(d: Download): string {
     return `queued${d.position === null ? '' : ` (#${d.position} in line)`}`;
   if (d.state === 'verified') return `verified ${size(d.bytes)}`;
   return `${size(d.bytes)}${d.total === null ? '' : ` of ${size(d.total)}`}`;
+}
+
+/** Failed, or exited short of routing (restarting: a crash loop). */
+function trouble(a: HostAssignment): boolean {
+  const s = a.status;
+  return s.phase === 'failed' || (s.lastExit !== null && s.step !== 'routing');
+}
+
+function exitText(e: NonNullable<HostAssignment['status']['lastExit']>): string {
+  return `exit ${e.code ?? '—'}${e.signal === null ? '' : ` ${e.signal}`}`;
+}
+
+/** At which step, on which host, the exit code, the reason and the instance's last log lines. */
+function Trouble({ a, step }: { a: HostAssignment; step: string }) {
+  const s = a.status;
+  const what = s.phase === 'failed' ? 'failed' : 'exited';
+  const exit = s.lastExit === null ? '' : `, ${exitText(s.lastExit)}`;
+  const restarts = s.phase === 'failed' ? '' : `; restarting (${s.restarts ?? 0} restarts so far)`;
+  return (
+    <div className="error" role="alert" data-testid="host-failure">
+      {what} at {step} on {a.host}
+      {exit}
+      {s.error === null ? '' : `: ${s.error}`}
+      {restarts}
+      {s.logTail.length > 0 && <pre>{s.logTail.slice(-5).join('\n')}</pre>}
+    </div>
+  );
 }
 
 async function load(ticket: Ticket): Promise<HostAssignment[]> {
@@ -91,7 +121,6 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
           .map((a) => {
             const s = a.status;
             const step = s.step ?? '—';
-            const failed = s.phase === 'failed';
             return (
               <tr key={a.id} data-host={a.host} data-step={step} data-phase={s.phase}>
                 <td className="mono">{a.host}</td>
@@ -112,13 +141,7 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
                   {step === 'download' && s.download != null && (
                     <span className="muted"> {downloadText(s.download)}</span>
                   )}
-                  {failed && (
-                    <div className="error">
-                      failed at {step}
-                      {s.lastExit !== null && `, exit ${s.lastExit.code ?? '—'}`}: {s.error}
-                      {s.logTail.length > 0 && <pre>{s.logTail.slice(-5).join('\n')}</pre>}
-                    </div>
-                  )}
+                  {trouble(a) && <Trouble a={a} step={step} />}
                 </td>
               </tr>
             );
