@@ -26,7 +26,7 @@ import { ROOT } from '../support/build.js';
 import { waitFor } from '../support/wait.js';
 import type { Browser } from './browser.js';
 import { launchBrowser } from './browser.js';
-import { ensureWebBuilt, isolated, WEB_ROOT } from './drive-support.js';
+import { computed, ensureWebBuilt, isolated, WEB_ROOT } from './drive-support.js';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 const LONG = { timeoutMs: 90_000, everyMs: 50 };
@@ -146,21 +146,35 @@ async function openTicket(id: number): Promise<Page> {
   return page;
 }
 
+interface Chip {
+  name: string;
+  classes: string;
+  background: string;
+  colour: string;
+  left: number;
+  right: number;
+}
+
+/** A host's row: its step, phase, text and step chips as drawn (one read: one rendering). */
 interface Row {
   step: string | null;
   phase: string | null;
   text: string;
+  chips: Chip[];
 }
 
-/** A host's row: its step, phase and text. */
 async function row(page: Page, host: string): Promise<Row | null> {
-  const tr = page.locator(`[data-testid="host-steps"] tr[data-host="${host}"]`).first();
-  if ((await tr.count()) === 0) return null;
-  return {
-    step: await tr.getAttribute('data-step'),
-    phase: await tr.getAttribute('data-phase'),
-    text: (await tr.textContent()) ?? '',
-  };
+  return page.evaluate<Row | null>(`(() => {
+    const tr = document.querySelector('[data-testid="host-steps"] tr[data-host="${host}"]');
+    if (tr === null) return null;
+    const chips = [...tr.querySelectorAll('.step')].map((e) => {
+      const style = getComputedStyle(e);
+      const box = e.getBoundingClientRect();
+      return { name: e.textContent, classes: e.className, background: style.backgroundColor,
+        colour: style.color, left: box.left, right: box.right };
+    });
+    return { step: tr.dataset.step, phase: tr.dataset.phase, text: tr.textContent, chips };
+  })()`);
 }
 
 /** Waits for a host's row to answer `ok`; a timeout names the row last seen. */
@@ -174,6 +188,32 @@ function rowWhen(page: Page, host: string, what: string, ok: (r: Row) => boolean
     },
     LONG,
   );
+}
+
+/** The chip of `name` (it must be drawn). */
+function chip(all: Chip[], name: string): Chip {
+  const c = all.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no ${name} chip in ${JSON.stringify(all)}`);
+  return c;
+}
+
+/**
+ * The steps read as steps: separate chips, the current one marked, those done apart from those to
+ * come, the current one in `currentBackground` when given.
+ */
+function expectChips(r: Row, current: string, currentBackground?: string): void {
+  const all = r.chips;
+  expect(all.map((c) => c.name)).toEqual(STEPS);
+  for (let i = 1; i < all.length; i++)
+    expect(all[i]!.left, `a gap before ${all[i]!.name}`).toBeGreaterThan(all[i - 1]!.right);
+  expect(all.filter((c) => c.classes.includes('current')).map((c) => c.name)).toEqual([current]);
+  const now = chip(all, current);
+  const later = all[STEPS.indexOf(current) + 1];
+  const before = all[STEPS.indexOf(current) - 1];
+  if (later !== undefined) expect(now.background, 'current vs to come').not.toBe(later.background);
+  if (later !== undefined && before !== undefined)
+    expect(before.colour, 'done vs to come').not.toBe(later.colour);
+  if (currentBackground !== undefined) expect(now.background).toBe(currentBackground);
 }
 
 /** Records, in the page, every step and phase each host's row shows, as it renders. */
@@ -275,11 +315,12 @@ describe("the ticket page shows each host's steps", () => {
       'the page to show one host downloading and the two others queued',
       async () => {
         const rows = await Promise.all(HOSTS.map((h) => row(page, h)));
-        if (rows.some((r) => r?.step !== 'download')) return null;
         const queued = rows.filter((r) => r?.text.includes('queued'));
         // The held half of the body has arrived at the downloading host (progress per 256 KiB).
-        const bytes = rows.filter((r) => / \d+ KiB of 1\.0 MiB/.test(r?.text ?? ''));
-        return queued.length === 2 && bytes.length === 1 ? rows : null;
+        const bytes = rows.filter((r) => /\d+ KiB of 1\.0 MiB/.test(r?.text ?? ''));
+        const all = rows.every((r) => r?.step === 'download');
+        if (all && queued.length === 2 && bytes.length === 1) return rows;
+        throw new Error(`the rows show ${JSON.stringify(rows.map((r) => r?.text ?? null))}`);
       },
       LONG,
     );
@@ -288,6 +329,7 @@ describe("the ticket page shows each host's steps", () => {
     expect(downloading).toHaveLength(1);
     expect(texts.filter((t) => t.includes('queued (#1 in line)'))).toHaveLength(1);
     expect(texts.filter((t) => t.includes('queued (#2 in line)'))).toHaveLength(1);
+    for (const r of shown) expectChips(r!, 'download');
     if (process.env.TURNOUT_SCREENSHOTS === '1')
       await page
         .locator('[data-testid="host-steps"]')
@@ -327,6 +369,10 @@ describe("the ticket page shows each host's steps", () => {
     expect(failed.text).toContain('on host h1');
     expect(failed.text).toContain(`expected ${WRONG}`);
     expect(failed.text).toContain(`got ${sha}`);
+    expectChips(failed, 'download', await computed(page, 'var(--danger)'));
+    await page
+      .locator('[data-testid="host-steps"]')
+      .screenshot({ path: '/tmp/art-web-failed.png' });
     await page.close();
   }, 120_000);
 
@@ -339,6 +385,8 @@ describe("the ticket page shows each host's steps", () => {
     expect(shown.text).toContain(`at ${shown.step}`);
     for (const line of ['crash: reading config', 'crash: config.yaml: no such file'])
       expect(shown.text).toContain(line);
+    expectChips(shown, shown.step ?? '', await computed(page, 'var(--danger)'));
+    await page.locator('[data-testid="host-steps"]').screenshot({ path: '/tmp/art-web-crash.png' });
     await page.close();
   }, 120_000);
 });

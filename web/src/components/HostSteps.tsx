@@ -49,6 +49,12 @@ function downloadText(d: Download): string {
   return `${size(d.bytes)}${d.total === null ? '' : ` of ${size(d.total)}`}`;
 }
 
+/** A step chip: done (before the current one), current (failed: in the danger colour), or to come. */
+function stepClass(name: string, current: string, bad: boolean): string {
+  if (name === current) return bad ? 'step current failed' : 'step current';
+  return STEPS.indexOf(name) < STEPS.indexOf(current) ? 'step done' : 'step';
+}
+
 /** Failed, or exited short of routing (restarting: a crash loop). */
 function trouble(a: HostAssignment): boolean {
   const s = a.status;
@@ -107,7 +113,7 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
   }, [ticket]);
   if (rows === null || rows.length === 0) return null;
   return (
-    <table className="list" data-testid="host-steps">
+    <table className="list host-steps" data-testid="host-steps">
       <thead>
         <tr>
           <th>host</th>
@@ -121,6 +127,7 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
           .map((a) => {
             const s = a.status;
             const step = s.step ?? '—';
+            const bad = trouble(a);
             return (
               <tr key={a.id} data-host={a.host} data-step={step} data-phase={s.phase}>
                 <td className="mono">{a.host}</td>
@@ -130,18 +137,15 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
                 <td>
                   <span className="steps">
                     {STEPS.map((name) => (
-                      <span
-                        key={name}
-                        className={`step${STEPS.indexOf(name) < STEPS.indexOf(step) ? ' done' : ''}${name === step ? ' current' : ''}`}
-                      >
+                      <span key={name} className={stepClass(name, step, bad)}>
                         {name}
                       </span>
                     ))}
                   </span>
                   {step === 'download' && s.download != null && (
-                    <span className="muted"> {downloadText(s.download)}</span>
+                    <div className="muted small">{downloadText(s.download)}</div>
                   )}
-                  {trouble(a) && <Trouble a={a} step={step} />}
+                  {bad && <Trouble a={a} step={step} />}
                 </td>
               </tr>
             );
