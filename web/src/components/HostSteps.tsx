@@ -70,7 +70,9 @@ function Trouble({ a, step }: { a: HostAssignment; step: string }) {
   const s = a.status;
   const what = s.phase === 'failed' ? 'failed' : 'exited';
   const exit = s.lastExit === null ? '' : `, ${exitText(s.lastExit)}`;
-  const restarts = s.phase === 'failed' ? '' : `; restarting (${s.restarts ?? 0} restarts so far)`;
+  const n = s.restarts ?? 0;
+  const restarts =
+    s.phase === 'failed' ? '' : `; restarting (${n} ${n === 1 ? 'restart' : 'restarts'} so far)`;
   return (
     <div className="error" role="alert" data-testid="host-failure">
       {what} at {step} on {a.host}
