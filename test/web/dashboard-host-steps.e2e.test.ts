@@ -216,6 +216,22 @@ function expectChips(r: Row, current: string, currentBackground?: string): void 
   if (currentBackground !== undefined) expect(now.background).toBe(currentBackground);
 }
 
+/** Makes the page's next read of the assignments fail (a network error), and waits for it. */
+async function failOneRefresh(page: Page): Promise<void> {
+  let failed = false;
+  let done: () => void = () => {};
+  const seen = new Promise<void>((r) => {
+    done = r;
+  });
+  await page.route('**/v1/assignments?*', async (route) => {
+    if (failed) return route.fallback();
+    failed = true;
+    await route.abort('connectionreset');
+    done();
+  });
+  await seen;
+}
+
 /** Records, in the page, every step and phase each host's row shows, as it renders. */
 async function recordSteps(page: Page): Promise<void> {
   await page.evaluate(`(() => {
@@ -335,13 +351,16 @@ describe("the ticket page shows each host's steps", () => {
         .locator('[data-testid="host-steps"]')
         .screenshot({ path: join(ROOT, 'docs', 'screenshots', 'host-steps.png') });
 
+    // One refresh fails (the server restarting, say): the page must keep following the starts.
+    await failOneRefresh(page);
     // Released, each host downloads in turn and reaches routing.
     held.res?.end(tgz.subarray(tgz.length / 2));
     await waitFor(
       'every host in routing on the page',
       async () => {
         const rows = await Promise.all(HOSTS.map((h) => row(page, h)));
-        return rows.every((r) => r?.step === 'routing' && r.phase === 'running') ? rows : null;
+        if (rows.every((r) => r?.step === 'routing' && r.phase === 'running')) return rows;
+        throw new Error(`the rows show ${JSON.stringify(rows.map((r) => r?.text ?? null))}`);
       },
       LONG,
     );

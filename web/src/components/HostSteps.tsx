@@ -35,6 +35,7 @@ interface HostAssignment {
 
 const STEPS = ['check', 'download', 'unpack', 'start', 'health', 'routing'];
 const POLL_MS = 1000;
+const ERROR_RETRY_MS = 5000;
 
 function size(bytes: number): string {
   return bytes >= 1024 * 1024
@@ -103,9 +104,13 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
     const tick = async () => {
       const next = await load(ticket).catch(() => null);
       if (stop) return;
-      if (next !== null) setRows(next);
-      const busy = (next ?? []).some((a) => a.status.step !== 'routing');
-      if (busy) timer = setTimeout(tick, POLL_MS);
+      // A failed read (the server restarting, a 503) is tried again, more slowly: giving up
+      // would freeze the steps where they were.
+      if (next === null) timer = setTimeout(tick, ERROR_RETRY_MS);
+      else {
+        setRows(next);
+        if (next.some((a) => a.status.step !== 'routing')) timer = setTimeout(tick, POLL_MS);
+      }
     };
     void tick();
     return () => {
