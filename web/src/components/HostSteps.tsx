@@ -1,7 +1,9 @@
 // Per host, where each instance start of the ticket's items is (issue 14): check → download
 // (queued with its place in line / bytes of the total / verified) → unpack → start → health →
 // routing, and a failure's step, exit code, reason and last log lines. Agents' reports are not
-// counted as changes (they are frequent), so this polls while any start is under way.
+// counted as changes (they are frequent), so this polls while any start is under way. A process
+// that exits is restarted by its host's runtime, so a crash loop never reads `failed`: it stays
+// `running` short of routing with the last exit and log lines, shown like a failure.
 
 import { useEffect, useState } from 'react';
 import type { Ticket } from '../api';
@@ -24,6 +26,7 @@ interface HostAssignment {
     phase: string;
     step?: string | null;
     download?: Download | null;
+    restarts?: number;
     error: string | null;
     lastExit: { code: number | null; signal: string | null } | null;
     logTail: string[];
@@ -32,6 +35,7 @@ interface HostAssignment {
 
 const STEPS = ['check', 'download', 'unpack', 'start', 'health', 'routing'];
 const POLL_MS = 1000;
+const ERROR_RETRY_MS = 5000;
 
 function size(bytes: number): string {
   return bytes >= 1024 * 1024
@@ -44,6 +48,41 @@ function downloadText(d: Download): string {
     return `queued${d.position === null ? '' : ` (#${d.position} in line)`}`;
   if (d.state === 'verified') return `verified ${size(d.bytes)}`;
   return `${size(d.bytes)}${d.total === null ? '' : ` of ${size(d.total)}`}`;
+}
+
+/** A step chip: done (before the current one), current (failed: in the danger colour), or to come. */
+function stepClass(name: string, current: string, bad: boolean): string {
+  if (name === current) return bad ? 'step current failed' : 'step current';
+  return STEPS.indexOf(name) < STEPS.indexOf(current) ? 'step done' : 'step';
+}
+
+/** Failed, or exited short of routing (restarting: a crash loop). */
+function trouble(a: HostAssignment): boolean {
+  const s = a.status;
+  return s.phase === 'failed' || (s.lastExit !== null && s.step !== 'routing');
+}
+
+function exitText(e: NonNullable<HostAssignment['status']['lastExit']>): string {
+  return `exit ${e.code ?? '—'}${e.signal === null ? '' : ` ${e.signal}`}`;
+}
+
+/** At which step, on which host, the exit code, the reason and the instance's last log lines. */
+function Trouble({ a, step }: { a: HostAssignment; step: string }) {
+  const s = a.status;
+  const what = s.phase === 'failed' ? 'failed' : 'exited';
+  const exit = s.lastExit === null ? '' : `, ${exitText(s.lastExit)}`;
+  const n = s.restarts ?? 0;
+  const restarts =
+    s.phase === 'failed' ? '' : `; restarting (${n} ${n === 1 ? 'restart' : 'restarts'} so far)`;
+  return (
+    <div className="error" role="alert" data-testid="host-failure">
+      {what} at {step} on {a.host}
+      {exit}
+      {s.error === null ? '' : `: ${s.error}`}
+      {restarts}
+      {s.logTail.length > 0 && <pre>{s.logTail.slice(-5).join('\n')}</pre>}
+    </div>
+  );
 }
 
 async function load(ticket: Ticket): Promise<HostAssignment[]> {
@@ -65,9 +104,13 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
     const tick = async () => {
       const next = await load(ticket).catch(() => null);
       if (stop) return;
-      if (next !== null) setRows(next);
-      const busy = (next ?? []).some((a) => a.status.step !== 'routing');
-      if (busy) timer = setTimeout(tick, POLL_MS);
+      // A failed read (the server restarting, a 503) is tried again, more slowly: giving up
+      // would freeze the steps where they were.
+      if (next === null) timer = setTimeout(tick, ERROR_RETRY_MS);
+      else {
+        setRows(next);
+        if (next.some((a) => a.status.step !== 'routing')) timer = setTimeout(tick, POLL_MS);
+      }
     };
     void tick();
     return () => {
@@ -77,7 +120,7 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
   }, [ticket]);
   if (rows === null || rows.length === 0) return null;
   return (
-    <table className="list" data-testid="host-steps">
+    <table className="list host-steps" data-testid="host-steps">
       <thead>
         <tr>
           <th>host</th>
@@ -91,7 +134,7 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
           .map((a) => {
             const s = a.status;
             const step = s.step ?? '—';
-            const failed = s.phase === 'failed';
+            const bad = trouble(a);
             return (
               <tr key={a.id} data-host={a.host} data-step={step} data-phase={s.phase}>
                 <td className="mono">{a.host}</td>
@@ -101,24 +144,15 @@ export function HostSteps({ ticket }: { ticket: Ticket }) {
                 <td>
                   <span className="steps">
                     {STEPS.map((name) => (
-                      <span
-                        key={name}
-                        className={`step${STEPS.indexOf(name) < STEPS.indexOf(step) ? ' done' : ''}${name === step ? ' current' : ''}`}
-                      >
+                      <span key={name} className={stepClass(name, step, bad)}>
                         {name}
                       </span>
                     ))}
                   </span>
                   {step === 'download' && s.download != null && (
-                    <span className="muted"> {downloadText(s.download)}</span>
+                    <div className="muted small">{downloadText(s.download)}</div>
                   )}
-                  {failed && (
-                    <div className="error">
-                      failed at {step}
-                      {s.lastExit !== null && `, exit ${s.lastExit.code ?? '—'}`}: {s.error}
-                      {s.logTail.length > 0 && <pre>{s.logTail.slice(-5).join('\n')}</pre>}
-                    </div>
-                  )}
+                  {bad && <Trouble a={a} step={step} />}
                 </td>
               </tr>
             );
