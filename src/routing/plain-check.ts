@@ -38,7 +38,7 @@ function received(value: unknown): string {
 }
 
 /** zod's invalid_type message. */
-export function typeMessage(expected: string, value: unknown): string {
+function typeMessage(expected: string, value: unknown): string {
   return `Invalid input: expected ${expected}, received ${received(value)}`;
 }
 
@@ -51,11 +51,6 @@ export function string(value: unknown, path: Path): string {
 export function number(value: unknown, path: Path): number {
   if (typeof value !== 'number' || !Number.isFinite(value))
     fail(path, typeMessage('number', value));
-  return value;
-}
-
-export function array(value: unknown, path: Path): readonly unknown[] {
-  if (!Array.isArray(value)) fail(path, typeMessage('array', value));
   return value;
 }
 
