@@ -1,21 +1,18 @@
 // Validation of a snapshot that a delta produced, at the cost of what the delta changed: the parts
 // (products, modules) that are the very objects of the base snapshot were validated when the base
-// was accepted, so only new or changed parts go through their schema; the checks across parts
+// was accepted, so only new or changed parts go through their check (snapshot-check.ts); the checks across parts
 // (snapshotIssues) run over the whole, as they are cheap. The answer equals what validateSnapshot
 // (the full schema) gives for the same document, and errors read the same (source, field, reason).
 
 import { TurnoutError } from '../errors.js';
+import type { Path } from '../routing/plain-check.js';
 import { fieldPath, validateSnapshot } from './load.js';
 import type { Snapshot } from './snapshot.js';
-import { moduleSchema, productSchema, snapshotIssues } from './snapshot.js';
+import { checkModule, checkProduct, runCheck } from './snapshot-check.js';
+import { snapshotIssues } from './snapshot-issues.js';
 
-type Part = {
-  readonly safeParse: (v: unknown) => {
-    success: boolean;
-    data?: unknown;
-    error?: { issues: { path: PropertyKey[]; message: string }[] };
-  };
-};
+/** A part's check (snapshot-check.ts: snapshotSchema's answers without zod). */
+type Part<T> = (value: unknown, path: Path) => T;
 
 function fail(source: string, path: readonly PropertyKey[], message: string): never {
   const field = fieldPath(path);
@@ -30,7 +27,7 @@ function fail(source: string, path: readonly PropertyKey[], message: string): ne
 function parts<T>(
   list: unknown,
   known: readonly T[],
-  schema: Part,
+  check: Part<T>,
   name: string,
   source: string,
 ): T[] {
@@ -38,12 +35,9 @@ function parts<T>(
   const seen = new Set<unknown>(known);
   return list.map((item, i) => {
     if (seen.has(item)) return item as T;
-    const r = schema.safeParse(item);
-    if (!r.success) {
-      const issue = r.error!.issues[0]!;
-      fail(source, [name, i, ...issue.path], issue.message);
-    }
-    return r.data as T;
+    const r = runCheck(() => check(item, [name, i]));
+    if (!r.ok) fail(source, r.path, r.message);
+    return r.value;
   });
 }
 
@@ -60,14 +54,8 @@ export function validateDeltaResult(
     fail(source, ['version'], 'expected a non-negative integer');
   const snapshot: Snapshot = {
     version,
-    products: parts(
-      doc.products,
-      base.products,
-      productSchema as unknown as Part,
-      'products',
-      source,
-    ),
-    modules: parts(doc.modules, base.modules, moduleSchema as unknown as Part, 'modules', source),
+    products: parts(doc.products, base.products, checkProduct, 'products', source),
+    modules: parts(doc.modules, base.modules, checkModule, 'modules', source),
   };
   const issues = snapshotIssues(snapshot);
   if (issues.length > 0) {

@@ -1,22 +1,16 @@
 // Reads a snapshot document (YAML or JSON text) and validates it; errors name the file and field.
 
 import { createRequire } from 'node:module';
-import type { z } from 'zod';
 import { TurnoutError } from '../errors.js';
 import type { Snapshot } from './snapshot.js';
-import { snapshotSchema } from './snapshot.js';
+import { checkSnapshot } from './snapshot-check.js';
 
-/** `products[0].rules[2].lane` from a zod issue path. */
+/** `products[0].rules[2].lane` from an issue's path. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path)
     out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
   return out;
-}
-
-function firstIssue(error: z.ZodError): { field: string; message: string } {
-  const issue = error.issues[0]!;
-  return { field: fieldPath(issue.path), message: issue.message };
 }
 
 /**
@@ -61,18 +55,20 @@ export function parseSnapshot(text: string, source: string): Snapshot {
   return validateSnapshot(doc, source);
 }
 
-/** Validates a parsed document (a snapshot a delta produced, say); errors name the field. */
+/**
+ * Validates a parsed document (a snapshot a delta produced, say); errors name the field. The
+ * checks are snapshot-check.ts's, which answer as snapshotSchema does without loading zod (a
+ * `turnout proxy` reads snapshots through here); they stop at the first issue.
+ */
 export function validateSnapshot(doc: unknown, source: string): Snapshot {
-  const result = snapshotSchema.safeParse(doc);
-  if (!result.success) {
-    const { field, message } = firstIssue(result.error);
-    const more =
-      result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
+  const result = checkSnapshot(doc);
+  if (!result.ok) {
+    const field = fieldPath(result.path);
     throw new TurnoutError(
       'invalid_config',
-      `${source}: ${field || '(document)'}: ${message}${more}`,
+      `${source}: ${field || '(document)'}: ${result.message}`,
       field,
     );
   }
-  return result.data;
+  return result.value;
 }

@@ -6,10 +6,10 @@ import type { Cidr, IpAddress } from './cidr.js';
 import { cidrContains, parseCidr, parseIp } from './cidr.js';
 import { stableBucket } from './hash.js';
 import type { LaneRule, TrustSource, ValueMatch } from './lane-rules.js';
-import { DEFAULT_TRUST } from './lane-rules.js';
 import type { LinearRegex } from './linear-regex.js';
 import { compileLinearRegex, showRegex } from './linear-regex.js';
 import { verifySignedValue } from './signed-value.js';
+import { DEFAULT_TRUST } from './trust-sources.js';
 
 export interface EdgeRequest {
   /** Header values by lower-case name (Node's IncomingMessage.headers shape; cookie joined with '; '). */

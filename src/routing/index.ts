@@ -26,7 +26,6 @@ export type { ExplainResult, Explanation } from './explain.js';
 export { explain } from './explain.js';
 export { renderExplanation } from './explain-text.js';
 export type { LaneRule } from './lane-rules.js';
-export { laneRulesSchema } from './lane-rules.js';
 export { effectiveDtab } from './lanes.js';
 export type { EndpointLookup, Name, Namer, NamerResult } from './namers.js';
 export { endpointsFromMap, globalLookup, versionNamer } from './namers.js';

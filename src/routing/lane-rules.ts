@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { parseCidr } from './cidr.js';
 import { nameProblem } from './context.js';
 import { compileLinearRegex } from './linear-regex.js';
-import { TRUST_SOURCES } from './trust-sources.js';
+import type { TrustSource } from './trust-sources.js';
+import { DEFAULT_TRUST, TRUST_SOURCES } from './trust-sources.js';
 
 /** Regex sources are capped: they run on untrusted header values on every edge request. */
 export const MAX_REGEX_LENGTH = 256;
@@ -18,6 +19,7 @@ const MAX_EQUALS_LENGTH = 4096;
 export const LANE_MATCH_KINDS = ['header', 'cookie', 'query', 'cidr', 'percent'] as const;
 export type LaneMatchKind = (typeof LANE_MATCH_KINDS)[number];
 
+export type { TrustSource };
 /**
  * Where a rule may take a header, cookie or query value (or a percent rule its sticky key) from:
  * - `trusted-hop` (the default): only from a client inside the proxy's `--trusted-hops` CIDRs
@@ -27,10 +29,7 @@ export type LaneMatchKind = (typeof LANE_MATCH_KINDS)[number];
  *   (src/routing/signed-value.ts), so the issuer chose it, not the client;
  * - `any-client`: whatever any client sends. Client-chosen: anyone can put themselves in the lane.
  */
-export { TRUST_SOURCES };
-export type TrustSource = (typeof TRUST_SOURCES)[number];
-/** Rules without a `trust` field read values only from trusted hops. */
-export const DEFAULT_TRUST: TrustSource = 'trusted-hop';
+export { DEFAULT_TRUST, TRUST_SOURCES };
 
 const trustSchema = z.enum(TRUST_SOURCES, {
   error: `trust is one of ${TRUST_SOURCES.join(', ')} (default ${DEFAULT_TRUST})`,

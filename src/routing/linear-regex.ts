@@ -5,7 +5,19 @@
 // O(pattern × input) whatever the pattern. What RE2 cannot promise — backreferences, lookaround —
 // it refuses to compile, and validation reports that with the field's name.
 
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+let engine: typeof RE2JS | null = null;
+
+/**
+ * re2js, loaded with the first pattern compiled (issue 15: memory): a proxy whose lane rules have
+ * no regex (most) never carries it (~1–2 MB of RSS).
+ */
+function re2(): typeof RE2JS {
+  engine ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS;
+  return engine;
+}
 
 export interface LinearRegex {
   /** The pattern as written in the rule. */
@@ -18,7 +30,7 @@ export interface LinearRegex {
 export function compileLinearRegex(source: string): LinearRegex {
   let re: RE2JS;
   try {
-    re = RE2JS.compile(source);
+    re = re2().compile(source);
   } catch (error) {
     throw new Error(reasonOf(error as Error));
   }

@@ -1,5 +1,7 @@
 // `turnout proxy` loads only what serving traffic needs (issue 15: memory): prom-client comes with
-// the first scrape of /metrics and the YAML parser with the first YAML document, not at start.
+// the first scrape of /metrics and the YAML parser with the first YAML document, not at start;
+// zod never (snapshots are checked by src/config/snapshot-check.ts), and re2js only with a lane
+// rule that has a regex.
 // The real bin runs under a module-resolution hook that records every module it resolves (as in
 // test/cli/lazy-load.test.ts); which modules load, not how much memory, so it holds on a busy
 // machine.
@@ -17,6 +19,10 @@ const BIN = join(ROOT, 'bin', 'turnout.js');
 
 let dir = '';
 let child: ChildProcess | null = null;
+/** The proxy's log lines (pino JSON on stdout), parsed. */
+const logLines: Record<string, unknown>[] = [];
+let logWaiters: (() => void)[] = [];
+let adminPort = 0;
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -32,7 +38,18 @@ export async function resolve(specifier, context, next) {
   );
   writeFileSync(
     join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+    // The resolve hook sees imports; createRequire (yaml, re2js are loaded so, on first use) goes
+    // through Module._resolveFilename, which Node 20's hooks do not see: record that too.
+    `import Module, { register } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+register('./hooks.mjs', import.meta.url);
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (...args) {
+  const file = resolveFilename.apply(this, args);
+  if (file.startsWith('/')) appendFileSync(process.env.TURNOUT_LOAD_LOG, pathToFileURL(file).href + '\\n');
+  return file;
+};\n`,
   );
   writeFileSync(
     join(dir, 'snapshot.json'),
@@ -81,9 +98,19 @@ function startProxy(log: string): Promise<number> {
     {
       cwd: ROOT,
       env: { ...process.env, TURNOUT_LOAD_LOG: log },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  let partial = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{')) logLines.push(JSON.parse(line));
+    const waiters = logWaiters;
+    logWaiters = [];
+    for (const w of waiters) w();
+  });
   return new Promise((resolve, reject) => {
     let err = '';
     child?.stderr?.setEncoding('utf8');
@@ -111,6 +138,36 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   });
 }
 
+/** Resolves with the first log line of `event` that `match` accepts, once the proxy writes it. */
+async function logEvent(
+  event: string,
+  match: (line: Record<string, unknown>) => boolean = () => true,
+): Promise<Record<string, unknown>> {
+  for (;;) {
+    const found = logLines.find((l) => l.event === event && match(l));
+    if (found !== undefined) return found;
+    await new Promise<void>((wake) => logWaiters.push(wake));
+  }
+}
+
+function snapshotWithRule(version: number, regex: string): string {
+  return JSON.stringify({
+    version,
+    products: [
+      {
+        name: 'shop',
+        entry: 'web',
+        dtab: '/svc/web => /v/web/1',
+        lanes: [{ name: 'beta' }],
+        rules: [{ lane: 'beta', header: { name: 'X-User', regex, trust: 'any-client' } }],
+      },
+    ],
+    modules: [
+      { name: 'web', versions: [{ version: '1', endpoints: [{ address: '127.0.0.1:9' }] }] },
+    ],
+  });
+}
+
 function loadedPackages(log: string, names: readonly string[]): string[] {
   const urls = readFileSync(log, 'utf8').split('\n');
   return names.filter((pkg) => urls.some((u) => u.includes(`/node_modules/${pkg}/`)));
@@ -120,15 +177,34 @@ describe('turnout proxy loads what serving needs', () => {
   it('serves without prom-client or the YAML parser, and loads prom-client at the first scrape', async () => {
     const log = join(dir, 'load.log');
     const admin = await startProxy(log);
+    adminPort = admin;
     const ready = await get(admin, '/ready');
     expect(ready.status).toBe(200);
     // The hook saw the data plane load (so the empty list below means something).
     expect(loadedPackages(log, ['undici', 'pino'])).toEqual(['undici', 'pino']);
-    expect(loadedPackages(log, ['prom-client', 'yaml'])).toEqual([]);
+    expect(loadedPackages(log, ['prom-client', 'yaml', 'zod', 're2js'])).toEqual([]);
 
     const metrics = await get(admin, '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('turnout_config_version 1');
     expect(loadedPackages(log, ['prom-client'])).toEqual(['prom-client']);
+    expect(loadedPackages(log, ['zod'])).toEqual([]);
+  });
+
+  it('refuses a bad snapshot with its field and reason without zod, keeps serving it, and loads re2js for a regex rule', async () => {
+    const log = join(dir, 'load.log');
+    const admin = adminPort;
+    const file = join(dir, 'snapshot.json');
+    // A backreference: RE2 cannot run it, so the regex check (re2js) refuses it by field.
+    writeFileSync(file, snapshotWithRule(2, '(a)\\1'));
+    const rejected = await logEvent('config_rejected');
+    expect(rejected.field).toBe('products[0].rules[0].header.regex');
+    expect(String(rejected.reason)).toContain('lane regexes use RE2 syntax');
+    expect(JSON.parse((await get(admin, '/ready')).body)).toEqual({ ready: true, version: 1 });
+
+    writeFileSync(file, snapshotWithRule(3, '^u[0-9]+$'));
+    await logEvent('config_applied', (l) => l.version === 3);
+    expect(JSON.parse((await get(admin, '/ready')).body)).toEqual({ ready: true, version: 3 });
+    expect(loadedPackages(log, ['re2js', 'zod'])).toEqual(['re2js']);
   });
 });
