@@ -33,7 +33,8 @@
 // processes at nice -10, for a machine shared with other work), --keep (keep the temp dir),
 // --targets turnout,node-floor (measure only these beside direct: a quicker before/after check),
 // --baseline DIR (also measure `turnout-base`: DIR/bin/turnout.js, another checkout with a built
-// dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew).
+// dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew),
+// --rounds N (interleaved rounds per measure, default 2: more on a loaded machine).
 // Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
 
 import type { ChildProcess } from 'node:child_process';
@@ -69,11 +70,15 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     targets: { type: 'string' },
     baseline: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ROUNDS = 2;
+/** Interleaved rounds per measure (--rounds N): more of them on a loaded machine. */
+const ROUNDS = Number(flags.rounds ?? 2);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 2 || ROUNDS > 50)
+  throw new Error(`--rounds: expected a whole number from 2 to 50, got '${flags.rounds}'`);
 const MAX_SECONDS = flags.quick ? 3 : 5;
 const WARMUP_SECONDS = 2;
 const FIXED_RATE = 2_000;
@@ -1057,8 +1062,14 @@ function rawFloorLine(floor?: Target, raw?: Target): string {
   const us = (t: Target) =>
     t.max.length === 0 ? Number.NaN : Math.min(...t.max.map((r) => r.cpuUsPerReq));
   const each = (t: Target) => t.max.map((r) => f(r.cpuUsPerReq, 1)).join(' / ');
+  // Each round measures both back to back, so a round's own ratio is the least skewed by load.
+  const ratios = floor.max
+    .map((r, i) => r.cpuUsPerReq / (raw.max[i]?.cpuUsPerReq ?? Number.NaN))
+    .sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
   return [
     `raw-floor against node-floor, CPU µs/req (lower round): ${f(us(raw), 1)} / ${f(us(floor), 1)}; node-floor ÷ raw-floor = ${f(us(floor) / us(raw))}× (rounds: raw ${each(raw)}, node ${each(floor)}); the bar for a raw server path is ≥ 1.3×`,
+    `  per round, node-floor ÷ raw-floor: ${ratios.map((r) => `${f(r)}×`).join(' ')}; median ${f(median)}×`,
     '',
   ].join('\n');
 }
