@@ -4,7 +4,9 @@
 // Every target — direct to the upstream, Turnout (the CLI, one Node process), nginx (1 worker,
 // upstream keepalive 64), HAProxy (nbthread 1, http-reuse always), http-proxy (one process, keep-
 // alive agent), node-floor (bench/proxy/node-floor.ts: node:http + undici dispatch() and nothing
-// else, the floor for a Node proxy built like Turnout's) — is started once and measured in
+// else, the floor for a Node proxy built like Turnout's), raw-floor (bench/proxy/raw-floor.ts: the
+// same forwarder on a net.Server + Node's llhttp, no node:http server: what a raw-socket server
+// path could win at most) — is started once and measured in
 // interleaved rounds (A B C …, then … C B A), so background load that comes and goes hits every
 // target alike; each figure is the better round's. Per target:
 //   - maximum rate: wrk, keep-alive, `-t1 -c50`, 2 s warm-up, then 2 rounds of 5 s;
@@ -31,7 +33,8 @@
 // processes at nice -10, for a machine shared with other work), --keep (keep the temp dir),
 // --targets turnout,node-floor (measure only these beside direct: a quicker before/after check),
 // --baseline DIR (also measure `turnout-base`: DIR/bin/turnout.js, another checkout with a built
-// dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew).
+// dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew),
+// --rounds N (interleaved rounds per measure, default 2: more on a loaded machine).
 // Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
 
 import type { ChildProcess } from 'node:child_process';
@@ -67,11 +70,15 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     targets: { type: 'string' },
     baseline: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ROUNDS = 2;
+/** Interleaved rounds per measure (--rounds N): more of them on a loaded machine. */
+const ROUNDS = Number(flags.rounds ?? 2);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 2 || ROUNDS > 50)
+  throw new Error(`--rounds: expected a whole number from 2 to 50, got '${flags.rounds}'`);
 const MAX_SECONDS = flags.quick ? 3 : 5;
 const WARMUP_SECONDS = 2;
 const FIXED_RATE = 2_000;
@@ -1036,6 +1043,7 @@ function report(list: Target[]): void {
         (t) => added(t, 'p999'),
       ),
       baselineLine(by('turnout'), by('turnout-base'), by('node-floor')),
+      rawFloorLine(by('node-floor'), by('raw-floor')),
       `Added latency over direct at ${FIXED_RATE} req/s, p50 / p99 (ms):`,
       ...list
         .filter((t) => t !== direct && t.fixed.length > 0)
@@ -1043,6 +1051,27 @@ function report(list: Target[]): void {
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * node:http's server against Node's llhttp on raw sockets (issue 15, "Beyond the floor"): keep a
+ * raw server path only if it beats node-floor by ≥ 1.3× CPU per request; raw-floor is its bound.
+ */
+function rawFloorLine(floor?: Target, raw?: Target): string {
+  if (floor === undefined || raw === undefined) return '';
+  const us = (t: Target) =>
+    t.max.length === 0 ? Number.NaN : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  const each = (t: Target) => t.max.map((r) => f(r.cpuUsPerReq, 1)).join(' / ');
+  // Each round measures both back to back, so a round's own ratio is the least skewed by load.
+  const ratios = floor.max
+    .map((r, i) => r.cpuUsPerReq / (raw.max[i]?.cpuUsPerReq ?? Number.NaN))
+    .sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
+  return [
+    `raw-floor against node-floor, CPU µs/req (lower round): ${f(us(raw), 1)} / ${f(us(floor), 1)}; node-floor ÷ raw-floor = ${f(us(floor) / us(raw))}× (rounds: raw ${each(raw)}, node ${each(floor)}); the bar for a raw server path is ≥ 1.3×`,
+    `  per round, node-floor ÷ raw-floor: ${ratios.map((r) => `${f(r)}×`).join(' ')}; median ${f(median)}×`,
+    '',
+  ].join('\n');
 }
 
 /** This checkout against --baseline's, both against node-floor, from the same rounds. */
@@ -1216,6 +1245,7 @@ async function main(): Promise<void> {
     make('haproxy', tools.haproxy ? undefined : `haproxy not found: ${INSTALL_HINT}`),
     make('http-proxy'),
     make('node-floor'),
+    make('raw-floor'),
   ].filter((t) => t.name === 'direct' || chosen === null || chosen.has(t.name));
   await eachTarget(list, 'start', async (t) => {
     await startTarget(t, upstream.address, turnoutCmd);
