@@ -1,4 +1,4 @@
-// `npm run bench:proxy:alloc`: what load on a shared machine does not skew, for Turnout against
+// `npx tsx bench/proxy/alloc.ts`: what load on a shared machine does not skew, for Turnout against
 // node-floor: bytes allocated per request (V8's sampling heap profiler, objects collected by
 // either GC included), GCs per 10,000 requests, and what the slow requests (above the run's
 // p99) waited for — each matched on the wall clock against the proxy's GCs and the generator's
