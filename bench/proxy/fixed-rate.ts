@@ -10,8 +10,11 @@
 //
 // Usage: node --import tsx bench/proxy/fixed-rate.ts --target 127.0.0.1:PORT [--path http://bench/]
 //   [--host bench] [--header 'baggage: turnout-product=bench'] [--rate 2000] [--seconds 8]
-//   [--warmup 1] [--connections 64] [--dump FILE (CSV: due ms, latency ms, per request)]
-// Prints one JSON line: { due, completed, errors, non2xx, latencyMs: {p50,p90,p99,p999,max}, … }.
+//   [--warmup 1] [--connections 64] [--dump FILE (CSV per request: due ms, latency ms, send
+//   lateness ms)]
+// Prints one JSON line: { due, completed, errors, non2xx, latencyMs: {p50,p90,p99,p999,max}, …,
+// startEpochMs } (request i is due at startEpochMs + due ms: to match a dump with another
+// process's events on the wall clock, e.g. the proxy's GCs in bench/proxy/alloc.ts).
 
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -66,6 +69,8 @@ let non2xx = 0;
 let firstError: string | null = null;
 
 const start = process.hrtime.bigint() + 200_000_000n; // 200 ms to let the ticker start
+const startEpochMs =
+  performance.timeOrigin + performance.now() + Number(start - process.hrtime.bigint()) / 1e6;
 const dueNs = (i: number) => start + BigInt(Math.round(i * intervalNs));
 const sinceNs = (t: bigint) => Number(process.hrtime.bigint() - t);
 
@@ -161,11 +166,12 @@ const result = {
   firstError,
   latencyMs: percentiles(measured),
   generatorLatenessMs: percentiles(lateness),
+  startEpochMs,
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 if (values.dump !== undefined) {
-  const rows = Array.from(latencyMs, (l, i) => `${(i * intervalNs) / 1e6},${l}`);
-  writeFileSync(values.dump, `due_ms,latency_ms\n${rows.join('\n')}\n`);
+  const rows = Array.from(latencyMs, (l, i) => `${(i * intervalNs) / 1e6},${l},${latenessMs[i]}`);
+  writeFileSync(values.dump, `due_ms,latency_ms,lateness_ms\n${rows.join('\n')}\n`);
 }
 await ticker.terminate();
 await pool.destroy();

@@ -1,7 +1,8 @@
 // Stage 5, forward: one attempt to send a request to one endpoint through undici's raw dispatch
-// API, streaming both bodies with backpressure (never buffered whole). It resolves with what
-// happened so the caller can record it and decide on a retry; it writes the client's response
-// only once it has decided to commit to this attempt's answer.
+// API, streaming both bodies with backpressure (never buffered whole). It reports what happened
+// to the caller's sink (no promise per attempt) so the caller can record it and decide on a
+// retry; it writes the client's response only once it has decided to commit to this attempt's
+// answer.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -19,6 +20,11 @@ export interface AttemptOptions {
   readonly bodyTimeoutMs: number;
   /** When true, a 503 answer is not written to the client: the caller may retry instead. */
   readonly holdBack503: boolean;
+}
+
+/** Where an attempt reports its result, once. */
+export interface AttemptSink {
+  attempted(result: AttemptResult): void;
 }
 
 export type AttemptResult =
@@ -81,11 +87,13 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   deadlineNext: DeadlineEntry | null = null;
   deadlineList: DeadlineList | null = null;
   private timedOut: Error | null = null;
+  private reported = false;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly holdBack503: boolean,
-    private readonly done: (r: AttemptResult) => void,
+    private readonly body: IncomingMessage | null,
+    private readonly sink: AttemptSink,
     timeoutMs: number,
   ) {
     res.on('close', this.onClientClose);
@@ -136,12 +144,12 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.cleanup();
     if (this.held) {
-      this.done({ kind: 'held-503' });
+      this.report(HELD_503);
       return;
     }
     if (Object.keys(trailers).length > 0) this.res.addTrailers(trailers as Record<string, string>);
     this.res.end();
-    this.done({ kind: 'responded', status: this.res.statusCode });
+    this.report({ kind: 'responded', status: this.res.statusCode });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -151,13 +159,20 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   /** Ends the attempt as failed (also when dispatch throws before any callback). */
   fail(error: Error): void {
     this.cleanup();
-    this.done({
+    this.report({
       kind: 'failed',
       error,
       failure: failureKind(error),
       responseStarted: this.started && !this.held,
-      bodyRead: false,
+      bodyRead: this.body?.readableDidRead === true,
     });
+  }
+
+  /** The result, to the sink once: as a promise's resolve ignored a second call, so does this. */
+  private report(r: AttemptResult): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.sink.attempted(r);
   }
 
   private clearDeadline(): void {
@@ -171,39 +186,33 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   }
 }
 
-/** Sends one attempt; never rejects. */
-export function attempt(
+const HELD_503: AttemptResult = { kind: 'held-503' };
+
+/** Sends one attempt; its result goes to `sink` once (also when dispatch throws). */
+export function sendAttempt(
   pool: Dispatcher,
   res: ServerResponse,
   opts: AttemptOptions,
-): Promise<AttemptResult> {
-  return new Promise((resolve) => {
-    const handler = new ResponsePipe(
-      res,
-      opts.holdBack503,
-      (r) => {
-        resolve(r.kind === 'failed' ? { ...r, bodyRead: opts.body?.readableDidRead === true } : r);
+  sink: AttemptSink,
+): void {
+  const handler = new ResponsePipe(res, opts.holdBack503, opts.body, sink, opts.headersTimeoutMs);
+  try {
+    pool.dispatch(
+      {
+        path: opts.path,
+        method: opts.method,
+        headers: opts.headers,
+        body: opts.body,
+        headersTimeout: opts.headersTimeoutMs,
+        bodyTimeout: opts.bodyTimeoutMs,
+        // The proxy decides on retries itself (budgeted); undici must not replay on its own.
+        idempotent: false,
+        blocking: true,
       },
-      opts.headersTimeoutMs,
+      handler,
     );
-    try {
-      pool.dispatch(
-        {
-          path: opts.path,
-          method: opts.method,
-          headers: opts.headers,
-          body: opts.body,
-          headersTimeout: opts.headersTimeoutMs,
-          bodyTimeout: opts.bodyTimeoutMs,
-          // The proxy decides on retries itself (budgeted); undici must not replay on its own.
-          idempotent: false,
-          blocking: true,
-        },
-        handler,
-      );
-    } catch (error) {
-      // undici throws on a request it will not send: a failed attempt, not a crashed handler.
-      handler.fail(error as Error);
-    }
-  });
+  } catch (error) {
+    // undici throws on a request it will not send: a failed attempt, not a crashed handler.
+    handler.fail(error as Error);
+  }
 }

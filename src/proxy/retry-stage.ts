@@ -47,46 +47,184 @@ export function retryCandidate(
   return { method, failure: r.failure, bodyConsumed: r.bodyRead };
 }
 
-/** Attempts until one is final: answered, not retryable, out of attempts, budget or client. */
-export async function attemptWithRetries<T>(
+/**
+ * Attempts until one is final: answered, not retryable, out of attempts, budget or client. A
+ * callback loop, not an async one: a request whose first attempt is final (the common case)
+ * goes through it without a promise or a closure; a retry waits its backoff on a timer. The
+ * subclass sends each attempt and reports it to `attempted` exactly once.
+ */
+export abstract class Attempts<T> {
+  private n = 0;
+  private tried: Set<string> | null = null;
+  private may503 = false;
+  private up: Upstream | null = null;
+  private series: RequestSeries | null = null;
+  private startedAt = 0;
+
+  constructor(
+    protected readonly rt: ProxyRuntime,
+    protected readonly route: RequestRoute,
+    protected readonly bound: Bound,
+    readonly method: string,
+    /** The request has a body (which streams: once read, it cannot be replayed). */
+    readonly hasBody: boolean,
+  ) {}
+
+  /** Sends one attempt to `up`; with `holdBack503`, a 503 is not passed on (a retry may follow). */
+  protected abstract send(up: Upstream, holdBack503: boolean): void;
+  /** The attempt's result as the balancer, the metrics and the policy read it. */
+  protected abstract outcome(result: T): AttemptResult;
+  /** The client has gone: no attempt is worth starting. */
+  protected abstract clientGone(): boolean;
+  /** The final attempt (or why there was none); called once. */
+  protected abstract finished(done: Attempted<T>): void;
+  /** A defect (a throw) anywhere in the loop: what an async loop's rejection was. */
+  protected abstract crashed(error: Error): void;
+
+  /** Starts the first attempt. */
+  protected begin(): void {
+    try {
+      // Asked once: whether a 503 to this request could ever be retried, so worth holding back.
+      this.may503 = may503(this.method, this.hasBody);
+      this.rt.retryBudget.deposit(this.rt.now());
+      this.next();
+    } catch (error) {
+      this.crashed(error as Error);
+    }
+  }
+
+  /** The attempt sent last has ended with `result`. */
+  attempted(result: T): void {
+    try {
+      this.settle(result);
+    } catch (error) {
+      this.crashed(error as Error);
+    }
+  }
+
+  /** The next attempt, after a retry's backoff. */
+  private retry(): void {
+    try {
+      this.next();
+    } catch (error) {
+      this.crashed(error as Error);
+    }
+  }
+
+  private next(): void {
+    const rt = this.rt;
+    const n = ++this.n;
+    const up = chooseUpstream(rt, this.bound.addrs, this.tried);
+    if (up === null) {
+      this.finished(OVERLOADED);
+      return;
+    }
+    this.up = up;
+    this.series = seriesFor(rt, this.route, this.bound, up.address);
+    const hold = this.may503 && n < rt.options.maxAttempts && rt.retryBudget.balance(rt.now()) >= 1;
+    this.startedAt = recordStart(rt, this.series);
+    this.send(up, hold);
+  }
+
+  private settle(result: T): void {
+    const rt = this.rt;
+    const up = this.up!;
+    const series = this.series!;
+    const n = this.n;
+    const outcome = this.outcome(result);
+    recordEnd(rt, series, up, outcome, this.startedAt, this.bound.addrs);
+    const candidate = retryCandidate(this.method, this.hasBody, outcome);
+    const again =
+      candidate !== null &&
+      isRetryable(candidate) &&
+      n < rt.options.maxAttempts &&
+      !this.clientGone() &&
+      rt.retryBudget.tryWithdraw(rt.now());
+    if (!again) {
+      this.finished({ kind: 'done', result, outcome, up, series, attempts: n });
+      return;
+    }
+    this.tried ??= new Set();
+    this.tried.add(up.address);
+    const ms = backoffMs(n - 1, rt.random);
+    if (ms <= 0) queueMicrotask(() => this.retry());
+    else setTimeout(() => this.retry(), ms);
+  }
+}
+
+const OVERLOADED: Attempted<never> = { kind: 'overloaded' };
+
+/** Whether a 503 to a `method` request could be retried, per (method, body): asked per request. */
+const may503ByMethod = [new Map<string, boolean>(), new Map<string, boolean>()] as const;
+function may503(method: string, hasBody: boolean): boolean {
+  const known = may503ByMethod[hasBody ? 1 : 0];
+  let v = known.get(method);
+  if (v === undefined) {
+    v = isRetryable({ method, failure: null, status: 503, bodyConsumed: hasBody });
+    // Methods are client-chosen tokens: only the standard ones are kept (a bounded map).
+    if (STANDARD_METHODS.has(method)) known.set(method, v);
+  }
+  return v;
+}
+
+const STANDARD_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+]);
+
+/** `Attempts` for a plan whose attempts are promises (the upgrade handshake). */
+class PlannedAttempts<T> extends Attempts<T> {
+  constructor(
+    rt: ProxyRuntime,
+    route: RequestRoute,
+    bound: Bound,
+    private readonly plan: AttemptPlan<T>,
+    private readonly resolve: (done: Attempted<T>) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    super(rt, route, bound, plan.method, plan.hasBody);
+    this.begin();
+  }
+
+  protected send(up: Upstream, holdBack503: boolean): void {
+    this.plan.send(up, holdBack503).then(
+      (r) => this.attempted(r),
+      (error: Error) => this.crashed(error),
+    );
+  }
+
+  protected outcome(result: T): AttemptResult {
+    return this.plan.outcome(result);
+  }
+
+  protected clientGone(): boolean {
+    return this.plan.clientGone();
+  }
+
+  protected finished(done: Attempted<T>): void {
+    this.resolve(done);
+  }
+
+  protected crashed(error: Error): void {
+    this.reject(error);
+  }
+}
+
+/** `Attempts` as a promise, for a plan whose attempts are promises. */
+export function attemptWithRetries<T>(
   rt: ProxyRuntime,
   route: RequestRoute,
   bound: Bound,
   plan: AttemptPlan<T>,
 ): Promise<Attempted<T>> {
-  const maxAttempts = rt.options.maxAttempts;
-  // Asked once: whether a 503 to this request could ever be retried, so is worth holding back.
-  const may503 = isRetryable({
-    method: plan.method,
-    failure: null,
-    status: 503,
-    bodyConsumed: plan.hasBody,
+  return new Promise((resolve, reject) => {
+    new PlannedAttempts(rt, route, bound, plan, resolve, reject);
   });
-  let tried: Set<string> | null = null;
-  rt.retryBudget.deposit(rt.now());
-  for (let n = 1; ; n++) {
-    const up = chooseUpstream(rt, bound.addrs, tried);
-    if (up === null) return { kind: 'overloaded' };
-    const series = seriesFor(rt, route, bound, up.address);
-    const hold = may503 && n < maxAttempts && rt.retryBudget.balance(rt.now()) >= 1;
-    const startedAt = recordStart(rt, series);
-    const result = await plan.send(up, hold);
-    const outcome = plan.outcome(result);
-    recordEnd(rt, series, up, outcome, startedAt, bound.addrs);
-    const candidate = retryCandidate(plan.method, plan.hasBody, outcome);
-    const again =
-      candidate !== null &&
-      isRetryable(candidate) &&
-      n < maxAttempts &&
-      !plan.clientGone() &&
-      rt.retryBudget.tryWithdraw(rt.now());
-    if (!again) return { kind: 'done', result, outcome, up, series, attempts: n };
-    tried ??= new Set();
-    tried.add(up.address);
-    await delay(backoffMs(n - 1, rt.random));
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
 }
