@@ -278,13 +278,15 @@ describe('draining', () => {
 describe('outlier ejection', () => {
   it('ejects an endpoint that keeps failing and gives it traffic again once it recovers and the ejection ends', async () => {
     let broken = true;
-    // Everyone answers in 50 ms, so a burst is in flight on all three endpoints at once, as when
+    // Everyone answers in 200 ms, so a burst is in flight on all three endpoints at once, as when
     // an endpoint breaks under load (a fail-fast endpoint is priced out after its first failure
-    // and would rarely collect enough consecutive failures to be ejected).
+    // and would rarely collect enough consecutive failures to be ejected). 200 ms rather than 50:
+    // on a busy machine a burst of 30 new connections can take longer than 50 ms to arrive, and
+    // `bad`'s first failure then priced it out of the rest of the burst.
     const [g1, g2, bad] = await Promise.all([
-      slowUpstream('g1', 50).then(track),
-      slowUpstream('g2', 50).then(track),
-      slowUpstream('bad', 50, () => (broken ? 500 : 200)).then(track),
+      slowUpstream('g1', 200).then(track),
+      slowUpstream('g2', 200).then(track),
+      slowUpstream('bad', 200, () => (broken ? 500 : 200)).then(track),
     ]);
     const { proxy } = await proxyFor(
       shopSnapshot(1, '/svc/orders=>/v/orders/1', [
