@@ -35,6 +35,7 @@
 // --baseline DIR (also measure `turnout-base`: DIR/bin/turnout.js, another checkout with a built
 // dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew),
 // --rounds N (interleaved rounds per measure, default 2: more on a loaded machine).
+// `turnout-semi8` in --targets adds Turnout started with `node --max-semi-space-size=8`.
 // Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
 
 import type { ChildProcess } from 'node:child_process';
@@ -93,6 +94,8 @@ const INSTALL_HINT = 'install with: apt-get install nginx haproxy wrk';
 
 const GOALS = { vsNginx: 0.5, vsHttpProxy: 2, addedP50Ms: 0.3, addedP99Ms: 1, rssMb: 100 };
 /** Turnout against the bare Node proxy (bench/proxy/node-floor.ts), measured in the same run. */
+/** Turnout with V8's young generation capped at start (`node --max-semi-space-size=8`). */
+const SEMI8 = 'turnout-semi8';
 const FLOOR_GOALS = { cpuRatio: 1.1, addedP99Ms: 0.3, rssMb: 10 };
 
 // ---------------------------------------------------------------------------------------------
@@ -732,6 +735,13 @@ async function startTarget(
     Object.assign(t, await startTurnout(upstream, turnoutCmd));
     return;
   }
+  if (t.name === SEMI8) {
+    // The same proxy with V8's young generation capped (a node start-up flag: the CLI cannot set
+    // it for its own process). Only with --targets: it answers whether the cap buys the RSS goal
+    // and what it costs in CPU and tail.
+    Object.assign(t, await startTurnout(upstream, turnoutCmd, ['--max-semi-space-size=8'], SEMI8));
+    return;
+  }
   if (t.name === 'turnout-base') {
     const cmd = { args: [join(resolve(flags.baseline ?? ''), 'bin/turnout.js')] };
     Object.assign(t, await startTurnout(upstream, cmd, [], 'turnout-base'));
@@ -1042,6 +1052,15 @@ function report(list: Target[]): void {
         (t) => added(t, 'p99'),
         (t) => added(t, 'p999'),
       ),
+      by(SEMI8) === undefined
+        ? ''
+        : floorGoals(
+            by(SEMI8),
+            by('node-floor'),
+            (t) => added(t, 'p99'),
+            (t) => added(t, 'p999'),
+            `${SEMI8} (node --max-semi-space-size=8)`,
+          ),
       baselineLine(by('turnout'), by('turnout-base'), by('node-floor')),
       rawFloorLine(by('node-floor'), by('raw-floor')),
       `Added latency over direct at ${FIXED_RATE} req/s, p50 / p99 (ms):`,
@@ -1093,6 +1112,7 @@ function floorGoals(
   floor: Target | undefined,
   addedP99: (t: Target) => number,
   addedP999: (t: Target) => number,
+  who = 'Turnout',
 ): string {
   if (turnout === undefined || floor === undefined) return '';
   const us = (t: Target) =>
@@ -1105,7 +1125,7 @@ function floorGoals(
   const line = (label: string, value: string, goal: string, v: number, pass: boolean) =>
     `  ${label.padEnd(44)} ${value.padStart(22)}   goal ${goal.padEnd(22)} ${verdict(v, pass)}`;
   return [
-    'Turnout against node-floor (same run):',
+    `${who} against node-floor (same run):`,
     line(
       'CPU per request, Turnout ÷ node-floor',
       `${f(us(turnout), 1)} / ${f(us(floor), 1)} µs = ${f(cpu)}×`,
@@ -1246,6 +1266,7 @@ async function main(): Promise<void> {
     make('http-proxy'),
     make('node-floor'),
     make('raw-floor'),
+    ...(chosen?.has(SEMI8) === true ? [make(SEMI8)] : []),
   ].filter((t) => t.name === 'direct' || chosen === null || chosen.has(t.name));
   await eachTarget(list, 'start', async (t) => {
     await startTarget(t, upstream.address, turnoutCmd);
