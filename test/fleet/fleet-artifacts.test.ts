@@ -34,6 +34,14 @@ const gate = netnsGate('the fleet artifact test on network namespaces');
 const HOSTS = 3;
 const K = Number(process.env.TURNOUT_TEST_DOWNLOADS ?? '1');
 const FILLER_BYTES = 6 * 1024 * 1024;
+/**
+ * One instance per host (the placement spreads a version's replicas over the hosts), all of a
+ * dependency level started at once (surge) so that nothing but the throttle keeps their downloads
+ * apart, and time for the held download below.
+ */
+/** The agents' --max-unpacked-files: far above a build's few entries, far below the default. */
+const MAX_FILES = 40;
+const PLAN = { replicas: HOSTS, surge: HOSTS, readyTimeoutMs: 300_000 };
 
 interface DownloadLine {
   event: 'artifact_download_started' | 'artifact_download_ended';
@@ -84,13 +92,14 @@ function build(dir: string, version: string, filler: number): string {
 /**
  * This test's own artifact server in the root namespace (the hosts reach it at the bridge
  * address): `/held.tgz` sends its first bytes and then one byte every 2 s (the agent gives up after
- * 30 s of silence) until release(); `/bad.tgz` sends its bytes at once.
+ * 30 s of silence) until release(); `/<name>.tgz` in `plain` sends its bytes at once.
  */
 interface FileServer {
   readonly server: Server;
   url(path: string): string;
   held: Buffer;
-  bad: Buffer;
+  /** Served whole at once, by path. */
+  plain: Map<string, Buffer>;
   release(): void;
   /** Requests by path: how many came, how many at once at most. */
   seen: Map<string, { total: number; active: number; max: number }>;
@@ -105,7 +114,7 @@ async function fileServer(address: string): Promise<FileServer> {
     server: createServer(),
     url: (path) => `http://${address}:${(fs.server.address() as AddressInfo).port}${path}`,
     held: Buffer.alloc(0),
-    bad: Buffer.alloc(0),
+    plain: new Map(),
     release: () => release(),
     seen: new Map(),
   };
@@ -122,8 +131,9 @@ async function fileServer(address: string): Promise<FileServer> {
   fs.server.on('request', (req, res) => {
     const path = req.url ?? '';
     count(path, res);
-    if (path === '/bad.tgz') {
-      res.writeHead(200, { 'content-length': fs.bad.length }).end(fs.bad);
+    const plain = fs.plain.get(path);
+    if (plain !== undefined) {
+      res.writeHead(200, { 'content-length': plain.length }).end(plain);
       return;
     }
     if (path !== '/held.tgz') {
@@ -146,6 +156,15 @@ async function fileServer(address: string): Promise<FileServer> {
   await new Promise<void>((r) => fs.server.listen(0, address, r));
   return fs;
 }
+
+/** What the assignments of a status say, for a wait's message. */
+const brief = (s: any) =>
+  (s.assignments as any[])
+    .map(
+      (a) =>
+        `${a.host} ${a.module}@${a.version} ${a.desired} ${a.status.phase} ${a.status.step} ${JSON.stringify(a.status.download)} ${a.status.error ?? ''}`,
+    )
+    .join('; ');
 
 /** `release status <id> --json` through the real bin. */
 function status(fleet: Fleet, id: number): any {
@@ -174,6 +193,7 @@ describe.skipIf(gate.skip)('artifacts across three hosts (network namespaces)', 
     fleet = await startFleet({
       prefix: 'tfart',
       serverArgs: ['--max-concurrent-downloads', String(K)],
+      agentArgs: ['--max-unpacked-files', String(MAX_FILES), '--artifact-cache-bytes', '1GiB'],
     });
     hostOfPeer = new Map(fleet.net.hosts.map((h) => [h.address, `h${h.index}`]));
     files = await fileServer(fleet.net.bridgeAddress);
@@ -210,10 +230,7 @@ describe.skipIf(gate.skip)('artifacts across three hosts (network namespaces)', 
       pushed.set(m, out.artifact.sha256);
     }
     const before = downloadLines(fleet.server().stderr()).length;
-    const id = await fleet.createTicket(
-      { web: '3.0.0', orders: '3.0.0', account: '3.0.0' },
-      { replicas: HOSTS },
-    );
+    const id = await fleet.createTicket({ web: '3.0.0', orders: '3.0.0', account: '3.0.0' }, PLAN);
     await fleet.post(`/v1/tickets/${id}/promote`);
     await fleet.untilTicket(id, (t) => t.state === 'promoted', 240_000);
     for (let i = 1; i <= HOSTS; i++)
@@ -266,14 +283,18 @@ describe.skipIf(gate.skip)('artifacts across three hosts (network namespaces)', 
         ],
       });
       expect(applied.status, JSON.stringify(applied.body)).toBe(200);
-      const id = await fleet.createTicket({ web: '4.0.0' }, { replicas: HOSTS });
+      const id = await fleet.createTicket({ web: '4.0.0' }, PLAN);
       await fleet.post(`/v1/tickets/${id}/promote`);
       // One host holds the only permit (its download held open here); the others wait in line.
+      const history = new Set<string>();
       const seen = await waitFor('two hosts queued for web@4.0.0 in release status', () => {
-        const queued = (status(fleet, id).assignments as any[]).filter(
+        const s = status(fleet, id);
+        const queued = (s.assignments as any[]).filter(
           (a) => a.status.download?.state === 'queued' && a.status.download.position !== null,
         );
-        return queued.length === HOSTS - K ? queued : null;
+        if (queued.length === HOSTS - K) return queued;
+        history.add(`${s.state} (${s.progress?.message}): ${brief(s)}`);
+        throw new Error([...history].join('\n'));
       });
       expect(seen.map((a) => a.status.download.position).sort()).toEqual(
         Array.from({ length: HOSTS - K }, (_, n) => n + 1),
@@ -292,52 +313,91 @@ describe.skipIf(gate.skip)('artifacts across three hosts (network namespaces)', 
     300_000,
   );
 
-  it('a url artifact whose bytes hash otherwise fails on each host, naming it, leaving nothing', async () => {
-    files.bad = await packDir(build(join(fleet.dataDir, 'builds', 'web-5'), '5.0.0', 1024));
-    const actual = sha256Of(files.bad);
-    const expected = sha256Of(Buffer.from('not these bytes'));
-    const url = files.url('/bad.tgz');
+  /**
+   * web@`version` (a url artifact) fails on every host at `step`, each host's error containing
+   * `says(host)`, in `release status --json` and in its text; the ticket fails; then nothing of the
+   * artifact is in any host's cache, and no temporary file.
+   */
+  async function failsEverywhere(
+    version: string,
+    artifact: { url: string; sha256: string; size: number | null },
+    step: string,
+    says: (host: string) => string,
+  ): Promise<void> {
     const applied = await fleet.call('POST', '/v1/apply', {
       documents: [
         {
           kind: 'Version',
           module: 'web',
-          version: '5.0.0',
-          artifact: { url, sha256: expected, size: null },
+          version,
+          artifact,
           run: { process: { command: 'node', args: ['start.mjs'] } },
         },
       ],
     });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
-    const id = await fleet.createTicket({ web: '5.0.0' }, { replicas: HOSTS });
-    const failed = await waitFor('web@5.0.0 failed on every host', () => {
-      const all = (status(fleet, id).assignments as any[]).filter(
-        (a) => a.status.phase === 'failed',
+    const id = await fleet.createTicket({ web: version }, PLAN);
+    const hosts = Array.from({ length: HOSTS }, (_, n) => `h${n + 1}`);
+    // A failed start is tried again after a backoff: both views are read in one moment of failure.
+    const failed = await waitFor(`web@${version} failed on every host`, () => {
+      const s = status(fleet, id);
+      const all = (s.assignments as any[]).filter((a) => a.status.phase === 'failed');
+      if (new Set(all.map((a) => a.host)).size !== HOSTS)
+        throw new Error(`${s.state}: ${brief(s)}`);
+      const text = fleet.cli(['release', 'status', String(id)]).stdout;
+      const lines = hosts.map((h) =>
+        text.split('\n').find((l) => l.includes(`${h} `) && l.includes(`failed at ${step}: `)),
       );
-      return new Set(all.map((a) => a.host)).size === HOSTS ? all : null;
+      if (lines.some((l) => l === undefined)) throw new Error(`text: ${text}`);
+      return { all, lines: lines as string[] };
     });
-    for (const a of failed) {
-      expect(a.status.step).toBe('download');
-      expect(a.status.error).toContain(
-        `artifact ${expected} on host ${a.host} from ${url}: sha256 mismatch, expected ${expected}, got ${actual}`,
-      );
+    for (const a of failed.all) {
+      expect(a.status.step).toBe(step);
+      expect(a.status.error).toContain(says(a.host));
     }
-    const text = fleet.cli(['release', 'status', String(id)]).stdout;
-    for (let i = 1; i <= HOSTS; i++)
-      expect(text).toContain(
-        `web@5.0.0                failed at download: artifact ${expected} on host h${i}`,
-      );
-    // Stopped, so no retry is under way; then nothing of it is in any host's cache, no temp file.
-    await fleet.post(`/v1/tickets/${id}/abort`);
-    await fleet.untilTicket(id, (t) => t.state === 'aborted', 120_000);
+    hosts.forEach((h, n) => {
+      expect(failed.lines[n]).toContain(`web@${version}`);
+      expect(failed.lines[n]).toContain(says(h));
+    });
+    await fleet.untilTicket(id, (t) => t.state === 'failed', 120_000);
     for (let i = 1; i <= HOSTS; i++) {
       const cache = join(fleet.dataDir, `agent-h${i}`, 'artifact-cache');
-      const left = await waitFor(`h${i}'s cache without web@5.0.0`, () => {
+      const left = await waitFor(`h${i}'s cache without web@${version}`, () => {
         const names = readdirSync(cache);
-        return names.some((n) => n.startsWith('.') || n.startsWith(expected)) ? null : names;
+        return names.some((n) => n.startsWith('.') || n.startsWith(artifact.sha256)) ? null : names;
       });
-      // What is there is what it runs: complete artifacts and their notes.
+      // What is there: complete artifacts (those it runs) and their notes.
       for (const n of left) expect(n).toMatch(/^[0-9a-f]{64}(\.json)?$/);
     }
+  }
+
+  it('a url artifact whose bytes hash otherwise fails on each host, naming it, leaving nothing', async () => {
+    const bad = await packDir(build(join(fleet.dataDir, 'builds', 'web-5'), '5.0.0', 1024));
+    files.plain.set('/bad.tgz', bad);
+    const actual = sha256Of(bad);
+    const expected = sha256Of(Buffer.from('not these bytes'));
+    const url = files.url('/bad.tgz');
+    await failsEverywhere(
+      '5.0.0',
+      { url, sha256: expected, size: null },
+      'download',
+      (host) =>
+        `artifact ${expected} on host ${host} from ${url}: sha256 mismatch, expected ${expected}, got ${actual}`,
+    );
+  }, 300_000);
+
+  it("the agents' --max-unpacked-files refuses a build with more entries, at the unpack step", async () => {
+    const dir = build(join(fleet.dataDir, 'builds', 'web-6'), '6.0.0', 1024);
+    for (let n = 0; n < MAX_FILES; n++) writeFileSync(join(dir, `extra-${n}.txt`), `${n}\n`);
+    const many = await packDir(dir);
+    files.plain.set('/many.tgz', many);
+    const sha = sha256Of(many);
+    await failsEverywhere(
+      '6.0.0',
+      { url: files.url('/many.tgz'), sha256: sha, size: many.length },
+      'unpack',
+      (host) =>
+        `artifact ${sha} on host ${host}: refused to unpack: more than ${MAX_FILES} entries (the file cap)`,
+    );
   }, 300_000);
 });
