@@ -35,9 +35,18 @@ export interface PrepareDeps {
  */
 export class OneAtATime {
   private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  /** Whether a run is under way or waiting: the next one waits. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn);
+    this.pending += 1;
+    const next = this.tail.then(fn).finally(() => {
+      this.pending -= 1;
+    });
     this.tail = next.catch(() => {});
     return next;
   }
@@ -61,7 +70,8 @@ export async function prepareArtifact(a: AssignmentArtifact, d: PrepareDeps): Pr
       a.sha256,
       (file) => {
         // Waiting for this host's other download: queued, no place in the fleet's line yet.
-        d.onStep('download', { state: 'queued', bytes: 0, total: a.size, position: null });
+        if (d.downloads.busy)
+          d.onStep('download', { state: 'queued', bytes: 0, total: a.size, position: null });
         return d.downloads.run(() => downloadWithPermit(a, file, d));
       },
       () => {

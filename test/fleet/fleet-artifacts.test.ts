@@ -337,6 +337,7 @@ describe.skipIf(gate.skip)('artifacts across three hosts (network namespaces)', 
     });
     expect(applied.status, JSON.stringify(applied.body)).toBe(200);
     const id = await fleet.createTicket({ web: version }, PLAN);
+    await fleet.post(`/v1/tickets/${id}/deploy`);
     const hosts = Array.from({ length: HOSTS }, (_, n) => `h${n + 1}`);
     // A failed start is tried again after a backoff: both views are read in one moment of failure.
     const failed = await waitFor(`web@${version} failed on every host`, () => {
