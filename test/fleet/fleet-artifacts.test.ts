@@ -9,7 +9,8 @@
 // than K downloads in flight. Then: a host waiting its turn says so (queued, its position) in
 // `release status --json`, seen while the first download is held open by this test's own server;
 // and a url artifact whose bytes hash otherwise fails on every host, naming the artifact, both
-// hashes and the host, leaving nothing in the host's cache.
+// hashes and the host, leaving nothing in the host's cache; and the agents' --max-unpacked-files
+// (a flag of the real bin) refuses a build with more entries at the unpack step.
 //
 // K comes from TURNOUT_TEST_DOWNLOADS (default 1): run it by hand with 3 to see that without the
 // throttle the downloads do overlap (the measured overlap is printed), so the K = 1 run proves
