@@ -12,7 +12,7 @@ import { request } from 'undici';
 import type { Runtime } from '../runtime/runtime.js';
 import type { DownloadProgress } from '../store/assignment-model.js';
 import { ArtifactCache, DEFAULT_CACHE_BYTES } from './artifact-cache.js';
-import { prepareArtifact, runInside, StepError } from './artifact-prepare.js';
+import { OneAtATime, prepareArtifact, runInside, StepError } from './artifact-prepare.js';
 import type { UnpackCaps } from './artifact-unpack.js';
 import type { Assignment, HealthVerdict, StatusReport } from './assignment.js';
 import { AssignmentStream } from './assignment-stream.js';
@@ -109,6 +109,7 @@ export class HostAgent {
   private readonly loops: Promise<void>[] = [];
   private adoption: { adopted: number; dead: string[] } | null = null;
   private readonly cache: ArtifactCache;
+  private readonly downloads = new OneAtATime();
   /** A progress report that came while one for the same id was on its way: sent after it. */
   private readonly nextReport = new Map<string, StatusReport>();
 
@@ -443,6 +444,7 @@ export class HostAgent {
       host: this.o.name,
       link: this.o.link,
       cache: this.cache,
+      downloads: this.downloads,
       maxDownloadBytes: this.o.artifacts?.maxDownloadBytes ?? MAX_DOWNLOAD_BYTES,
       onStep: (step, download) => this.progress(a.id, step, download),
       sleep: (ms) => this.sleep(ms),

@@ -17,12 +17,39 @@ export interface PrepareDeps {
     'askPermit' | 'renewPermit' | 'releasePermit' | 'artifactRequest'
   >;
   readonly cache: ArtifactCache;
+  /** The host's downloads, one at a time (see OneAtATime). */
+  readonly downloads: OneAtATime;
   /** The largest artifact downloaded. */
   readonly maxDownloadBytes: number;
   /** Where the start is: downloading (with progress) or unpacking. */
   readonly onStep: (step: 'download' | 'unpack', download: DownloadProgress | null) => void;
   readonly sleep: (ms: number) => Promise<void>;
   readonly stopped: () => boolean;
+}
+
+/**
+ * A host downloads one artifact at a time. The server's throttle counts hosts — a host holds one
+ * permit, and asking again while holding it answers the same permit — so two downloads at once on
+ * one host (two modules' artifacts starting together) would both run on that one permit, and the
+ * first to end would give it back while the other still runs: K+1 downloads across the fleet.
+ */
+export class OneAtATime {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  /** Whether a run is under way or waiting: the next one waits. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    this.pending += 1;
+    const next = this.tail.then(fn).finally(() => {
+      this.pending -= 1;
+    });
+    this.tail = next.catch(() => {});
+    return next;
+  }
 }
 
 /** A step's failure: which step, and the message naming artifact, hashes and host. */
@@ -41,7 +68,12 @@ export async function prepareArtifact(a: AssignmentArtifact, d: PrepareDeps): Pr
   try {
     return await d.cache.ensure(
       a.sha256,
-      (file) => downloadWithPermit(a, file, d),
+      (file) => {
+        // Waiting for this host's other download: queued, no place in the fleet's line yet.
+        if (d.downloads.busy)
+          d.onStep('download', { state: 'queued', bytes: 0, total: a.size, position: null });
+        return d.downloads.run(() => downloadWithPermit(a, file, d));
+      },
       () => {
         unpacking = true;
         d.onStep('unpack', null);

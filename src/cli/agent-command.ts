@@ -22,6 +22,9 @@ export interface AgentFlags {
   proxyWorkers: string;
   proxy: boolean;
   stopInstances?: boolean;
+  artifactCacheBytes?: string;
+  maxUnpackedBytes?: string;
+  maxUnpackedFiles?: string;
   json?: boolean;
 }
 
@@ -64,6 +67,15 @@ export function registerAgentCommand(
     .option('--ttl <ms>', 'host lease length; heartbeats every ttl/3', '10000')
     .option('--proxy-workers <n>', 'worker processes of the host proxy', '1')
     .option('--no-proxy', 'run no proxy on this host')
+    .option(
+      '--artifact-cache-bytes <size>',
+      'most unpacked artifact bytes kept in the cache, least recently used removed first (10GiB)',
+    )
+    .option(
+      '--max-unpacked-bytes <size>',
+      'refuse an artifact whose files add up to more, unpacked (2GiB)',
+    )
+    .option('--max-unpacked-files <n>', 'refuse an artifact with more entries (100000)')
     .option(
       '--stop-instances',
       'on SIGTERM, stop the instances too (default: leave them to the next agent)',

@@ -6,8 +6,10 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { AgentLog, HostProxy } from '../agent/agent.js';
+import type { AgentLog, AgentOptions, HostProxy } from '../agent/agent.js';
 import { HostAgent } from '../agent/agent.js';
+import { DEFAULT_CACHE_BYTES } from '../agent/artifact-cache.js';
+import { DEFAULT_UNPACK_CAPS } from '../agent/artifact-unpack.js';
 import { createServerLink } from '../agent/server-link.js';
 import { readCa } from '../client/pem.js';
 import { TurnoutError } from '../errors.js';
@@ -15,6 +17,7 @@ import type { ListenAddress } from '../proxy/server.js';
 import { openProcessRuntime } from '../runtime/process-runtime.js';
 import type { AgentFlags } from './agent-command.js';
 import { defaultHostName, parseLabels } from './agent-command.js';
+import { parseByteFlag } from './byte-flag.js';
 import type { Io } from './io.js';
 import { parseListen, parsePositiveInt, parseWorkers } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
@@ -44,6 +47,24 @@ interface Checked {
   edge: ListenAddress | null;
   admin: ListenAddress | null;
   workers: number;
+  artifacts: NonNullable<AgentOptions['artifacts']>;
+}
+
+/** The artifact cache's bound and the unpack caps; defaults (src/agent/) where a flag is absent. */
+function artifactFlags(flags: AgentFlags): NonNullable<AgentOptions['artifacts']> {
+  const cacheBytes =
+    flags.artifactCacheBytes === undefined
+      ? DEFAULT_CACHE_BYTES
+      : parseByteFlag(flags.artifactCacheBytes, '--artifact-cache-bytes');
+  const maxBytes =
+    flags.maxUnpackedBytes === undefined
+      ? DEFAULT_UNPACK_CAPS.maxBytes
+      : parseByteFlag(flags.maxUnpackedBytes, '--max-unpacked-bytes');
+  const maxFiles =
+    flags.maxUnpackedFiles === undefined
+      ? DEFAULT_UNPACK_CAPS.maxFiles
+      : parsePositiveInt(flags.maxUnpackedFiles, '--max-unpacked-files');
+  return { cacheBytes, unpackCaps: { maxBytes, maxFiles } };
 }
 
 function check(flags: AgentFlags): Checked {
@@ -100,6 +121,7 @@ function check(flags: AgentFlags): Checked {
     edge: parseListen(flags.edge ?? `${host}:8080`, '--edge'),
     admin: parseListen(flags.admin, '--admin'),
     workers: parseWorkers(flags.proxyWorkers),
+    artifacts: artifactFlags(flags),
   };
 }
 
@@ -201,6 +223,7 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
         ? null
         : `http://${urlHost(c.admin.host)}:${c.admin.port}`,
     log,
+    artifacts: c.artifacts,
   });
   try {
     await agent.start();

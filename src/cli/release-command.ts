@@ -439,7 +439,13 @@ export function registerReleaseCommand(
     const s = await snapshot(client(f), n);
     io.out(
       f.json === true
-        ? JSON.stringify({ ...s.ticket, instances: s.instances, events: s.events })
+        ? JSON.stringify({
+            ...s.ticket,
+            instances: s.instances,
+            events: s.events,
+            // Per host, where each start is (steps, download queued/bytes, a failure's message).
+            assignments: s.assignments,
+          })
         : renderTicket(s.ticket, s.instances, s.events, null, s.assignments).join('\n'),
     );
     setExit(0);

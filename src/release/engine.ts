@@ -274,15 +274,17 @@ export class ReleaseEngine {
     if (decision.actions.length === 0 && decision.patch === null && decision.events.length === 0) {
       return false;
     }
-    const started: Started[] = [];
-    for (const action of decision.actions) {
-      if (action.kind !== 'start') continue;
-      const spawned = await this.spawn(action, observed);
-      if (spawned.failure !== undefined) {
-        await this.failTicket(view, spawned.failure, started);
-        return true;
-      }
-      started.push(spawned.ok);
+    // The decision's starts run together (the plan's surge bounds them). On a fleet each start
+    // waits until its host reports the instance running, its artifact download included: one after
+    // the other, a release would take the sum of its hosts' starts, and the fleet's download
+    // throttle (--max-concurrent-downloads) would never see two hosts at once.
+    const starts = decision.actions.filter((a): a is StartAction => a.kind === 'start');
+    const spawned = await Promise.all(starts.map((action) => this.spawn(action, observed)));
+    const started = spawned.flatMap((r) => (r.failure === undefined ? [r.ok] : []));
+    const failed = spawned.find((r) => r.failure !== undefined);
+    if (failed?.failure !== undefined) {
+      await this.failTicket(view, failed.failure, started);
+      return true;
     }
     await this.commit(view, decision, started);
     return true;

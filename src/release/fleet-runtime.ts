@@ -131,6 +131,8 @@ export class FleetRuntime implements Runtime {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private running: RunningInstance[] = [];
+  /** Placements one at a time: each reads where the others went (spread, capacity). */
+  private placing: Promise<unknown> = Promise.resolve();
 
   constructor(o: FleetRuntimeOptions) {
     this.store = o.store;
@@ -156,10 +158,17 @@ export class FleetRuntime implements Runtime {
           `${spec.id} is still assigned to host ${a.host}, which has not reported it stopped`,
         );
     }
-    a ??= await this.assign(spec);
+    a ??= await this.placed(spec);
     const running = await this.waitRunning(a);
     await this.refresh();
     return running;
+  }
+
+  /** assign(), after the placements already under way (starts run together: engine.ts). */
+  private placed(spec: InstanceSpec): Promise<Assignment> {
+    const next = this.placing.then(() => this.assign(spec));
+    this.placing = next.catch(() => {});
+    return next;
   }
 
   /** Places one replica and writes its assignment. */

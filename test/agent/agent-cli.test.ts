@@ -24,6 +24,9 @@ describe('turnout agent flags', () => {
     [['--max-instances', '0'], '--max-instances', /whole number ≥ 1/],
     [['--ttl', '1000'], '--ttl', /at least 1500 ms/],
     [['--edge', 'nowhere'], '--edge', /expected host:port/],
+    [['--artifact-cache-bytes', '10GB'], '--artifact-cache-bytes', /KiB, MiB or GiB/],
+    [['--max-unpacked-bytes', '0'], '--max-unpacked-bytes', /whole number of bytes ≥ 1/],
+    [['--max-unpacked-files', 'many'], '--max-unpacked-files', /whole number ≥ 1/],
   ])('%j is refused naming %s', async (bad, flag, why) => {
     const data = join(tempDir('agent-cli'), 'data');
     const run = await turnout('agent', ...OK, ...bad, '--data', data, '--json');

@@ -43,6 +43,7 @@ let url: string;
 let tgz: Buffer;
 let sha: string;
 let plain: Server;
+let artifacts: ArtifactStore;
 const agents: HostAgent[] = [];
 const reports = new Map<string, StatusReport[]>();
 /** Downloads the server is serving now, and the most at once. */
@@ -80,6 +81,14 @@ function counted(inner: ArtifactStore): ArtifactStore {
     },
   };
 }
+
+/** The service: answers /healthz, and / with its working directory. */
+const SERVER_MJS = [
+  "import { createServer } from 'node:http';",
+  "createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : process.cwd()))",
+  '  .listen(Number(process.env.PORT), process.env.HOST);',
+  '',
+].join('\n');
 
 const silent: AgentLog = { info() {}, warn() {}, error() {} };
 
@@ -119,21 +128,13 @@ beforeAll(async () => {
   // The service: answers /healthz, and / with its working directory.
   const src = join(dir, 'src');
   mkdirSync(src);
-  writeFileSync(
-    join(src, 'server.mjs'),
-    [
-      "import { createServer } from 'node:http';",
-      "createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : process.cwd()))",
-      '  .listen(Number(process.env.PORT), process.env.HOST);',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(join(src, 'server.mjs'), SERVER_MJS);
   // Random bytes do not compress: the download has some length to it.
   writeFileSync(join(src, 'padding.bin'), randomBytes(1024 * 1024));
   tgz = await packDir(src);
   sha = sha256Of(tgz);
 
-  const artifacts = counted(await DirArtifactStore.open(join(dir, 'artifacts')));
+  artifacts = counted(await DirArtifactStore.open(join(dir, 'artifacts')));
   store = await openSqliteStore(join(dir, 'turnout.db'), { artifacts });
   await artifacts.put(sha, Readable.from([tgz]), { maxBytes: 10 * 1024 * 1024 });
   app = await createApiServer({
@@ -261,5 +262,49 @@ describe('artifact downloads across three agents', () => {
     expect(readdirSync(join(dir, 'agent-h1', 'artifact-cache')).sort()).toEqual(
       [sha, `${sha}.json`].sort(),
     );
+  });
+
+  it('one host starting two artifacts at once downloads them one after the other', async () => {
+    // Two new artifacts (nothing cached), both assigned to h2 in one transaction: one list.
+    const both: { sha256: string; size: number; url: null }[] = [];
+    for (const n of [1, 2]) {
+      const src = join(dir, `src-two-${n}`);
+      mkdirSync(src);
+      writeFileSync(join(src, 'server.mjs'), SERVER_MJS);
+      writeFileSync(join(src, 'padding.bin'), randomBytes(1024 * 1024));
+      const t = await packDir(src);
+      await artifacts.put(sha256Of(t), Readable.from([t]), { maxBytes: 10 * 1024 * 1024 });
+      both.push({ sha256: sha256Of(t), size: t.length, url: null });
+    }
+    expect(served.active).toBe(0);
+    served.max = 0;
+    served.total = 0;
+    await store.transaction(async (tx) => {
+      for (const [n, artifact] of both.entries())
+        await tx.createAssignment(
+          {
+            id: `two-${n}-h2`,
+            host: 'h2',
+            module: 'app',
+            version: '1.0.0',
+            run: { command: process.execPath, args: ['server.mjs'], cwd: null, env: {} },
+            health: { path: '/healthz', intervalMs: 200 },
+            artifact,
+          },
+          'engine',
+        );
+    });
+    await waitFor(
+      'both running on h2',
+      async () => {
+        const all = await store.listAssignments();
+        const two = all.filter((a) => a.id.startsWith('two-') && a.status.phase === 'running');
+        return two.length === 2 ? two : null;
+      },
+      LONG,
+    );
+    // Both came from the store, never together: one permit, one download at a time.
+    expect(served.total).toBe(2);
+    expect(served.max).toBe(1);
   });
 });

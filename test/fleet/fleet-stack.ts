@@ -66,6 +66,10 @@ export interface FleetOptions {
   readonly ttlMs?: number;
   /** The server's --host-lost-grace. */
   readonly hostLostGraceMs?: number;
+  /** More `turnout server` flags (e.g. --max-concurrent-downloads 1). */
+  readonly serverArgs?: readonly string[];
+  /** More `turnout agent` flags, every host's. */
+  readonly agentArgs?: readonly string[];
 }
 
 export interface Fleet {
@@ -198,6 +202,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     key,
     '--host-lost-grace',
     String(o.hostLostGraceMs ?? 2000),
+    ...(o.serverArgs ?? []),
   ];
   const startSrv = async () => {
     server = await startServer(serverArgs);
@@ -257,6 +262,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         '--edge',
         `${h.address}:${EDGE_PORT}`,
         '--json',
+        ...(o.agentArgs ?? []),
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );

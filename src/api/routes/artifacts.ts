@@ -4,7 +4,8 @@
 // does); HEAD and GET (with one Range) are open to agents, which download what their hosts run.
 
 import type { Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
+import { Transform } from 'node:stream';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ArtifactMeta, ArtifactStore } from '../../artifacts/artifact-store.js';
@@ -54,6 +55,50 @@ async function existing(artifacts: ArtifactStore, sha256: string): Promise<Artif
   return meta;
 }
 
+/**
+ * The download's two log lines, `artifact_download_started` and `artifact_download_ended` (with
+ * the bytes sent and whether the body went out whole): who fetched what and when, for an operator
+ * watching a release's downloads — and, being lines of one process in order, the exact count of
+ * downloads in flight (the fleet test measures the throttle with them). At info level whatever the
+ * server's level: few (one pair per host and artifact), and what an operator asks about.
+ */
+function logged(
+  log: FastifyBaseLogger,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  meta: ArtifactMeta,
+  body: Readable,
+  range: { start: number; end: number } | null,
+): Readable {
+  const who = { sha256: meta.sha256, peer: req.ip, token: req.principal?.name ?? null };
+  const expected = range === null ? meta.size : range.end - range.start + 1;
+  log.info(
+    { event: 'artifact_download_started', ...who, bytes: expected, range },
+    `artifact ${meta.sha256}: download to ${req.ip} started (${expected} bytes)`,
+  );
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sent += chunk.length;
+      done(null, chunk);
+    },
+  });
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    const whole = reply.raw.writableFinished && sent === expected;
+    log.info(
+      { event: 'artifact_download_ended', ...who, bytes: sent, complete: whole },
+      `artifact ${meta.sha256}: download to ${req.ip} ${whole ? 'done' : 'broke off'} (${sent} of ${expected} bytes)`,
+    );
+  };
+  reply.raw.once('finish', end);
+  reply.raw.once('close', end);
+  body.once('error', (error) => counter.destroy(error));
+  return body.pipe(counter);
+}
+
 function describeBytes(reply: FastifyReply, meta: ArtifactMeta): FastifyReply {
   return reply
     .header('content-type', 'application/gzip')
@@ -65,6 +110,7 @@ export const artifactsPlugin: FastifyPluginAsyncZod<ArtifactsPluginOptions> = as
   app,
   { store, artifacts, maxBytes },
 ) => {
+  const downloads = app.log.child({ component: 'artifacts' }, { level: 'info' });
   // Scoped to this plugin: no other route accepts a raw body.
   app.addContentTypeParser(RAW_TYPES, (_req, payload, done) => done(null, payload));
 
@@ -167,12 +213,13 @@ export const artifactsPlugin: FastifyPluginAsyncZod<ArtifactsPluginOptions> = as
       if (body === null)
         throw new TurnoutError('not_found', `no artifact with sha256 ${meta.sha256}`);
       describeBytes(reply, meta);
-      if (range === null) return reply.header('content-length', meta.size).send(body);
+      const bytes = logged(downloads, req, reply, meta, body, range);
+      if (range === null) return reply.header('content-length', meta.size).send(bytes);
       return reply
         .code(206)
         .header('content-range', `bytes ${range.start}-${range.end}/${meta.size}`)
         .header('content-length', range.end - range.start + 1)
-        .send(body);
+        .send(bytes);
     },
   );
 };
