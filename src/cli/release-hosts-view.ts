@@ -22,6 +22,7 @@ export interface AssignmentData {
     error: string | null;
     lastExit: { code: number | null; signal: string | null } | null;
     logTail: string[];
+    restarts?: number;
   };
 }
 
@@ -59,15 +60,22 @@ export function hostStepLines(
     const what = `${a.module}@${a.version}`;
     let detail = `${s.phase.padEnd(8)} ${step}`;
     if (step === 'download' && s.download != null) detail += ` ${downloadText(s.download)}`;
-    if (s.phase === 'failed') {
+    // A process that exits is restarted by its host's runtime, so a crash loop never reads
+    // `failed`: an exit short of routing is shown like a failure, with the restarts so far.
+    const exited = s.phase !== 'failed' && s.lastExit !== null && step !== 'routing';
+    if (s.phase === 'failed' || exited) {
       const exit =
         s.lastExit === null
           ? ''
           : `, exit ${s.lastExit.code ?? '-'}${s.lastExit.signal === null ? '' : ` ${s.lastExit.signal}`}`;
-      detail = `failed at ${step}${exit}: ${s.error ?? 'no reason given'}`;
+      const n = s.restarts ?? 0;
+      detail = exited
+        ? `exited at ${step}${exit}${s.error === null ? '' : `: ${s.error}`}; restarting (${n} ${n === 1 ? 'restart' : 'restarts'} so far)`
+        : `failed at ${step}${exit}: ${s.error ?? 'no reason given'}`;
     }
     lines.push(`    ${a.host.padEnd(14)} ${what.padEnd(24)} ${detail}`);
-    if (s.phase === 'failed') for (const l of s.logTail.slice(-5)) lines.push(`      | ${l}`);
+    if (s.phase === 'failed' || exited)
+      for (const l of s.logTail.slice(-5)) lines.push(`      | ${l}`);
   }
   return lines;
 }

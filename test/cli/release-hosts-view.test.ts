@@ -87,6 +87,35 @@ describe('per-host steps', () => {
     ]);
   });
 
+  it('shows a crash loop (exited short of routing, restarting) like a failure, with its log lines', () => {
+    const lines = hostStepLines(ITEMS, [
+      a(
+        'o-1',
+        'h1',
+        status({
+          phase: 'running',
+          step: 'health',
+          lastExit: { code: 3, signal: null },
+          logTail: ['starting', 'boom: no DATABASE_URL'],
+          restarts: 1,
+        }),
+      ),
+      // An exit once in routing is a restart the host's health reports, not the start's trouble.
+      a(
+        'o-2',
+        'h2',
+        status({ phase: 'running', step: 'routing', lastExit: { code: 1, signal: null } }),
+      ),
+    ]);
+    expect(lines).toEqual([
+      '  hosts',
+      `    ${'h1'.padEnd(14)} ${'orders@2.0.0'.padEnd(24)} exited at health, exit 3; restarting (1 restart so far)`,
+      '      | starting',
+      '      | boom: no DATABASE_URL',
+      `    ${'h2'.padEnd(14)} ${'orders@2.0.0'.padEnd(24)} ${'running'.padEnd(8)} routing`,
+    ]);
+  });
+
   it('renderTicket puts them under the items; none without assignments', () => {
     const ticket = {
       id: 7,
