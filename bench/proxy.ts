@@ -51,7 +51,6 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:http';
@@ -60,8 +59,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import ts from 'typescript';
 import { summarise } from './proxy/cpuprofile-top.js';
+import { plainHelper } from './proxy/plain-helper.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -203,25 +202,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-/**
- * A helper of bench/proxy/ compiled to plain JS in the work directory, so it runs on bare `node`:
- * through tsx it would carry tsx's loader (another thread, an esbuild child) in its CPU and RSS.
- * The work directory links node_modules, so the helper's bare imports resolve as in the repo.
- */
-function helper(name: string): string {
-  const out = join(work, `${name}.mjs`);
-  if (!existsSync(out)) {
-    if (!existsSync(join(work, 'node_modules')))
-      symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
-    const source = readFileSync(join(ROOT, 'bench/proxy', `${name}.ts`), 'utf8');
-    const compiled = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-      fileName: `${name}.ts`,
-    });
-    writeFileSync(out, compiled.outputText);
-  }
-  return out;
-}
+const helper = (name: string): string => plainHelper(work, name);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -24,14 +24,13 @@ import {
   openSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import ts from 'typescript';
+import { plainHelper } from './plain-helper.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -117,20 +116,7 @@ async function listening(port: number, log: string): Promise<void> {
   throw new Error(`port ${port} never listened:\n${readFileSync(log, 'utf8').slice(-2000)}`);
 }
 
-/** A bench/proxy helper as plain JS (no tsx loader inside the measured process). */
-function helper(name: string): string {
-  const out = join(work, `${name}.mjs`);
-  if (!existsSync(out)) {
-    if (!existsSync(join(work, 'node_modules')))
-      symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
-    const source = readFileSync(join(ROOT, 'bench/proxy', `${name}.ts`), 'utf8');
-    const compiled = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    writeFileSync(out, compiled.outputText);
-  }
-  return out;
-}
+const helper = (name: string): string => plainHelper(work, name);
 
 async function startUpstream(): Promise<string> {
   const port = await freePort();
