@@ -4,9 +4,18 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,13 +58,47 @@ function npmRunBuild(timeoutMs: number): Promise<void> {
 
 // Test files run in several worker processes: after a source change, each would start its own
 // `npm run build` in the same dist/ at once, and they fail each other. One lock per checkout
-// (a directory: mkdir is atomic) lets one build while the others wait for it to go, then look
-// again. A lock older than the longest build is a crashed run's, and is taken over.
+// (a directory: mkdir is atomic, holding its owner's pid) lets one build while the others wait
+// for the lock directory to go — watched, not polled — and then look again. A lock whose owner
+// is no longer running is a crashed run's, and is taken over.
 const LOCK = join(
   tmpdir(),
   `turnout-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`,
 );
-const STALE_LOCK_MS = 300_000;
+const OWNER = join(LOCK, 'pid');
+
+function ownerGone(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(OWNER, 'utf8'));
+  } catch {
+    return false; // just made: its owner writes the pid next
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Resolves when the lock directory is removed (or its owner is gone). */
+function lockReleased(boundMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(bound);
+      watcher.close();
+      resolve();
+    };
+    const watcher = watch(dirname(LOCK), (_event, file) => {
+      if (file === basename(LOCK) && !existsSync(LOCK)) done();
+    });
+    // Bounds a hang only (an owner killed mid-build leaves the directory): the caller then
+    // checks the owner and takes the lock over.
+    const bound = setTimeout(done, boundMs);
+    if (!existsSync(LOCK) || ownerGone()) done(); // released before the watch began
+  });
+}
 
 async function buildUnlessFresh(fresh: () => boolean, timeoutMs: number): Promise<void> {
   while (!fresh()) {
@@ -63,12 +106,12 @@ async function buildUnlessFresh(fresh: () => boolean, timeoutMs: number): Promis
       mkdirSync(LOCK);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (Date.now() - mtimeOf(LOCK) > STALE_LOCK_MS)
-        rmSync(LOCK, { recursive: true, force: true });
-      await new Promise((r) => setTimeout(r, 200)); // another process is building
+      if (ownerGone()) rmSync(LOCK, { recursive: true, force: true });
+      else await lockReleased(timeoutMs); // another process is building
       continue;
     }
     try {
+      writeFileSync(OWNER, String(process.pid));
       if (!fresh()) await npmRunBuild(timeoutMs);
     } finally {
       rmSync(LOCK, { recursive: true, force: true });
