@@ -17,20 +17,19 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentLog } from '../../src/agent/agent.js';
-import { HostAgent } from '../../src/agent/agent.js';
+import type { HostAgent } from '../../src/agent/agent.js';
 import type { StatusReport } from '../../src/agent/assignment.js';
 import { createServerLink } from '../../src/agent/server-link.js';
 import { createApiServer } from '../../src/api/server.js';
 import type { ArtifactStore } from '../../src/artifacts/artifact-store.js';
 import { DirArtifactStore } from '../../src/artifacts/dir-store.js';
 import { artifactOf } from '../../src/release/fleet-runtime.js';
-import { openProcessRuntime } from '../../src/runtime/process-runtime.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { TEST_AUTH, TOKENS } from '../api/harness.js';
 import { get } from '../runtime/support.js';
 import { waitFor } from '../support/wait.js';
+import { loopbackAgent } from './loopback-agent.js';
 import { packDir, sha256Of } from './tarballs.js';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
@@ -90,12 +89,9 @@ const SERVER_MJS = [
   '',
 ].join('\n');
 
-const silent: AgentLog = { info() {}, warn() {}, error() {} };
-
 async function startAgent(i: number): Promise<HostAgent> {
   const name = HOSTS[i] as string;
   const address = `127.0.0.${i + 1}`;
-  const data = join(dir, `agent-${name}`);
   const link = createServerLink({ server: url, token: TOKENS.agent });
   const recording = {
     ...link,
@@ -104,20 +100,7 @@ async function startAgent(i: number): Promise<HostAgent> {
       reports.set(id, [...(reports.get(id) ?? []), status]);
     },
   };
-  const agent = new HostAgent({
-    name,
-    advertise: address,
-    labels: {},
-    capacity: null,
-    ttlMs: 3000,
-    dataDir: data,
-    link: recording,
-    runtime: await openProcessRuntime({ dataDir: data, host: address }),
-    startProxy: null,
-    proxyAdminUrl: null,
-    log: silent,
-    tickMs: 50,
-  });
+  const agent = await loopbackAgent(dir, name, address, recording);
   agents.push(agent);
   await agent.start();
   return agent;

@@ -15,10 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentLog } from '../../src/agent/agent.js';
-import { HostAgent } from '../../src/agent/agent.js';
+import type { HostAgent } from '../../src/agent/agent.js';
 import { createServerLink } from '../../src/agent/server-link.js';
-import { openProcessRuntime } from '../../src/runtime/process-runtime.js';
+import { loopbackAgent } from '../agent/loopback-agent.js';
 import { packDir, sha256Of } from '../agent/tarballs.js';
 import type { Answer, Api } from '../api/harness.js';
 import { startApi, TEST_AUTH, TOKENS } from '../api/harness.js';
@@ -51,8 +50,6 @@ const heldArrived = new Promise<void>((r) => {
   held.arrived = r;
 });
 
-const silent: AgentLog = { info() {}, warn() {}, error() {} };
-
 async function ok(p: Promise<Answer>): Promise<Answer> {
   const a = await p;
   if (a.status >= 300) throw new Error(`${a.status} ${JSON.stringify(a.body)}`);
@@ -74,22 +71,8 @@ function serveFiles(req: { url?: string | undefined }, res: ServerResponse): voi
 
 async function startAgent(i: number): Promise<void> {
   const name = HOSTS[i] as string;
-  const address = `127.0.0.${i + 1}`;
-  const data = join(dir, `agent-${name}`);
-  const agent = new HostAgent({
-    name,
-    advertise: address,
-    labels: {},
-    capacity: null,
-    ttlMs: 3000,
-    dataDir: data,
-    link: createServerLink({ server: api.url, token: TOKENS.agent }),
-    runtime: await openProcessRuntime({ dataDir: data, host: address }),
-    startProxy: null,
-    proxyAdminUrl: null,
-    log: silent,
-    tickMs: 50,
-  });
+  const link = createServerLink({ server: api.url, token: TOKENS.agent });
+  const agent = await loopbackAgent(dir, name, `127.0.0.${i + 1}`, link);
   agents.push(agent);
   await agent.start();
 }
