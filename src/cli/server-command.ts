@@ -8,7 +8,7 @@ import { TurnoutError } from '../errors.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
 import type { ServerOptions } from './server-stack.js';
-import { artifactOptions, storeFrom } from './stack-flags.js';
+import { artifactOptions, storeAndTlsOptions, storeFrom } from './stack-flags.js';
 import { untilStopped } from './up-command.js';
 
 interface ServerFlags extends ServerOptions {
@@ -23,21 +23,17 @@ export function registerServerCommand(
   setExit: (code: number) => void,
 ): void {
   const server = artifactOptions(
-    program
-      .command('server')
-      .description(
-        'run the control plane alone (store + API + release engine) for agents on many hosts; see docs/fleet.md',
-      )
-      // `server token join --data d`: --data then belongs to `token`, not to `server`.
-      .enablePositionalOptions()
-      .option('--data <dir>', 'data directory (SQLite store, generated tokens)', '.turnout')
-      .option('--listen <addr>', 'API listener', '127.0.0.1:7070')
-      .option(
-        '--store <url>',
-        'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
-      )
-      .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
-      .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    storeAndTlsOptions(
+      program
+        .command('server')
+        .description(
+          'run the control plane alone (store + API + release engine) for agents on many hosts; see docs/fleet.md',
+        )
+        // `server token join --data d`: --data then belongs to `token`, not to `server`.
+        .enablePositionalOptions()
+        .option('--data <dir>', 'data directory (SQLite store, generated tokens)', '.turnout')
+        .option('--listen <addr>', 'API listener', '127.0.0.1:7070'),
+    )
       .option(
         '--insecure',
         'serve the API over plain HTTP beyond loopback (refused without TLS otherwise)',

@@ -1,5 +1,5 @@
-// Flags `turnout server` and `turnout up` share: the artifact limits they pass to the API, and
-// the store named by --store or TURNOUT_STORE. Commander only, so loading it costs no start-up.
+// Flags `turnout server` and `turnout up` share: the store and TLS options, the artifact limits
+// they pass to the API, and the store named by --store or TURNOUT_STORE. Commander only, so loading it costs no start-up.
 
 import type { Command } from 'commander';
 
@@ -15,6 +15,17 @@ export function artifactOptions(command: Command): Command {
       '--max-artifact-bytes <n>',
       'the largest artifact `turnout push` may upload, in bytes or KiB/MiB/GiB (default 512MiB)',
     );
+}
+
+/** --store, --tls-cert and --tls-key, in that order: where the control plane keeps its state, how it serves. */
+export function storeAndTlsOptions(command: Command): Command {
+  return command
+    .option(
+      '--store <url>',
+      'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
+    )
+    .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert');
 }
 
 /** The store to open: the flag wins over the environment; errors name whichever was used. */

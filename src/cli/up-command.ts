@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import type { LocalOptions, LocalStack } from './local-stack.js';
-import { artifactOptions, storeFrom } from './stack-flags.js';
+import { artifactOptions, storeAndTlsOptions, storeFrom } from './stack-flags.js';
 
 interface UpFlags extends LocalOptions {
   json?: boolean;
@@ -35,19 +35,15 @@ export function localOptions(command: Command, dataDefault = '.turnout'): Comman
 
 export function registerUpCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   artifactOptions(
-    localOptions(
-      program
-        .command('up')
-        .description(
-          'run the control plane (store + API + release engine) and one local agent (instances as local processes, a proxy) on local defaults',
-        ),
+    storeAndTlsOptions(
+      localOptions(
+        program
+          .command('up')
+          .description(
+            'run the control plane (store + API + release engine) and one local agent (instances as local processes, a proxy) on local defaults',
+          ),
+      ),
     )
-      .option(
-        '--store <url>',
-        'postgres://user@host:port/db (replicas share it) or sqlite:<path> (env TURNOUT_STORE; default <data>/turnout.db)',
-      )
-      .option('--tls-cert <file>', 'PEM certificate chain: the API speaks HTTPS (with --tls-key)')
-      .option('--tls-key <file>', 'PEM private key of --tls-cert')
       .option(
         '--ca <file>',
         "PEM CA the local proxy trusts for the API's certificate (default: --tls-cert, self-signed)",
