@@ -61,6 +61,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarise } from './proxy/cpuprofile-top.js';
 import { plainHelper } from './proxy/plain-helper.js';
+import { turnoutProxyArgs } from './proxy/turnout-args.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -683,21 +684,7 @@ async function startTurnout(
   const child = start(name, CPU_PROXY, process.execPath, [
     ...nodeFlags,
     ...cmd.args,
-    'proxy',
-    '--config',
-    file,
-    '--outbound',
-    `127.0.0.1:${port}`,
-    '--edge',
-    'off',
-    '--admin',
-    'off',
-    '--data',
-    join(work, `${name}-data`),
-    '--drain-timeout',
-    '1000',
-    '--workers', // one Node process, as every row says (bench/proxy-workers.ts runs more)
-    '1',
+    ...turnoutProxyArgs(file, port, join(work, `${name}-data`)),
   ]);
   await waitReady(port, child);
   return { port, child };

@@ -31,6 +31,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { plainHelper } from './plain-helper.js';
+import { turnoutProxyArgs } from './turnout-args.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -150,21 +151,7 @@ function proxyArgs(target: string, port: number, upstream: string): string[] {
   );
   return [
     join(checkout, 'bin/turnout.js'),
-    'proxy',
-    '--config',
-    snapshot,
-    '--outbound',
-    `127.0.0.1:${port}`,
-    '--edge',
-    'off',
-    '--admin',
-    'off',
-    '--data',
-    mkdtempSync(join(work, `${target}-data-`)),
-    '--drain-timeout',
-    '1000',
-    '--workers',
-    '1',
+    ...turnoutProxyArgs(snapshot, port, mkdtempSync(join(work, `${target}-data-`))),
   ];
 }
 
