@@ -85,7 +85,12 @@ export abstract class Attempts<T> {
   protected begin(): void {
     try {
       // Asked once: whether a 503 to this request could ever be retried, so worth holding back.
-      this.may503 = may503(this.method, this.hasBody);
+      this.may503 = isRetryable({
+        method: this.method,
+        failure: null,
+        status: 503,
+        bodyConsumed: this.hasBody,
+      });
       this.rt.retryBudget.deposit(this.rt.now());
       this.next();
     } catch (error) {
@@ -153,31 +158,6 @@ export abstract class Attempts<T> {
 }
 
 const OVERLOADED: Attempted<never> = { kind: 'overloaded' };
-
-/** Whether a 503 to a `method` request could be retried, per (method, body): asked per request. */
-const may503ByMethod = [new Map<string, boolean>(), new Map<string, boolean>()] as const;
-function may503(method: string, hasBody: boolean): boolean {
-  const known = may503ByMethod[hasBody ? 1 : 0];
-  let v = known.get(method);
-  if (v === undefined) {
-    v = isRetryable({ method, failure: null, status: 503, bodyConsumed: hasBody });
-    // Methods are client-chosen tokens: only the standard ones are kept (a bounded map).
-    if (STANDARD_METHODS.has(method)) known.set(method, v);
-  }
-  return v;
-}
-
-const STANDARD_METHODS: ReadonlySet<string> = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-]);
 
 /** `Attempts` for a plan whose attempts are promises (the upgrade handshake). */
 class PlannedAttempts<T> extends Attempts<T> {
