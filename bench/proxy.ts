@@ -59,7 +59,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { summarise } from './proxy/cpuprofile-top.js';
+import type { CpuProfile } from './proxy/cpuprofile-top.js';
+import { compare, summarise } from './proxy/cpuprofile-top.js';
 import { plainHelper } from './proxy/plain-helper.js';
 import { turnoutProxyArgs } from './proxy/turnout-args.js';
 
@@ -1152,16 +1153,15 @@ async function nodeUpstreamCheck(): Promise<{ rps: number; usPerReq: number } | 
   }
 }
 
-async function profileTurnout(upstream: string, cmd: { args: string[] }): Promise<void> {
-  if (!tools.wrk) {
-    process.stdout.write(`--profile needs wrk: ${INSTALL_HINT}\n`);
-    return;
-  }
-  const dir = join(work, 'profile');
+/** One max-rate wrk run of a proxy started under `node --cpu-prof`: its profile and requests. */
+async function profiled(
+  name: string,
+  run: (profFlags: string[]) => Promise<{ port: number; child: Child }>,
+  seconds: number,
+): Promise<{ name: string; profile: CpuProfile; requests: number } | null> {
+  const dir = join(work, `profile-${name}`);
   mkdirSync(dir, { recursive: true });
-  const seconds = 10;
-  process.stdout.write(`\n• profile: Turnout under node --cpu-prof, wrk ${seconds} s … `);
-  const running = await startTurnout(upstream, cmd, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const running = await run(['--cpu-prof', '--cpu-prof-dir', dir]);
   let r: WrkResult;
   try {
     await wrk(running.port, WARMUP_SECONDS);
@@ -1169,17 +1169,53 @@ async function profileTurnout(upstream: string, cmd: { args: string[] }): Promis
   } finally {
     await stop(running.child, 10_000);
   }
-  process.stdout.write(`${k(r.rps)} req/s under the profiler\n`);
+  process.stdout.write(`${name} ${k(r.rps)} req/s under the profiler; `);
   const file = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
-  if (file === undefined) {
+  if (file === undefined) return null;
+  const kept = join(tmpdir(), `${name}-proxy-${Date.now()}.cpuprofile`);
+  copyFileSync(join(dir, file), kept);
+  process.stdout.write(`profile kept at ${kept}\n`);
+  // Samples span the warm-up too: its requests count (wrk's totals of both runs are not kept, so
+  // the warm-up's are estimated at the measured rate).
+  const requests = r.requests * ((seconds + WARMUP_SECONDS) / seconds);
+  return { name, profile: JSON.parse(readFileSync(kept, 'utf8')) as CpuProfile, requests };
+}
+
+/**
+ * --profile: Turnout and node-floor, each under `node --cpu-prof` for the same wrk load, one after
+ * the other; Turnout's profile, then both side by side in µs of self time per request — where
+ * Turnout's extra cost per request goes.
+ */
+async function profileTurnout(upstream: string, cmd: { args: string[] }): Promise<void> {
+  if (!tools.wrk) {
+    process.stdout.write(`--profile needs wrk: ${INSTALL_HINT}\n`);
+    return;
+  }
+  const seconds = 10;
+  process.stdout.write(
+    `\n• profile: Turnout and node-floor under node --cpu-prof, wrk ${seconds} s each\n`,
+  );
+  const turnout = await profiled('turnout', (f) => startTurnout(upstream, cmd, f), seconds);
+  const floor = await profiled(
+    'node-floor',
+    async (f) => {
+      const port = await freePort();
+      const child = start('node-floor-prof', CPU_PROXY, process.execPath, [
+        ...f,
+        helper('node-floor'),
+        String(port),
+        upstream,
+      ]);
+      await waitReady(port, child);
+      return { port, child };
+    },
+    seconds,
+  );
+  if (turnout === null || floor === null) {
     process.stdout.write('no .cpuprofile was written\n');
     return;
   }
-  const kept = join(tmpdir(), `turnout-proxy-${Date.now()}.cpuprofile`);
-  copyFileSync(join(dir, file), kept);
-  process.stdout.write(
-    `${summarise(JSON.parse(readFileSync(kept, 'utf8')), 25)}\nprofile kept at ${kept}\n`,
-  );
+  process.stdout.write(`${summarise(turnout.profile, 25)}\n\n${compare(turnout, floor, 30)}\n`);
 }
 
 async function main(): Promise<void> {

@@ -16,7 +16,7 @@ interface ProfileNode {
   callFrame: CallFrame;
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -56,6 +56,60 @@ export function area(frame: CallFrame): string {
   const own = /\/(dist|src)\/([a-z-]+)\//.exec(url);
   if (own !== null) return `turnout ${own[2]}/`;
   return url;
+}
+
+/** Self time (µs) per area and per function of a profile, and its busy (non-idle) total. */
+export function selfTimes(profile: CpuProfile): {
+  busy: number;
+  areas: Map<string, number>;
+  functions: Map<string, number>;
+} {
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) byId.set(n.id, n);
+  const areas = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
+    const node = byId.get(profile.samples[i]!);
+    if (node === undefined || node.callFrame.functionName === '(idle)') continue;
+    busy += dt;
+    const a = area(node.callFrame);
+    areas.set(a, (areas.get(a) ?? 0) + dt);
+    const k = `${(node.callFrame.functionName || '(anonymous)').slice(0, 50)}  ${where(node.callFrame)}`;
+    functions.set(k, (functions.get(k) ?? 0) + dt);
+  }
+  return { busy, areas, functions };
+}
+
+/**
+ * Two profiles of the same load side by side, in µs of self time per request: where one
+ * proxy's extra cost per request goes (by area, then the functions that differ most).
+ */
+export function compare(
+  a: { name: string; profile: CpuProfile; requests: number },
+  b: { name: string; profile: CpuProfile; requests: number },
+  top = 25,
+): string {
+  const sa = selfTimes(a.profile);
+  const sb = selfTimes(b.profile);
+  const per = (us: number | undefined, n: number) => (us ?? 0) / Math.max(1, n);
+  const f = (v: number) => v.toFixed(2).padStart(7);
+  const lines = [
+    `busy µs per request: ${a.name} ${f(per(sa.busy, a.requests))}, ${b.name} ${f(per(sb.busy, b.requests))} (under the profiler)`,
+    '',
+    `self time by area, µs/request:  ${a.name} | ${b.name} | difference`,
+  ];
+  const rows = (ma: Map<string, number>, mb: Map<string, number>) =>
+    [...new Set([...ma.keys(), ...mb.keys()])]
+      .map((k) => ({ k, x: per(ma.get(k), a.requests), y: per(mb.get(k), b.requests) }))
+      .sort((p, q) => Math.abs(q.x - q.y) - Math.abs(p.x - p.y));
+  for (const r of rows(sa.areas, sb.areas).filter((r) => Math.max(r.x, r.y) >= 0.05))
+    lines.push(`  ${f(r.x)} ${f(r.y)} ${f(r.x - r.y)}  ${r.k}`);
+  lines.push('', `functions differing most, µs/request:  ${a.name} | ${b.name} | difference`);
+  for (const r of rows(sa.functions, sb.functions).slice(0, top))
+    lines.push(`  ${f(r.x)} ${f(r.y)} ${f(r.x - r.y)}  ${r.k}`);
+  return lines.join('\n');
 }
 
 export function summarise(profile: CpuProfile, top = 25): string {
