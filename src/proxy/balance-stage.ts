@@ -16,8 +16,8 @@ export function chooseUpstream(
   rt: ProxyRuntime,
   addrs: readonly string[],
   tried: ReadonlySet<string> | null,
+  now: number,
 ): Upstream | null {
-  const now = rt.now();
   const all = upstreamsOf(rt, addrs, now);
   let candidates = all.ups;
   let states = all.states;
@@ -107,8 +107,8 @@ export function recordOutcome(
   r: AttemptResult,
   elapsedMs: number,
   siblings: readonly string[],
+  now: number,
 ): void {
-  const now = rt.now();
   if (r.kind === 'responded' && r.status < 500) {
     recordSuccess(up.state, elapsedMs, now);
     return;

@@ -85,13 +85,15 @@ class Owed {
   }
 }
 
-const owedBySocket = new WeakMap<Duplex, Owed>();
+/** Where a connection keeps its ledger: a property of the socket, not a WeakMap lookup per request. */
+const OWED = Symbol('turnout.owed');
+type OwedSocket = Duplex & { [OWED]?: Owed };
 
-function owedOf(socket: Duplex): Owed {
-  let owed = owedBySocket.get(socket);
+function owedOf(socket: OwedSocket): Owed {
+  let owed = socket[OWED];
   if (owed === undefined) {
     owed = new Owed();
-    owedBySocket.set(socket, owed);
+    socket[OWED] = owed;
   }
   return owed;
 }

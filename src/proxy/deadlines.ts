@@ -25,10 +25,10 @@ export class DeadlineList {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Starts `entry`'s deadline: `timeoutMs` from now. */
-  add(entry: DeadlineEntry): void {
+  /** Starts `entry`'s deadline: `timeoutMs` from `now` (this list's clock, read if not given). */
+  add(entry: DeadlineEntry, now = this.now()): void {
     if (entry.deadlineList !== null) entry.deadlineList.remove(entry);
-    entry.deadlineAt = this.now() + this.timeoutMs;
+    entry.deadlineAt = now + this.timeoutMs;
     entry.deadlinePrev = this.tail;
     entry.deadlineNext = null;
     entry.deadlineList = this;

@@ -18,6 +18,8 @@ export interface AttemptOptions {
   readonly body: IncomingMessage | null;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
+  /** When the attempt starts, on the proxy's clock (`performance.now()`): its deadline counts from it. */
+  readonly startedAt: number;
   /** When true, a 503 answer is not written to the client: the caller may retry instead. */
   readonly holdBack503: boolean;
 }
@@ -66,16 +68,47 @@ export function failureKind(error: Error): FailureKind {
   return 'other';
 }
 
+/** The attempt a client response is waiting on, if any: what its shared listeners act on. */
+const PIPE = Symbol('turnout.responsePipe');
+type PipedResponse = ServerResponse & { [PIPE]?: ResponsePipe | null };
+
+/**
+ * A response's 'close' listener, added once per response however many attempts it sees: one
+ * shared function (the emitter is `this`) instead of a closure added and removed per attempt.
+ */
+function abortOnClientClose(this: PipedResponse): void {
+  const pipe = this[PIPE];
+  if (pipe != null && !this.writableFinished) pipe.abort(new Error('client closed the connection'));
+}
+
+/** A response's 'drain' listener while the upstream is paused for it. */
+function resumeOnDrain(this: PipedResponse): void {
+  this[PIPE]?.resume();
+}
+
+/** A status's 'responded' result: one shared object per status instead of one per attempt. */
+const RESPONDED: AttemptResult[] = [];
+
+function responded(status: number): AttemptResult {
+  let r = RESPONDED[status];
+  if (r === undefined) {
+    r = Object.freeze({ kind: 'responded', status });
+    if (status >= 100 && status <= 999) RESPONDED[status] = r;
+  }
+  return r;
+}
+
+function hasAny(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
 /** A dispatch handler that pipes the upstream response into the client's response. */
 class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   private controller: Dispatcher.DispatchController | null = null;
   private started = false;
   private held = false;
-  private readonly onDrain = () => this.controller?.resume();
-  private readonly onClientClose = () => {
-    if (!this.res.writableFinished)
-      this.controller?.abort(new Error('client closed the connection'));
-  };
+  private waitingDrain = false;
   /**
    * The response-headers deadline, on the proxy's shared deadline list (deadlines.ts): undici's
    * own headersTimeout runs on its coarse timers (≈0.5 s ticks), which let a 300 ms timeout fire
@@ -90,15 +123,28 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   private reported = false;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: PipedResponse,
     private readonly holdBack503: boolean,
     private readonly body: IncomingMessage | null,
     private readonly sink: AttemptSink,
     timeoutMs: number,
+    startedAt: number,
   ) {
-    res.on('close', this.onClientClose);
+    if (res[PIPE] === undefined) res.on('close', abortOnClientClose);
+    res[PIPE] = this;
     this.deadlines = deadlinesFor(timeoutMs);
-    this.deadlines.add(this);
+    this.deadlines.add(this, startedAt);
+  }
+
+  /** The client has gone (or the attempt timed out): stop the upstream exchange. */
+  abort(error: Error): void {
+    this.controller?.abort(error);
+  }
+
+  /** The client can take more: let the upstream's body flow again. */
+  resume(): void {
+    this.waitingDrain = false;
+    this.controller?.resume();
   }
 
   /** No response headers in time. */
@@ -135,9 +181,10 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.held) return;
-    if (!this.res.write(chunk)) {
+    if (!this.res.write(chunk) && !this.waitingDrain) {
       controller.pause();
-      this.res.once('drain', this.onDrain);
+      this.waitingDrain = true;
+      this.res.once('drain', resumeOnDrain);
     }
   }
 
@@ -147,9 +194,9 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
       this.report(HELD_503);
       return;
     }
-    if (Object.keys(trailers).length > 0) this.res.addTrailers(trailers as Record<string, string>);
+    if (hasAny(trailers)) this.res.addTrailers(trailers as Record<string, string>);
     this.res.end();
-    this.report({ kind: 'responded', status: this.res.statusCode });
+    this.report(responded(this.res.statusCode));
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -181,8 +228,11 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
 
   private cleanup(): void {
     this.clearDeadline();
-    this.res.off('close', this.onClientClose);
-    this.res.off('drain', this.onDrain);
+    if (this.res[PIPE] === this) this.res[PIPE] = null;
+    if (this.waitingDrain) {
+      this.waitingDrain = false;
+      this.res.off('drain', resumeOnDrain);
+    }
   }
 }
 
@@ -195,7 +245,14 @@ export function sendAttempt(
   opts: AttemptOptions,
   sink: AttemptSink,
 ): void {
-  const handler = new ResponsePipe(res, opts.holdBack503, opts.body, sink, opts.headersTimeoutMs);
+  const handler = new ResponsePipe(
+    res,
+    opts.holdBack503,
+    opts.body,
+    sink,
+    opts.headersTimeoutMs,
+    opts.startedAt,
+  );
   try {
     pool.dispatch(
       {
@@ -203,7 +260,10 @@ export function sendAttempt(
         method: opts.method,
         headers: opts.headers,
         body: opts.body,
-        headersTimeout: opts.headersTimeoutMs,
+        // The response-headers deadline is the proxy's own (ResponsePipe): undici's, a backstop,
+        // is given the body timeout's value so its parser refreshes one timer when the headers
+        // arrive instead of replacing it with another (a timer object per request).
+        headersTimeout: Math.max(opts.headersTimeoutMs, opts.bodyTimeoutMs),
         bodyTimeout: opts.bodyTimeoutMs,
         // The proxy decides on retries itself (budgeted); undici must not replay on its own.
         idempotent: false,

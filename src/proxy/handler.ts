@@ -88,9 +88,10 @@ export function handleRequest(
   res: ServerResponse,
   rt: ProxyRuntime,
 ): void {
-  const resolved = resolveRequest(kind, req, rt);
+  const now = rt.now();
+  const resolved = resolveRequest(kind, req, rt, now);
   if ('code' in resolved) fail(rt, kind, req, res, resolved);
-  else forwardRequest(kind, req, res, rt, resolved);
+  else forwardRequest(kind, req, res, rt, resolved, now);
 }
 
 /** Stages 4–6 and the answer; a defect after `resolved` is answered 500, never thrown. */
@@ -100,6 +101,7 @@ function forwardRequest(
   res: ServerResponse,
   rt: ProxyRuntime,
   resolved: Resolved,
+  now: number,
 ): void {
   let forwarded: ForwardedRequest;
   try {
@@ -108,7 +110,7 @@ function forwardRequest(
     handlerCrashed(rt, res, error as Error);
     return;
   }
-  forwarded.start();
+  forwarded.start(now);
 }
 
 /** A defect on the request path: logged; the client gets a 500, or its cut-short response. */
@@ -128,9 +130,9 @@ export function upstreamHeaderList(
     Array.isArray(req.headers.baggage) ? req.headers.baggage.join(',') : req.headers.baggage,
     route.lane === null ? { product: route.product } : { product: route.product, lane: route.lane },
   );
-  const extra: [string, string][] = [];
-  if (baggage !== '') extra.push(['baggage', baggage]);
-  if (route.overrideToken !== undefined) extra.push(['x-turnout-override', route.overrideToken]);
+  const extra: string[] = [];
+  if (baggage !== '') extra.push('baggage', baggage);
+  if (route.overrideToken !== undefined) extra.push('x-turnout-override', route.overrideToken);
   return upstreamHeaders(req, {
     clientAddress: req.socket.remoteAddress ?? '',
     proto: 'http',
@@ -172,8 +174,8 @@ class ForwardedRequest extends Attempts<AttemptResult> implements AttemptOptions
     this.bodyTimeoutMs = rt.options.bodyTimeoutMs;
   }
 
-  start(): void {
-    this.begin();
+  start(now: number): void {
+    this.begin(now);
   }
 
   protected send(up: Upstream, holdBack503: boolean): void {

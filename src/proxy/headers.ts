@@ -86,8 +86,8 @@ export interface ForwardedFacts {
   readonly host: string | undefined;
   /** Header names the proxy sets itself (context) and must not copy from the client. */
   readonly replace: ReadonlySet<string>;
-  /** Extra headers to add (context, override). */
-  readonly extra: readonly (readonly [string, string])[];
+  /** Extra headers to add (context, override), flat: [name, value, …]. */
+  readonly extra: readonly string[];
   /** The edge's view of its client; null or absent on the outbound (mesh) listener. */
   readonly edge?: EdgeFacts | null;
 }
@@ -208,6 +208,6 @@ export function upstreamHeaders(req: IncomingMessage, facts: ForwardedFacts): st
     );
   }
   out.push('via', chain.via === null ? VIA : `${chain.via}, ${VIA}`);
-  for (const [name, value] of facts.extra) out.push(name, value);
+  for (const item of facts.extra) out.push(item);
   return out;
 }

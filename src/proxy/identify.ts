@@ -25,13 +25,36 @@ function bad(message: string): Identified {
   return { ok: false, error: { code: 'bad_request', message } };
 }
 
+/** `s` in lower case; `s` itself when it has no upper-case ASCII (nearly every host). */
+function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+  }
+  return s;
+}
+
 function stripPort(authority: string): string {
   if (authority.startsWith('[')) {
     const end = authority.indexOf(']');
     return end === -1 ? authority : authority.slice(0, end + 1);
   }
   const colon = authority.lastIndexOf(':');
-  return (colon === -1 ? authority : authority.slice(0, colon)).toLowerCase();
+  return lower(colon === -1 ? authority : authority.slice(0, colon));
+}
+
+/** Whether `url` starts with `http://`, in any case (the scheme is case-insensitive). */
+function isHttpUri(url: string): boolean {
+  return url.length >= 7 && lower(url.slice(0, 7)) === 'http://';
+}
+
+/** Where the authority of an absolute URI ends: the first `/` or `?` after `http://`. */
+function authorityEnd(url: string): number {
+  for (let i = 7; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f) return i;
+  }
+  return url.length;
 }
 
 /** Reads the target from an absolute-form (`GET http://orders/x`) or origin-form request. */
@@ -45,24 +68,36 @@ export function identifyTarget(req: IncomingMessage): Identified {
     if (hostHeader === undefined || hostHeader === '') return bad('missing Host header');
     return { ok: true, target: { host: stripPort(hostHeader), authority: hostHeader, path: url } };
   }
-  if (!/^http:\/\//i.test(url))
+  if (!isHttpUri(url))
     return bad('the request target must be an origin-form path or an http:// absolute URI');
-  const rest = url.slice(7);
-  const slash = rest.search(/[/?]/);
-  const authority = slash === -1 ? rest : rest.slice(0, slash);
-  const path =
-    slash === -1 ? '/' : rest[slash] === '?' ? `/${rest.slice(slash)}` : rest.slice(slash);
+  const end = authorityEnd(url);
+  const authority = url.slice(7, end);
+  const path = end === url.length ? '/' : url[end] === '?' ? `/${url.slice(end)}` : url.slice(end);
   if (authority === '' || authority.includes('@'))
     return bad('the absolute URI has no usable host');
-  if (hostHeader !== undefined && hostHeader.toLowerCase() !== authority.toLowerCase()) {
+  if (
+    hostHeader !== undefined &&
+    hostHeader !== authority &&
+    lower(hostHeader) !== lower(authority)
+  ) {
     return bad('the absolute URI and the Host header name different hosts');
   }
   return { ok: true, target: { host: stripPort(authority), authority, path } };
 }
 
+/** Hosts seen → their logical names (or null), so a request builds and checks no name string. */
+const names = new Map<string, string | null>();
+/** A mesh calls a bounded set of services; a client naming endless hosts only empties this. */
+const MAX_NAMES = 4_096;
+
 /** The logical name for an outbound request: `Host: orders` → `/svc/orders`; null if not a name. */
 export function serviceName(target: Target): string | null {
-  return nameProblem(target.host) === null ? `/svc/${target.host}` : null;
+  const known = names.get(target.host);
+  if (known !== undefined) return known;
+  const name = nameProblem(target.host) === null ? `/svc/${target.host}` : null;
+  if (names.size >= MAX_NAMES) names.clear();
+  names.set(target.host, name);
+  return name;
 }
 
 /** The product an edge request is for, by Host with or without its port. */

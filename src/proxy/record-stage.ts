@@ -66,10 +66,9 @@ export function statusOf(r: AttemptResult): number {
   return r.kind === 'responded' ? r.status : r.kind === 'held-503' ? 503 : 0;
 }
 
-/** An attempt begins: counted in flight; returns its start time. */
-export function recordStart(rt: ProxyRuntime, series: RequestSeries): number {
+/** An attempt begins: counted in flight. */
+export function recordStart(rt: ProxyRuntime, series: RequestSeries): void {
   rt.stats.started(series);
-  return rt.now();
 }
 
 /** An attempt ended: its latency and status to the metrics, its outcome to the balancer. */
@@ -80,8 +79,9 @@ export function recordEnd(
   r: AttemptResult,
   startedAt: number,
   siblings: readonly string[],
+  now: number,
 ): void {
-  const elapsed = rt.now() - startedAt;
-  recordOutcome(rt, up, r, elapsed, siblings);
+  const elapsed = now - startedAt;
+  recordOutcome(rt, up, r, elapsed, siblings, now);
   rt.stats.finished(series, statusOf(r), elapsed / 1000);
 }

@@ -59,7 +59,8 @@ export abstract class Attempts<T> {
   private may503 = false;
   private up: Upstream | null = null;
   private series: RequestSeries | null = null;
-  private startedAt = 0;
+  /** When the current attempt started, on the proxy's clock (`rt.now()`). */
+  startedAt = 0;
 
   constructor(
     protected readonly rt: ProxyRuntime,
@@ -81,8 +82,8 @@ export abstract class Attempts<T> {
   /** A defect (a throw) anywhere in the loop: what an async loop's rejection was. */
   protected abstract crashed(error: Error): void;
 
-  /** Starts the first attempt. */
-  protected begin(): void {
+  /** Starts the first attempt; `now` is the request's start on the proxy's clock (`rt.now()`). */
+  protected begin(now: number): void {
     try {
       // Asked once: whether a 503 to this request could ever be retried, so worth holding back.
       this.may503 = isRetryable({
@@ -91,8 +92,8 @@ export abstract class Attempts<T> {
         status: 503,
         bodyConsumed: this.hasBody,
       });
-      this.rt.retryBudget.deposit(this.rt.now());
-      this.next();
+      this.rt.retryBudget.deposit(now);
+      this.next(now);
     } catch (error) {
       this.crashed(error as Error);
     }
@@ -110,24 +111,26 @@ export abstract class Attempts<T> {
   /** The next attempt, after a retry's backoff. */
   private retry(): void {
     try {
-      this.next();
+      this.next(this.rt.now());
     } catch (error) {
       this.crashed(error as Error);
     }
   }
 
-  private next(): void {
+  /** One attempt, starting at `now`: the clock is read once per attempt start and end. */
+  private next(now: number): void {
     const rt = this.rt;
     const n = ++this.n;
-    const up = chooseUpstream(rt, this.bound.addrs, this.tried);
+    const up = chooseUpstream(rt, this.bound.addrs, this.tried, now);
     if (up === null) {
       this.finished(OVERLOADED);
       return;
     }
     this.up = up;
     this.series = seriesFor(rt, this.route, this.bound, up.address);
-    const hold = this.may503 && n < rt.options.maxAttempts && rt.retryBudget.balance(rt.now()) >= 1;
-    this.startedAt = recordStart(rt, this.series);
+    const hold = this.may503 && n < rt.options.maxAttempts && rt.retryBudget.balance(now) >= 1;
+    recordStart(rt, this.series);
+    this.startedAt = now;
     this.send(up, hold);
   }
 
@@ -137,14 +140,15 @@ export abstract class Attempts<T> {
     const series = this.series!;
     const n = this.n;
     const outcome = this.outcome(result);
-    recordEnd(rt, series, up, outcome, this.startedAt, this.bound.addrs);
+    const now = rt.now();
+    recordEnd(rt, series, up, outcome, this.startedAt, this.bound.addrs, now);
     const candidate = retryCandidate(this.method, this.hasBody, outcome);
     const again =
       candidate !== null &&
       isRetryable(candidate) &&
       n < rt.options.maxAttempts &&
       !this.clientGone() &&
-      rt.retryBudget.tryWithdraw(rt.now());
+      rt.retryBudget.tryWithdraw(now);
     if (!again) {
       this.finished({ kind: 'done', result, outcome, up, series, attempts: n });
       return;
@@ -170,7 +174,7 @@ class PlannedAttempts<T> extends Attempts<T> {
     private readonly reject: (error: Error) => void,
   ) {
     super(rt, route, bound, plan.method, plan.hasBody);
-    this.begin();
+    this.begin(rt.now());
   }
 
   protected send(up: Upstream, holdBack503: boolean): void {

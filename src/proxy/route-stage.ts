@@ -19,11 +19,15 @@ export interface Resolved {
   readonly bound: Bound;
 }
 
-/** Stages 1–3: what the request names, on which product and lane, and where that binds. */
+/**
+ * Stages 1–3: what the request names, on which product and lane, and where that binds. `now` is
+ * the request's start on the proxy's clock (`rt.now()`), read once by the caller.
+ */
 export function resolveRequest(
   kind: ListenerKind,
   req: IncomingMessage,
   rt: ProxyRuntime,
+  now: number,
 ): Resolved | ProxyError {
   const compiled = rt.current();
   if (compiled === null)
@@ -40,7 +44,7 @@ export function resolveRequest(
   const ctx: ContextResult =
     kind === 'edge' ? edgeContext(req, id.target, inputs) : meshContext(req, id.target, inputs);
   if (!ctx.ok) return ctx.error;
-  const bound = routeRequest(compiled, ctx.route, rt);
+  const bound = routeRequest(compiled, ctx.route, rt, now);
   return 'code' in bound ? bound : { target: id.target, route: ctx.route, bound };
 }
 
@@ -55,6 +59,7 @@ export function routeRequest(
   compiled: CompiledSnapshot,
   route: RequestRoute,
   rt: ProxyRuntime,
+  now: number,
 ): Bound | ProxyError {
   const decision = compiled.router.route(route.product, route.lane, route.name, route.override);
   if (decision === null)
@@ -71,7 +76,7 @@ export function routeRequest(
     });
     return { code: 'upstream_failed', message: `routing failed for ${where(route)}` };
   }
-  const bound = rt.pickDestination(decision.result.tree, rt.now(), rt.random);
+  const bound = rt.pickDestination(decision.result.tree, now, rt.random);
   if (bound !== null && bindsToSelf(bound, rt)) {
     // A releaser's overlay or a registered endpoint pointing at the admin (or any) listener of
     // this very proxy: forwarding would expose /config and /explain, or loop.

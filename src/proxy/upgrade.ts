@@ -69,7 +69,7 @@ export async function onUpgrade(
     const message = `upgrade to ${req.headers.upgrade} is not supported`;
     return refuse(rt, kind, req, socket, { code: 'bad_request', message });
   }
-  const resolved = resolveRequest(kind, req, rt);
+  const resolved = resolveRequest(kind, req, rt, rt.now());
   if ('code' in resolved) return refuse(rt, kind, req, socket, resolved);
   const { route, bound, target } = resolved;
   state.count++;

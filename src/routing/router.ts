@@ -60,7 +60,9 @@ export function createRouter(input: RouterInput): Router {
   }
   const options: BindOptions = { ...input.bindOptions, namers: [versionNamer(input.endpoints)] };
   const maxEntries = input.maxCacheEntries ?? 10_000;
-  const cache = new Map<string, RouteDecision>();
+  // product → lane ('' for stable) → name → decision: nested maps, so a hit builds no key string.
+  const cache = new Map<string, Map<string, Map<string, RouteDecision>>>();
+  let cached = 0;
 
   /** The lane's precompiled dtab (base ++ overlay), or the base when the lane is not known. */
   function laneDtabOf(p: CompiledProduct, lane: string | null): Dtab | undefined {
@@ -100,16 +102,32 @@ export function createRouter(input: RouterInput): Router {
     if (p === undefined) return null;
     // Overrides are per request and attacker-chosen in shape: never cached, so they cannot churn it.
     if (override !== undefined && override.length > 0) return decide(p, lane, name, override);
-    const key = lane === null ? `${product}\n\n${name}` : `${product}\n${lane}\n${name}`;
-    const hit = cache.get(key);
+    const hit = cache
+      .get(product)
+      ?.get(lane ?? '')
+      ?.get(name);
     if (hit !== undefined) return hit;
     const decision = decide(p, lane, name);
-    if (cache.size >= maxEntries) cache.clear();
-    cache.set(key, decision);
+    if (cached >= maxEntries) {
+      cache.clear();
+      cached = 0;
+    }
+    let byLane = cache.get(product);
+    if (byLane === undefined) {
+      byLane = new Map();
+      cache.set(product, byLane);
+    }
+    let byName = byLane.get(lane ?? '');
+    if (byName === undefined) {
+      byName = new Map();
+      byLane.set(lane ?? '', byName);
+    }
+    byName.set(name, decision);
+    cached++;
     return decision;
   }
 
-  return { route, dtabFor, cacheSize: () => cache.size };
+  return { route, dtabFor, cacheSize: () => cached };
 }
 
 function bindName(dtab: Dtab, name: string, options: BindOptions): BindResult {

@@ -176,12 +176,12 @@ describe('chooseUpstream with a zone (the proxy path)', () => {
     try {
       // Each pick counts in flight: zone a's one endpoint takes LIMIT, then the others do.
       for (let i = 0; i < LIMIT; i++)
-        expect(chooseUpstream(rt, addrs, null)?.address).toBe('127.0.0.1:9001');
-      expect(chooseUpstream(rt, addrs, null)?.address).not.toBe('127.0.0.1:9001');
+        expect(chooseUpstream(rt, addrs, null, rt.now())?.address).toBe('127.0.0.1:9001');
+      expect(chooseUpstream(rt, addrs, null, rt.now())?.address).not.toBe('127.0.0.1:9001');
       // A new snapshot moves h1 out of the zone: its zone set is built again.
       compiled = compiledIn('c');
       for (const up of upstreams.all()) up.state.inflight = 0;
-      expect(chooseUpstream(rt, addrs, null)?.address).not.toBe('127.0.0.1:9001');
+      expect(chooseUpstream(rt, addrs, null, rt.now())?.address).not.toBe('127.0.0.1:9001');
     } finally {
       await upstreams.close();
     }

@@ -80,7 +80,7 @@ class Scripted extends Attempts<AttemptResult> {
   }
 
   start(): void {
-    this.begin();
+    this.begin(this.rt.now());
   }
 
   private pending: AttemptResult | null = null;

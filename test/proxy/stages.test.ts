@@ -298,7 +298,7 @@ describe('header rules', () => {
     proto: 'http',
     host: 'orders',
     replace: REPLACE,
-    extra: [['baggage', 'turnout-product=shop']],
+    extra: ['baggage', 'turnout-product=shop'],
   };
   const stranger = { trustedHop: false, strip: new Set(['x-tier']) };
   const hop = { trustedHop: true, strip: new Set<string>() };
