@@ -105,6 +105,31 @@ export function edgeContext(
   };
 }
 
+/**
+ * Mesh contexts already worked out, by baggage header and then logical name: inside the mesh the
+ * same few baggage values (a product, maybe a lane) arrive again and again, and what they decide
+ * depends on nothing else when the request has no lane header or override and names its product.
+ * Entries are immutable and shared; the map is emptied when full (a client sending endless
+ * distinct baggage only costs itself the parse it would have paid anyway).
+ */
+const meshRoutes = new Map<string, Map<string, ContextResult>>();
+let meshRouteCount = 0;
+const MAX_MESH_ROUTES = 4_096;
+
+function rememberMeshRoute(baggage: string, name: string, result: ContextResult): void {
+  if (meshRouteCount >= MAX_MESH_ROUTES) {
+    meshRoutes.clear();
+    meshRouteCount = 0;
+  }
+  let byName = meshRoutes.get(baggage);
+  if (byName === undefined) {
+    byName = new Map();
+    meshRoutes.set(baggage, byName);
+  }
+  byName.set(name, result);
+  meshRouteCount++;
+}
+
 export function meshContext(
   req: IncomingMessage,
   target: Target,
@@ -116,10 +141,18 @@ export function meshContext(
       ok: false,
       error: { code: 'unknown_service', message: `unknown service ${target.host}` },
     };
-  const ctx = extractContext({
-    baggage: single(req.headers.baggage),
-    'x-turnout-lane': single(req.headers['x-turnout-lane']),
-  });
+  const baggage = single(req.headers.baggage);
+  const laneHeader = single(req.headers['x-turnout-lane']);
+  // Only what the baggage alone decides is remembered: a lane header or an override is per request.
+  const cacheable =
+    baggage !== undefined &&
+    laneHeader === undefined &&
+    req.headers['x-turnout-override'] === undefined;
+  if (cacheable) {
+    const hit = meshRoutes.get(baggage)?.get(name);
+    if (hit !== undefined) return hit;
+  }
+  const ctx = extractContext({ baggage, 'x-turnout-lane': laneHeader });
   if (!ctx.ok) {
     const code = ctx.error.code === 'baggage_too_large' ? 'baggage_too_large' : 'bad_request';
     return { ok: false, error: { code, message: `${ctx.error.field}: ${ctx.error.message}` } };
@@ -141,7 +174,7 @@ export function meshContext(
     product = products.keys().next().value as string;
   }
   const override = verifiedOverride(req, inputs);
-  return {
+  const result: ContextResult = {
     ok: true,
     route: {
       product,
@@ -152,4 +185,7 @@ export function meshContext(
       edge: null,
     },
   };
+  // A product guessed from a one-product configuration depends on the snapshot: not remembered.
+  if (cacheable && ctx.context.product !== null) rememberMeshRoute(baggage, name, result);
+  return result;
 }

@@ -25,27 +25,20 @@ function bad(message: string): Identified {
   return { ok: false, error: { code: 'bad_request', message } };
 }
 
-/** `s` in lower case; `s` itself when it has no upper-case ASCII (nearly every host). */
-function lower(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
-  }
-  return s;
-}
-
 function stripPort(authority: string): string {
   if (authority.startsWith('[')) {
     const end = authority.indexOf(']');
     return end === -1 ? authority : authority.slice(0, end + 1);
   }
   const colon = authority.lastIndexOf(':');
-  return lower(colon === -1 ? authority : authority.slice(0, colon));
+  return (colon === -1 ? authority : authority.slice(0, colon)).toLowerCase();
 }
 
 /** Whether `url` starts with `http://`, in any case (the scheme is case-insensitive). */
 function isHttpUri(url: string): boolean {
-  return url.length >= 7 && lower(url.slice(0, 7)) === 'http://';
+  return (
+    url.startsWith('http://') || (url.length >= 7 && url.slice(0, 7).toLowerCase() === 'http://')
+  );
 }
 
 /** Where the authority of an absolute URI ends: the first `/` or `?` after `http://`. */
@@ -78,7 +71,7 @@ export function identifyTarget(req: IncomingMessage): Identified {
   if (
     hostHeader !== undefined &&
     hostHeader !== authority &&
-    lower(hostHeader) !== lower(authority)
+    hostHeader.toLowerCase() !== authority.toLowerCase()
   ) {
     return bad('the absolute URI and the Host header name different hosts');
   }

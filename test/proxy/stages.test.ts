@@ -285,6 +285,24 @@ describe('context in the mesh: from baggage (or x-turnout-lane)', () => {
     else expect(r).toMatchObject({ ok: true, route: { ...expected, edge: null } });
   });
 
+  it('remembers only what the baggage alone decides', () => {
+    const ask = (raw: string[], compiled = one) =>
+      meshContext(
+        request('GET', '/', ['Host', 'orders', ...raw]),
+        target('orders'),
+        inputs(compiled),
+      );
+    const beta = ['baggage', 'turnout-product=shop,turnout-lane=beta'];
+    expect(ask(beta)).toBe(ask(beta)); // the second is the first, remembered
+    // The same baggage with a lane header: the header decides, not the remembered answer.
+    expect(ask([...beta, 'x-turnout-lane', 'gamma'])).toMatchObject({ route: { lane: 'gamma' } });
+    expect(ask(beta)).toMatchObject({ route: { lane: 'beta' } });
+    // A product guessed from a one-product configuration is not remembered for the next snapshot.
+    const noProduct = ['baggage', 'userId=7'];
+    expect(ask(noProduct)).toMatchObject({ ok: true, route: { product: 'shop' } });
+    expect(ask(noProduct, two)).toMatchObject({ ok: false, error: { code: 'missing_context' } });
+  });
+
   it('answers unknown_service for a Host that is not a service name', () => {
     const r = meshContext(request('GET', '/', ['Host', 'a_b!']), target('a_b!'), inputs());
     expect(r).toMatchObject({ ok: false, error: { code: 'unknown_service' } });
