@@ -1117,8 +1117,37 @@ function floorGoals(
       rss[0]! - rss[1]!,
       rss[0]! <= rss[1]! + FLOOR_GOALS.rssMb,
     ),
+    ...perRound(turnout, floor),
     '',
   ].join('\n');
+}
+
+/**
+ * The rounds behind the verdicts, in run order (printed, no goal): each round's CPU per request
+ * and 2k p99 for both, and the median of the per-round ratio and difference — rounds i of both
+ * ran next to each other, so a pair saw about the same machine; the spread shows how far one
+ * round's figure can be trusted.
+ */
+function perRound(turnout: Target, floor: Target): string[] {
+  const n = Math.min(turnout.max.length, floor.max.length);
+  const m = Math.min(turnout.fixed.length, floor.fixed.length);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0
+      ? Number.NaN
+      : s.length % 2
+        ? s[(s.length - 1) / 2]!
+        : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const cpu = (t: Target) => t.max.slice(0, n).map((r) => r.cpuUsPerReq);
+  const p99 = (t: Target) => t.fixed.slice(0, m).map((r) => r.result.latencyMs.p99);
+  const ratios = cpu(turnout).map((v, i) => v / cpu(floor)[i]!);
+  const diffs = p99(turnout).map((v, i) => v - p99(floor)[i]!);
+  const list = (xs: number[], digits: number) => xs.map((x) => f(x, digits)).join(' / ');
+  return [
+    `  per round: CPU µs/req Turnout ${list(cpu(turnout), 1)}, node-floor ${list(cpu(floor), 1)}; median of the paired ratios ${f(median(ratios))}×`,
+    `             2k p99 ms Turnout ${list(p99(turnout), 3)}, node-floor ${list(p99(floor), 3)}; median of the paired differences ${f(median(diffs), 3)} ms`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
