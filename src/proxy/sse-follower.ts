@@ -261,6 +261,7 @@ class SseExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.settled) return; // aborted: what the parser holds is moot
     if (this.refused !== null) {
       this.refuse(Buffer.concat(this.refused.body).toString('utf8'));
       return;
