@@ -1,5 +1,5 @@
 // undici's dispatcher classes at their own files (CommonJS: module.exports is the class), typed as
-// the classes undici's index exports. Used by src/proxy/undici-parts.ts only; why there.
+// the classes undici's index exports. Used by undici-parts.ts only; why there.
 // test/proxy/undici-parts.test.ts checks that these are the very classes of undici's index.
 
 declare module 'undici/lib/dispatcher/pool.js' {
