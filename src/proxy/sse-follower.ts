@@ -8,9 +8,11 @@
 // It lives beside the SSE parser in the proxy layer, the lowest that needs it: the proxy may not
 // import the client layer (test/architecture/imports.test.ts), and the agent may import both.
 
-import { Agent, request } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { SseEvent } from './sse.js';
 import { SseParser } from './sse.js';
+import { Agent } from './undici-parts.js';
 
 export interface Backoff {
   readonly initialMs: number;
@@ -146,32 +148,10 @@ export class SseFollower {
     arm();
     try {
       const { url, headers } = this.o.connect();
-      const res = await request(url, {
-        method: 'GET',
-        headers,
-        signal: ac.signal,
-        dispatcher: this.agent,
-        headersTimeout: idleMs + 1_000, // our idle timer fires first
-        bodyTimeout: 0,
+      await new Promise<void>((resolve, reject) => {
+        const exchange = new SseExchange(this.o, ac, arm, onAlive, { resolve, reject });
+        exchange.send(this.agent, url, headers, idleMs);
       });
-      const type = String(res.headers['content-type'] ?? '').toLowerCase();
-      if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
-        const body = await res.body.text().catch(() => '');
-        throw new Error((this.o.refusal ?? defaultRefusal)(res.statusCode, type, body));
-      }
-      this.o.onOpen?.();
-      const parser = new SseParser({
-        onEvent: (event) => {
-          onAlive();
-          this.o.onEvent(event, ac);
-        },
-        onComment: () => onAlive(),
-      });
-      for await (const chunk of res.body) {
-        arm();
-        parser.push(chunk as Buffer);
-      }
-      parser.end();
     } catch (error) {
       // An abort surfaces as the abort reason (idle, stop, the caller's); anything else as itself.
       throw ac.signal.aborted && ac.signal.reason instanceof Error ? ac.signal.reason : error;
@@ -179,5 +159,148 @@ export class SseFollower {
       clearTimeout(idle);
       if (this.connection === ac) this.connection = null;
     }
+  }
+}
+
+interface Settle {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The origin and path undici's dispatch takes, from a URL (http or https only). */
+function target(url: string | URL): { origin: string; path: string } {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new Error(`Invalid URL protocol: the URL must start with \`http:\` or \`https:\`.`);
+  }
+  return { origin: u.origin, path: u.pathname + u.search };
+}
+
+/**
+ * One connection's exchange over the Agent's raw dispatch API (as the proxy's forward.ts), not
+ * undici's `request()`: that one lives in undici's index, which the proxy process does not load
+ * (undici-parts.ts). Settles once: resolved when the server ends the stream, rejected on a
+ * refusal, a failure, a callback that threw, or `ac` aborting (idle, stop, the caller's).
+ * No backpressure: events are small and parsed as they come, nothing is buffered but a partial
+ * event (and a refusal's body).
+ */
+class SseExchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private parser: SseParser | null = null;
+  /** A refused answer: its status, content type and body so far. */
+  private refused: { status: number; type: string; body: Buffer[] } | null = null;
+  private settled = false;
+
+  constructor(
+    private readonly o: SseFollowerOptions,
+    private readonly ac: AbortController,
+    private readonly arm: () => void,
+    private readonly onAlive: () => void,
+    private readonly settle: Settle,
+  ) {}
+
+  send(agent: Agent, url: string | URL, headers: Record<string, string>, idleMs: number): void {
+    const onAbort = () => {
+      this.controller?.abort(this.ac.signal.reason);
+      this.fail(this.ac.signal.reason); // not yet dispatched (connecting): done now, not then
+    };
+    this.ac.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      agent.dispatch(
+        {
+          ...target(url),
+          method: 'GET',
+          headers,
+          headersTimeout: idleMs + 1_000, // our idle timer fires first
+          bodyTimeout: 0,
+        },
+        this,
+      );
+    } catch (error) {
+      this.fail(error); // undici throws on a request it will not send
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.ac.signal.aborted) controller.abort(this.ac.signal.reason);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.controller = controller;
+    if (status < 200 || this.settled) return; // 1xx: an interim answer, the real one follows
+    const type = String(headers['content-type'] ?? '').toLowerCase();
+    if (status !== 200 || !type.startsWith('text/event-stream')) {
+      this.refused = { status, type, body: [] };
+      return;
+    }
+    this.guard(() => {
+      this.o.onOpen?.();
+      this.parser = new SseParser({
+        onEvent: (event) => {
+          this.onAlive();
+          this.o.onEvent(event, this.ac);
+        },
+        onComment: () => this.onAlive(),
+      });
+    });
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.refused !== null) {
+      this.refused.body.push(chunk);
+      return;
+    }
+    this.arm();
+    this.guard(() => this.parser?.push(chunk));
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return; // aborted: what the parser holds is moot
+    if (this.refused !== null) {
+      this.refuse(Buffer.concat(this.refused.body).toString('utf8'));
+      return;
+    }
+    this.guard(() => this.parser?.end());
+    this.done();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // A refusal whose body could not be read reads as the refusal without a body (as before).
+    if (this.refused !== null) this.refuse('');
+    else this.fail(error);
+  }
+
+  private refuse(body: string): void {
+    const r = this.refused;
+    if (r === null) return;
+    this.fail(new Error((this.o.refusal ?? defaultRefusal)(r.status, r.type, body)));
+  }
+
+  /** A callback of the caller's that throws ends this connection with its error. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (error) {
+      this.controller?.abort(error as Error);
+      this.fail(error);
+    }
+  }
+
+  private done(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle.resolve();
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle.reject(error);
   }
 }

@@ -2,9 +2,9 @@
 // across configuration versions (so latency history and ejections survive a reload) and closed
 // once an address has left the configuration.
 
-import { Pool } from 'undici';
 import type { EndpointState } from './endpoint-state.js';
 import { newEndpointState } from './endpoint-state.js';
+import { Pool } from './undici-parts.js';
 
 export interface Upstream {
   readonly address: string;

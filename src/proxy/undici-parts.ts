@@ -1,0 +1,17 @@
+// The undici classes the proxy process uses, from undici's own files instead of its index. The
+// index loads everything undici has (fetch, WebSocket, EventSource, cache stores, mock agents…):
+// measured on this machine, `require('undici')` costs ~19.5 MB RSS over a bare node, the pool's
+// file alone ~10.7 MB; a fresh `turnout proxy` went from 68.2 to 59.2 MB (issue 15: RSS with
+// 1,000 idle connections within node-floor's + 10 MB). Figures: docs/proxy-performance.md.
+//
+// The risk: these are internal paths, which an undici upgrade may move. They are checked twice:
+// test/proxy/undici-parts.test.ts (each class is the one undici's index exports) and
+// test/proxy/proxy-load.test.ts (the real `turnout proxy` never loads the index).
+// Without the index, a dispatcher has only its raw API (dispatch, close, destroy): `request`,
+// `stream` and the like are added to Dispatcher.prototype by the index. The proxy uses dispatch.
+// Types come from 'undici' as everywhere else (`import type` costs nothing at run time).
+
+import Agent from 'undici/lib/dispatcher/agent.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
+
+export { Agent, Pool };
