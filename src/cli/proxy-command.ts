@@ -65,11 +65,13 @@ export function clientLimitsFrom(flags: {
   clientHeaderTimeout: string;
   clientBodyTimeout: string;
   maxConnections: string;
+  clientIdleTimeout: string;
 }): ClientLimits {
   return {
     headerTimeoutMs: parsePositiveInt(flags.clientHeaderTimeout, '--client-header-timeout'),
     bodyTimeoutMs: parsePositiveInt(flags.clientBodyTimeout, '--client-body-timeout'),
     maxConnections: parsePositiveInt(flags.maxConnections, '--max-connections'),
+    idleTimeoutMs: parsePositiveInt(flags.clientIdleTimeout, '--client-idle-timeout'),
   };
 }
 
@@ -105,6 +107,7 @@ interface ProxyFlags {
   clientHeaderTimeout: string;
   clientBodyTimeout: string;
   maxConnections: string;
+  clientIdleTimeout: string;
   ca?: string;
   workers: string;
   zone?: string;
@@ -164,6 +167,11 @@ export function registerProxyCommand(
       '--client-body-timeout <ms>',
       'a request body may be silent this long (else 408, connection closed)',
       String(DEFAULT_CLIENT_LIMITS.bodyTimeoutMs),
+    )
+    .option(
+      '--client-idle-timeout <ms>',
+      'a kept-alive client connection waiting for its next request is closed after this',
+      String(DEFAULT_CLIENT_LIMITS.idleTimeoutMs),
     )
     .option(
       '--max-connections <n>',

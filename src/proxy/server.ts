@@ -29,7 +29,7 @@ export interface Listener {
   address(): ListenAddress;
 }
 
-/** Node's defaults, stated: 16 KiB of headers; idle keep-alive closed after 5 s. */
+/** Node's default, stated: 16 KiB of headers. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** A ceiling on receiving one whole request, however steadily its body trickles in. */
 const WHOLE_REQUEST_TIMEOUT_MS = 300_000;
@@ -61,7 +61,7 @@ export function createTrafficServer({
   const server = createServer(
     {
       maxHeaderSize: MAX_HEADER_BYTES,
-      keepAliveTimeout: 5_000,
+      keepAliveTimeout: limits.idleTimeoutMs,
       headersTimeout: limits.headerTimeoutMs,
       requestTimeout: Math.max(WHOLE_REQUEST_TIMEOUT_MS, limits.headerTimeoutMs),
       connectionsCheckingInterval: checkingIntervalMs(limits),

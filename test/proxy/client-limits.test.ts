@@ -1,11 +1,17 @@
-// The proxy's client-limit flags: `--client-header-timeout`, `--client-body-timeout` and
-// `--max-connections` take whole numbers ≥ 1; anything else is refused naming the flag.
+// The proxy's client-limit flags: `--client-header-timeout`, `--client-body-timeout`,
+// `--client-idle-timeout` and `--max-connections` take whole numbers ≥ 1; anything else is
+// refused naming the flag.
 
 import { describe, expect, it } from 'vitest';
 import { clientLimitsFrom } from '../../src/cli/proxy-command.js';
 import { TurnoutError } from '../../src/errors.js';
 
-const GOOD = { clientHeaderTimeout: '10000', clientBodyTimeout: '30000', maxConnections: '4096' };
+const GOOD = {
+  clientHeaderTimeout: '10000',
+  clientBodyTimeout: '30000',
+  maxConnections: '4096',
+  clientIdleTimeout: '60000',
+};
 
 describe('client limit flags', () => {
   it('reads whole numbers', () => {
@@ -13,6 +19,7 @@ describe('client limit flags', () => {
       headerTimeoutMs: 10_000,
       bodyTimeoutMs: 30_000,
       maxConnections: 4_096,
+      idleTimeoutMs: 60_000,
     });
   });
 
@@ -22,6 +29,8 @@ describe('client limit flags', () => {
     ['maxConnections', '1.5', '--max-connections'],
     ['maxConnections', 'many', '--max-connections'],
     ['clientHeaderTimeout', '', '--client-header-timeout'],
+    ['clientIdleTimeout', '0', '--client-idle-timeout'],
+    ['clientIdleTimeout', '5s', '--client-idle-timeout'],
   ])('refuses %s = %j, naming %s', (key, value, flag) => {
     let caught: unknown;
     try {

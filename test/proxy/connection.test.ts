@@ -510,13 +510,41 @@ describe('slow clients', () => {
     expect([r.status, r.body]).toEqual([200, 'slow but fine']);
   }, 20_000);
 
-  it('still closes an idle keep-alive connection', async () => {
+  it('closes an idle keep-alive connection after --client-idle-timeout, not Node’s 5 s', async () => {
     const orders = await upstream('orders');
-    const proxy = await proxyFor({ orders }, { clientLimits: SHORT });
-    const raw = await open(proxy.outbound!.port);
-    raw.socket.write(`GET http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n\r\n`);
-    const all = await raw.closed; // after the proxy's 5 s keep-alive timeout
-    expect(firstResponse(all)?.head).toMatch(/^HTTP\/1\.1 200 /);
+    const limits = { headerTimeoutMs: 2_000, bodyTimeoutMs: 2_000, idleTimeoutMs: 300 };
+    const proxy = await proxyFor({ orders }, { clientLimits: limits });
+    const idle = await open(proxy.outbound!.port);
+    idle.socket.write(`GET http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n\r\n`);
+    await idle.until((t) => firstResponse(t) !== null);
+    // The reference: a connection that sends nothing is closed by the 2 s header timeout. The
+    // idle one must go first (with Node's 5 s keep-alive timeout it went after).
+    const silent = await open(proxy.outbound!.port);
+    const first = await Promise.race([
+      idle.closed.then(() => 'idle timeout'),
+      silent.closed.then(() => 'header timeout'),
+    ]);
+    expect(first).toBe('idle timeout');
+    expect(firstResponse(await idle.closed)?.head).toMatch(/^HTTP\/1\.1 200 /);
+    await silent.closed;
+  }, 20_000);
+
+  it('keeps an idle kept-alive connection past the header timeout: only the idle timeout closes it', async () => {
+    const orders = await upstream('orders');
+    const proxy = await proxyFor({ orders }, { clientLimits: SHORT }); // idle: the default minute
+    const kept = await open(proxy.outbound!.port);
+    const request = `GET http://orders/ HTTP/1.1\r\nHost: orders\r\nbaggage: ${SHOP}\r\n\r\n`;
+    const answers = (text: string) => (text.match(/HTTP\/1\.1 200 /g) ?? []).length;
+    kept.socket.write(request);
+    await kept.until((t) => answers(t) === 1);
+    // A connection opened now that sends nothing is closed by the 200 ms header timeout: once it
+    // is, the kept-alive one has been idle longer than that and must still serve.
+    const silent = await open(proxy.outbound!.port);
+    await silent.closed;
+    expect(kept.socket.destroyed).toBe(false);
+    kept.socket.write(request);
+    await kept.until((t) => answers(t) === 2);
+    kept.socket.destroy();
   }, 20_000);
 });
 
