@@ -4,7 +4,6 @@
 // before anything starts, stopping on SIGTERM with exit 0 and its data dir unlocked; and
 // `turnout server token join`, which prints the join token the server uses for agents.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { ensureBuilt } from '../support/build.js';
 import { withTestPostgres } from '../support/postgres.js';
+import { selfSignedCert } from '../support/self-signed.js';
 import { call, startServer } from '../support/turnout-server.js';
 import { freePort, runTurnout } from '../support/turnout-up.js';
 
@@ -124,31 +124,8 @@ describe('turnout server on SQLite', () => {
 
 describe('turnout server --tls-cert --tls-key', () => {
   it('speaks HTTPS with the certificate', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCert(dir);
+
     const data = join(dir, 'tls');
     const server = await startServer([
       '--data',

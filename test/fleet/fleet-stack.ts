@@ -16,6 +16,7 @@ import { Agent, request } from 'undici';
 import { ROOT } from '../support/build.js';
 import type { FleetHost, FleetNet } from '../support/netns.js';
 import { createFleetNet, pidsIn } from '../support/netns.js';
+import { selfSignedCert } from '../support/self-signed.js';
 import type { RunningServer } from '../support/turnout-server.js';
 import { startServer } from '../support/turnout-server.js';
 import { Hopeless, waitFor as waitUntil } from '../support/wait.js';
@@ -112,36 +113,6 @@ export interface ApiAnswer {
   body: any;
 }
 
-/** A self-signed certificate for the bridge address (the server's TLS), made by openssl. */
-function makeCert(dir: string, ip: string): { cert: string; key: string } {
-  const cert = join(dir, 'server.crt');
-  const key = join(dir, 'server.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=turnout-fleet-test',
-      '-addext',
-      `subjectAltName=IP:${ip}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
-
 /** Three modules, each calling the next through its host proxy, versions 1.0.0 and 2.0.0. */
 export function catalog(): unknown[] {
   const calls: Record<string, string[]> = { web: ['orders'], orders: ['account'], account: [] };
@@ -185,7 +156,13 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const net = createFleetNet({ prefix: o.prefix, hosts: hostCount });
   const dir = mkdtempSync(join(tmpdir(), `turnout-${o.prefix}-`));
   const serverData = join(dir, 'server');
-  const { cert, key } = makeCert(dir, net.bridgeAddress);
+  // A self-signed certificate for the bridge address (the server's TLS).
+  const { cert, key } = selfSignedCert(dir, {
+    ip: net.bridgeAddress,
+    cn: 'turnout-fleet-test',
+    days: 1,
+    name: 'server-',
+  });
   const ca = readFileSync(cert, 'utf8');
   const dispatcher = new Agent({ connect: { ca } });
   const url = `https://${net.bridgeAddress}:${API_PORT}`;

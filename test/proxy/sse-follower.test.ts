@@ -4,7 +4,6 @@
 // custom CA. It speaks undici's raw dispatch API (not request(), which lives in undici's index the
 // proxy does not load): these hold each behaviour request() gave it.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -16,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SseEvent } from '../../src/proxy/sse.js';
 import type { SseFollowerOptions } from '../../src/proxy/sse-follower.js';
 import { SseFollower } from '../../src/proxy/sse-follower.js';
+import { selfSignedCert } from '../support/self-signed.js';
 import { waitFor } from '../support/wait.js';
 
 interface Served {
@@ -219,31 +219,8 @@ describe('SseFollower', () => {
   });
 
   it('trusts a custom CA for https, and only with it', async () => {
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCert(dir);
+
     const tls = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
     const s = await serve((_req, res) => {
       eventStream(res);
