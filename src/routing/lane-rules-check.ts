@@ -8,7 +8,7 @@ import { nameProblem } from './context.js';
 import type { LaneMatchKind, LaneRule, PercentKey, ValueMatch } from './lane-rules.js';
 import { compileLinearRegex } from './linear-regex.js';
 import type { Path } from './plain-check.js';
-import { fail, isObject, unknownKeys } from './plain-check.js';
+import { fail, isObject, strictKeys } from './plain-check.js';
 import { TRUST_SOURCES } from './trust-sources.js';
 
 const MAX_REGEX_LENGTH = 256;
@@ -33,18 +33,19 @@ function strict(value: unknown, what: string, path: Path): Record<string, unknow
 }
 
 /** Run after the fields: zod reports unknown keys after the shape's own issues. */
-function strictKeys(
+function strictFields(
   value: Record<string, unknown>,
   what: string,
   allowed: readonly string[],
   path: Path,
 ): void {
-  const extra = unknownKeys(value, allowed);
-  if (extra.length > 0)
-    fail(
-      path,
+  strictKeys(
+    value,
+    allowed,
+    path,
+    (extra) =>
       `${what} has unknown field ${extra.map((k) => `"${k}"`).join(', ')}; allowed: ${allowed.join(', ')}`,
-    );
+  );
 }
 
 function quote(value: string): string {
@@ -123,7 +124,7 @@ function valueMatch(value: unknown, what: 'header' | 'cookie' | 'query', path: P
     out.equals = equals;
   }
   if (m.regex !== undefined) out.regex = regex(m.regex, [...path, 'regex']);
-  strictKeys(m, `a ${what} match`, VALUE_FIELDS, path);
+  strictFields(m, `a ${what} match`, VALUE_FIELDS, path);
   if ((m.equals === undefined) === (m.regex === undefined))
     fail(path, `a ${what} match has exactly one of equals or regex`);
   return out as unknown as ValueMatch;
@@ -154,7 +155,7 @@ function percentKey(value: unknown, path: Path): PercentKey {
   if (k.cookie !== undefined) out.cookie = cookieName(k.cookie, [...path, 'cookie']);
   const t = trust(k.trust, [...path, 'trust']);
   if (t !== undefined) out.trust = t;
-  strictKeys(k, 'a percent key', KEY_FIELDS, path);
+  strictFields(k, 'a percent key', KEY_FIELDS, path);
   if ((k.header === undefined) === (k.cookie === undefined))
     fail(path, 'a percent key has exactly one of header or cookie');
   return out as PercentKey;
@@ -176,7 +177,7 @@ function ruleOf(input: Record<string, unknown>, kind: LaneMatchKind, path: Path)
     out[kind] = valueMatch(input[kind], kind, [...path, kind]);
     allowed = ['lane', kind];
   }
-  strictKeys(input, what, allowed, path);
+  strictFields(input, what, allowed, path);
   return out as unknown as LaneRule;
 }
 

@@ -60,24 +60,29 @@ export function object(value: unknown, path: Path): Record<string, unknown> {
 }
 
 /** Keys of `value` that `allowed` does not name, in the order zod reports them (`for…in`). */
-export function unknownKeys(value: Record<string, unknown>, allowed: readonly string[]): string[] {
+function unknownKeys(value: Record<string, unknown>, allowed: readonly string[]): string[] {
   const extra: string[] = [];
   for (const key in value) if (!allowed.includes(key)) extra.push(key);
   return extra;
 }
 
 /** zod's default message for a strict object's unknown keys. */
+function unrecognized(extra: readonly string[]): string {
+  return `Unrecognized key${extra.length > 1 ? 's' : ''}: ${extra.map((k) => JSON.stringify(k)).join(', ')}`;
+}
+
+/**
+ * Fails when `value` has keys `allowed` does not name; the message is zod's default unless the
+ * schema being mirrored words its own (`message`).
+ */
 export function strictKeys(
   value: Record<string, unknown>,
   allowed: readonly string[],
   path: Path,
+  message: (extra: readonly string[]) => string = unrecognized,
 ): void {
   const extra = unknownKeys(value, allowed);
-  if (extra.length > 0)
-    fail(
-      path,
-      `Unrecognized key${extra.length > 1 ? 's' : ''}: ${extra.map((k) => JSON.stringify(k)).join(', ')}`,
-    );
+  if (extra.length > 0) fail(path, message(extra));
 }
 
 /** The list with each item checked; `undefined` is the empty list (zod's `.default([])`). */
