@@ -10,6 +10,7 @@ import { assignLane } from '../routing/assign.js';
 import type { Cidr } from '../routing/cidr.js';
 import { extractContext } from '../routing/context.js';
 import type { Dtab } from '../routing/index.js';
+import { innerMap } from '../routing/inner-map.js';
 import { verifyOverride } from '../routing/override.js';
 import type { EdgeFacts } from './headers.js';
 import type { Target } from './identify.js';
@@ -121,12 +122,7 @@ function rememberMeshRoute(baggage: string, name: string, result: ContextResult)
     meshRoutes.clear();
     meshRouteCount = 0;
   }
-  let byName = meshRoutes.get(baggage);
-  if (byName === undefined) {
-    byName = new Map();
-    meshRoutes.set(baggage, byName);
-  }
-  byName.set(name, result);
+  innerMap(meshRoutes, baggage).set(name, result);
   meshRouteCount++;
 }
 

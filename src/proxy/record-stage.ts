@@ -3,6 +3,7 @@
 // lane, endpoint) and kept beside the snapshot's own objects, so an attempt builds no label keys.
 
 import type { Bound } from '../routing/index.js';
+import { innerMap } from '../routing/inner-map.js';
 import { recordOutcome } from './balance-stage.js';
 import type { RequestRoute } from './context-stage.js';
 import type { AttemptResult } from './forward.js';
@@ -25,16 +26,6 @@ export function labelsFor(route: RequestRoute, bound: Bound, address: string): R
 type SeriesCache = WeakMap<Bound, Map<string, Map<string, Map<string, RequestSeries>>>>;
 const cacheByStats = new WeakMap<object, SeriesCache>();
 
-/** The inner map at `key`, made on first use (no closure per call: this runs per attempt). */
-function inner<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = new Map();
-    map.set(key, v);
-  }
-  return v;
-}
-
 /** The series an attempt of this request on `address` counts in. */
 export function seriesFor(
   rt: ProxyRuntime,
@@ -52,7 +43,7 @@ export function seriesFor(
     byProduct = new Map();
     cache.set(bound, byProduct);
   }
-  const byEndpoint = inner(inner(byProduct, route.product), route.lane ?? '');
+  const byEndpoint = innerMap(innerMap(byProduct, route.product), route.lane ?? '');
   let series = byEndpoint.get(address);
   if (series === undefined) {
     series = rt.stats.series(labelsFor(route, bound, address));

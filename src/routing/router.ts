@@ -6,6 +6,7 @@ import { TurnoutError } from '../errors.js';
 import type { BindOptions, BindResult } from './bind.js';
 import { bind } from './bind.js';
 import type { Dtab } from './dtab.js';
+import { innerMap } from './inner-map.js';
 import { effectiveDtab } from './lanes.js';
 import type { EndpointLookup } from './namers.js';
 import { versionNamer } from './namers.js';
@@ -112,17 +113,7 @@ export function createRouter(input: RouterInput): Router {
       cache.clear();
       cached = 0;
     }
-    let byLane = cache.get(product);
-    if (byLane === undefined) {
-      byLane = new Map();
-      cache.set(product, byLane);
-    }
-    let byName = byLane.get(lane ?? '');
-    if (byName === undefined) {
-      byName = new Map();
-      byLane.set(lane ?? '', byName);
-    }
-    byName.set(name, decision);
+    innerMap(innerMap(cache, product), lane ?? '').set(name, decision);
     cached++;
     return decision;
   }
