@@ -24,6 +24,7 @@ import { createApiServer } from '../../src/api/server.js';
 import type { ArtifactStore } from '../../src/artifacts/artifact-store.js';
 import { DirArtifactStore } from '../../src/artifacts/dir-store.js';
 import { artifactOf } from '../../src/release/fleet-runtime.js';
+import type { AssignmentInput } from '../../src/store/assignment-model.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { TEST_AUTH, TOKENS } from '../api/harness.js';
@@ -33,6 +34,22 @@ import { loopbackAgent } from './loopback-agent.js';
 import { packDir, sha256Of } from './tarballs.js';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
+
+/** An assignment of app 1.0.0 on `host`, run from `artifact` (`node server.mjs`). */
+function appOnHost(
+  id: string,
+  host: string,
+  artifact: AssignmentInput['artifact'],
+): AssignmentInput {
+  return {
+    id,
+    host,
+    module: 'app',
+    version: '1.0.0',
+    run: { command: process.execPath, args: ['server.mjs'], cwd: null, env: {} },
+    artifact,
+  };
+}
 const LONG = { timeoutMs: 90_000, everyMs: 50 };
 
 let dir: string;
@@ -167,13 +184,8 @@ describe('artifact downloads across three agents', () => {
     for (const host of HOSTS) {
       await store.createAssignment(
         {
-          id: `app-${host}`,
-          host,
-          module: 'app',
-          version: '1.0.0',
-          run: { command: process.execPath, args: ['server.mjs'], cwd: null, env: {} },
+          ...appOnHost(`app-${host}`, host, artifact),
           health: { path: '/healthz', intervalMs: 200 },
-          artifact,
         },
         'engine',
       );
@@ -218,17 +230,7 @@ describe('artifact downloads across three agents', () => {
     const wrong = 'c'.repeat(64);
     const port = (plain.address() as AddressInfo).port;
     const bad = { sha256: wrong, size: null, url: `http://127.0.0.1:${port}/app.tgz` };
-    await store.createAssignment(
-      {
-        id: 'bad-h1',
-        host: 'h1',
-        module: 'app',
-        version: '1.0.0',
-        run: { command: process.execPath, args: ['server.mjs'], cwd: null, env: {} },
-        artifact: bad,
-      },
-      'engine',
-    );
+    await store.createAssignment(appOnHost('bad-h1', 'h1', bad), 'engine');
     const failed = await waitFor(
       'bad-h1 failed',
       async () => {
@@ -266,13 +268,8 @@ describe('artifact downloads across three agents', () => {
       for (const [n, artifact] of both.entries())
         await tx.createAssignment(
           {
-            id: `two-${n}-h2`,
-            host: 'h2',
-            module: 'app',
-            version: '1.0.0',
-            run: { command: process.execPath, args: ['server.mjs'], cwd: null, env: {} },
+            ...appOnHost(`two-${n}-h2`, 'h2', artifact),
             health: { path: '/healthz', intervalMs: 200 },
-            artifact,
           },
           'engine',
         );
