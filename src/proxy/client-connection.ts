@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import { endLingering, rawErrorResponse } from './respond-error.js';
+import type { ResponseCloseWatcher } from './response-close.js';
+import { CLOSE_SLOTS, watchClose } from './response-close.js';
 
 /** Limits on what a client may make the proxy wait for (per listener). */
 export interface ClientLimits {
@@ -37,25 +39,19 @@ interface Exchange {
 }
 
 /** A request being answered: its connection's ledger and the listener's in-flight counter. */
-interface Tracked extends Exchange {
-  readonly owed: Owed;
-  readonly counter: { count: number } | null;
-}
+class Tracked implements Exchange, ResponseCloseWatcher {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly owed: Owed,
+    readonly counter: { count: number } | null,
+  ) {}
 
-/** Where a response keeps its exchange, so one shared listener serves every response. */
-const TRACKED = Symbol('turnout.exchange');
-type TrackedResponse = ServerResponse & { [TRACKED]?: Tracked };
-
-/**
- * The one 'close' listener of every tracked response: a shared function (the emitter is `this`)
- * instead of closures and once-wrappers per request.
- */
-function onResponseClose(this: TrackedResponse): void {
-  const x = this[TRACKED];
-  if (x === undefined) return;
-  this[TRACKED] = undefined;
-  if (x.counter !== null) x.counter.count--;
-  x.owed.closed(x);
+  /** The response has finished or was cut short: nothing more is owed for it. */
+  responseClosed(): void {
+    if (this.counter !== null) this.counter.count--;
+    this.owed.closed(this);
+  }
 }
 
 /** One client connection's requests whose responses are not finished yet, in request order. */
@@ -72,8 +68,7 @@ class Owed {
 
   add(x: Tracked): void {
     this.open.push(x);
-    (x.res as TrackedResponse)[TRACKED] = x;
-    x.res.on('close', onResponseClose);
+    watchClose(x.res, CLOSE_SLOTS.ledger, x);
   }
 
   closed(x: Exchange): void {
@@ -126,7 +121,7 @@ export function trackExchange(
 ): void {
   if (counter !== null) counter.count++;
   const owed = owedOf(req.socket);
-  owed.add({ req, res, owed, counter });
+  owed.add(new Tracked(req, res, owed, counter));
 }
 
 export type ClientErrorReport = (code: ErrorCode) => void;

@@ -4,11 +4,13 @@
 // retry; it writes the client's response only once it has decided to commit to this attempt's
 // answer.
 
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { DeadlineEntry } from './deadlines.js';
 import { type DeadlineList, deadlinesFor } from './deadlines.js';
-import { responseHeaders } from './headers.js';
+import { responseHeaderList } from './headers.js';
+import type { ResponseCloseWatcher } from './response-close.js';
+import { CLOSE_SLOTS, closeWatcher, watchClose } from './response-close.js';
 
 export interface AttemptOptions {
   readonly method: string;
@@ -68,24 +70,6 @@ export function failureKind(error: Error): FailureKind {
   return 'other';
 }
 
-/** The attempt a client response is waiting on, if any: what its shared listeners act on. */
-const PIPE = Symbol('turnout.responsePipe');
-type PipedResponse = ServerResponse & { [PIPE]?: ResponsePipe | null };
-
-/**
- * A response's 'close' listener, added once per response however many attempts it sees: one
- * shared function (the emitter is `this`) instead of a closure added and removed per attempt.
- */
-function abortOnClientClose(this: PipedResponse): void {
-  const pipe = this[PIPE];
-  if (pipe != null && !this.writableFinished) pipe.abort(new Error('client closed the connection'));
-}
-
-/** A response's 'drain' listener while the upstream is paused for it. */
-function resumeOnDrain(this: PipedResponse): void {
-  this[PIPE]?.resume();
-}
-
 /** A status's 'responded' result: one shared object per status instead of one per attempt. */
 const RESPONDED: AttemptResult[] = [];
 
@@ -98,17 +82,23 @@ function responded(status: number): AttemptResult {
   return r;
 }
 
-function hasAny(record: object): boolean {
-  for (const _ in record) return true;
-  return false;
-}
-
-/** A dispatch handler that pipes the upstream response into the client's response. */
-class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
-  private controller: Dispatcher.DispatchController | null = null;
+/**
+ * A dispatch handler that pipes the upstream response into the client's response. It speaks
+ * undici's raw handler protocol (onConnect, onHeaders with the header block as Buffers, onData,
+ * onComplete, onError) — the one undici's Request itself calls — rather than the controller API,
+ * which undici implements as a wrapper on top: per response that wrapper is two more objects and
+ * parses the headers and trailers into objects, which the proxy then copied again to drop
+ * hop-by-hop ones. Here the raw block becomes the client's header list in one pass.
+ */
+class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry, ResponseCloseWatcher {
+  /** undici's abort for this exchange (from onConnect); null until it is dispatched. */
+  private abortUpstream: ((error: Error) => void) | null = null;
+  /** undici's resume for a paused response body (from onHeaders). */
+  private resumeUpstream: (() => void) | null = null;
   private started = false;
   private held = false;
-  private waitingDrain = false;
+  /** The response's 'drain' listener while the upstream is paused for it (slow clients only). */
+  private onDrain: (() => void) | null = null;
   /**
    * The response-headers deadline, on the proxy's shared deadline list (deadlines.ts): undici's
    * own headersTimeout runs on its coarse timers (≈0.5 s ticks), which let a 300 ms timeout fire
@@ -123,28 +113,22 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
   private reported = false;
 
   constructor(
-    private readonly res: PipedResponse,
+    private readonly res: ServerResponse,
     private readonly holdBack503: boolean,
     private readonly body: IncomingMessage | null,
     private readonly sink: AttemptSink,
     timeoutMs: number,
     startedAt: number,
   ) {
-    if (res[PIPE] === undefined) res.on('close', abortOnClientClose);
-    res[PIPE] = this;
+    // One 'close' listener per response however many attempts it sees (response-close.ts).
+    watchClose(res, CLOSE_SLOTS.attempt, this);
     this.deadlines = deadlinesFor(timeoutMs);
     this.deadlines.add(this, startedAt);
   }
 
-  /** The client has gone (or the attempt timed out): stop the upstream exchange. */
-  abort(error: Error): void {
-    this.controller?.abort(error);
-  }
-
-  /** The client can take more: let the upstream's body flow again. */
-  resume(): void {
-    this.waitingDrain = false;
-    this.controller?.resume();
+  /** The client's response closed while this attempt was piping into it: the client has gone. */
+  responseClosed(res: ServerResponse): void {
+    if (!res.writableFinished) this.abortUpstream?.(new Error('client closed the connection'));
   }
 
   /** No response headers in time. */
@@ -154,52 +138,55 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
       code: 'UND_ERR_HEADERS_TIMEOUT',
     });
     // Not dispatched yet (queued for a connection): aborted as soon as it is.
-    this.controller?.abort(this.timedOut);
+    this.abortUpstream?.(this.timedOut);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.timedOut !== null) controller.abort(this.timedOut);
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.timedOut !== null) abort(this.timedOut);
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    status: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    this.controller = controller;
+  /** Returns false to pause the body (never here: a body is paused from onData). */
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    this.resumeUpstream = resume;
     this.clearDeadline();
-    if (status < 200) return; // 1xx: Node answers the client's Expect itself; drop interim ones
+    if (status < 200) return true; // 1xx: Node answers the client's Expect itself; drop interim ones
     this.started = true;
     if (status === 503 && this.holdBack503) {
       this.held = true;
-      return;
+      return true;
     }
-    this.res.writeHead(status, statusMessage, responseHeaders(headers));
+    this.res.writeHead(status, statusText, responseHeaderList(raw));
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.held) return;
-    if (!this.res.write(chunk) && !this.waitingDrain) {
-      controller.pause();
-      this.waitingDrain = true;
-      this.res.once('drain', resumeOnDrain);
+  /** Returns false to pause the upstream until the client's side drains. */
+  onData(chunk: Buffer): boolean {
+    if (this.held) return true;
+    if (this.res.write(chunk)) return true;
+    if (this.onDrain === null) {
+      this.onDrain = () => {
+        this.onDrain = null;
+        this.resumeUpstream?.();
+      };
+      this.res.once('drain', this.onDrain);
     }
+    return false;
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  /** `raw`: the trailer block as [name, value, …] (Buffers from the parser; nearly always empty). */
+  onComplete(raw: readonly (Buffer | string)[] | null): void {
     this.cleanup();
     if (this.held) {
       this.report(HELD_503);
       return;
     }
-    if (hasAny(trailers)) this.res.addTrailers(trailers as Record<string, string>);
+    if (raw !== null && raw.length > 0) this.res.addTrailers(trailerPairs(raw));
     this.res.end();
     this.report(responded(this.res.statusCode));
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     this.fail(error);
   }
 
@@ -228,12 +215,24 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry {
 
   private cleanup(): void {
     this.clearDeadline();
-    if (this.res[PIPE] === this) this.res[PIPE] = null;
-    if (this.waitingDrain) {
-      this.waitingDrain = false;
-      this.res.off('drain', resumeOnDrain);
+    if (closeWatcher(this.res, CLOSE_SLOTS.attempt) === this)
+      watchClose(this.res, CLOSE_SLOTS.attempt, null);
+    if (this.onDrain !== null) {
+      this.res.off('drain', this.onDrain);
+      this.onDrain = null;
     }
   }
+}
+
+/** A raw trailer block as the [name, value] pairs `addTrailers` takes. */
+function trailerPairs(raw: readonly (Buffer | string)[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([latin1(raw[i]!), latin1(raw[i + 1]!)]);
+  return pairs;
+}
+
+function latin1(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString('latin1');
 }
 
 const HELD_503: AttemptResult = { kind: 'held-503' };

@@ -4,6 +4,7 @@
 // Node's parser lets through.
 
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { headerNameToString } from './undici-parts.js';
 
 /** Always hop-by-hop, plus anything the Connection header names. */
 const HOP_BY_HOP = new Set([
@@ -56,6 +57,34 @@ export function responseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHead
   for (const name in upstream) {
     if (!isHopByHop(name, named)) out[name] = upstream[name];
   }
+  return out;
+}
+
+/**
+ * Response headers for the client as a flat [name, value, …] list, straight from undici's raw
+ * header block (Buffers): names lower-cased, values as latin1 (the bytes as they came), minus
+ * hop-by-hop ones. What `responseHeaders(parseHeaders(raw))` gives, in the upstream's order, without
+ * the two objects per response (`writeHead` takes the list as it is).
+ */
+export function responseHeaderList(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = headerNameToString(raw[i]!);
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'connection')
+      connection = connection === undefined ? value : `${connection},${value}`;
+    if (!HOP_BY_HOP.has(name)) out.push(name, value);
+  }
+  const named = connectionTokens(connection);
+  return named === null ? out : withoutNamed(out, named);
+}
+
+/** `list` without the headers a Connection header named (rare: most name only keep-alive). */
+function withoutNamed(list: readonly string[], named: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2)
+    if (!named.has(list[i]!)) out.push(list[i]!, list[i + 1]!);
   return out;
 }
 

@@ -11,3 +11,10 @@ declare module 'undici/lib/dispatcher/agent.js' {
   import { Agent } from 'undici';
   export = Agent;
 }
+
+declare module 'undici/lib/core/util.js' {
+  import type { util } from 'undici';
+
+  const coreUtil: typeof util;
+  export = coreUtil;
+}

@@ -7,11 +7,20 @@
 // The risk: these are internal paths, which an undici upgrade may move. They are checked twice:
 // test/proxy/undici-parts.test.ts (each class is the one undici's index exports) and
 // test/proxy/proxy-load.test.ts (the real `turnout proxy` never loads the index).
+// The same for `headerNameToString` (undici's public `util.headerNameToString`), from the core
+// util file the pool loads anyway.
 // Without the index, a dispatcher has only its raw API (dispatch, close, destroy): `request`,
 // `stream` and the like are added to Dispatcher.prototype by the index. The proxy uses dispatch.
 // Types come from 'undici' as everywhere else (`import type` costs nothing at run time).
 
+import undiciUtil from 'undici/lib/core/util.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 
 export { Agent, Pool };
+
+/**
+ * A raw header name (a Buffer from undici's parser) as its lower-case string: undici's own
+ * `util.headerNameToString`, which finds well-known names in a tree without making a string.
+ */
+export const headerNameToString: (name: Buffer | string) => string = undiciUtil.headerNameToString;

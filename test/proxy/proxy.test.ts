@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
@@ -59,11 +61,49 @@ function snapshot(): SnapshotInput {
   };
 }
 
+/** Resolves when web@1 sees its never-ending answer closed before it finished it. */
+let neverEndsClosed: (finished: boolean) => void = () => {};
+
+/** web@1's answers for 'the upstream's answer' below; other paths get the usual echo. */
+function webAnswers(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.url === '/answer-headers') {
+    // A flat list: Node sends it as it is (a Connection list, a repeated header, a latin1 byte).
+    res.writeHead(200, [
+      'Connection',
+      'keep-alive, X-Upstream-Hop',
+      'X-Upstream-Hop',
+      '1',
+      'Set-Cookie',
+      'a=1',
+      'X-Name',
+      'caf\xe9',
+      'Set-Cookie',
+      'b=2',
+    ]);
+    res.end('ok');
+    return true;
+  }
+  if (req.url === '/trailers') {
+    res.writeHead(200, { trailer: 'x-checksum', 'content-type': 'text/plain' });
+    res.write('hello ');
+    res.addTrailers({ 'x-checksum': 'abc123' });
+    res.end('world');
+    return true;
+  }
+  if (req.url === '/never-ends') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first chunk');
+    res.on('close', () => neverEndsClosed(res.writableFinished));
+    return true;
+  }
+  return false;
+}
+
 beforeAll(async () => {
   [orders1, orders2, web, account] = await Promise.all([
     startUpstream('orders@1'),
     startUpstream('orders@2'),
-    startUpstream('web@1'),
+    startUpstream('web@1', webAnswers),
     startUpstream('account@1'),
   ]);
   dead = await deadAddress();
@@ -355,6 +395,58 @@ describe('edge listener', () => {
     expect(r.status).toBe(404);
     expect(r.headers['x-turnout-error']).toBe('unknown_product');
     expect(r.body).not.toMatch(/127\.0\.0\.1|=>/);
+  });
+});
+
+describe("the upstream's answer", () => {
+  const get = (path: string) =>
+    new Promise<IncomingMessage & { text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: edge(), path, headers: { host: 'shop.example.com' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('latin1');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => resolve(Object.assign(res, { text })));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('reaches the client without hop-by-hop headers, repeated headers and bytes as they were', async () => {
+    const r = await get('/answer-headers');
+    expect(r.text).toBe('ok');
+    expect(r.headers['x-upstream-hop']).toBeUndefined();
+    expect(r.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(Buffer.from(r.headers['x-name'] as string, 'latin1')).toEqual(
+      Buffer.from('caf\xe9', 'latin1'),
+    );
+  });
+
+  it('passes trailers on', async () => {
+    const r = await get('/trailers');
+    expect(r.text).toBe('hello world');
+    expect(r.trailers).toEqual({ 'x-checksum': 'abc123' });
+  });
+
+  it('is stopped at the upstream when the client leaves in the middle of it', async () => {
+    const upstreamClosed = new Promise<boolean>((resolve) => {
+      neverEndsClosed = resolve;
+    });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: edge(),
+      path: '/never-ends',
+      headers: { host: 'shop.example.com' },
+    });
+    req.on('error', () => {});
+    req.on('response', (res) => res.once('data', () => req.destroy()));
+    req.end();
+    // Only the proxy's abort of its upstream exchange closes web@1's answer: it never ends it.
+    expect(await upstreamClosed).toBe(false);
   });
 });
 

@@ -10,7 +10,12 @@ import { parseSnapshot } from '../../src/config/load.js';
 import type { ContextInputs } from '../../src/proxy/context-stage.js';
 import { edgeContext, meshContext } from '../../src/proxy/context-stage.js';
 import type { ForwardedFacts } from '../../src/proxy/headers.js';
-import { hasDuplicateHost, responseHeaders, upstreamHeaders } from '../../src/proxy/headers.js';
+import {
+  hasDuplicateHost,
+  responseHeaderList,
+  responseHeaders,
+  upstreamHeaders,
+} from '../../src/proxy/headers.js';
 import type { Target } from '../../src/proxy/identify.js';
 import { identifyTarget } from '../../src/proxy/identify.js';
 import { parseTrustedHops } from '../../src/proxy/trusted-hops.js';
@@ -468,5 +473,41 @@ describe('header rules', () => {
     [{ 'set-cookie': ['a=1', 'b=2'], upgrade: 'h2c' }, { 'set-cookie': ['a=1', 'b=2'] }],
   ])('responseHeaders(%j) → %j', (upstream, expected) => {
     expect(responseHeaders(upstream)).toEqual(expected);
+  });
+
+  // The raw header block as undici's parser hands it over (Buffers, the upstream's spelling).
+  const raw = (...pairs: string[]) => pairs.map((p) => Buffer.from(p, 'latin1'));
+  it.each([
+    [
+      raw('Content-Type', 'text/plain', 'Connection', 'close', 'Keep-Alive', 't=5'),
+      ['content-type', 'text/plain'],
+    ],
+    [raw('Transfer-Encoding', 'chunked', 'Date', 'x', 'Upgrade', 'h2c'), ['date', 'x']],
+    // A Connection header names more hop-by-hop headers, in any case and across repeated lines.
+    [
+      raw(
+        'X-Secret',
+        '1',
+        'Connection',
+        'X-Secret',
+        'X-Ok',
+        '2',
+        'Connection',
+        'x-other',
+        'X-Other',
+        '3',
+      ),
+      ['x-ok', '2'],
+    ],
+    // Never removable by a Connection list: framing and Host.
+    [raw('Connection', 'content-length', 'Content-Length', '2'), ['content-length', '2']],
+    // Repeated headers stay separate lines, in order; values keep their bytes (latin1).
+    [
+      raw('Set-Cookie', 'a=1', 'X-Name', 'caf\xe9', 'Set-Cookie', 'b=2'),
+      ['set-cookie', 'a=1', 'x-name', 'caf\xe9', 'set-cookie', 'b=2'],
+    ],
+    [[], []],
+  ])('responseHeaderList(%#) drops hop-by-hop headers', (block, expected) => {
+    expect(responseHeaderList(block)).toEqual(expected);
   });
 });

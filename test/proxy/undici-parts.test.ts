@@ -5,12 +5,13 @@
 import { createRequire } from 'node:module';
 import * as undici from 'undici';
 import { describe, expect, it } from 'vitest';
-import { Agent, Pool } from '../../src/proxy/undici-parts.js';
+import { Agent, headerNameToString, Pool } from '../../src/proxy/undici-parts.js';
 
 describe("undici's parts the proxy loads", () => {
   it("are the very classes undici's index exports", () => {
     expect(Pool).toBe(undici.Pool);
     expect(Agent).toBe(undici.Agent);
+    expect(headerNameToString).toBe(undici.util.headerNameToString);
   });
 
   it("are the files undici's index requires (as Node resolves them, outside any bundler)", () => {
