@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { DeadlineEntry } from './deadlines.js';
 import { type DeadlineList, deadlinesFor } from './deadlines.js';
-import { responseHeaderList } from './headers.js';
+import { contentLengthOf, responseHeaderList } from './headers.js';
 import type { ResponseCloseWatcher } from './response-close.js';
 import { CLOSE_SLOTS, closeWatcher, watchClose } from './response-close.js';
 
@@ -97,6 +97,10 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry, Respons
   private resumeUpstream: (() => void) | null = null;
   private started = false;
   private held = false;
+  /** Body bytes still to come by the answer's Content-Length; -1 without one (chunked, or none). */
+  private bodyLeft = -1;
+  /** The body's last bytes, held for `end()` (onComplete follows in the same parser run). */
+  private lastChunk: Buffer | null = null;
   /** The response's 'drain' listener while the upstream is paused for it (slow clients only). */
   private onDrain: (() => void) | null = null;
   /**
@@ -156,13 +160,28 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry, Respons
       this.held = true;
       return true;
     }
-    this.res.writeHead(status, statusText, responseHeaderList(raw));
+    const headers = responseHeaderList(raw);
+    this.bodyLeft = contentLengthOf(headers);
+    this.res.writeHead(status, statusText, headers);
     return true;
   }
 
-  /** Returns false to pause the upstream until the client's side drains. */
+  /**
+   * Returns false to pause the upstream until the client's side drains. The chunk that completes
+   * a Content-Length body is not written but kept for `res.end(chunk)` in onComplete, which
+   * undici's parser calls right after it, in the same run: so a small answer goes out as head
+   * and body in one socket write, with no cork and no tick per response (`write` corks the
+   * socket and uncorks it on the next tick). No chunk is ever held waiting for more bytes.
+   */
   onData(chunk: Buffer): boolean {
     if (this.held) return true;
+    if (this.bodyLeft >= 0) {
+      this.bodyLeft -= chunk.length;
+      if (this.bodyLeft === 0) {
+        this.lastChunk = chunk;
+        return true;
+      }
+    }
     if (this.res.write(chunk)) return true;
     if (this.onDrain === null) {
       this.onDrain = () => {
@@ -182,7 +201,8 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry, Respons
       return;
     }
     if (raw !== null && raw.length > 0) this.res.addTrailers(trailerPairs(raw));
-    this.res.end();
+    if (this.lastChunk === null) this.res.end();
+    else this.res.end(this.lastChunk);
     this.report(responded(this.res.statusCode));
   }
 

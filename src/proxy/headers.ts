@@ -80,6 +80,30 @@ export function responseHeaderList(raw: readonly Buffer[]): string[] {
   return named === null ? out : withoutNamed(out, named);
 }
 
+/** The Content-Length of a header list as a number; -1 when it has none, several, or a bad one. */
+export function contentLengthOf(list: readonly string[]): number {
+  let length = -1;
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] !== 'content-length') continue;
+    if (length !== -1) return -1;
+    length = digits(list[i + 1]!);
+    if (length === -1) return -1;
+  }
+  return length;
+}
+
+/** A string of ASCII digits (at most 15: a safe integer) as a number, else -1. */
+function digits(value: string): number {
+  if (value.length === 0 || value.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /** `list` without the headers a Connection header named (rare: most name only keep-alive). */
 function withoutNamed(list: readonly string[], named: Set<string>): string[] {
   const out: string[] = [];

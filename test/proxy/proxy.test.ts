@@ -64,6 +64,9 @@ function snapshot(): SnapshotInput {
 /** Resolves when web@1 sees its never-ending answer closed before it finished it. */
 let neverEndsClosed: (finished: boolean) => void = () => {};
 
+/** web@1 sends the second half of /two-halves when this is called. */
+let sendSecondHalf: () => void = () => {};
+
 /** web@1's answers for 'the upstream's answer' below; other paths get the usual echo. */
 function webAnswers(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.url === '/answer-headers') {
@@ -88,6 +91,12 @@ function webAnswers(req: IncomingMessage, res: ServerResponse): boolean {
     res.write('hello ');
     res.addTrailers({ 'x-checksum': 'abc123' });
     res.end('world');
+    return true;
+  }
+  if (req.url === '/two-halves') {
+    res.writeHead(200, { 'content-length': '10', 'content-type': 'text/plain' });
+    res.write('hello');
+    sendSecondHalf = () => res.end('world');
     return true;
   }
   if (req.url === '/never-ends') {
@@ -430,6 +439,32 @@ describe("the upstream's answer", () => {
     const r = await get('/trailers');
     expect(r.text).toBe('hello world');
     expect(r.trailers).toEqual({ 'x-checksum': 'abc123' });
+  });
+
+  it('streams a Content-Length body as it comes: the first half reaches the client before the upstream sends the rest', async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: edge(),
+          path: '/two-halves',
+          headers: { host: 'shop.example.com' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('latin1');
+          res.on('data', (c: string) => {
+            // Only once the client holds the first half does the upstream send the second.
+            if (text === '' && c === 'hello') sendSecondHalf();
+            text += c;
+          });
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(body).toBe('helloworld');
   });
 
   it('is stopped at the upstream when the client leaves in the middle of it', async () => {

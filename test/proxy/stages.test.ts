@@ -11,6 +11,7 @@ import type { ContextInputs } from '../../src/proxy/context-stage.js';
 import { edgeContext, meshContext } from '../../src/proxy/context-stage.js';
 import type { ForwardedFacts } from '../../src/proxy/headers.js';
 import {
+  contentLengthOf,
   hasDuplicateHost,
   responseHeaderList,
   responseHeaders,
@@ -509,5 +510,19 @@ describe('header rules', () => {
     [[], []],
   ])('responseHeaderList(%#) drops hop-by-hop headers', (block, expected) => {
     expect(responseHeaderList(block)).toEqual(expected);
+  });
+
+  it.each<[string[], number]>([
+    [['content-type', 'text/plain', 'content-length', '42'], 42],
+    [['content-length', '0'], 0],
+    [['content-type', 'text/plain'], -1],
+    [['content-length', '2', 'content-length', '2'], -1], // several: not trusted to hold a chunk
+    [['content-length', ''], -1],
+    [['content-length', '1x'], -1],
+    [['content-length', '-1'], -1],
+    [['content-length', '1234567890123456'], -1], // past 15 digits: not a safe integer
+    [['content-length', '123456789012345'], 123456789012345],
+  ])('contentLengthOf(%j) → %d', (list, expected) => {
+    expect(contentLengthOf(list)).toBe(expected);
   });
 });
