@@ -7,8 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import { endLingering, rawErrorResponse } from './respond-error.js';
-import type { ResponseCloseWatcher } from './response-close.js';
-import { CLOSE_SLOTS, watchClose } from './response-close.js';
+import type { ProxyResponse, ResponseCloseWatcher } from './response-close.js';
 
 /** Limits on what a client may make the proxy wait for (per listener). */
 export interface ClientLimits {
@@ -42,7 +41,7 @@ interface Exchange {
 class Tracked implements Exchange, ResponseCloseWatcher {
   constructor(
     readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly res: ProxyResponse,
     readonly owed: Owed,
     readonly counter: { count: number } | null,
   ) {}
@@ -68,7 +67,7 @@ class Owed {
 
   add(x: Tracked): void {
     this.open.push(x);
-    watchClose(x.res, CLOSE_SLOTS.ledger, x);
+    x.res.closeLedger = x;
   }
 
   closed(x: Exchange): void {
@@ -116,7 +115,7 @@ function owedOf(socket: OwedSocket): Owed {
  */
 export function trackExchange(
   req: IncomingMessage,
-  res: ServerResponse,
+  res: ProxyResponse,
   counter: { count: number } | null = null,
 ): void {
   if (counter !== null) counter.count++;

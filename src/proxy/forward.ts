@@ -9,8 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { DeadlineEntry } from './deadlines.js';
 import { type DeadlineList, deadlinesFor } from './deadlines.js';
 import { contentLengthOf, responseHeaderList } from './headers.js';
-import type { ResponseCloseWatcher } from './response-close.js';
-import { CLOSE_SLOTS, closeWatcher, watchClose } from './response-close.js';
+import type { ProxyResponse, ResponseCloseWatcher } from './response-close.js';
 
 export interface AttemptOptions {
   readonly method: string;
@@ -117,15 +116,15 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry, Respons
   private reported = false;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: ProxyResponse,
     private readonly holdBack503: boolean,
     private readonly body: IncomingMessage | null,
     private readonly sink: AttemptSink,
     timeoutMs: number,
     startedAt: number,
   ) {
-    // One 'close' listener per response however many attempts it sees (response-close.ts).
-    watchClose(res, CLOSE_SLOTS.attempt, this);
+    // The response tells this attempt if it closes first (response-close.ts).
+    res.closeAttempt = this;
     this.deadlines = deadlinesFor(timeoutMs);
     this.deadlines.add(this, startedAt);
   }
@@ -235,8 +234,7 @@ class ResponsePipe implements Dispatcher.DispatchHandler, DeadlineEntry, Respons
 
   private cleanup(): void {
     this.clearDeadline();
-    if (closeWatcher(this.res, CLOSE_SLOTS.attempt) === this)
-      watchClose(this.res, CLOSE_SLOTS.attempt, null);
+    if (this.res.closeAttempt === this) this.res.closeAttempt = null;
     if (this.onDrain !== null) {
       this.res.off('drain', this.onDrain);
       this.onDrain = null;
@@ -260,7 +258,7 @@ const HELD_503: AttemptResult = { kind: 'held-503' };
 /** Sends one attempt; its result goes to `sink` once (also when dispatch throws). */
 export function sendAttempt(
   pool: Dispatcher,
-  res: ServerResponse,
+  res: ProxyResponse,
   opts: AttemptOptions,
   sink: AttemptSink,
 ): void {

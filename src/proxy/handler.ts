@@ -16,6 +16,7 @@ import { upstreamHeaders } from './headers.js';
 import type { Target } from './identify.js';
 import type { ProxyError } from './respond-error.js';
 import { respondError } from './respond-error.js';
+import type { ProxyResponse } from './response-close.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Attempted } from './retry-stage.js';
 import { Attempts } from './retry-stage.js';
@@ -85,7 +86,7 @@ export function fail(
 export function handleRequest(
   kind: ListenerKind,
   req: IncomingMessage,
-  res: ServerResponse,
+  res: ProxyResponse,
   rt: ProxyRuntime,
 ): void {
   const now = rt.now();
@@ -98,7 +99,7 @@ export function handleRequest(
 function forwardRequest(
   kind: ListenerKind,
   req: IncomingMessage,
-  res: ServerResponse,
+  res: ProxyResponse,
   rt: ProxyRuntime,
   resolved: Resolved,
   now: number,
@@ -161,7 +162,7 @@ class ForwardedRequest extends Attempts<AttemptResult> implements AttemptOptions
   constructor(
     private readonly kind: ListenerKind,
     private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly res: ProxyResponse,
     rt: ProxyRuntime,
     { target, route, bound }: Resolved,
   ) {

@@ -112,12 +112,22 @@ function withoutNamed(list: readonly string[], named: Set<string>): string[] {
   return out;
 }
 
+/** `host` in any case, without making a lower-case copy of every four-letter name. */
+function isHost(name: string): boolean {
+  return (
+    name.length === 4 &&
+    (name.charCodeAt(0) | 0x20) === 0x68 && // h
+    (name.charCodeAt(1) | 0x20) === 0x6f && // o
+    (name.charCodeAt(2) | 0x20) === 0x73 && // s
+    (name.charCodeAt(3) | 0x20) === 0x74 // t
+  );
+}
+
 /** Whether the request header block names Host more than once (Node keeps only the first). */
 export function hasDuplicateHost(raw: readonly string[]): boolean {
   let seen = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
+    if (isHost(raw[i]!)) {
       if (seen) return true;
       seen = true;
     }

@@ -26,8 +26,53 @@ export function labelsFor(route: RequestRoute, bound: Bound, address: string): R
 type SeriesCache = WeakMap<Bound, Map<string, Map<string, Map<string, RequestSeries>>>>;
 const cacheByStats = new WeakMap<object, SeriesCache>();
 
-/** The series an attempt of this request on `address` counts in. */
+/** An endpoint's last series and what it was found for (a property of its Upstream, reused). */
+interface LastSeries {
+  stats: object | null;
+  bound: Bound | null;
+  product: string;
+  lane: string | null;
+  series: RequestSeries | null;
+}
+const LAST = Symbol('turnout.lastSeries');
+type RecordedUpstream = Upstream & { [LAST]?: LastSeries };
+
+/**
+ * The series an attempt of this request on `up` counts in. Nearly every attempt on an endpoint
+ * is for the same bound version, product and lane as the one before it: that is checked first
+ * (identity compares), before the five map lookups of the cache. The memo is one object per
+ * endpoint, updated in place: traffic of several products alternating costs no allocation.
+ */
 export function seriesFor(
+  rt: ProxyRuntime,
+  route: RequestRoute,
+  bound: Bound,
+  up: Upstream,
+): RequestSeries {
+  let last = (up as RecordedUpstream)[LAST];
+  if (
+    last !== undefined &&
+    last.bound === bound &&
+    last.product === route.product &&
+    last.lane === route.lane &&
+    last.stats === rt.stats
+  )
+    return last.series!;
+  const series = cachedSeries(rt, route, bound, up.address);
+  if (last === undefined) {
+    last = { stats: null, bound: null, product: '', lane: null, series: null };
+    (up as RecordedUpstream)[LAST] = last;
+  }
+  last.stats = rt.stats;
+  last.bound = bound;
+  last.product = route.product;
+  last.lane = route.lane;
+  last.series = series;
+  return series;
+}
+
+/** The series for this request on `address`, from the cache (built on first use). */
+function cachedSeries(
   rt: ProxyRuntime,
   route: RequestRoute,
   bound: Bound,

@@ -127,7 +127,7 @@ export abstract class Attempts<T> {
       return;
     }
     this.up = up;
-    this.series = seriesFor(rt, this.route, this.bound, up.address);
+    this.series = seriesFor(rt, this.route, this.bound, up);
     const hold = this.may503 && n < rt.options.maxAttempts && rt.retryBudget.balance(now) >= 1;
     recordStart(rt, this.series);
     this.startedAt = now;

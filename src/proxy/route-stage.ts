@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CompiledSnapshot } from '../config/compile.js';
 import type { Bound } from '../routing/index.js';
 import { lookup, parsePath } from '../routing/index.js';
-import type { ContextResult, RequestRoute } from './context-stage.js';
+import type { ContextInputs, ContextResult, RequestRoute } from './context-stage.js';
 import { edgeContext, meshContext } from './context-stage.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import type { Target } from './identify.js';
@@ -34,18 +34,41 @@ export function resolveRequest(
     return { code: 'no_endpoints', message: 'the proxy has no configuration yet' };
   const id = identifyTarget(req);
   if (!id.ok) return id.error;
-  // Override tokens expire at a Unix time: the wall clock, not the monotonic `rt.now()`.
-  const inputs = {
-    compiled,
-    secrets: rt.secrets,
-    nowMs: Date.now(),
-    trustedHops: rt.trustedHops,
-  };
+  const inputs = contextInputs(rt, compiled);
   const ctx: ContextResult =
     kind === 'edge' ? edgeContext(req, id.target, inputs) : meshContext(req, id.target, inputs);
   if (!ctx.ok) return ctx.error;
   const bound = routeRequest(compiled, ctx.route, rt, now);
   return 'code' in bound ? bound : { target: id.target, route: ctx.route, bound };
+}
+
+/**
+ * The context stage's inputs for a runtime and snapshot: built when the snapshot changes, not per
+ * request. `nowMs` is read when asked (only a signed override or value asks): override tokens
+ * expire at a Unix time — the wall clock, not the monotonic `rt.now()`.
+ */
+class RuntimeInputs implements ContextInputs {
+  constructor(
+    readonly rt: ProxyRuntime,
+    readonly compiled: CompiledSnapshot,
+  ) {}
+  get secrets(): readonly Buffer[] {
+    return this.rt.secrets;
+  }
+  get trustedHops(): ProxyRuntime['trustedHops'] {
+    return this.rt.trustedHops;
+  }
+  get nowMs(): number {
+    return Date.now();
+  }
+}
+
+let lastInputs: RuntimeInputs | null = null;
+
+function contextInputs(rt: ProxyRuntime, compiled: CompiledSnapshot): ContextInputs {
+  if (lastInputs?.compiled !== compiled || lastInputs.rt !== rt)
+    lastInputs = new RuntimeInputs(rt, compiled);
+  return lastInputs;
 }
 
 /** How errors name the request's service: built only when there is an error to name it in. */

@@ -15,6 +15,7 @@ import {
 import { onConnect } from './connect-tunnel.js';
 import type { ListenerKind, ProxyRuntime } from './handler.js';
 import { handleRequest, handlerCrashed } from './handler.js';
+import { ProxyResponse } from './response-close.js';
 import type { TrafficState } from './upgrade.js';
 import { onUpgrade } from './upgrade.js';
 
@@ -60,6 +61,8 @@ export function createTrafficServer({
   const report = (code: string) => runtime.stats.rejected(code, kind);
   const server = createServer(
     {
+      // The proxy's responses carry its close slots (response-close.ts).
+      ServerResponse: ProxyResponse,
       maxHeaderSize: MAX_HEADER_BYTES,
       keepAliveTimeout: limits.idleTimeoutMs,
       headersTimeout: limits.headerTimeoutMs,

@@ -1,22 +1,22 @@
-// One 'close' listener per client response serves the connection's ledger and the attempt
-// (src/proxy/response-close.ts): each slot's watcher is told once, ledger first, and an emptied
-// slot is not told at all.
+// The traffic listeners' responses tell the connection's ledger and the attempt when they close
+// (src/proxy/response-close.ts): each slot's watcher once, ledger first; an emptied slot is not
+// told; and a ProxyResponse is made as node:http makes any response (its options passed on).
 
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { CloseSlot, ResponseCloseWatcher } from '../../src/proxy/response-close.js';
-import { CLOSE_SLOTS, closeWatcher, watchClose } from '../../src/proxy/response-close.js';
+import type { ResponseCloseWatcher } from '../../src/proxy/response-close.js';
+import { ProxyResponse } from '../../src/proxy/response-close.js';
 
-/** A real response from a real server on 127.0.0.1, handed to `use`, then finished. */
-async function withResponse(use: (res: ServerResponse) => void): Promise<void> {
+/** A real response of a real server on 127.0.0.1, handed to `use`, then finished. */
+async function withResponse(use: (res: ProxyResponse) => void): Promise<void> {
   let closed!: () => void;
   const done = new Promise<void>((r) => {
     closed = r;
   });
-  const server = createServer((_req, res) => {
+  const server = createServer({ ServerResponse: ProxyResponse }, (_req, res) => {
     use(res);
-    res.on('close', closed); // added after the slots' listener: it runs after it
+    res.on('close', closed); // added after the response's own listener: it runs after it
     res.end('ok');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -24,56 +24,81 @@ async function withResponse(use: (res: ServerResponse) => void): Promise<void> {
   const reply = await fetch(`http://127.0.0.1:${port}/`);
   await reply.text();
   await done;
-  await new Promise<void>((r) => server.close(() => r()));
   server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
 }
 
 function recorder(name: string, calls: string[]): ResponseCloseWatcher {
   return { responseClosed: () => calls.push(name) };
 }
 
-describe('watchClose', () => {
-  it.each<[string, [CloseSlot, string | null][], string[]]>([
+type Slot = 'closeLedger' | 'closeAttempt';
+
+describe('ProxyResponse', () => {
+  it.each<[string, [Slot, string | null][], string[]]>([
     [
       'both slots: ledger first',
       [
-        [CLOSE_SLOTS.attempt, 'a'],
-        [CLOSE_SLOTS.ledger, 'l'],
+        ['closeAttempt', 'a'],
+        ['closeLedger', 'l'],
       ],
       ['l', 'a'],
     ],
     [
       'an emptied slot is not told',
       [
-        [CLOSE_SLOTS.ledger, 'l'],
-        [CLOSE_SLOTS.attempt, 'a'],
-        [CLOSE_SLOTS.attempt, null],
+        ['closeLedger', 'l'],
+        ['closeAttempt', 'a'],
+        ['closeAttempt', null],
       ],
       ['l'],
     ],
     [
       'a replaced watcher: only the last',
       [
-        [CLOSE_SLOTS.attempt, 'a1'],
-        [CLOSE_SLOTS.attempt, 'a2'],
+        ['closeAttempt', 'a1'],
+        ['closeAttempt', 'a2'],
       ],
       ['a2'],
     ],
-    ['one slot alone', [[CLOSE_SLOTS.attempt, 'a']], ['a']],
+    ['one slot alone', [['closeAttempt', 'a']], ['a']],
+    ['no slot', [], []],
   ])('%s', async (_name, puts, expected) => {
     const calls: string[] = [];
-    let listeners = -1;
     let after: (ResponseCloseWatcher | null)[] = [];
     await withResponse((res) => {
-      for (const [slot, name] of puts)
-        watchClose(res, slot, name === null ? null : recorder(name, calls));
-      listeners = res.listenerCount('close');
+      for (const [slot, name] of puts) res[slot] = name === null ? null : recorder(name, calls);
       res.once('close', () => {
-        after = [closeWatcher(res, CLOSE_SLOTS.ledger), closeWatcher(res, CLOSE_SLOTS.attempt)];
+        after = [res.closeLedger, res.closeAttempt];
       });
     });
     expect(calls).toEqual(expected);
-    expect(listeners).toBe(1);
     expect(after).toEqual([null, null]); // told once: the slots are emptied as they are told
+  });
+
+  it("is made with node:http's options: a server's rejectNonStandardBodyWrites reaches it", async () => {
+    let refused = 'not asked';
+    let listeners = -1;
+    const server = createServer(
+      { ServerResponse: ProxyResponse, rejectNonStandardBodyWrites: true },
+      (_req, res) => {
+        listeners = res.listenerCount('close');
+        try {
+          res.write('x'); // a body for a HEAD request: refused only if the option reached res
+          refused = 'no';
+        } catch (error) {
+          refused = (error as NodeJS.ErrnoException).code ?? 'unknown';
+        }
+        res.end();
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const reply = await fetch(`http://127.0.0.1:${port}/`, { method: 'HEAD' });
+    expect(reply.status).toBe(200);
+    expect(refused).toBe('ERR_HTTP_BODY_NOT_ALLOWED');
+    expect(listeners).toBe(1); // its own, one per response
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
   });
 });
