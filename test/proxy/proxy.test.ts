@@ -64,6 +64,12 @@ function snapshot(): SnapshotInput {
 /** Resolves when web@1 sees its never-ending answer closed before it finished it. */
 let neverEndsClosed: (finished: boolean) => void = () => {};
 
+/** /big: 16 MiB in 64 KiB chunks, each filled with its own index. */
+const BIG_CHUNKS = 256;
+const bigChunk = (i: number) => Buffer.alloc(64 * 1024, i % 251);
+/** Resolves when web@1's /big writes have had to wait for the proxy (write() returned false). */
+let bigBlocked: () => void = () => {};
+
 /** web@1 sends the second half of /two-halves when this is called. */
 let sendSecondHalf: () => void = () => {};
 
@@ -91,6 +97,22 @@ function webAnswers(req: IncomingMessage, res: ServerResponse): boolean {
     res.write('hello ');
     res.addTrailers({ 'x-checksum': 'abc123' });
     res.end('world');
+    return true;
+  }
+  if (req.url === '/big') {
+    res.writeHead(200, { 'content-length': String(BIG_CHUNKS * 64 * 1024) });
+    let i = 0;
+    const more = () => {
+      while (i < BIG_CHUNKS) {
+        if (!res.write(bigChunk(i++))) {
+          bigBlocked();
+          res.once('drain', more);
+          return;
+        }
+      }
+      res.end();
+    };
+    more();
     return true;
   }
   if (req.url === '/two-halves') {
@@ -465,6 +487,33 @@ describe("the upstream's answer", () => {
       req.end();
     });
     expect(body).toBe('helloworld');
+  });
+
+  it('reaches a client that stops reading, whole and in order, once it reads again', async () => {
+    const upstreamWaited = new Promise<void>((resolve) => {
+      bigBlocked = resolve;
+    });
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: edge(), path: '/big', headers: { host: 'shop.example.com' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.once('data', () => {
+            // The client stops reading until the upstream has had to wait: the proxy's writes to
+            // the client back up, it pauses the upstream, and must resume it on the client's drain.
+            res.pause();
+            void upstreamWaited.then(() => res.resume());
+          });
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(received.length).toBe(BIG_CHUNKS * 64 * 1024);
+    const expected = Buffer.concat(Array.from({ length: BIG_CHUNKS }, (_, i) => bigChunk(i)));
+    expect(received.equals(expected)).toBe(true);
   });
 
   it('is stopped at the upstream when the client leaves in the middle of it', async () => {
