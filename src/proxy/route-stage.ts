@@ -63,6 +63,7 @@ class RuntimeInputs implements ContextInputs {
   }
 }
 
+/** The inputs last made: a process runs one proxy (tests with several just make them again). */
 let lastInputs: RuntimeInputs | null = null;
 
 function contextInputs(rt: ProxyRuntime, compiled: CompiledSnapshot): ContextInputs {
