@@ -148,7 +148,11 @@ async function turnoutRequest(dist: string): Promise<() => ServerResponse> {
   };
 }
 
-/** One request through node-floor's handler (bench/proxy/node-floor.ts), as undici runs it. */
+/**
+ * One request through node-floor's handler, as undici runs it: bench/proxy/node-floor.ts's steps
+ * written out again, because that file runs alone as plain JS in a bench's work directory
+ * (plain-helper.ts compiles it by itself) and cannot share code. Keep the two alike.
+ */
 async function floorRequest(): Promise<() => ServerResponse> {
   const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding']);
   return () => {
