@@ -5,7 +5,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,6 +18,8 @@ import { freePort, runTurnout } from '../support/turnout-up.js';
 import { waitFor } from '../support/wait.js';
 
 const SERVICE = 'examples/services/service.mjs';
+/** The same service behind a gate (web 2.0.1 in the deploy test). */
+const GATED_SERVICE = 'test/support/gated-service.mjs';
 
 interface Event {
   seq: number;
@@ -134,7 +136,7 @@ function serviceProcesses(proxyUrl: string): { pid: number; id: string | undefin
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (!cmdline.includes(SERVICE)) continue;
+      if (!cmdline.includes(SERVICE) && !cmdline.includes(GATED_SERVICE)) continue;
       const env = new Map(
         readFileSync(`/proc/${name}/environ`, 'utf8')
           .split('\0')
@@ -420,12 +422,23 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
   }, 300_000); // a hang bound: two starts of turnout up and a canary, on a busy machine
 
   it('a deploy resumes after kill -9 between an instance start and its readiness, starting nothing twice', async () => {
-    // Given ticket 3 (web, catalog 2.0.0) deploying
+    // Given ticket 3 (web 2.0.1, catalog 2.0.0) deploying, where web 2.0.1 is the example service
+    // behind a gate: it listens (and can be ready) only once the test opens the gate
     let run = up as UpRun;
+    const gate = join(data, 'web-2.0.1.gate');
+    await call('POST', '/v1/modules/web/versions', {
+      version: '2.0.1',
+      run: {
+        process: {
+          args: [GATED_SERVICE],
+          env: { SERVICE_VERSION: '2.0.1', GATE_FILE: gate },
+        },
+      },
+    });
     await call('POST', '/v1/tickets', {
       product: 'shop',
       items: [
-        { module: 'web', version: '2.0.0' },
+        { module: 'web', version: '2.0.1' },
         { module: 'catalog', version: '2.0.0' },
       ],
     });
@@ -448,29 +461,31 @@ describe('durability: turnout up killed with SIGKILL mid-rollout', () => {
     expect(load.okBetween(killedAt, Date.now())).toBeGreaterThan(10);
 
     // When it starts again, and is killed once more when web's start is recorded, before web is
-    // ready (the health checker's first probe comes up to an interval, 5 s, later)
+    // ready (its gate is closed: it cannot be; the health checker probes a new instance at once,
+    // so without the gate a fast start could be ready before the kill lands)
     run = await startUp();
     expect(run.summary.proxy).toMatchObject({ pid: proxyPid, adopted: true });
     await waitFor(
-      "web 2.0.0's start",
+      "web 2.0.1's start",
       async () =>
-        (await events(3)).some((e) => e.type === 'instance.start' && e.data.id === 'web-2.0.0-0'),
+        (await events(3)).some((e) => e.type === 'instance.start' && e.data.id === 'web-2.0.1-0'),
       { timeoutMs: 60_000, everyMs: 10 },
     );
     killedAt = await kill9(run);
-    expect(stateAtKill('web-2.0.0-0')).toBe('starting');
+    expect(stateAtKill('web-2.0.1-0')).toBe('starting');
     await waitFor(
       '10 answers at the edge with turnout up down',
       () => load.okBetween(killedAt, Number.POSITIVE_INFINITY) > 10,
     );
     expect(load.okBetween(killedAt, Date.now())).toBeGreaterThan(10);
 
-    // When it starts again
+    // When it starts again, with web's gate open
+    writeFileSync(gate, '');
     run = await startUp();
     expect(run.summary.proxy).toMatchObject({ pid: proxyPid, adopted: true });
     // Then the deploy finishes, with each instance started once
     await waitFor('ticket 3 deployed', async () => (await ticket(3)).state === 'deployed', 60_000);
-    expectDeployedOnce(await events(3), ['catalog-2.0.0-0', 'web-2.0.0-0']);
+    expectDeployedOnce(await events(3), ['catalog-2.0.0-0', 'web-2.0.1-0']);
     await expectOneProcessPerInstance();
     await load.stop();
     expect(load.failures()).toEqual([]);
