@@ -8,16 +8,17 @@
 // same forwarder on a net.Server + Node's llhttp, no node:http server: what a raw-socket server
 // path could win at most) — is started once and measured in
 // interleaved rounds (A B C …, then … C B A), so background load that comes and goes hits every
-// target alike; each figure is the better round's. Per target:
-//   - maximum rate: wrk, keep-alive, `-t1 -c50`, 2 s warm-up, then 2 rounds of 5 s;
+// target alike; each figure is the best round's. Per target:
+//   - maximum rate: wrk, keep-alive, `-t1 -c50`, 2 s warm-up, then 6 rounds of 5 s;
 //   - latency at a fixed 2,000 req/s: bench/proxy/fixed-rate.ts (Debian has no wrk2 and its wrk
 //     has no -R), which times every request from its scheduled send time (no coordinated
-//     omission); 2 rounds of 2 s warm-up + 4 s measured; "added" = proxy minus direct;
+//     omission); 6 rounds of 2 s warm-up + 4 s measured; "added" = proxy minus direct;
 //   - CPU time per request of the proxy's processes during the max-rate rounds: unlike req/s, it
 //     barely moves when something else on the machine takes CPU, so the per-core ratio
 //     (nginx µs/req ÷ Turnout µs/req) is printed beside the raw req/s ratio;
-//   - resident memory (VmRSS of the proxy's processes): fresh, idle after the load, and with
-//     1,000 open idle keep-alive client connections that each sent one request.
+//   - resident memory (VmRSS of the proxy's processes): fresh, then, after the load rounds, idle
+//     and with 1,000 open idle keep-alive client connections that each sent one request, in as
+//     many interleaved rounds as the rest (the lowest round's).
 //
 // Layout on 2 cores: the proxy under test on CPU 0 (the proxies not under test sit idle there
 // too); the upstream, the load generator and this driver on CPU 1 (taskset). The same layout and
@@ -34,7 +35,8 @@
 // --targets turnout,node-floor (measure only these beside direct: a quicker before/after check),
 // --baseline DIR (also measure `turnout-base`: DIR/bin/turnout.js, another checkout with a built
 // dist/, in the same interleaved rounds — a before/after that the machine's load cannot skew),
-// --rounds N (interleaved rounds per measure, default 2: more on a loaded machine).
+// --rounds N (interleaved rounds per measure; default 6, 3 with --quick: with 2, one disturbed
+// round could decide a verdict — docs/proxy-performance.md, "Sixth pass").
 // `turnout-semi8` in --targets adds Turnout started with `node --max-semi-space-size=8`.
 // Missing nginx/haproxy/wrk skip their rows (install: apt-get install nginx haproxy wrk).
 
@@ -78,7 +80,7 @@ const { values: flags } = parseArgs({
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Interleaved rounds per measure (--rounds N): more of them on a loaded machine. */
-const ROUNDS = Number(flags.rounds ?? 2);
+const ROUNDS = Number(flags.rounds ?? (flags.quick ? 3 : 6));
 if (!Number.isInteger(ROUNDS) || ROUNDS < 2 || ROUNDS > 50)
   throw new Error(`--rounds: expected a whole number from 2 to 50, got '${flags.rounds}'`);
 const MAX_SECONDS = flags.quick ? 3 : 5;
@@ -324,6 +326,26 @@ function rssKb(pids: readonly number[]): number {
   return kb;
 }
 
+/**
+ * TCP connections whose local end is `port` on 127.0.0.1, still open on the server's side
+ * (ESTABLISHED or CLOSE_WAIT in /proc/net/tcp): what a proxy has not closed yet.
+ */
+function openConnections(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let n = 0;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, address, , state] = line.trim().split(/\s+/);
+    if (address === local && (state === '01' || state === '08')) n++;
+  }
+  return n;
+}
+
+/** Polls `done` until it holds or `timeoutMs` passes (then the run goes on; nothing fails). */
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!done() && performance.now() < until) await sleep(20);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Network helpers.
 
@@ -546,11 +568,17 @@ interface Target {
   rssStartKb?: number;
   rssAfterKb?: number;
   rssConnsKb?: number;
-  rssHwmKb?: number;
   openConns?: number;
+  /** Each memory round (after the load rounds), in run order. */
+  readonly memory: MemoryRound[];
   failed?: string;
   readonly max: MaxRun[];
   readonly fixed: FixedRun[];
+}
+
+interface MemoryRound {
+  readonly afterKb: number;
+  readonly connsKb: number;
 }
 
 interface MaxRun {
@@ -774,19 +802,32 @@ async function fixedRound(t: Target, upstream: Child): Promise<FixedRun> {
   };
 }
 
-/** VmRSS fresh/after load, then with IDLE_CONNECTIONS idle keep-alive connections open. */
+/**
+ * One memory round, after the load rounds: VmRSS idle, then with IDLE_CONNECTIONS idle keep-alive
+ * connections open, which are then closed. The target keeps its lowest round, as every other
+ * figure here: a Node proxy's RSS at one instant depends on whether V8 has
+ * just run a full GC (garbage promoted by the load rounds stays in the old generation until one
+ * does, and a young generation grown under load is given back only then), which moved a single
+ * reading by ±10 MB between runs of the same code, where the live bytes per connection differ by
+ * nothing (docs/proxy-performance.md, "Sixth pass").
+ */
 async function memory(t: Target): Promise<void> {
   if (t.child === null) return;
-  const pids = tree(t.child.pid);
-  t.rssAfterKb = rssKb(pids);
+  const afterKb = rssKb(tree(t.child.pid));
   const idle = await openIdle(t.port, IDLE_CONNECTIONS);
   await sleep(500);
-  t.rssConnsKb = rssKb(tree(t.child.pid));
-  t.openConns = idle.open();
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${t.child.pid}/status`, 'utf8'));
-  t.rssHwmKb = Number(hwm?.[1] ?? Number.NaN);
+  const connsKb = rssKb(tree(t.child.pid));
+  const open = idle.open();
+  t.memory.push({ afterKb, connsKb });
+  t.rssAfterKb = Math.min(t.rssAfterKb ?? afterKb, afterKb);
+  if (t.rssConnsKb === undefined || connsKb < t.rssConnsKb) {
+    t.rssConnsKb = connsKb;
+    t.openConns = open;
+  }
   for (const s of idle.sockets) s.destroy();
-  await sleep(200);
+  // The connections must be gone before the next round: a proxy still closing them would pay
+  // for that in its next round, and an open one would count against its connection limit.
+  await waitFor(() => openConnections(t.port) === 0, 10_000);
 }
 
 /** Runs `step` for every live target, in the given order, recording a failure instead of throwing. */
@@ -880,7 +921,7 @@ function report(list: Target[]): void {
       continue;
     }
     const m = bestMax(t);
-    const other = t.max.find((r) => r !== m);
+    const other = [...t.max].sort((a, b) => b.wrk.rps - a.wrk.rps)[1];
     const errs =
       t.max.reduce((n, r) => n + r.wrk.bad, 0) +
       t.fixed.reduce((n, r) => n + r.result.errors + r.result.non2xx + r.result.outstanding, 0);
@@ -917,10 +958,10 @@ function report(list: Target[]): void {
   process.stdout.write(
     [
       '',
-      `max req/s: wrk -t1 -c${WRK_CONNECTIONS}, keep-alive, the better of ${ROUNDS} interleaved ${MAX_SECONDS} s rounds (the other in brackets); wrk p50/p99 in ms, from that round. * = CPU ${CPU_LOAD} (load + upstream) saturated before the proxy did: a lower bound, compare CPU µs/req instead.`,
+      `max req/s: wrk -t1 -c${WRK_CONNECTIONS}, keep-alive, the best of ${ROUNDS} interleaved ${MAX_SECONDS} s rounds (the next best in brackets); wrk p50/p99 in ms, from that round. * = CPU ${CPU_LOAD} (load + upstream) saturated before the proxy did: a lower bound, compare CPU µs/req instead.`,
       `CPU%: the proxy's processes (the upstream's, for direct) in that round; CPU µs/req: their CPU time per request, user-space part in brackets (lowest round); cpu0%/cpu1%: each core's busy time (proxy on CPU ${CPU_PROXY}, upstream + load on CPU ${CPU_LOAD}); other%: CPU used by processes not the bench's, in % of one core.`,
-      `2k p50/p99/p99.9 (ms): latency at a fixed ${FIXED_RATE} req/s from each request's scheduled send time, the lower of ${ROUNDS} rounds of ${FIXED_SECONDS} s; +p50/+p99: minus direct's; CPU%: the proxy's CPU at that rate (lower round); other%: the busier round's.`,
-      `RSS (MB): VmRSS of the proxy's processes: fresh (before any traffic), idle after the load rounds, and with ${IDLE_CONNECTIONS} idle keep-alive client connections open.`,
+      `2k p50/p99/p99.9 (ms): latency at a fixed ${FIXED_RATE} req/s from each request's scheduled send time, the lowest of ${ROUNDS} rounds of ${FIXED_SECONDS} s; +p50/+p99: minus direct's; CPU%: the proxy's CPU at that rate (lower round); other%: the busier round's.`,
+      `RSS (MB): VmRSS of the proxy's processes: fresh (before any traffic), idle after the load rounds, and with ${IDLE_CONNECTIONS} idle keep-alive client connections open (each the lowest of ${ROUNDS} interleaved rounds, run after the load rounds).`,
       '',
     ].join('\n'),
   );
@@ -1123,8 +1164,8 @@ function floorGoals(
 }
 
 /**
- * The rounds behind the verdicts, in run order (printed, no goal): each round's CPU per request
- * and 2k p99 for both, and the median of the per-round ratio and difference — rounds i of both
+ * The rounds behind the verdicts, in run order (printed, no goal): each round's CPU per request,
+ * 2k p99 and RSS with the idle connections for both, and the median of the per-round ratio and difference — rounds i of both
  * ran next to each other, so a pair saw about the same machine; the spread shows how far one
  * round's figure can be trusted.
  */
@@ -1143,10 +1184,14 @@ function perRound(turnout: Target, floor: Target): string[] {
   const p99 = (t: Target) => t.fixed.slice(0, m).map((r) => r.result.latencyMs.p99);
   const ratios = cpu(turnout).map((v, i) => v / cpu(floor)[i]!);
   const diffs = p99(turnout).map((v, i) => v - p99(floor)[i]!);
+  const k = Math.min(turnout.memory.length, floor.memory.length);
+  const rss = (t: Target) => t.memory.slice(0, k).map((r) => r.connsKb / 1024);
+  const rssDiffs = rss(turnout).map((v, i) => v - rss(floor)[i]!);
   const list = (xs: number[], digits: number) => xs.map((x) => f(x, digits)).join(' / ');
   return [
     `  per round: CPU µs/req Turnout ${list(cpu(turnout), 1)}, node-floor ${list(cpu(floor), 1)}; median of the paired ratios ${f(median(ratios))}×`,
     `             2k p99 ms Turnout ${list(p99(turnout), 3)}, node-floor ${list(p99(floor), 3)}; median of the paired differences ${f(median(diffs), 3)} ms`,
+    `             RSS with ${IDLE_CONNECTIONS} conns MB Turnout ${list(rss(turnout), 1)}, node-floor ${list(rss(floor), 1)}; median of the paired differences ${f(median(rssDiffs), 1)} MB`,
   ];
 }
 
@@ -1174,7 +1219,14 @@ async function nodeUpstreamCheck(): Promise<{ rps: number; usPerReq: number } | 
   try {
     const port = Number(up.address.split(':')[1]);
     await wrk(port, 1);
-    const t: Target = { name: 'node-upstream', port, child: null, max: [], fixed: [] };
+    const t: Target = {
+      name: 'node-upstream',
+      port,
+      child: null,
+      max: [],
+      fixed: [],
+      memory: [],
+    };
     const r = await maxRound(t, up.child, 3);
     return { rps: r.wrk.rps, usPerReq: r.cpuUsPerReq };
   } finally {
@@ -1288,6 +1340,7 @@ async function main(): Promise<void> {
     child: null,
     max: [],
     fixed: [],
+    memory: [],
     ...(missing === undefined ? {} : { missing }),
   });
   const list: Target[] = [
@@ -1322,7 +1375,14 @@ async function main(): Promise<void> {
       t.fixed.push(await fixedRound(t, upstream.child));
     });
   }
-  await eachTarget(list, `memory (${IDLE_CONNECTIONS} idle connections)`, memory);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? list : [...list].reverse();
+    await eachTarget(
+      order,
+      `RSS with ${IDLE_CONNECTIONS} idle connections, round ${round + 1}`,
+      memory,
+    );
+  }
   for (const t of list) if (t.child !== null) await stop(t.child);
 
   const direct = list[0]!;
