@@ -805,11 +805,11 @@ async function fixedRound(t: Target, upstream: Child): Promise<FixedRun> {
 /**
  * One memory round, after the load rounds: VmRSS idle, then with IDLE_CONNECTIONS idle keep-alive
  * connections open, which are then closed. The target keeps its lowest round, as every other
- * figure here: a Node proxy's RSS at one instant depends on whether V8 has
- * just run a full GC (garbage promoted by the load rounds stays in the old generation until one
- * does, and a young generation grown under load is given back only then), which moved a single
- * reading by ±10 MB between runs of the same code, where the live bytes per connection differ by
- * nothing (docs/proxy-performance.md, "Sixth pass").
+ * figure here. A Node proxy's RSS at one instant depends on where V8 is in its collection cycle
+ * (the load's promoted garbage stays in the old generation until a full GC), and each round
+ * leaves its connections' garbage behind too, so the rounds mostly climb and the lowest is nearly
+ * always the first: the rounds show how far one reading can be from the next (printed under the
+ * node-floor verdicts); they do not average that away (docs/proxy-performance.md, "Sixth pass").
  */
 async function memory(t: Target): Promise<void> {
   if (t.child === null) return;
@@ -1165,9 +1165,9 @@ function floorGoals(
 
 /**
  * The rounds behind the verdicts, in run order (printed, no goal): each round's CPU per request,
- * 2k p99 and RSS with the idle connections for both, and the median of the per-round ratio and difference — rounds i of both
- * ran next to each other, so a pair saw about the same machine; the spread shows how far one
- * round's figure can be trusted.
+ * 2k p99 and RSS with the idle connections for both, and the median of the per-round ratio and
+ * difference — rounds i of both ran next to each other, so a pair saw about the same machine; the
+ * spread shows how far one round's figure can be trusted.
  */
 function perRound(turnout: Target, floor: Target): string[] {
   const n = Math.min(turnout.max.length, floor.max.length);
