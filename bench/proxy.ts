@@ -566,9 +566,6 @@ interface Target {
   /** The proxy's process (null for direct). */
   child: Child | null;
   rssStartKb?: number;
-  rssAfterKb?: number;
-  rssConnsKb?: number;
-  openConns?: number;
   /** Each memory round (after the load rounds), in run order. */
   readonly memory: MemoryRound[];
   failed?: string;
@@ -579,6 +576,18 @@ interface Target {
 interface MemoryRound {
   readonly afterKb: number;
   readonly connsKb: number;
+  /** Of the IDLE_CONNECTIONS, how many were still open when connsKb was read. */
+  readonly open: number;
+}
+
+/** The target's lowest memory round by RSS with the connections (undefined before any). */
+function lowestMemory(t: Target): MemoryRound | undefined {
+  return [...t.memory].sort((a, b) => a.connsKb - b.connsKb)[0];
+}
+
+/** The target's lowest RSS idle after the load (undefined before any memory round). */
+function lowestAfterKb(t: Target): number | undefined {
+  return t.memory.length === 0 ? undefined : Math.min(...t.memory.map((r) => r.afterKb));
 }
 
 interface MaxRun {
@@ -817,13 +826,7 @@ async function memory(t: Target): Promise<void> {
   const idle = await openIdle(t.port, IDLE_CONNECTIONS);
   await sleep(500);
   const connsKb = rssKb(tree(t.child.pid));
-  const open = idle.open();
-  t.memory.push({ afterKb, connsKb });
-  t.rssAfterKb = Math.min(t.rssAfterKb ?? afterKb, afterKb);
-  if (t.rssConnsKb === undefined || connsKb < t.rssConnsKb) {
-    t.rssConnsKb = connsKb;
-    t.openConns = open;
-  }
+  t.memory.push({ afterKb, connsKb, open: idle.open() });
   for (const s of idle.sockets) s.destroy();
   // The connections must be gone before the next round: a proxy still closing them would pay
   // for that in its next round, and an open one would count against its connection limit.
@@ -949,8 +952,10 @@ function report(list: Target[]): void {
       f(t.fixed.length === 0 ? Number.NaN : Math.min(...t.fixed.map((r) => r.cpuPct)), 0),
       f(fixedOther, 0),
       t.child === null ? '' : mb(t.rssStartKb),
-      t.child === null ? '' : mb(t.rssAfterKb),
-      t.child === null ? '' : `${mb(t.rssConnsKb)} (${t.openConns ?? 0} open)`,
+      t.child === null ? '' : mb(lowestAfterKb(t)),
+      t.child === null
+        ? ''
+        : `${mb(lowestMemory(t)?.connsKb)} (${lowestMemory(t)?.open ?? 0} open)`,
       `${errs}${socketErrs ? ` (wrk: ${socketErrs})` : ''}`,
     ]);
   }
@@ -997,7 +1002,8 @@ function report(list: Target[]): void {
   const coreVsFloor = ratio(usPerReq(by('node-floor')), usPerReq(turnout));
   const a50 = turnout === undefined ? Number.NaN : added(turnout, 'p50');
   const a99 = turnout === undefined ? Number.NaN : added(turnout, 'p99');
-  const rss = turnout?.rssConnsKb === undefined ? Number.NaN : turnout.rssConnsKb / 1024;
+  const rss =
+    turnout === undefined ? Number.NaN : (lowestMemory(turnout)?.connsKb ?? Number.NaN) / 1024;
   const verdict = (v: number, pass: boolean) => (Number.isNaN(v) ? 'n/a' : pass ? 'MET' : 'MISSED');
   const goal = (label: string, value: string, target: string, v: number, pass: boolean) =>
     `  ${label.padEnd(42)} ${value.padStart(10)}   goal ${target.padEnd(9)} ${verdict(v, pass)}`;
@@ -1111,7 +1117,7 @@ function baselineLine(turnout?: Target, base?: Target, floor?: Target): string {
       ? Number.NaN
       : Math.min(...t.max.map((r) => r.cpuUsPerReq));
   return [
-    `This checkout against --baseline (${flags.baseline}), CPU µs/req: ${f(us(turnout), 1)} / ${f(us(base), 1)} = ${f(us(turnout) / us(base))}×; ÷ node-floor: ${f(us(turnout) / us(floor))}× / ${f(us(base) / us(floor))}×; RSS with ${IDLE_CONNECTIONS} conns ${mb(turnout.rssConnsKb)} / ${mb(base.rssConnsKb)} MB`,
+    `This checkout against --baseline (${flags.baseline}), CPU µs/req: ${f(us(turnout), 1)} / ${f(us(base), 1)} = ${f(us(turnout) / us(base))}×; ÷ node-floor: ${f(us(turnout) / us(floor))}× / ${f(us(base) / us(floor))}×; RSS with ${IDLE_CONNECTIONS} conns ${mb(lowestMemory(turnout)?.connsKb)} / ${mb(lowestMemory(base)?.connsKb)} MB`,
     '',
   ].join('\n');
 }
@@ -1130,7 +1136,7 @@ function floorGoals(
   const cpu = us(turnout) / us(floor);
   const p99 = [addedP99(turnout), addedP99(floor)] as const;
   const p999 = [addedP999(turnout), addedP999(floor)] as const;
-  const rss = [(turnout.rssConnsKb ?? Number.NaN) / 1024, (floor.rssConnsKb ?? Number.NaN) / 1024];
+  const rss = [turnout, floor].map((t) => (lowestMemory(t)?.connsKb ?? Number.NaN) / 1024);
   const verdict = (v: number, pass: boolean) => (Number.isNaN(v) ? 'n/a' : pass ? 'MET' : 'MISSED');
   const line = (label: string, value: string, goal: string, v: number, pass: boolean) =>
     `  ${label.padEnd(44)} ${value.padStart(22)}   goal ${goal.padEnd(22)} ${verdict(v, pass)}`;
