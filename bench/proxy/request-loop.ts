@@ -1,7 +1,7 @@
 // `npx tsx bench/proxy/request-loop.ts`: Turnout's own work per request without the network —
 // the request path (`trackExchange` + `handleRequest`, from dist/) in a loop, with an upstream
-// pool that answers at once, against node-floor's handler (bench/proxy/node-floor.ts, the same
-// steps written out) in the same loop. Real IncomingMessage and ServerResponse objects, no
+// pool that answers at once, against node-floor's own handler (`floorHandler` from
+// bench/proxy/node-floor.ts) in the same loop. Real IncomingMessage and ServerResponse objects, no
 // sockets: what differs between the rows is the proxy's own code. Hot and cached, so it reads
 // lower than the same code under load (docs/proxy-performance.md, "Fifth pass"); use it to
 // compare two versions of the code, not as the cost of a request.
@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Dispatcher } from 'undici';
+import { floorHandler } from './node-floor.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -148,40 +149,13 @@ async function turnoutRequest(dist: string): Promise<() => ServerResponse> {
   };
 }
 
-/**
- * One request through node-floor's handler, as undici runs it: bench/proxy/node-floor.ts's steps
- * written out again, because that file runs alone as plain JS in a bench's work directory
- * (plain-helper.ts compiles it by itself) and cannot share code. Keep the two alike.
- */
+/** One request through node-floor's own handler (bench/proxy/node-floor.ts), as undici runs it. */
 async function floorRequest(): Promise<() => ServerResponse> {
-  const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding']);
+  const handle = floorHandler(answeringPool);
   return () => {
     const req = benchRequest();
     const res = new ServerResponse(req);
-    const url = req.url ?? '/';
-    const path = url.startsWith('/') ? url : url.slice(url.indexOf('/', 7)) || '/';
-    const headers: string[] = [];
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2)
-      if (!HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart() {},
-      onResponseStart(_c, status, h) {
-        const out: Record<string, string | string[] | undefined> = {};
-        for (const name in h) if (!HOP.has(name)) out[name] = h[name];
-        res.writeHead(status, out);
-      },
-      onResponseData(_c, chunk) {
-        res.write(chunk);
-      },
-      onResponseEnd() {
-        res.end();
-      },
-      onResponseError() {
-        res.end();
-      },
-    };
-    answeringPool.dispatch({ method: req.method ?? 'GET', path, headers }, handler);
+    handle(req, res);
     res.emit('close');
     return res;
   };
