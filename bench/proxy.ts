@@ -933,6 +933,7 @@ function report(list: Target[]): void {
       t.fixed.length === 0 ? Number.NaN : Math.max(...t.fixed.map((r) => r.otherPct));
     // The load core saturated while the proxy's did not: the figure is the load side's limit.
     const loadBound = m !== undefined && m.core1Pct >= 95 && m.cpuPct < 90;
+    const lowest = lowestMemory(t);
     body.push([
       t.name,
       `${k(m?.wrk.rps)}${loadBound ? '*' : ''}`,
@@ -953,9 +954,7 @@ function report(list: Target[]): void {
       f(fixedOther, 0),
       t.child === null ? '' : mb(t.rssStartKb),
       t.child === null ? '' : mb(lowestAfterKb(t)),
-      t.child === null
-        ? ''
-        : `${mb(lowestMemory(t)?.connsKb)} (${lowestMemory(t)?.open ?? 0} open)`,
+      t.child === null ? '' : `${mb(lowest?.connsKb)} (${lowest?.open ?? 0} open)`,
       `${errs}${socketErrs ? ` (wrk: ${socketErrs})` : ''}`,
     ]);
   }
