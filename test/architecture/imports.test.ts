@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importsOf, sourceFiles } from './source-imports.js';
 
 // Layers of src/, lowest first: a file may import its own layer or a lower one, never a higher
 // one, so no two folders import each other and each layer can be read (and tested) knowing only
@@ -34,29 +35,9 @@ const LAYERS = [
 
 const SRC = resolve(__dirname, '../../src');
 
-// Static `import … from '…'`, `export … from '…'` (across lines), bare `import '…'` and dynamic
-// `import('…')`; type-only imports count too, since they still bind one layer to another.
-const SPECIFIERS = [
-  /\b(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
-];
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return /\.tsx?$/.test(name) ? [path] : [];
-  });
-}
-
 function layerOf(file: string): string {
   const parts = relative(SRC, file).split(sep);
   return parts.length === 1 ? '(root)' : (parts[0] ?? '(root)');
-}
-
-function importsOf(text: string): string[] {
-  return SPECIFIERS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1] ?? ''));
 }
 
 interface Edge {

@@ -2,42 +2,32 @@
 // group that runs alone (test/support/test-groups.ts): otherwise it may change the machine's
 // network interfaces while a browser test loads a page, which Chromium aborts.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHANGES_INTERFACES } from '../support/test-groups.js';
+import { importsOf, sourceFiles } from './source-imports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TEST = join(ROOT, 'test');
 const NETNS = join(TEST, 'support/netns.ts');
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? filesUnder(join(dir, e.name))
-      : e.name.endsWith('.ts')
-        ? [join(dir, e.name)]
-        : [],
-  );
-}
-
-/** The .ts files a file imports by a relative path (`./x.js` is x.ts); text that only looks
- * like an import (a fixture in a string) names no file and is skipped. */
-function relativeImports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const out: string[] = [];
-  for (const m of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
-    const path = resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'));
-    if (existsSync(path)) out.push(path);
-  }
-  return out;
+/**
+ * The .ts files under test/ a file imports by a relative path (`./x.js` is x.ts); a specifier that
+ * names no file (a fixture in a string) is skipped.
+ */
+function testImports(file: string): string[] {
+  return importsOf(readFileSync(file, 'utf8'))
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => resolve(dirname(file), specifier.replace(/\.js$/, '.ts')))
+    .filter((path) => path.startsWith(TEST) && existsSync(path));
 }
 
 function reaches(file: string, target: string, seen = new Set<string>()): boolean {
   if (file === target) return true;
   if (seen.has(file)) return false;
   seen.add(file);
-  return relativeImports(file).some((f) => f.startsWith(TEST) && reaches(f, target, seen));
+  return testImports(file).some((f) => reaches(f, target, seen));
 }
 
 /** A glob of the config (only `*`, within one path segment) as a regular expression. */
@@ -49,7 +39,7 @@ function globRegExp(glob: string): RegExp {
 const inGroup = (path: string) => CHANGES_INTERFACES.some((g) => globRegExp(g).test(path));
 
 describe('test groups', () => {
-  const testFiles = filesUnder(TEST).filter((f) => f.endsWith('.test.ts'));
+  const testFiles = sourceFiles(TEST).filter((f) => f.endsWith('.test.ts'));
   const changing = testFiles.filter((f) => reaches(f, NETNS)).map((f) => relative(ROOT, f));
 
   it('finds the fleet tests that create network namespaces (the check reads imports)', () => {
