@@ -19,6 +19,9 @@
 //   - resident memory (VmRSS of the proxy's processes): fresh, then, after the load rounds, idle
 //     and with 1,000 open idle keep-alive client connections that each sent one request, in as
 //     many interleaved rounds as the rest (the lowest round's).
+// Issue 15's goals against node-floor are judged on the median of the paired rounds (Turnout's
+// round i against node-floor's round i, run back to back: node-floor follows Turnout in the
+// order), bench/proxy/paired.ts; the lowest rounds are printed beside them without a verdict.
 //
 // Layout on 2 cores: the proxy under test on CPU 0 (the proxies not under test sit idle there
 // too); the upstream, the load generator and this driver on CPU 1 (taskset). The same layout and
@@ -63,6 +66,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CpuProfile } from './proxy/cpuprofile-top.js';
 import { compare, summarise } from './proxy/cpuprofile-top.js';
+import type { RoundFigures } from './proxy/paired.js';
+import { median, pairedVerdict } from './proxy/paired.js';
 import { plainHelper } from './proxy/plain-helper.js';
 import { turnoutProxyArgs } from './proxy/turnout-args.js';
 
@@ -879,14 +884,20 @@ function bestMax(t: Target): MaxRun | undefined {
   return [...t.max].sort((a, b) => b.wrk.rps - a.wrk.rps)[0];
 }
 
+/**
+ * A round whose requests mostly failed or never finished has no latency to speak of (its
+ * percentiles would read 0 and pass every goal): only rounds with ≤ 1 % of them count.
+ */
+function cleanRound(r: FixedRun): boolean {
+  return (
+    r.result.completed > 0 &&
+    r.result.errors + r.result.non2xx + r.result.outstanding <= 0.01 * r.result.due
+  );
+}
+
 /** The lower of the rounds, metric by metric. */
 function bestLatency(t: Target, q: 'p50' | 'p99' | 'p999'): number {
-  // A round whose requests mostly failed or never finished has no latency to speak of (its
-  // percentiles would read 0 and pass every goal): only rounds with ≤ 1 % of them count.
-  const clean = (r: FixedRun) =>
-    r.result.completed > 0 &&
-    r.result.errors + r.result.non2xx + r.result.outstanding <= 0.01 * r.result.due;
-  const xs = t.fixed.filter(clean).map((r) => r.result.latencyMs[q]);
+  const xs = t.fixed.filter(cleanRound).map((r) => r.result.latencyMs[q]);
   return xs.length === 0 ? Number.NaN : Math.min(...xs);
 }
 
@@ -1100,10 +1111,9 @@ function rawFloorLine(floor?: Target, raw?: Target): string {
   const ratios = floor.max
     .map((r, i) => r.cpuUsPerReq / (raw.max[i]?.cpuUsPerReq ?? Number.NaN))
     .sort((a, b) => a - b);
-  const median = ratios[Math.floor(ratios.length / 2)] ?? Number.NaN;
   return [
     `raw-floor against node-floor, CPU µs/req (lower round): ${f(us(raw), 1)} / ${f(us(floor), 1)}; node-floor ÷ raw-floor = ${f(us(floor) / us(raw))}× (rounds: raw ${each(raw)}, node ${each(floor)}); the bar for a raw server path is ≥ 1.3×`,
-    `  per round, node-floor ÷ raw-floor: ${ratios.map((r) => `${f(r)}×`).join(' ')}; median ${f(median)}×`,
+    `  per round, node-floor ÷ raw-floor: ${ratios.map((r) => `${f(r)}×`).join(' ')}; median ${f(median(ratios))}×`,
     '',
   ].join('\n');
 }
@@ -1121,7 +1131,21 @@ function baselineLine(turnout?: Target, base?: Target, floor?: Target): string {
   ].join('\n');
 }
 
-/** Turnout against node-floor, the bare Node proxy measured in the same run (issue 15's goals). */
+/** A target's figures round by round, as the paired verdict reads them (bench/proxy/paired.ts). */
+function roundFigures(t: Target): RoundFigures {
+  const measured = (x: number) => (Number.isFinite(x) && x > 0 ? x : Number.NaN);
+  return {
+    cpuUsPerReq: t.max.map((r) => measured(r.cpuUsPerReq)),
+    p99Ms: t.fixed.map((r) => (cleanRound(r) ? r.result.latencyMs.p99 : Number.NaN)),
+    rssMb: t.memory.map((r) => (r.open === IDLE_CONNECTIONS ? r.connsKb / 1024 : Number.NaN)),
+  };
+}
+
+/**
+ * Turnout against node-floor, the bare Node proxy measured in the same run (issue 15's goals):
+ * each verdict on the median of the paired rounds (bench/proxy/paired.ts says why); each target's
+ * lowest round, the verdict of earlier passes, printed under it without one.
+ */
 function floorGoals(
   turnout: Target | undefined,
   floor: Target | undefined,
@@ -1130,73 +1154,50 @@ function floorGoals(
   who = 'Turnout',
 ): string {
   if (turnout === undefined || floor === undefined) return '';
+  const v = pairedVerdict(roundFigures(turnout), roundFigures(floor), FLOOR_GOALS);
   const us = (t: Target) =>
     t.max.length === 0 ? Number.NaN : Math.min(...t.max.map((r) => r.cpuUsPerReq));
-  const cpu = us(turnout) / us(floor);
   const p99 = [addedP99(turnout), addedP99(floor)] as const;
   const p999 = [addedP999(turnout), addedP999(floor)] as const;
   const rss = [turnout, floor].map((t) => (lowestMemory(t)?.connsKb ?? Number.NaN) / 1024);
-  const verdict = (v: number, pass: boolean) => (Number.isNaN(v) ? 'n/a' : pass ? 'MET' : 'MISSED');
-  const line = (label: string, value: string, goal: string, v: number, pass: boolean) =>
-    `  ${label.padEnd(44)} ${value.padStart(22)}   goal ${goal.padEnd(22)} ${verdict(v, pass)}`;
+  const line = (label: string, value: string, goal: string, verdict: string) =>
+    `  ${label.padEnd(50)} ${value.padStart(12)}   goal ${goal.padEnd(9)} ${verdict}`;
+  const pairs = (xs: readonly number[], digits: number) => xs.map((x) => f(x, digits)).join(' ');
   return [
-    `${who} against node-floor (same run):`,
+    `${who} against node-floor (same run; median of the ${v.cpu.pairs.length} paired rounds, round i of each back to back):`,
     line(
       'CPU per request, Turnout ÷ node-floor',
-      `${f(us(turnout), 1)} / ${f(us(floor), 1)} µs = ${f(cpu)}×`,
+      `${f(v.cpu.median)}×`,
       `≤ ${FLOOR_GOALS.cpuRatio}×`,
-      cpu,
-      cpu <= FLOOR_GOALS.cpuRatio,
+      v.cpu.verdict,
     ),
     line(
-      `added p99 at ${FIXED_RATE} req/s, Turnout / floor`,
-      `${f(p99[0], 3)} / ${f(p99[1], 3)} ms`,
-      `≤ floor + ${FLOOR_GOALS.addedP99Ms} ms`,
-      p99[0] - p99[1],
-      p99[0] <= p99[1] + FLOOR_GOALS.addedP99Ms,
+      `added p99 at ${FIXED_RATE} req/s, Turnout − node-floor`,
+      `${f(v.p99.median, 3)} ms`,
+      `≤ ${FLOOR_GOALS.addedP99Ms} ms`,
+      v.p99.verdict,
     ),
-    `  ${`added p99.9 at ${FIXED_RATE} req/s, Turnout / floor`.padEnd(44)} ${`${f(p999[0], 3)} / ${f(p999[1], 3)} ms`.padStart(22)}   (printed, no goal)`,
     line(
-      `RSS with ${IDLE_CONNECTIONS} idle connections, Turnout / floor`,
-      `${f(rss[0], 1)} / ${f(rss[1], 1)} MB`,
-      `≤ floor + ${FLOOR_GOALS.rssMb} MB`,
-      rss[0]! - rss[1]!,
-      rss[0]! <= rss[1]! + FLOOR_GOALS.rssMb,
+      `RSS with ${IDLE_CONNECTIONS} idle connections, Turnout − node-floor`,
+      `${f(v.rss.median, 1)} MB`,
+      `≤ ${FLOOR_GOALS.rssMb} MB`,
+      v.rss.verdict,
     ),
+    `  the pairs: CPU ${pairs(v.cpu.pairs, 2)} (×); p99 ${pairs(v.p99.pairs, 3)} (ms); RSS ${pairs(v.rss.pairs, 1)} (MB)`,
+    `  each target's lowest round (no verdict): CPU ${f(us(turnout), 1)} / ${f(us(floor), 1)} µs = ${f(us(turnout) / us(floor))}×; added p99 ${f(p99[0], 3)} / ${f(p99[1], 3)} ms; added p99.9 ${f(p999[0], 3)} / ${f(p999[1], 3)} ms; RSS ${f(rss[0], 1)} / ${f(rss[1], 1)} MB`,
     ...perRound(turnout, floor),
     '',
   ].join('\n');
 }
 
-/**
- * The rounds behind the verdicts, in run order (printed, no goal): each round's CPU per request,
- * 2k p99 and RSS with the idle connections for both, and the median of the per-round ratio and
- * difference — rounds i of both ran next to each other, so a pair saw about the same machine; the
- * spread shows how far one round's figure can be trusted.
- */
+/** The rounds behind the verdicts, in run order (printed, no goal): each target's own figures. */
 function perRound(turnout: Target, floor: Target): string[] {
-  const n = Math.min(turnout.max.length, floor.max.length);
-  const m = Math.min(turnout.fixed.length, floor.fixed.length);
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0
-      ? Number.NaN
-      : s.length % 2
-        ? s[(s.length - 1) / 2]!
-        : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
-  const cpu = (t: Target) => t.max.slice(0, n).map((r) => r.cpuUsPerReq);
-  const p99 = (t: Target) => t.fixed.slice(0, m).map((r) => r.result.latencyMs.p99);
-  const ratios = cpu(turnout).map((v, i) => v / cpu(floor)[i]!);
-  const diffs = p99(turnout).map((v, i) => v - p99(floor)[i]!);
-  const k = Math.min(turnout.memory.length, floor.memory.length);
-  const rss = (t: Target) => t.memory.slice(0, k).map((r) => r.connsKb / 1024);
-  const rssDiffs = rss(turnout).map((v, i) => v - rss(floor)[i]!);
-  const list = (xs: number[], digits: number) => xs.map((x) => f(x, digits)).join(' / ');
+  const list = (xs: readonly number[], digits: number) => xs.map((x) => f(x, digits)).join(' / ');
+  const [t, fl] = [roundFigures(turnout), roundFigures(floor)];
   return [
-    `  per round: CPU µs/req Turnout ${list(cpu(turnout), 1)}, node-floor ${list(cpu(floor), 1)}; median of the paired ratios ${f(median(ratios))}×`,
-    `             2k p99 ms Turnout ${list(p99(turnout), 3)}, node-floor ${list(p99(floor), 3)}; median of the paired differences ${f(median(diffs), 3)} ms`,
-    `             RSS with ${IDLE_CONNECTIONS} conns MB Turnout ${list(rss(turnout), 1)}, node-floor ${list(rss(floor), 1)}; median of the paired differences ${f(median(rssDiffs), 1)} MB`,
+    `  per round: CPU µs/req Turnout ${list(t.cpuUsPerReq, 1)}, node-floor ${list(fl.cpuUsPerReq, 1)}`,
+    `             2k p99 ms Turnout ${list(t.p99Ms, 3)}, node-floor ${list(fl.p99Ms, 3)}`,
+    `             RSS with ${IDLE_CONNECTIONS} conns MB Turnout ${list(t.rssMb, 1)}, node-floor ${list(fl.rssMb, 1)}`,
   ];
 }
 
@@ -1350,12 +1351,13 @@ async function main(): Promise<void> {
   });
   const list: Target[] = [
     make('direct'),
+    // node-floor right after Turnout: round i of the two runs back to back (the paired verdict).
     make('turnout'),
+    make('node-floor'),
     ...(flags.baseline === undefined ? [] : [make('turnout-base')]),
     make('nginx', tools.nginx ? undefined : `nginx not found: ${INSTALL_HINT}`),
     make('haproxy', tools.haproxy ? undefined : `haproxy not found: ${INSTALL_HINT}`),
     make('http-proxy'),
-    make('node-floor'),
     make('raw-floor'),
     ...(chosen?.has(SEMI8) === true ? [make(SEMI8)] : []),
   ].filter((t) => t.name === 'direct' || chosen === null || chosen.has(t.name));
