@@ -66,8 +66,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CpuProfile } from './proxy/cpuprofile-top.js';
 import { compare, summarise } from './proxy/cpuprofile-top.js';
-import type { RoundFigures } from './proxy/paired.js';
-import { median, pairedVerdict } from './proxy/paired.js';
+import type { PairedGoal, RoundFigures } from './proxy/paired.js';
+import { median, pairedVerdict, resolution } from './proxy/paired.js';
 import { plainHelper } from './proxy/plain-helper.js';
 import { turnoutProxyArgs } from './proxy/turnout-args.js';
 
@@ -1163,6 +1163,10 @@ function floorGoals(
   const line = (label: string, value: string, goal: string, verdict: string) =>
     `  ${label.padEnd(50)} ${value.padStart(12)}   goal ${goal.padEnd(9)} ${verdict}`;
   const pairs = (xs: readonly number[], digits: number) => xs.map((x) => f(x, digits)).join(' ');
+  const interval = (g: PairedGoal, digits: number) =>
+    g.interval === null
+      ? 'too few pairs for one'
+      : `${f(g.interval.low, digits)}…${f(g.interval.high, digits)} (${(100 * g.interval.coverage).toFixed(1)} %): ${resolution(g)}`;
   return [
     `${who} against node-floor (same run; median of the ${v.cpu.pairs.length} paired rounds, round i of each back to back):`,
     line(
@@ -1184,6 +1188,7 @@ function floorGoals(
       v.rss.verdict,
     ),
     `  the pairs: CPU ${pairs(v.cpu.pairs, 2)} (×); p99 ${pairs(v.p99.pairs, 3)} (ms); RSS ${pairs(v.rss.pairs, 1)} (MB)`,
+    `  can this run tell? (printed, not the verdict) the 95 % interval of each median against its goal: CPU ${interval(v.cpu, 2)}; p99 ${interval(v.p99, 3)}; RSS ${interval(v.rss, 1)}`,
     `  each target's lowest round (no verdict): CPU ${f(us(turnout), 1)} / ${f(us(floor), 1)} µs = ${f(us(turnout) / us(floor))}×; added p99 ${f(p99[0], 3)} / ${f(p99[1], 3)} ms; added p99.9 ${f(p999[0], 3)} / ${f(p999[1], 3)} ms; RSS ${f(rss[0], 1)} / ${f(rss[1], 1)} MB`,
     ...perRound(turnout, floor),
     '',

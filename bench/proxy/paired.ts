@@ -30,6 +30,8 @@ export interface PairedGoal {
   readonly pairs: readonly number[];
   /** The median of the pairs; NaN when there is no pair. */
   readonly median: number;
+  /** A distribution-free 95 % interval for the median; null with fewer than 6 pairs. */
+  readonly interval: MedianInterval | null;
   readonly goal: number;
   /** 'n/a' when no pair could be judged. */
   readonly verdict: 'MET' | 'MISSED' | 'n/a';
@@ -47,6 +49,55 @@ export function median(xs: readonly number[]): number {
   if (s.length === 0) return Number.NaN;
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Where the median of the population the pairs came from lies, with its stated coverage. */
+export interface MedianInterval {
+  readonly low: number;
+  readonly high: number;
+  /** The interval's exact coverage (≥ the level asked for). */
+  readonly coverage: number;
+}
+
+/** P(X ≤ k) for X ~ Binomial(n, 1/2). */
+function binomialHalfCdf(n: number, k: number): number {
+  let term = 0.5 ** n; // P(X = 0)
+  let sum = 0;
+  for (let i = 0; i <= k; i++) {
+    sum += term;
+    term = (term * (n - i)) / (i + 1);
+  }
+  return sum;
+}
+
+/**
+ * The order-statistic interval for a median: [x(k), x(n−k+1)] of the sorted sample covers the
+ * population's median with probability 1 − 2·P(Bin(n, ½) ≤ k−1), whatever the distribution, as
+ * long as the pairs are independent. The narrowest such interval with coverage ≥ `level`; null
+ * when even [min, max] falls short (n < 6 for 95 %).
+ */
+export function medianInterval(xs: readonly number[], level = 0.95): MedianInterval | null {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  let best: MedianInterval | null = null;
+  for (let k = 1; k <= Math.floor((n + 1) / 2); k++) {
+    const coverage = 1 - 2 * binomialHalfCdf(n, k - 1);
+    if (coverage < level) break;
+    best = { low: s[k - 1]!, high: s[n - k]!, coverage };
+  }
+  return best;
+}
+
+/**
+ * Whether a run resolves a goal (printed beside the verdict, not the verdict): the whole interval
+ * within the goal, the whole interval beyond it, or the goal inside the interval — the run cannot
+ * tell, whatever its median says.
+ */
+export function resolution(g: PairedGoal): 'within' | 'beyond' | 'unresolved' | 'n/a' {
+  if (g.interval === null) return 'n/a';
+  if (g.interval.high <= g.goal) return 'within';
+  if (g.interval.low > g.goal) return 'beyond';
+  return 'unresolved';
 }
 
 /**
@@ -75,6 +126,7 @@ function judge(ps: number[], goal: number): PairedGoal {
   return {
     pairs: ps,
     median: m,
+    interval: medianInterval(ps),
     goal,
     verdict: Number.isNaN(m) ? 'n/a' : m <= goal ? 'MET' : 'MISSED',
   };

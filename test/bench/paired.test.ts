@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { RoundFigures } from '../../bench/proxy/paired.js';
-import { median, pairedVerdict, pairs } from '../../bench/proxy/paired.js';
+import {
+  median,
+  medianInterval,
+  pairedVerdict,
+  pairs,
+  resolution,
+} from '../../bench/proxy/paired.js';
 
 const GOALS = { cpuRatio: 1.1, addedP99Ms: 0.3, rssMb: 10 };
 const NaN_ = Number.NaN;
@@ -134,5 +140,51 @@ describe('pairedVerdict', () => {
       GOALS,
     );
     expect(floorless.cpu.verdict).toBe('n/a');
+  });
+});
+
+describe('medianInterval', () => {
+  const up = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  it.each([
+    // n, expected [low, high] of 1..n, exact coverage (1 − 2·P(Bin(n, ½) ≤ k−1))
+    { n: 5, want: null },
+    { n: 6, want: { low: 1, high: 6, coverage: 1 - 2 / 64 } },
+    // k = 2 would cover only 1 − 2·9/256 ≈ 0.93: [min, max] it is.
+    { n: 8, want: { low: 1, high: 8, coverage: 1 - 2 / 256 } },
+    { n: 10, want: { low: 2, high: 9, coverage: 1 - (2 * 11) / 1024 } },
+    { n: 24, want: { low: 7, high: 18, coverage: 1 - (2 * 190051) / 16777216 } },
+  ])('n = $n', ({ n, want }) => {
+    const got = medianInterval(up(n).reverse());
+    if (want === null) expect(got).toBeNull();
+    else {
+      expect(got).toMatchObject({ low: want.low, high: want.high });
+      expect(got?.coverage).toBeCloseTo(want.coverage, 12);
+      expect(got!.coverage).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+
+  it('a wider level gives a wider interval', () => {
+    const xs = up(24);
+    const i90 = medianInterval(xs, 0.9)!;
+    const i99 = medianInterval(xs, 0.99)!;
+    expect(i90.low).toBeGreaterThan(i99.low);
+    expect(i90.high).toBeLessThan(i99.high);
+  });
+});
+
+describe('resolution', () => {
+  const goal = (pairs: number[]) =>
+    pairedVerdict(
+      { cpuUsPerReq: pairs, p99Ms: [], rssMb: [] },
+      { cpuUsPerReq: pairs.map(() => 1), p99Ms: [], rssMb: [] },
+      GOALS,
+    ).cpu;
+  it.each([
+    { pairs: [1.0, 1.01, 1.02, 1.03, 1.04, 1.05], want: 'within' },
+    { pairs: [1.11, 1.12, 1.13, 1.14, 1.15, 1.2], want: 'beyond' },
+    { pairs: [0.9, 1.0, 1.05, 1.08, 1.12, 1.2], want: 'unresolved' },
+    { pairs: [1.0, 1.0, 1.0, 1.0, 1.0], want: 'n/a' },
+  ])('$pairs: $want', ({ pairs, want }) => {
+    expect(resolution(goal(pairs))).toBe(want);
   });
 });
