@@ -332,6 +332,47 @@ describe('dashboard for a viewer token', () => {
     await shot(page, 'ticket-rolling');
   }, 120_000);
 
+  it('a page whose load found the control plane unreachable loads again by itself', async () => {
+    const a = api!;
+    const page = await browser!.newPage();
+    await page.goto(`${a.url}/`);
+    await page.waitForSelector('input#token');
+    await page.fill('input#token', TOKENS.viewer);
+    await page.click('form button[type="submit"]');
+    const graph = page.locator('[data-product="shop"] svg');
+    await graph.waitFor();
+    await page.click('header nav a[href="/tickets"]');
+    await graph.waitFor({ state: 'detached' });
+    // Given the products list cannot be fetched (as when the machine's network interfaces change
+    // under the browser: the fetch fails with no answer at all)…
+    let down = true;
+    let failed = 0;
+    let served = 0;
+    await page.route(
+      (url) => url.pathname === '/v1/products',
+      (route) => {
+        if (down) {
+          failed++;
+          return route.abort('internetdisconnected');
+        }
+        served++;
+        return route.continue();
+      },
+    );
+    await page.evaluate('window.sameDocument = true');
+    // …when the products page is opened, it says the control plane is unreachable…
+    await page.click('header nav a[href="/"]');
+    const alert = page.locator('[role="alert"][data-code="unreachable"]');
+    await alert.waitFor();
+    // …and once the network is back, it loads by itself: no live event, no click, no reload.
+    down = false;
+    await graph.waitFor({ timeout: 60_000 });
+    await alert.waitFor({ state: 'detached' });
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(served).toBeGreaterThanOrEqual(1);
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
+  }, 120_000);
+
   it('a failed ticket reads as failed, not as moving on to the goal it failed to reach', async () => {
     const a = api!;
     const created = await a.call('POST', '/v1/tickets', {

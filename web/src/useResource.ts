@@ -1,10 +1,12 @@
 // Loads what a page shows, and loads it again when a live event of the given kinds arrives (one
-// request in flight at a time; an event during it schedules exactly one more).
+// request in flight at a time; an event during it schedules exactly one more), or by itself after
+// a load that could not reach the control plane (retry.ts).
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiError } from './api';
 import type { LiveKind } from './live';
 import { useLive } from './live';
+import { isUnreachable, retryDelayMs } from './retry';
 
 export interface Resource<T> {
   data: T | null;
@@ -19,7 +21,14 @@ export function useResource<T>(
 ): Resource<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const state = useRef({ running: false, again: false, generation: 0 });
+  const state = useRef({
+    running: false,
+    again: false,
+    generation: 0,
+    /** Unreachable loads in a row, and the timer of the next try after them. */
+    failures: 0,
+    retry: undefined as ReturnType<typeof setTimeout> | undefined,
+  });
   const loadRef = useRef(load);
   loadRef.current = load;
 
@@ -37,11 +46,18 @@ export function useResource<T>(
         try {
           const value = await loadRef.current();
           if (generation !== s.generation) return;
+          s.failures = 0;
           setData(value);
           setError(null);
         } catch (e) {
           if (generation !== s.generation) return;
           setError(e as ApiError);
+          if (isUnreachable(e)) {
+            s.failures++;
+            clearTimeout(s.retry);
+            // `run` is stable (no deps): the timer may call the one this render made.
+            s.retry = setTimeout(() => void run(), retryDelayMs(s.failures));
+          }
         }
       } while (s.again);
     } finally {
@@ -53,11 +69,19 @@ export function useResource<T>(
   const key = JSON.stringify(deps);
   // biome-ignore lint/correctness/useExhaustiveDependencies: key stands for deps; run is stable
   useEffect(() => {
-    state.current.generation++;
-    state.current.running = false;
+    const s = state.current;
+    s.generation++;
+    s.running = false;
+    s.failures = 0;
+    clearTimeout(s.retry);
     setData(null);
     setError(null);
     void run();
+    // Unmounted or new inputs: a pending try is for what is no longer shown.
+    return () => {
+      s.generation++;
+      clearTimeout(s.retry);
+    };
   }, [key]);
 
   useLive(live, () => void run());
