@@ -106,8 +106,10 @@ export function reconcile(view: TicketView): Decision {
   const { ticket } = view;
   if (ticket.goal === null || isTerminal(ticket.state)) return NOTHING;
   if (view.plan.strategy === 'rolling') return rolling(view);
-  if (ticket.goal === 'aborted')
-    return abort(view, view.progress.message ?? 'aborted by an operator', 'aborted');
+  // Only an operator's command sets this goal (analysis failures end the ticket at once, below):
+  // progress.message still says what the ticket was doing (a lane is live, a deploy level…), which
+  // is not why it ended.
+  if (ticket.goal === 'aborted') return abort(view, 'aborted by an operator', 'aborted');
   if (ticket.state === 'failed') return NOTHING; // waits for a command (deploy again, amend, abort)
 
   const deploy = deployStep(view);

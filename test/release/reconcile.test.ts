@@ -498,6 +498,26 @@ describe('reconcile: promote and abort', () => {
     expect(d.patch?.state).toBe('promoted');
   });
 
+  it("an operator's abort says so, not what the ticket was doing before it", () => {
+    // What each active state leaves in progress.message before the abort (a deploy, a live lane, a step).
+    for (const message of [
+      undefined,
+      'deploying level 1: orders@2.0.0 0/1 ready',
+      'pre-release: lane t-7 is live for requests with the x-prerelease header',
+      'canary step 2 of 3: 50 % for 5 s',
+    ]) {
+      const d = reconcile(
+        given({
+          ticket: { state: 'prerelease', goal: 'aborted' },
+          lane: lane('t-7', ''),
+          progress: message === undefined ? {} : { message },
+        }),
+      );
+      expect(d.events).toEqual([{ type: 'aborted', data: { message: 'aborted by an operator' } }]);
+      expect(d.patch?.progress).toMatchObject({ message: 'aborted by an operator' });
+    }
+  });
+
   it('abort removes the lane and ends the ticket, from any active state', () => {
     for (const state of ['open', 'deploying', 'failed', 'prerelease', 'canary'] as const) {
       const d = reconcile(given({ ticket: { state, goal: 'aborted' }, lane: lane('t-7', '') }));
