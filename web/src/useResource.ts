@@ -47,6 +47,7 @@ export function useResource<T>(
           const value = await loadRef.current();
           if (generation !== s.generation) return;
           s.failures = 0;
+          clearTimeout(s.retry); // loaded by an event meanwhile: the pending try is not needed
           setData(value);
           setError(null);
         } catch (e) {
