@@ -863,6 +863,9 @@ async function eachTarget(
 
 const f = (n: number | undefined, digits = 2) =>
   n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits);
+/** Figures with `digits` decimals, one after another. */
+const joined = (xs: readonly number[], digits: number, separator: string) =>
+  xs.map((x) => f(x, digits)).join(separator);
 const k = (n: number | undefined) =>
   n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US');
 const mb = (kb: number | undefined) => (kb === undefined ? '—' : (kb / 1024).toFixed(1));
@@ -878,6 +881,13 @@ function table(headers: string[], rows: string[][]): string {
 function cpuCell(t: Target): string {
   const r = [...t.max].sort((a, b) => a.cpuUsPerReq - b.cpuUsPerReq)[0];
   return r === undefined ? '—' : `${f(r.cpuUsPerReq, 1)} (${f(r.userUsPerReq, 0)})`;
+}
+
+/** The target's lowest CPU per request over its max-rate rounds; NaN for none (or no target). */
+function lowestCpuUs(t?: Target): number {
+  return t === undefined || t.max.length === 0
+    ? Number.NaN
+    : Math.min(...t.max.map((r) => r.cpuUsPerReq));
 }
 
 function bestMax(t: Target): MaxRun | undefined {
@@ -1001,15 +1011,11 @@ function report(list: Target[]): void {
   const hp = by('http-proxy');
   const ratio = (a?: number, b?: number) =>
     a === undefined || b === undefined ? Number.NaN : a / b;
-  const usPerReq = (t?: Target) =>
-    t === undefined || t.max.length === 0
-      ? undefined
-      : Math.min(...t.max.map((r) => r.cpuUsPerReq));
   const vsNginx = ratio(turnout && bestMax(turnout)?.wrk.rps, nginx && bestMax(nginx)?.wrk.rps);
   const vsHp = ratio(turnout && bestMax(turnout)?.wrk.rps, hp && bestMax(hp)?.wrk.rps);
-  const coreVsNginx = ratio(usPerReq(nginx), usPerReq(turnout));
-  const coreVsHp = ratio(usPerReq(hp), usPerReq(turnout));
-  const coreVsFloor = ratio(usPerReq(by('node-floor')), usPerReq(turnout));
+  const coreVsNginx = ratio(lowestCpuUs(nginx), lowestCpuUs(turnout));
+  const coreVsHp = ratio(lowestCpuUs(hp), lowestCpuUs(turnout));
+  const coreVsFloor = ratio(lowestCpuUs(by('node-floor')), lowestCpuUs(turnout));
   const a50 = turnout === undefined ? Number.NaN : added(turnout, 'p50');
   const a99 = turnout === undefined ? Number.NaN : added(turnout, 'p99');
   const rss =
@@ -1070,7 +1076,7 @@ function report(list: Target[]): void {
         rss,
         rss <= GOALS.rssMb,
       ),
-      `  (for scale: node-floor µs/req ÷ Turnout µs/req = ${f(coreVsFloor)}×, nginx ÷ node-floor = ${f(ratio(usPerReq(nginx), usPerReq(by('node-floor'))))}×: the part of the gap that Turnout's own code could close, and the platform's)`,
+      `  (for scale: node-floor µs/req ÷ Turnout µs/req = ${f(coreVsFloor)}×, nginx ÷ node-floor = ${f(ratio(lowestCpuUs(nginx), lowestCpuUs(by('node-floor'))))}×: the part of the gap that Turnout's own code could close, and the platform's)`,
       '',
       floorGoals(
         by('turnout'),
@@ -1104,8 +1110,7 @@ function report(list: Target[]): void {
  */
 function rawFloorLine(floor?: Target, raw?: Target): string {
   if (floor === undefined || raw === undefined) return '';
-  const us = (t: Target) =>
-    t.max.length === 0 ? Number.NaN : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  const us = lowestCpuUs;
   const each = (t: Target) => t.max.map((r) => f(r.cpuUsPerReq, 1)).join(' / ');
   // Each round measures both back to back, so a round's own ratio is the least skewed by load.
   const ratios = floor.max
@@ -1121,10 +1126,7 @@ function rawFloorLine(floor?: Target, raw?: Target): string {
 /** This checkout against --baseline's, both against node-floor, from the same rounds. */
 function baselineLine(turnout?: Target, base?: Target, floor?: Target): string {
   if (turnout === undefined || base === undefined) return '';
-  const us = (t?: Target) =>
-    t === undefined || t.max.length === 0
-      ? Number.NaN
-      : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  const us = lowestCpuUs;
   return [
     `This checkout against --baseline (${flags.baseline}), CPU µs/req: ${f(us(turnout), 1)} / ${f(us(base), 1)} = ${f(us(turnout) / us(base))}×; ÷ node-floor: ${f(us(turnout) / us(floor))}× / ${f(us(base) / us(floor))}×; RSS with ${IDLE_CONNECTIONS} conns ${mb(lowestMemory(turnout)?.connsKb)} / ${mb(lowestMemory(base)?.connsKb)} MB`,
     '',
@@ -1154,15 +1156,15 @@ function floorGoals(
   who = 'Turnout',
 ): string {
   if (turnout === undefined || floor === undefined) return '';
-  const v = pairedVerdict(roundFigures(turnout), roundFigures(floor), FLOOR_GOALS);
-  const us = (t: Target) =>
-    t.max.length === 0 ? Number.NaN : Math.min(...t.max.map((r) => r.cpuUsPerReq));
+  const rounds = [roundFigures(turnout), roundFigures(floor)] as const;
+  const v = pairedVerdict(rounds[0], rounds[1], FLOOR_GOALS);
+  const us = lowestCpuUs;
   const p99 = [addedP99(turnout), addedP99(floor)] as const;
   const p999 = [addedP999(turnout), addedP999(floor)] as const;
   const rss = [turnout, floor].map((t) => (lowestMemory(t)?.connsKb ?? Number.NaN) / 1024);
   const line = (label: string, value: string, goal: string, verdict: string) =>
     `  ${label.padEnd(50)} ${value.padStart(12)}   goal ${goal.padEnd(9)} ${verdict}`;
-  const pairs = (xs: readonly number[], digits: number) => xs.map((x) => f(x, digits)).join(' ');
+  const pairs = (xs: readonly number[], digits: number) => joined(xs, digits, ' ');
   const interval = (g: PairedGoal, digits: number) =>
     g.interval === null
       ? 'too few pairs for one'
@@ -1190,15 +1192,14 @@ function floorGoals(
     `  the pairs: CPU ${pairs(v.cpu.pairs, 2)} (×); p99 ${pairs(v.p99.pairs, 3)} (ms); RSS ${pairs(v.rss.pairs, 1)} (MB)`,
     `  can this run tell? (printed, not the verdict) the 95 % interval of each median against its goal: CPU ${interval(v.cpu, 2)}; p99 ${interval(v.p99, 3)}; RSS ${interval(v.rss, 1)}`,
     `  each target's lowest round (no verdict): CPU ${f(us(turnout), 1)} / ${f(us(floor), 1)} µs = ${f(us(turnout) / us(floor))}×; added p99 ${f(p99[0], 3)} / ${f(p99[1], 3)} ms; added p99.9 ${f(p999[0], 3)} / ${f(p999[1], 3)} ms; RSS ${f(rss[0], 1)} / ${f(rss[1], 1)} MB`,
-    ...perRound(turnout, floor),
+    ...perRound(...rounds),
     '',
   ].join('\n');
 }
 
 /** The rounds behind the verdicts, in run order (printed, no goal): each target's own figures. */
-function perRound(turnout: Target, floor: Target): string[] {
-  const list = (xs: readonly number[], digits: number) => xs.map((x) => f(x, digits)).join(' / ');
-  const [t, fl] = [roundFigures(turnout), roundFigures(floor)];
+function perRound(t: RoundFigures, fl: RoundFigures): string[] {
+  const list = (xs: readonly number[], digits: number) => joined(xs, digits, ' / ');
   return [
     `  per round: CPU µs/req Turnout ${list(t.cpuUsPerReq, 1)}, node-floor ${list(fl.cpuUsPerReq, 1)}`,
     `             2k p99 ms Turnout ${list(t.p99Ms, 3)}, node-floor ${list(fl.p99Ms, 3)}`,
@@ -1399,7 +1400,7 @@ async function main(): Promise<void> {
 
   const direct = list[0]!;
   if (nodeCheck !== null && direct.max.length > 0) {
-    const nginxUs = Math.min(...direct.max.map((r) => r.cpuUsPerReq));
+    const nginxUs = lowestCpuUs(direct);
     process.stdout.write(
       `\nupstream choice: nginx costs ${f(nginxUs, 1)} µs CPU/request (direct ${k(bestMax(direct)?.wrk.rps)} req/s beside wrk on one core); a Node http upstream costs ${f(nodeCheck.usPerReq, 1)} µs (direct ${k(nodeCheck.rps)} req/s). The upstream shares CPU ${CPU_LOAD} with the load generator, so the cheaper one leaves CPU ${CPU_LOAD} more headroom before the load side, not the proxy, becomes the limit.\n`,
     );
