@@ -28,6 +28,7 @@ import {
   confirm,
   ensureWebBuilt,
   isolated,
+  signIn,
   ticketState,
   WEB_ROOT,
 } from './drive-support.js';
@@ -266,13 +267,6 @@ describe('the dashboard shows what runs and what failed', () => {
     await api?.close();
   });
 
-  async function signIn(page: Page, path: string, token: string): Promise<void> {
-    await page.goto(`${api!.url}${path}`);
-    await page.waitForSelector('input#token');
-    await page.fill('input#token', token);
-    await page.click('form button[type="submit"]');
-  }
-
   it('shows a stopped instance grey, never a green healthy', async () => {
     const a = api!;
     const created = await a.call('POST', '/v1/tickets', {
@@ -291,7 +285,7 @@ describe('the dashboard shows what runs and what failed', () => {
       'test',
     );
     const page = await browser!.newPage();
-    await signIn(page, '/instances', TOKENS.admin);
+    await signIn(page, `${api!.url}/instances`, TOKENS.admin);
     await page.waitForSelector('tr[data-instance="orders-old"]');
     const muted = await computed(page, 'var(--muted)');
     const good = await computed(page, 'var(--good)');
@@ -328,7 +322,7 @@ describe('the dashboard shows what runs and what failed', () => {
       'engine',
     );
     const page = await browser!.newPage();
-    await signIn(page, `/tickets/${created.body.id}`, TOKENS.admin);
+    await signIn(page, `${api!.url}/tickets/${created.body.id}`, TOKENS.admin);
     await page.waitForSelector('section.ticket[data-state="failed"]');
     const banner = page.locator('[data-testid="progress-message"]');
     expect(await banner.getAttribute('role')).toBe('alert');
@@ -348,7 +342,7 @@ describe('the dashboard shows what runs and what failed', () => {
 
   it('a viewer sees the new-ticket button disabled, saying why', async () => {
     const page = await browser!.newPage();
-    await signIn(page, '/tickets', TOKENS.viewer);
+    await signIn(page, `${api!.url}/tickets`, TOKENS.viewer);
     const button = page.locator('[data-testid="new-ticket"]');
     await button.waitFor();
     expect(await button.isDisabled()).toBe(true);

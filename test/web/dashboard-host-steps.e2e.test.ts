@@ -25,7 +25,7 @@ import { ROOT } from '../support/build.js';
 import { waitFor } from '../support/wait.js';
 import type { Browser } from './browser.js';
 import { launchBrowser } from './browser.js';
-import { computed, ensureWebBuilt, isolated, WEB_ROOT } from './drive-support.js';
+import { computed, ensureWebBuilt, isolated, signIn, WEB_ROOT } from './drive-support.js';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 const LONG = { timeoutMs: 90_000, everyMs: 50 };
@@ -121,10 +121,7 @@ async function assign(
 
 async function openTicket(id: number): Promise<Page> {
   const page = await browser.newPage();
-  await page.goto(`${api.url}/tickets/${id}`);
-  await page.waitForSelector('input#token');
-  await page.fill('input#token', TOKENS.admin);
-  await page.click('form button[type="submit"]');
+  await signIn(page, `${api.url}/tickets/${id}`, TOKENS.admin);
   await page.waitForSelector(`section.ticket[data-ticket="${id}"]`);
   return page;
 }

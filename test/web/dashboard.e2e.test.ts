@@ -15,6 +15,7 @@ import { spawnLocal } from '../support/local.js';
 import { waitFor } from '../support/release-stack.js';
 import type { Browser } from './browser.js';
 import { isolated, launchBrowser } from './browser.js';
+import { confirm, signIn, ticketState } from './drive-support.js';
 
 // The README's screenshots are refreshed only when asked (`npm run docs:screenshots`), so an
 // ordinary test run leaves the work tree as it found it; otherwise they go to a temp dir.
@@ -31,19 +32,6 @@ async function shot(page: Page, name: string): Promise<void> {
     'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(null))))',
   );
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
-
-async function confirm(page: Page, action: string): Promise<void> {
-  await page.click(`button[data-action="${action}"]`);
-  const dialog = page.locator('dialog.confirm');
-  await dialog.waitFor({ state: 'visible' });
-  expect(await dialog.textContent()).toContain(action);
-  await page.click('dialog.confirm [data-testid="confirm"]');
-  await dialog.waitFor({ state: 'detached' });
-}
-
-async function ticketState(page: Page, state: string, timeout: number): Promise<void> {
-  await page.waitForSelector(`section.ticket[data-state="${state}"]`, { timeout });
 }
 
 type Demo = LocalRun;
@@ -317,10 +305,7 @@ describe('dashboard for a viewer token', () => {
       'test',
     );
     const page = await browser!.newPage();
-    await page.goto(`${a.url}/tickets/${created.body.id}`);
-    await page.waitForSelector('input#token');
-    await page.fill('input#token', TOKENS.viewer);
-    await page.click('form button[type="submit"]');
+    await signIn(page, `${a.url}/tickets/${created.body.id}`, TOKENS.viewer);
     await page.waitForSelector('[data-testid="rolling-batch"]');
     expect(await page.textContent('[data-testid="rolling-batch"]')).toBe(
       'batch 2 of 3 · maxUnavailable 1',
@@ -335,10 +320,7 @@ describe('dashboard for a viewer token', () => {
   it('a page whose load found the control plane unreachable loads again by itself', async () => {
     const a = api!;
     const page = await browser!.newPage();
-    await page.goto(`${a.url}/`);
-    await page.waitForSelector('input#token');
-    await page.fill('input#token', TOKENS.viewer);
-    await page.click('form button[type="submit"]');
+    await signIn(page, `${a.url}/`, TOKENS.viewer);
     const graph = page.locator('[data-product="shop"] svg');
     await graph.waitFor();
     await page.click('header nav a[href="/tickets"]');
@@ -383,10 +365,7 @@ describe('dashboard for a viewer token', () => {
     // What the engine records when a deploy fails: the state, with the goal left as it was.
     await a.store.updateTicket(created.body.id, { state: 'failed', goal: 'deployed' }, 'engine');
     const page = await browser!.newPage();
-    await page.goto(`${a.url}/tickets/${created.body.id}`);
-    await page.waitForSelector('input#token');
-    await page.fill('input#token', TOKENS.viewer);
-    await page.click('form button[type="submit"]');
+    await signIn(page, `${a.url}/tickets/${created.body.id}`, TOKENS.viewer);
     await page.waitForSelector('section.ticket[data-state="failed"]');
     expect((await page.textContent('section.ticket .badge'))?.trim()).toBe('failed');
     await page.goto(`${a.url}/tickets?product=shop`);

@@ -1,5 +1,5 @@
-// What the dashboard-drive browser tests share: the built dashboard, a browser that fetches only
-// the API's own address, and clicking through a confirmation. (The built dashboard and the
+// What the dashboard's browser tests share: the built dashboard, a browser that fetches only
+// the API's own address, signing in, and clicking through a confirmation. (The built dashboard and the
 // isolation are shared with the other browser tests: test/support/build.ts, ./browser.ts.)
 
 import type { Page } from 'playwright-core';
@@ -7,6 +7,14 @@ import { expect } from 'vitest';
 
 export { ensureWebBuilt, WEB_ROOT } from '../support/build.js';
 export { isolated } from './browser.js';
+
+/** Opens `url` without a token (the API answers 401: the sign-in page) and signs in with `token`. */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector('input#token');
+  await page.fill('input#token', token);
+  await page.click('form button[type="submit"]');
+}
 
 /** Opens the confirmation of a ticket action and confirms it (the dialog says the action). */
 export async function confirm(page: Page, action: string): Promise<void> {
