@@ -103,7 +103,20 @@ function errorRateBeyondFloor(lane: Figures, stable: Figures, floor: number): Te
   return exact.pValue < 1 ? twoProportionAbove(lane, stableCount, floor) : exact;
 }
 
-function errorsTest(lane: Figures, stable: Figures, plan: AnalysisPlan): MetricTest {
+/**
+ * A decision in words. While the lane has fewer requests than a verdict needs, a test that found
+ * nothing wrong has not passed the item — the item waits — so its line says `pass so far`.
+ */
+function decided(decision: 'pass' | 'fail', waiting: boolean): string {
+  return decision === 'pass' && waiting ? 'pass so far' : decision;
+}
+
+function errorsTest(
+  lane: Figures,
+  stable: Figures,
+  plan: AnalysisPlan,
+  waiting: boolean,
+): MetricTest {
   const alpha = 1 - plan.confidence;
   const floor = plan.minErrorRateIncrease;
   const r = errorRateBeyondFloor(lane, stable, floor);
@@ -117,11 +130,16 @@ function errorsTest(lane: Figures, stable: Figures, plan: AnalysisPlan): MetricT
     ...numbers(r),
     effect,
     decision,
-    reason: `errors (${rates}): ${s.words} and ${points(effect)} ${big ? '≥' : '<'} ${(floor * 100).toFixed(1)} → ${decision}`,
+    reason: `errors (${rates}): ${s.words} and ${points(effect)} ${big ? '≥' : '<'} ${(floor * 100).toFixed(1)} → ${decided(decision, waiting)}`,
   };
 }
 
-function latencyTest(lane: Figures, stable: Figures, plan: AnalysisPlan): MetricTest {
+function latencyTest(
+  lane: Figures,
+  stable: Figures,
+  plan: AnalysisPlan,
+  waiting: boolean,
+): MetricTest {
   const r = mannWhitneyGreater(lane.latency, stable.latency);
   const laneMedian = quantile(new Map(lane.latency), 0.5);
   const stableMedian = quantile(new Map(stable.latency), 0.5);
@@ -144,7 +162,7 @@ function latencyTest(lane: Figures, stable: Figures, plan: AnalysisPlan): Metric
     ...base,
     effect,
     decision,
-    reason: `latency (${medians}): ${s.words}, ${effect >= 0 ? '+' : '−'}${ms(Math.abs(effect))} ${far ? '≥' : '<'} ${plan.minLatencyIncreaseMs} ms and ×${ratio.toFixed(2)} ${times ? '≥' : '<'} ${plan.minLatencyRatio} → ${decision}`,
+    reason: `latency (${medians}): ${s.words}, ${effect >= 0 ? '+' : '−'}${ms(Math.abs(effect))} ${far ? '≥' : '<'} ${plan.minLatencyIncreaseMs} ms and ×${ratio.toFixed(2)} ${times ? '≥' : '<'} ${plan.minLatencyRatio} → ${decided(decision, waiting)}`,
   };
 }
 
@@ -154,15 +172,12 @@ export function analyze(
   stable: Figures,
   plan: AnalysisPlan,
 ): Verdict {
-  const errors = errorsTest(lane, stable, plan);
-  const latency = latencyTest(lane, stable, plan);
+  const waiting = lane.requests < plan.minRequests;
+  const errors = errorsTest(lane, stable, plan, waiting);
+  const latency = latencyTest(lane, stable, plan, waiting);
   const tests = [errors, latency];
   const verdict =
-    errors.decision === 'fail' || latency.decision === 'fail'
-      ? 'fail'
-      : lane.requests < plan.minRequests
-        ? 'wait'
-        : 'pass';
+    errors.decision === 'fail' || latency.decision === 'fail' ? 'fail' : waiting ? 'wait' : 'pass';
   // A wait names what it waits for (the hold message quotes it); its tests are in `tests`.
   const reason =
     verdict === 'wait'
