@@ -33,6 +33,8 @@ export interface AgentLog {
 export interface HostProxy {
   pid(): number;
   stop(deadlineMs: number): Promise<void>;
+  /** Ends the supervision and leaves the proxy running, for the next agent to keep. */
+  leave(): Promise<void>;
 }
 
 export interface AgentOptions {
@@ -172,8 +174,12 @@ export class HostAgent {
     this.loops.push(this.heartbeats(), this.statsLoop(), this.ticks());
   }
 
-  /** Stops following; the proxy stops; instances run on unless `stopInstances`. */
-  async stop(options: { stopInstances?: boolean } = {}): Promise<void> {
+  /**
+   * Stops following. Instances run on unless `stopInstances`; the proxy stops, unless
+   * `keepProxy`: then it runs on with them (they call out through it, and the host's edge serves
+   * through it) for the next agent to keep.
+   */
+  async stop(options: { stopInstances?: boolean; keepProxy?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
@@ -183,7 +189,8 @@ export class HostAgent {
     await this.rounds;
     await this.saving;
     await this.health.stop();
-    await this.proxy?.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
+    if (options.keepProxy === true) await this.proxy?.leave().catch(() => {});
+    else await this.proxy?.stop(PROXY_STOP_DEADLINE_MS).catch(() => {});
     const { runtime } = this.o;
     if (options.stopInstances === true) {
       const ids = runtime.list().map((i) => i.id);

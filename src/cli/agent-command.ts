@@ -78,7 +78,7 @@ export function registerAgentCommand(
     .option('--max-unpacked-files <n>', 'refuse an artifact with more entries (100000)')
     .option(
       '--stop-instances',
-      'on SIGTERM, stop the instances too (default: leave them to the next agent)',
+      'on SIGTERM, stop the instances and the proxy too (default: leave them to the next agent)',
     )
     .option('--json', 'one JSON line per event on stdout; logs as JSON on stderr')
     .action(async (flags: AgentFlags) => {

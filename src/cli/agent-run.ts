@@ -21,7 +21,7 @@ import { parseByteFlag } from './byte-flag.js';
 import type { Io } from './io.js';
 import { parseListen, parsePositiveInt, parseWorkers } from './proxy-command.js';
 import { lockDataDir } from './up-lock.js';
-import { superviseProxy } from './up-proxy.js';
+import { hostProxyOf, superviseProxy } from './up-proxy.js';
 
 const BIN = fileURLToPath(new URL('../../bin/turnout.js', import.meta.url));
 /** The host proxy believes segment headers from loopback callers only (as `up`'s does). */
@@ -205,7 +205,7 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
       },
       { logger: proxyLogger },
     );
-    return { pid: () => supervisor.current().pid, stop: (ms) => supervisor.stop(ms) };
+    return hostProxyOf(supervisor);
   };
   const agent = new HostAgent({
     name: c.name,
@@ -247,6 +247,7 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
     untilStopped: () =>
       new Promise<number>((done) => {
         let stopping = false;
+        const stopAll = flags.stopInstances === true;
         const stop = async (signal: string) => {
           if (stopping) return;
           stopping = true;
@@ -255,10 +256,11 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
           log.info(
             'stopping',
             { signal },
-            `${signal}: stopping${flags.stopInstances === true ? ' (and the instances)' : '; instances keep running for the next agent'}`,
+            `${signal}: stopping${stopAll ? ' (and the instances and the proxy)' : '; the instances and the proxy keep running for the next agent'}`,
           );
+          // Without its instances the host still serves: they call out through the proxy.
           await agent
-            .stop({ stopInstances: flags.stopInstances === true })
+            .stop({ stopInstances: stopAll, keepProxy: !stopAll })
             .catch((error) => log.error('stop_failed', { reason: String(error) }, String(error)));
           clearInterval(hold);
           lock.release();

@@ -14,6 +14,7 @@ import type { ProcessRuntime } from '../runtime/process-runtime.js';
 import type { Store } from '../store/store.js';
 import { defaultHostName } from './agent-command.js';
 import type { ProxySupervisor } from './up-proxy.js';
+import { hostProxyOf } from './up-proxy.js';
 
 /**
  * The local agent's host name: the machine's (as `turnout agent` defaults to), never `local` —
@@ -88,8 +89,7 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<HostAgent> 
     ca: o.ca,
     runtime: o.runtime,
     startProxy: async () => {
-      const supervisor = await o.startProxy();
-      return { pid: () => supervisor.current().pid, stop: (ms) => supervisor.stop(ms) };
+      return hostProxyOf(await o.startProxy());
     },
     proxyAdminUrl: o.proxyAdminUrl,
     log: localAgentLog(o.logger),

@@ -8,13 +8,15 @@
 // stops it (it holds the ports) and starts a new one.
 //
 // superviseProxy keeps it running: a proxy that ends by itself (a crash, a `kill -9`) is started
-// again with backoff, while the control plane and the instances carry on; only stop() ends that.
+// again with backoff, while the control plane and the instances carry on; only stop() ends that
+// (or leave(), which ends the supervision and leaves the proxy running for the next run).
 
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { HostProxy } from '../agent/agent.js';
 import type { BackoffPolicy } from '../runtime/backoff.js';
 import { nextRestart } from '../runtime/backoff.js';
 import { writeJsonAtomically } from '../runtime/json-file.js';
@@ -189,6 +191,12 @@ export interface ProxySupervisor {
   current(): UpProxy;
   /** Stops restarting, waits out a restart under way, then stops the proxy. Idempotent. */
   stop(deadlineMs: number): Promise<void>;
+  /**
+   * Stops restarting and waits out a restart under way, leaving the proxy running for the next
+   * run to keep (an agent stopped without its instances: they call out through it). Idempotent;
+   * after it, stop() does nothing.
+   */
+  leave(): Promise<void>;
 }
 
 export interface SuperviseOptions {
@@ -306,5 +314,22 @@ export async function superviseProxy(
       })();
       return stopped;
     },
+    leave() {
+      stopped ??= (async () => {
+        stopping = true;
+        wake?.();
+        await restarting;
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** The supervisor as the host agent drives it (src/agent/agent.ts). */
+export function hostProxyOf(supervisor: ProxySupervisor): HostProxy {
+  return {
+    pid: () => supervisor.current().pid,
+    stop: (ms) => supervisor.stop(ms),
+    leave: () => supervisor.leave(),
   };
 }

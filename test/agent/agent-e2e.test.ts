@@ -4,7 +4,8 @@
 // healthy by the agent (the control plane's own checker never probes here), and the instance row
 // turns ready as `agent:h1`; kill -9 of the agent and a new one adopts (same pid, nothing started
 // twice); with the server stopped the instance and the proxy keep serving; the server back,
-// heartbeats resume; desired stop stops it; SIGTERM leaves nothing of the proxy.
+// heartbeats resume; desired stop stops it; SIGTERM leaves the proxy for the next agent, which
+// keeps it; with --stop-instances SIGTERM stops it.
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -64,7 +65,7 @@ async function startServer(): Promise<ControlPlane> {
   });
 }
 
-function spawnAgent(advertise = '127.0.0.1'): AgentRun {
+function spawnAgent(advertise = '127.0.0.1', extra: readonly string[] = []): AgentRun {
   const on = (p: number) => `127.0.0.1:${p}`;
   const child = spawn(
     process.execPath,
@@ -94,6 +95,7 @@ function spawnAgent(advertise = '127.0.0.1'): AgentRun {
       '--ttl',
       '3000',
       '--json',
+      ...extra,
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -367,10 +369,21 @@ describe('turnout agent', () => {
     await waitFor('the process gone', () => !alive(instancePid), LONG);
   });
 
-  it('on SIGTERM stops its proxy and exits 0', async () => {
+  it('on SIGTERM exits 0 and leaves its proxy serving (instances left running call out through it)', async () => {
     const agent = agents.at(-1) as AgentRun;
     agent.child.kill('SIGTERM');
     expect(await agent.exit).toBe(0);
+    expect(alive(proxyPid)).toBe(true);
+    // Its listener still answers (an answer of its own, whatever routing now says).
+    expect((await routed(ports.outbound)).status).toBeGreaterThanOrEqual(200);
+  });
+
+  it('the next agent keeps that proxy; with --stop-instances, SIGTERM stops it too', async () => {
+    const next = spawnAgent('127.0.0.2', ['--stop-instances']);
+    await event(next, 'registered');
+    expect(Number((await event(next, 'proxy_started')).pid)).toBe(proxyPid);
+    next.child.kill('SIGTERM');
+    expect(await next.exit).toBe(0);
     expect(alive(proxyPid)).toBe(false);
   });
 });
