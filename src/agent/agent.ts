@@ -9,6 +9,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { request } from 'undici';
+import { TurnoutError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { DownloadProgress } from '../store/assignment-model.js';
 import { ArtifactCache, DEFAULT_CACHE_BYTES } from './artifact-cache.js';
@@ -168,7 +169,7 @@ export class HostAgent {
         `proxy running, pid ${this.proxy.pid()}`,
       );
     }
-    if (await this.register()) await this.reportDead(dead);
+    if (await this.register(true)) await this.reportDead(dead);
     else await this.fallBackToSaved();
     this.stream.start();
     this.loops.push(this.heartbeats(), this.statsLoop(), this.ticks());
@@ -237,12 +238,25 @@ export class HostAgent {
     return this.registered;
   }
 
-  private async register(): Promise<boolean> {
+  /**
+   * Registers and heartbeats once; false when the server could not be told (it is away). At
+   * start, a server that answers but refuses the token ends the start: no retry will change its
+   * answer, and it is the operator's to fix. Later (the server forgot the host) it is retried like
+   * any other failure, with everything kept running.
+   */
+  private async register(atStart = false): Promise<boolean> {
     const { link, name, advertise, labels, capacity, log } = this.o;
     try {
       await link.register(name, { address: advertise, labels, capacity });
       await link.heartbeat(name, this.o.ttlMs);
     } catch (error) {
+      const code = codeOf(error);
+      if (atStart && (code === 'unauthorized' || code === 'forbidden'))
+        throw new TurnoutError(
+          code,
+          `--token: ${link.server} refused host ${name}'s token (${code}): ${message(error)}`,
+          '--token',
+        );
       log.warn(
         'register_failed',
         { reason: message(error), code: codeOf(error) },

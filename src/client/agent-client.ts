@@ -8,6 +8,7 @@ import { TurnoutError } from '../errors.js';
 import type { Assignment, AssignmentReport } from '../store/assignment-model.js';
 import type { Host, HostInput } from '../store/host-model.js';
 import { apiError, createApiClient } from './api-client.js';
+import { agentAuthHint } from './auth-hint.js';
 import { readCa } from './pem.js';
 
 export interface AgentClientOptions {
@@ -59,7 +60,12 @@ const seg = encodeURIComponent;
 
 export function createAgentClient(options: AgentClientOptions): AgentClient {
   const server = options.server.replace(/\/+$/, '');
-  const api = createApiClient({ server, token: options.token, caFile: options.caFile });
+  const api = createApiClient({
+    server,
+    token: options.token,
+    caFile: options.caFile,
+    authHint: agentAuthHint,
+  });
   const ca = readCa(options.caFile);
   const hostPath = (name: string) => `/v1/hosts/${seg(name)}`;
   return {
@@ -178,5 +184,5 @@ async function open(
   } catch {
     // not JSON: apiError says which status came
   }
-  throw apiError(res.statusCode ?? 0, answer, '--token');
+  throw apiError(res.statusCode ?? 0, answer, '--token', agentAuthHint);
 }

@@ -15,6 +15,8 @@ export interface ApiClientOptions {
   token?: string | undefined;
   /** A PEM file of CA certificate(s) to trust for an https API (env TURNOUT_CA). */
   caFile?: string | undefined;
+  /** What a refused token's error says to do (default: where the admin token is). */
+  authHint?: (source: TokenSource) => string;
 }
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -116,6 +118,7 @@ export function apiConnection(options: ApiClientOptions = {}): ApiConnection {
 
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const { server, headers, ca, tokenSource } = apiConnection(options);
+  const hint = options.authHint ?? authHint;
   async function call(
     method: ApiMethod,
     path: string,
@@ -143,7 +146,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     } catch {
       answer = undefined;
     }
-    if (res.status >= 400) throw apiError(res.status, answer, tokenSource);
+    if (res.status >= 400) throw apiError(res.status, answer, tokenSource, hint);
     if (answer === undefined) {
       throw new TurnoutError('internal', 'the API answered a body that is not JSON');
     }
@@ -175,14 +178,19 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   };
 }
 
-export function apiError(status: number, answer: unknown, tokenSource: TokenSource): TurnoutError {
+export function apiError(
+  status: number,
+  answer: unknown,
+  tokenSource: TokenSource,
+  hint: (source: TokenSource) => string = authHint,
+): TurnoutError {
   const e = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } } | null)
     ?.error;
   if (e !== undefined && isErrorCode(e.code)) {
-    const hint = e.code === 'unauthorized' ? ` — ${authHint(tokenSource)}` : '';
+    const how = e.code === 'unauthorized' ? ` — ${hint(tokenSource)}` : '';
     return new ApiError(
       e.code,
-      `${String(e.message)}${hint}`,
+      `${String(e.message)}${how}`,
       typeof e.field === 'string' ? e.field : undefined,
     );
   }

@@ -6,7 +6,15 @@ export type TokenSource = '--token' | 'TURNOUT_TOKEN' | null;
 
 export function authHint(source: TokenSource): string {
   const how =
-    'pass the API token with --token <token> or TURNOUT_TOKEN; `turnout up` saved its admin token in <data>/admin-token (by default .turnout/admin-token)';
+    'pass the API token with --token <token> or TURNOUT_TOKEN; `turnout up` and `turnout server` save their admin token in <data>/admin-token (by default .turnout/admin-token; `turnout server token admin` prints it)';
+  return source === null
+    ? `no token was sent: ${how}`
+    : `the token from ${source} was refused: ${how}`;
+}
+
+/** The same for an agent's calls: what it needs is a join token, not the admin one. */
+export function agentAuthHint(source: TokenSource): string {
+  const how = 'an agent needs a join token — `turnout server token join` on the server prints it';
   return source === null
     ? `no token was sent: ${how}`
     : `the token from ${source} was refused: ${how}`;

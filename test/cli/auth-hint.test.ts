@@ -1,5 +1,5 @@
 // An API call refused for its token says how to authenticate (issue 16): --token, TURNOUT_TOKEN,
-// and where `turnout up` saved its admin token; and which token was refused. The real bin against
+// and where `turnout up` and `turnout server` keep their admin token; and which token was refused. The real bin against
 // a socket that answers 401 the way the API does (src/api/auth.ts).
 
 import { createServer, type Server } from 'node:http';
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 const HOW =
-  'pass the API token with --token <token> or TURNOUT_TOKEN; `turnout up` saved its admin token in <data>/admin-token (by default .turnout/admin-token)';
+  'pass the API token with --token <token> or TURNOUT_TOKEN; `turnout up` and `turnout server` save their admin token in <data>/admin-token (by default .turnout/admin-token; `turnout server token admin` prints it)';
 
 describe('an unauthorized API call', () => {
   it('without a token: says none was sent and how to send one', async () => {
