@@ -1,5 +1,5 @@
 // A port already taken names the flag to change (issue 16), for each listener of `proxy`, for the
-// API listener of `up` and `demo`, and for the listeners of `up`'s own proxy (which then fails
+// API listener of `up`, `demo` and `server`, and for the listeners of `up`'s own proxy (which then fails
 // `up` instead of being restarted): the real bin, with the port held by a real socket here.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -47,6 +47,14 @@ describe('a listener whose port is taken', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       `turnout: --api ${taken} is already in use (another program, or another turnout, listens there): choose another with --api <host:port>\n`,
+    );
+  });
+
+  it('turnout server --listen names --listen (and says nothing of off, which it cannot be)', async () => {
+    const r = await turnout('server', '--data', join(data, 'server'), '--listen', taken);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `turnout: --listen ${taken} is already in use (another program, or another turnout, listens there): choose another with --listen <host:port>\n`,
     );
   });
 
