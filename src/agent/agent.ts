@@ -382,9 +382,22 @@ export class HostAgent {
       const status = this.reported.get(a.id);
       const at = this.reportedAtMs.get(a.id) ?? now;
       if (status !== undefined && !busy.has(a.id) && now - at >= this.o.ttlMs) {
-        void this.report(a.id, status, true);
+        void this.refreshReport(a.id, status);
       }
     }
+  }
+
+  /**
+   * One status sent again; a running instance's with its log's tail read now (`turnout logs` in
+   * a fleet shows what the agent last reported). The tail goes into the instance's note too, so
+   * the next round's status is the same as this report and is not sent again.
+   */
+  private async refreshReport(id: string, status: StatusReport): Promise<void> {
+    if (status.phase !== 'running') return this.report(id, status, true);
+    const logTail = await this.logTail(id);
+    const note = this.notes.get(id);
+    this.notes.set(id, { lastExit: null, error: null, retryAtMs: null, ...note, logTail });
+    return this.report(id, { ...status, logTail }, true);
   }
 
   /**

@@ -21,7 +21,10 @@ import type { Assignment, HealthVerdict, StatusReport } from './assignment.js';
 /** What the agent remembers of an instance beyond the runtime's list: exits and failed starts. */
 export interface InstanceNote {
   readonly lastExit: StatusReport['lastExit'];
-  /** The last lines of its log, kept from an exit or a failed start. */
+  /**
+   * The last lines of its log: kept from an exit or a failed start, and read again when a running
+   * instance's status is sent again (once a ttl), so `turnout logs` has a recent tail.
+   */
   readonly logTail: readonly string[];
   /** Why its start failed; null when it did not. */
   readonly error: string | null;

@@ -2,7 +2,7 @@
 // agent child on 127.0.0.1 with its real proxy child, a real instance. The agent registers; an
 // assignment written through the store is started, reported running with its address, probed
 // healthy by the agent (the control plane's own checker never probes here), and the instance row
-// turns ready as `agent:h1`; kill -9 of the agent and a new one adopts (same pid, nothing started
+// turns ready as `agent:h1`, and its log's tail is reported; kill -9 of the agent and a new one adopts (same pid, nothing started
 // twice); with the server stopped the instance and the proxy keep serving; the server back,
 // heartbeats resume; desired stop stops it; SIGTERM leaves the proxy for the next agent, which
 // keeps it; with --stop-instances SIGTERM stops it.
@@ -265,6 +265,19 @@ describe('turnout agent', () => {
       },
       LONG,
     );
+  });
+
+  it("reports a running instance's log tail again once a ttl (what `turnout logs` shows in a fleet)", async () => {
+    // Before, only an exit or a failed start carried a tail: a healthy instance reported none.
+    const reported = await waitFor(
+      "web-1's report with its log's tail",
+      async () => {
+        const a = await store.getAssignment('web-1');
+        return a?.status.logTail.some((l) => l.startsWith('web 1.0.0 listening on ')) && a;
+      },
+      LONG,
+    );
+    expect(reported.status).toMatchObject({ phase: 'running', health: 'healthy' });
   });
 
   it('adopts after kill -9: same pid, nothing started twice, the proxy kept', async () => {
