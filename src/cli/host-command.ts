@@ -1,9 +1,10 @@
 // `turnout host list | describe | cordon | drain | uncordon`: the fleet's hosts through /v1/hosts
 // (registered by their agents), as tables with ages like `get`, or JSON with --json.
 
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { HostAction, HostRecord } from '../client/api-client.js';
 import { createApiClient, HOST_ACTIONS, hostCalls } from '../client/api-client.js';
+import { HOST_STATES } from '../store/host-model.js';
 import { fieldLines } from './describe-view.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';
@@ -122,7 +123,7 @@ export function registerHostCommand(
     host
       .command('list')
       .description('every host with its state, labels, instances (/capacity) and lease')
-      .option('--state <state>', 'only hosts in this state: ready|cordoned|draining|down'),
+      .addOption(new Option('--state <state>', 'only hosts in this state').choices(HOST_STATES)),
   ).action(async (flags: ApiFlags & { state?: string }) => {
     const calls = client(flags);
     const hosts = await calls.list(flags.state);

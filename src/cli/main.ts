@@ -114,7 +114,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 
 /**
  * Commander's usage errors (unknown option or command, missing argument, …) as our invalid_argument;
- * its message loses the `error: ` prefix and its line breaks (a "Did you mean" hint stays).
+ * its message loses the `error: ` prefix and its line breaks (a "Did you mean" hint stays). One
+ * about an option (unknown, required, a value not among its choices) names it as the field.
  */
 export function usageError(error: CommanderError): TurnoutError {
   const message = error.message
@@ -123,7 +124,8 @@ export function usageError(error: CommanderError): TurnoutError {
     .map((line) => line.trim())
     .filter((line) => line !== '')
     .join(' ');
-  return new TurnoutError('invalid_argument', message);
+  const option = /^(?:unknown |required )?option '(-[^' ]+)/.exec(message)?.[1];
+  return new TurnoutError('invalid_argument', message, option);
 }
 
 function reportError(io: Io, error: unknown, json: boolean): void {

@@ -86,6 +86,13 @@ const CASES: Case[] = [
     2,
     /^required option '--dtab <dtab>' not specified$/,
   ],
+  [
+    'an option value not among its choices',
+    () => ['host', 'list', '--state', 'bogus', '--json'],
+    'invalid_argument',
+    2,
+    /^option '--state <state>' argument 'bogus' is invalid\. Allowed choices are ready, cordoned, draining, down\.$/,
+  ],
   ['unknown command', () => ['gett', '--json'], 'invalid_argument', 2, /^unknown command 'gett'/],
   [
     'too many arguments',
@@ -146,6 +153,16 @@ describe('--json: every error is one JSON object on stderr', () => {
     expect(parsed.error.message.startsWith(`${code}:`)).toBe(false);
   });
 
+  it.each([
+    [['get', 'products', '--sett', 'x', '--json'], '--sett'],
+    [['dtab', 'bind', '/svc', '--json'], '--dtab'],
+    [['host', 'list', '--state', 'bogus', '--json'], '--state'],
+    [['describe', '--json'], undefined],
+  ])('a usage error about an option names it as the field: %j', async (argv, field) => {
+    const r = await run(argv);
+    expect((JSON.parse(r.err) as { error: { field?: string } }).error.field).toBe(field);
+  });
+
   it('without --json the same usage error stays text for people (with the help)', async () => {
     const r = await run(['get', 'products', '--sett', 'x']);
     expect(r.code).toBe(2);
@@ -161,6 +178,7 @@ describe('--json: every error is one JSON object on stderr', () => {
       error: {
         code: 'invalid_argument',
         message: expect.stringMatching(/^unknown option '--sett'/),
+        field: '--sett',
       },
     });
   });
