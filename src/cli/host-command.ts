@@ -3,8 +3,7 @@
 
 import { type Command, Option } from 'commander';
 import type { HostAction, HostRecord } from '../client/api-client.js';
-import { createApiClient, HOST_ACTIONS, hostCalls } from '../client/api-client.js';
-import { HOST_STATES } from '../store/host-states.js';
+import { createApiClient, HOST_ACTIONS, HOST_STATES, hostCalls } from '../client/api-client.js';
 import { fieldLines } from './describe-view.js';
 import { type ApiFlags, apiFlags } from './flags.js';
 import type { Io } from './io.js';

@@ -197,13 +197,19 @@ export function apiError(
   return new TurnoutError('internal', `the API answered HTTP ${status}`);
 }
 
+/**
+ * A host's states as the API names them (src/store/host-model.ts's HOST_STATES, which loads zod:
+ * the CLI checks `host list --state` against this copy at start-up; a test keeps them equal).
+ */
+export const HOST_STATES = ['ready', 'cordoned', 'draining', 'down'] as const;
+
 /** A host as /v1/hosts answers it (src/store/host-model.ts). */
 export interface HostRecord {
   name: string;
   address: string;
   labels: Record<string, string>;
   capacity: number | null;
-  state: 'ready' | 'cordoned' | 'draining' | 'down';
+  state: (typeof HOST_STATES)[number];
   leaseExpiresAt: string | null;
   /** The agent token the host is bound to (the first that registered it); null: none yet. */
   registeredBy?: string | null;

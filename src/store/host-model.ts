@@ -9,9 +9,10 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
-import type { HostState } from './host-states.js';
-
-export { HOST_STATES, type HostState, OPERATOR_HOST_STATES } from './host-states.js';
+export const HOST_STATES = ['ready', 'cordoned', 'draining', 'down'] as const;
+export type HostState = (typeof HOST_STATES)[number];
+/** What an operator may set; `down` is the lease sweeper's to decide. */
+export const OPERATOR_HOST_STATES = ['ready', 'cordoned', 'draining'] as const;
 
 const DNS = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 const LABEL_KEY = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
