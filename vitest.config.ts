@@ -8,6 +8,8 @@ export default defineConfig({
     // (a six-command test ran past 30 s); 120 s keeps a hang bounded without failing slow runs.
     testTimeout: 120_000,
     pool: 'forks',
+    // Temp directories made through test/support/temp-dir.ts are removed after each file.
+    setupFiles: ['test/support/temp-dir-cleanup.ts'],
     // Most files wait on real processes and sockets rather than compute: two at a time keeps
     // both cores busy (the default on 2 cores is one) and the suite well under 10 minutes.
     maxWorkers: 2,

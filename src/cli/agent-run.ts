@@ -136,6 +136,14 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** The first SIGTERM or SIGINT from now on. */
+function heardSignals(): Promise<string> {
+  return new Promise((heard) => {
+    process.once('SIGTERM', () => heard('SIGTERM'));
+    process.once('SIGINT', () => heard('SIGINT'));
+  });
+}
+
 /** People get short sentences on stdout; --json one JSON line per event. Problems go to stderr. */
 function agentLog(io: Io, json: boolean): AgentLog {
   const logger = pino({ name: 'turnout-agent', level: 'info' }, pino.destination(2));
@@ -158,6 +166,9 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
   const { mkdirSync } = await import('node:fs');
   mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(c.dataDir);
+  // Heard from here on: a SIGTERM while the agent starts (adopting, starting its proxy,
+  // registering) is acted on once the start is done, instead of Node's default of dying mid-way.
+  const signals = heardSignals();
   const runtime = await openProcessRuntime({
     dataDir: c.dataDir,
     host: c.advertise,
@@ -266,8 +277,7 @@ export async function startAgent(flags: AgentFlags, io: Io): Promise<RunningAgen
           lock.release();
           done(0);
         };
-        process.once('SIGTERM', () => void stop('SIGTERM'));
-        process.once('SIGINT', () => void stop('SIGINT'));
+        signals.then((signal) => void stop(signal));
       }),
   };
 }

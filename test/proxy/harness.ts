@@ -1,7 +1,7 @@
 // Test harness for the proxy: real upstream HTTP servers on 127.0.0.1, a snapshot file, and a
 // proxy started in this process on ephemeral ports.
 
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import type {
   Agent,
   IncomingHttpHeaders,
@@ -11,7 +11,6 @@ import type {
 } from 'node:http';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -19,6 +18,7 @@ import { pino } from 'pino';
 import type { SnapshotInput } from '../../src/config/snapshot.js';
 import type { ProxyOptions, RunningProxy } from '../../src/proxy/main.js';
 import { startProxy } from '../../src/proxy/main.js';
+import { madeTempDir } from '../support/temp-dir.js';
 import { waitFor as waitUntil } from '../support/wait.js';
 
 export interface Upstream {
@@ -100,8 +100,9 @@ export function writeSnapshot(dir: string, snapshot: SnapshotInput): string {
   return file;
 }
 
+/** A temp directory for one test, removed when the test file's process ends. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'turnout-proxy-'));
+  return madeTempDir('turnout-proxy-');
 }
 
 export async function startTestProxy(

@@ -1,18 +1,18 @@
 // Helpers for the runtime tests: a temp dir, plain HTTP on 127.0.0.1, and process checks by pid.
 
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readProcStat } from '../../src/runtime/process-identity.js';
+import { madeTempDir } from '../support/temp-dir.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVICE = join(ROOT, 'examples', 'services', 'service.mjs');
 export const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 
+/** A temp directory for one test, removed when the test file's process ends. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `turnout-${prefix}-`));
+  return madeTempDir(`turnout-${prefix}-`);
 }
 
 export interface Answer {
