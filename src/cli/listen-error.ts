@@ -11,16 +11,16 @@ const WHY: Record<string, string> = {
   EADDRNOTAVAIL: 'is not an address of this machine',
 };
 
-/** Flags whose listener cannot be turned off: `off` is refused for them. */
-const MUST_LISTEN = new Set(['--api', '--listen']);
-
 /**
  * The bind error as an invalid_argument naming the flag whose address failed, or the error
  * unchanged when it is not a bind error of one of `listeners` (flag → the address it chose).
+ * `offAllowed`: whether those flags take `off` (the proxy's listeners do; an API's does not), so
+ * the hint offers it only where it would be accepted.
  */
 export function listenError(
   error: unknown,
   listeners: Readonly<Record<string, ListenAddress | null>>,
+  offAllowed: boolean,
 ): unknown {
   const e = error as { code?: unknown; syscall?: unknown; port?: unknown } | null;
   const why = typeof e?.code === 'string' ? WHY[e.code] : undefined;
@@ -29,8 +29,7 @@ export function listenError(
   const named = Object.entries(listeners).find(([, at]) => at !== null && at.port === e.port);
   if (named === undefined) return error;
   const [flag, at] = named as [string, ListenAddress];
-  // The API's listener cannot be off (`up --api`, `server --listen`); the proxy's can.
-  const off = MUST_LISTEN.has(flag) ? '' : `, or ${flag} off`;
+  const off = offAllowed ? `, or ${flag} off` : '';
   return new TurnoutError(
     'invalid_argument',
     `${flag} ${at.host}:${at.port} ${why}: choose another with ${flag} <host:port>${off}`,

@@ -329,7 +329,7 @@ async function startLocked(
     await (agent as HostAgent | null)?.stop().catch(() => {});
     await processes.close().catch(() => {});
     await opened.close().catch(() => {});
-    throw listenError(error, { '--api': api });
+    throw listenError(error, { '--api': api }, false);
   }
   const apiUrl = apiUrlOf(cp.app, api, tls !== undefined);
   const streamUrl = `${apiUrl}/v1/stream`;

@@ -240,7 +240,7 @@ export function registerProxyCommand(
               startProxyCluster({ ...common, workers }),
             );
       const proxy = await started.catch((error: unknown) => {
-        throw listenError(error, listeners);
+        throw listenError(error, listeners, true);
       });
       const show = (a: ListenAddress | null) => (a === null ? 'off' : `${a.host}:${a.port}`);
       io.err(

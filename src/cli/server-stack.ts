@@ -157,7 +157,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
       });
     } catch (error) {
       await opened.close().catch(() => {});
-      throw listenError(error, { '--listen': listen });
+      throw listenError(error, { '--listen': listen }, false);
     }
     const address = cp.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : listen.port;
