@@ -259,7 +259,7 @@ export class HostAgent {
         );
       log.warn(
         'register_failed',
-        { reason: message(error), code: codeOf(error) },
+        { reason: message(error), code },
         `could not register host ${name}: ${message(error)}`,
       );
       return false;

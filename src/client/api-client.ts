@@ -118,7 +118,7 @@ export function apiConnection(options: ApiClientOptions = {}): ApiConnection {
 
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const { server, headers, ca, tokenSource } = apiConnection(options);
-  const hint = options.authHint ?? authHint;
+  const hint = options.authHint; // undefined: apiError's default
   async function call(
     method: ApiMethod,
     path: string,
