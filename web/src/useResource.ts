@@ -71,10 +71,9 @@ export function useResource<T>(
   // biome-ignore lint/correctness/useExhaustiveDependencies: key stands for deps; run is stable
   useEffect(() => {
     const s = state.current;
-    s.generation++;
+    // The cleanup below already dropped the previous inputs' load and pending try.
     s.running = false;
     s.failures = 0;
-    clearTimeout(s.retry);
     setData(null);
     setError(null);
     void run();
