@@ -100,7 +100,7 @@ export function writeSnapshot(dir: string, snapshot: SnapshotInput): string {
   return file;
 }
 
-/** A temp directory for one test, removed when the test file's process ends. */
+/** A temp directory for one test, removed after its file's tests (test/support/temp-dir.ts). */
 export function tempDir(): string {
   return madeTempDir('turnout-proxy-');
 }

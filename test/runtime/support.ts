@@ -10,7 +10,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVICE = join(ROOT, 'examples', 'services', 'service.mjs');
 export const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 
-/** A temp directory for one test, removed when the test file's process ends. */
+/** A temp directory for one test, removed after its file's tests (test/support/temp-dir.ts). */
 export function tempDir(prefix: string): string {
   return madeTempDir(`turnout-${prefix}-`);
 }
