@@ -25,6 +25,7 @@ import type { SnapshotOrigin } from './config-source.js';
 import { proxyConfigSource } from './config-source.js';
 import type { ListenAddress } from './server.js';
 import { listen, listenerAddress } from './server.js';
+import { closed, sendToWorker } from './worker-channel.js';
 
 export interface ClusterOptions {
   readonly workers: number;
@@ -62,6 +63,7 @@ interface Slot {
   listening: boolean;
   failure: string | null;
   bind: { code: string; syscall: string; port: number } | null;
+  /** Resolves once the worker has exited and its every message has been handled. */
   readonly exited: Promise<void>;
 }
 
@@ -75,9 +77,13 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
   let serving = false;
   let stopping = false;
   let failures = 0;
-  const toWorker = (slot: Slot, message: ToWorker) => {
-    if (slot.worker.isConnected()) slot.worker.send(message);
-  };
+  const toWorker = (slot: Slot, message: ToWorker) =>
+    sendToWorker(slot.worker, message, (error) =>
+      logger.warn(
+        { event: 'worker_send_failed', pid: slot.pid, message: message.turnout, err: error },
+        'a message to a proxy worker was not delivered (it is exiting)',
+      ),
+    );
   const metrics = new ClusterMetrics(() =>
     [...slots.values()]
       .filter((s) => s.listening && s.worker.isConnected())
@@ -138,7 +144,8 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
 
   function fork(): Slot {
     const worker = cluster.fork(env);
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Its last messages (the 'failed' saying why it did not start) are read before this resolves.
+    const exited = closed(worker.process);
     const slot: Slot = {
       worker,
       pid: worker.process.pid ?? 0,
@@ -153,6 +160,11 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<RunningCl
     worker.on('message', (message: unknown) => {
       if (isFromWorker(message)) onMessage(slot, message);
     });
+    // Without a listener, an 'error' on a worker (its channel failing as it exits) would end the
+    // primary and every worker still serving; the exit itself is handled below.
+    worker.on('error', (error) =>
+      logger.warn({ event: 'worker_error', pid: slot.pid, err: error }, 'a proxy worker errored'),
+    );
     worker.once('exit', (code, signal) => {
       slots.delete(worker.id);
       metrics.gone(worker.id);
