@@ -510,6 +510,11 @@ export class HostAgent {
     this.stopping.add(id);
     try {
       await this.o.runtime.stop(id);
+      // Its last lines, read now that it has stopped, go with the stopped report: the server keeps
+      // them (in the audit log's copy of the deleted assignment) for `turnout logs` after a stop.
+      const logTail = await this.logTail(id);
+      const note = this.notes.get(id);
+      this.notes.set(id, { lastExit: null, error: null, retryAtMs: null, ...note, logTail });
       const why = {
         desired_stop: 'its assignment says stop',
         unassigned: 'no assignment names it',

@@ -168,8 +168,13 @@ export function failedStatus(note: InstanceNote): StatusReport {
   };
 }
 
+/** Stopped, with the exit and the log tail last noted for it (read when it stopped). */
 export function stoppedStatus(note: InstanceNote | undefined): StatusReport {
-  return { ...idle('stopped'), lastExit: note?.lastExit ?? null };
+  return {
+    ...idle('stopped'),
+    lastExit: note?.lastExit ?? null,
+    logTail: [...(note?.logTail ?? [])],
+  };
 }
 
 /** A status with nothing running: the phase, everything else empty. */

@@ -525,11 +525,21 @@ export function registerLogsCommand(
     async (id: string, f: ApiFlags & { tail: string; follow?: boolean; interval: string }) => {
       const api = createApiClient({ server: f.server, token: f.token, caFile: f.ca });
       const path = `/v1/instances/${encodeURIComponent(id)}`;
-      const tail = async () =>
-        ((await api.get(`${path}/logs?tail=${encodeURIComponent(f.tail)}`)) as { lines: string[] })
-          .lines;
-      const printed = await tail();
-      io.out(f.json === true ? JSON.stringify({ id, lines: printed }) : printed.join('\n'));
+      const read = async () =>
+        (await api.get(`${path}/logs?tail=${encodeURIComponent(f.tail)}`)) as {
+          lines: string[];
+          from?: string;
+        };
+      const tail = async () => (await read()).lines;
+      const { lines: printed, from } = await read();
+      // `from`: the lines are an agent's last report, not the log itself (a fleet); said on stderr
+      // so stdout is the log's lines alone, as for an instance of this machine.
+      if (f.json === true)
+        io.out(JSON.stringify({ id, lines: printed, ...(from === undefined ? {} : { from }) }));
+      else {
+        if (from !== undefined) io.err(`(${from})`);
+        io.out(printed.join('\n'));
+      }
       if (f.follow === true) await followLogs(io, f, printed, tail, api, path);
       setExit(0);
     },

@@ -42,11 +42,20 @@ export class LocalFleetRuntime extends FleetRuntime {
   }
 
   override async logs(id: string, options?: { tailLines?: number }): Promise<string> {
+    const own = await this.ownLogs(id, options);
+    return own ?? super.logs(id, options);
+  }
+
+  override async logOrigin(id: string): Promise<string | null> {
+    return (await this.ownLogs(id, { tailLines: 1 })) === null ? super.logOrigin(id) : null;
+  }
+
+  /** This machine's log of `id`; null when it has none (then the agent's report is all there is). */
+  private async ownLogs(id: string, options?: { tailLines?: number }): Promise<string | null> {
     try {
       return await this.local.logs(id, options);
     } catch (error) {
-      if (error instanceof TurnoutError && error.code === 'not_found')
-        return super.logs(id, options);
+      if (error instanceof TurnoutError && error.code === 'not_found') return null;
       throw error;
     }
   }

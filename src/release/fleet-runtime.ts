@@ -11,7 +11,11 @@ import { TurnoutError } from '../errors.js';
 import type { InstanceHealth, InstanceSpec, RunningInstance, Runtime } from '../runtime/runtime.js';
 import { HEALTH_LOG_LINES } from '../runtime/runtime.js';
 import { NOTE_PREFIX } from '../runtime/supervised-instance.js';
-import type { Assignment, AssignmentArtifact } from '../store/assignment-model.js';
+import type {
+  Assignment,
+  AssignmentArtifact,
+  AssignmentStatus,
+} from '../store/assignment-model.js';
 import { listAll } from '../store/cursor.js';
 import type { Host } from '../store/host-model.js';
 import type { Version } from '../store/model.js';
@@ -118,6 +122,24 @@ function failureOf(a: Assignment): string {
     parts.push(`last exit code ${s.lastExit.code ?? '-'} signal ${s.lastExit.signal ?? '-'}`);
   if (s.logTail.length > 0) parts.push(`log tail:\n${s.logTail.join('\n')}`);
   return parts.join('; ');
+}
+
+/** What logs() and logOrigin() read of an agent's report. */
+interface ReportOf {
+  readonly host: string;
+  readonly status: Pick<AssignmentStatus, 'logTail' | 'reportedAt'>;
+  readonly stopped: boolean;
+}
+
+/** The report in an audited assignment (the store wrote it; checked, not trusted to a cast). */
+export function reportIn(before: unknown): ReportOf | null {
+  const a = before as { host?: unknown; status?: { logTail?: unknown; reportedAt?: unknown } };
+  const tail = a?.status?.logTail;
+  const at = a?.status?.reportedAt;
+  if (typeof a?.host !== 'string' || !Array.isArray(tail)) return null;
+  if (!tail.every((l) => typeof l === 'string')) return null;
+  if (at !== null && typeof at !== 'string') return null;
+  return { host: a.host, status: { logTail: tail, reportedAt: at }, stopped: true };
 }
 
 export class FleetRuntime implements Runtime {
@@ -313,15 +335,38 @@ export class FleetRuntime implements Runtime {
     return { adopted: await this.refresh(), dead: [] };
   }
 
+  /** The log tail the agent last reported for `id` (origin: logOrigin). */
   async logs(id: string, options?: { tailLines?: number }): Promise<string> {
+    const { status } = await this.lastReport(id);
+    return status.logTail.slice(-(options?.tailLines ?? status.logTail.length)).join('\n');
+  }
+
+  /** Where logs() comes from: which host's agent reported it, when, and whether it still runs. */
+  async logOrigin(id: string): Promise<string | null> {
+    const { host, status, stopped } = await this.lastReport(id);
+    const when = status.reportedAt ?? 'never';
+    return stopped
+      ? `the last lines host ${host}'s agent reported for ${id}, at ${when}; it has stopped`
+      : `the last lines host ${host}'s agent reported for ${id}, at ${when}`;
+  }
+
+  /**
+   * The agent's last report of `id`: its assignment's, or once that was deleted (the instance
+   * stopped: a failed canary after its abort) the copy the audit log kept of it at deletion.
+   */
+  private async lastReport(id: string): Promise<ReportOf> {
     const a = await this.store.getAssignment(id);
-    if (a === null) throw new TurnoutError('not_found', `no assignment ${id}`);
-    const tail = a.status.logTail.slice(-(options?.tailLines ?? a.status.logTail.length));
-    const when = a.status.reportedAt ?? 'never';
-    return [
-      `(the last ${tail.length} log lines host ${a.host}'s agent reported for ${id}, at ${when})`,
-      ...tail,
-    ].join('\n');
+    if (a !== null) return { host: a.host, status: a.status, stopped: false };
+    const audit = await this.store.listAudit({
+      target: `assignment/${id}`,
+      newestFirst: true,
+      limit: 1,
+    });
+    const last = audit.items[0];
+    const kept = last?.action === 'assignment.delete' ? reportIn(last.before) : null;
+    if (kept === null)
+      throw new TurnoutError('not_found', `no host runs ${id}, and no agent reported logs for it`);
+    return kept;
   }
 
   async health(id: string): Promise<InstanceHealth | null> {

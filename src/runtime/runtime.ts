@@ -79,6 +79,11 @@ export interface Runtime {
   adopt(): Promise<{ adopted: RunningInstance[]; dead: string[] }>;
   /** The tail of the instance's log (stdout and stderr). */
   logs(id: string, options?: { tailLines?: number }): Promise<string>;
+  /**
+   * Where logs() comes from when it is not the instance's whole log on this machine (an agent's
+   * last report, at a time); absent or null: it is.
+   */
+  logOrigin?(id: string): Promise<string | null>;
   /** How the instance fares (exits, restarts, log tail); null when this runtime does not know it. */
   health(id: string): Promise<InstanceHealth | null>;
   on<E extends keyof RuntimeEvents>(event: E, listener: (e: RuntimeEvents[E]) => void): void;

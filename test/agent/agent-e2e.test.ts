@@ -372,14 +372,19 @@ describe('turnout agent', () => {
     await waitFor('routed there', async () => (await routed(ports.outbound)).status === 200, LONG);
   });
 
-  it('stops an instance whose assignment says stop, and reports it stopped', async () => {
+  it('stops an instance whose assignment says stop, and reports it stopped with its last lines', async () => {
     await store.setAssignmentDesired('web-1', 'stop', 'engine');
-    await waitFor(
+    const stopped = await waitFor(
       'web-1 reported stopped',
-      async () => (await store.getAssignment('web-1'))?.status.phase === 'stopped',
+      async () => {
+        const a = await store.getAssignment('web-1');
+        return a?.status.phase === 'stopped' && a;
+      },
       LONG,
     );
     await waitFor('the process gone', () => !alive(instancePid), LONG);
+    // Read once it had stopped: what it wrote on its way out is there (`turnout logs` after a stop).
+    expect(stopped.status.logTail).toContain('web 1.0.0: SIGTERM, finishing in-flight requests');
   });
 
   it('on SIGTERM exits 0 and leaves its proxy serving (instances left running call out through it)', async () => {

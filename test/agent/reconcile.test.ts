@@ -213,6 +213,21 @@ const cases: { name: string; assignments: Assignment[]; local: LocalView; action
     actions: [{ kind: 'report', id: 'orders-1', status: STOPPED }],
   },
   {
+    name: 'reports a stopped instance with the last lines noted when it stopped',
+    assignments: [assignment('orders-1', { desired: 'stop' })],
+    local: view({
+      notes: new Map([
+        [
+          'orders-1',
+          { lastExit: null, logTail: ['orders: SIGTERM'], error: null, retryAtMs: null },
+        ],
+      ]),
+    }),
+    actions: [
+      { kind: 'report', id: 'orders-1', status: { ...STOPPED, logTail: ['orders: SIGTERM'] } },
+    ],
+  },
+  {
     name: 'neither stops twice nor reports while a stop is under way',
     assignments: [assignment('orders-1', { desired: 'stop' })],
     local: view({ running: [running('orders-1')], stopping: new Set(['orders-1']) }),

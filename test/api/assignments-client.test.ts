@@ -7,8 +7,12 @@ import { afterEach, expect, it } from 'vitest';
 import type { AssignmentsMessage } from '../../src/client/agent-client.js';
 import { createAgentClient, parseEvent } from '../../src/client/agent-client.js';
 import { StatsScraper } from '../../src/control/stats-scraper.js';
+import { FleetRuntime } from '../../src/release/fleet-runtime.js';
 import { StatsWindow } from '../../src/release/stats-window.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { AssignmentInput } from '../../src/store/assignment-model.js';
+import { turnout } from '../cli/run.js';
+import { ensureBuilt } from '../support/build.js';
 import type { Api, StartApiOptions } from './harness.js';
 import { seedCatalog, startApi, TOKENS } from './harness.js';
 
@@ -122,6 +126,60 @@ it('refuses a stream for another agent token, and beyond the per-token limit', a
   await expect(next(agent.stream(H1))).rejects.toMatchObject({ code: 'too_many_streams' });
   await one.return();
 });
+
+it("GET /v1/instances/:id/logs in a fleet: the agent's reported tail, saying so, also after its assignment is deleted", async () => {
+  // The fleet runtime on the API's own store, which exists only once the API has started.
+  let fleet: FleetRuntime | undefined;
+  const runtime = {
+    logs: (id: string, o?: { tailLines?: number }) => (fleet as FleetRuntime).logs(id, o),
+    logOrigin: (id: string) => (fleet as FleetRuntime).logOrigin(id),
+  } as Partial<Runtime> as Runtime;
+  const a = await start({ runtime });
+  fleet = new FleetRuntime({ store: a.store });
+  const agent = createAgentClient({ server: a.url, token: TOKENS.agent });
+  await agent.register(H1, { address: '10.0.0.11' });
+  await a.store.createAssignment(WEB, 'engine');
+  await a.store.createInstance(
+    { id: WEB.id, module: 'web', version: '1.0.0', host: H1, address: '10.0.0.11:4000' },
+    'engine',
+  );
+  await agent.report(H1, WEB.id, {
+    phase: 'running',
+    address: '10.0.0.11:4000',
+    pid: 7,
+    logTail: ['web listening', 'GET / 200'],
+  });
+  const running = await a.call('GET', `/v1/instances/${WEB.id}/logs?tail=1`, { as: 'viewer' });
+  expect(running.status).toBe(200);
+  expect(running.body).toEqual({
+    id: WEB.id,
+    lines: ['GET / 200'],
+    from: expect.stringMatching(
+      /^the last lines host h1\.example's agent reported for web-1\.0\.0-a, at \S+$/,
+    ),
+  });
+
+  // Stopped: reported with its last lines, then deleted (as the engine does once it is stopped).
+  await a.store.setAssignmentDesired(WEB.id, 'stop', 'engine');
+  await agent.report(H1, WEB.id, { phase: 'stopped', logTail: ['web listening', 'web: SIGTERM'] });
+  await a.store.deleteAssignment(WEB.id, 'engine');
+  const stopped = await a.call('GET', `/v1/instances/${WEB.id}/logs`, { as: 'viewer' });
+  expect(stopped.status).toBe(200);
+  expect(stopped.body).toEqual({
+    id: WEB.id,
+    lines: ['web listening', 'web: SIGTERM'],
+    from: expect.stringMatching(/; it has stopped$/),
+  });
+
+  // `turnout logs`: the lines alone on stdout, where they come from on stderr; --json has both.
+  await ensureBuilt();
+  const as = ['--server', a.url, '--token', TOKENS.viewer];
+  const text = await turnout('logs', WEB.id, ...as);
+  expect(text).toMatchObject({ code: 0, stdout: 'web listening\nweb: SIGTERM\n' });
+  expect(text.stderr).toMatch(/^\(the last lines host h1\.example's agent .+; it has stopped\)\n$/);
+  const json = await turnout('logs', WEB.id, ...as, '--json');
+  expect(JSON.parse(json.stdout)).toEqual({ id: WEB.id, ...(stopped.body as object) });
+}, 120_000);
 
 it('parses SSE blocks: comments and other events are not messages', () => {
   expect(parseEvent(': keepalive')).toBeNull();

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseSweeper } from '../../src/control/lease-sweeper.js';
 import { runCommand } from '../../src/release/commands.js';
 import { ReleaseEngine } from '../../src/release/engine.js';
-import { FleetRuntime } from '../../src/release/fleet-runtime.js';
+import { FleetRuntime, reportIn } from '../../src/release/fleet-runtime.js';
 import { takesTraffic } from '../../src/store/endpoint.js';
 import type { Instance } from '../../src/store/model.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
@@ -292,12 +292,35 @@ describe('fleet runtime answers', () => {
     await expect(fleet.start({ id: 'orders-2.0.0-1', ...SPEC })).rejects.toThrow(
       /orders-2\.0\.0-1 failed on host b1: spawn node ENOENT; log tail:\nboot\nfatal: spawn node ENOENT/,
     );
-    expect(await fleet.logs('orders-2.0.0-1')).toMatch(
-      /^\(the last 2 log lines host b1's agent reported for orders-2\.0\.0-1, at .+\)\nboot\nfatal: spawn node ENOENT$/,
+    // The lines alone (`--json` and --follow read them); where they come from, apart.
+    expect(await fleet.logs('orders-2.0.0-1')).toBe('boot\nfatal: spawn node ENOENT');
+    expect(await fleet.logs('orders-2.0.0-1', { tailLines: 1 })).toBe('fatal: spawn node ENOENT');
+    expect(await fleet.logOrigin('orders-2.0.0-1')).toMatch(
+      /^the last lines host b1's agent reported for orders-2\.0\.0-1, at \d{4}-.+Z$/,
     );
     await fleet.stop('orders-2.0.0-0');
     expect(await store.getAssignment('orders-2.0.0-0')).toBeNull();
     expect(fleet.list()).toEqual([]);
+  });
+
+  it('after a stop deletes the assignment, its logs are what the agent reported last (kept by the audit log)', async () => {
+    await catalog(store);
+    await agents.register();
+    agents.failing.set('orders-2.0.0-1', 'spawn node ENOENT');
+    agents.start();
+    const fleet = new FleetRuntime({ store, pollMs: 10 });
+    await expect(fleet.start({ id: 'orders-2.0.0-1', ...SPEC })).rejects.toThrow(/failed on host/);
+    await fleet.stop('orders-2.0.0-1');
+    expect(await store.getAssignment('orders-2.0.0-1')).toBeNull();
+    expect(await fleet.logs('orders-2.0.0-1')).toBe('boot\nfatal: spawn node ENOENT');
+    expect(await fleet.logOrigin('orders-2.0.0-1')).toMatch(
+      /^the last lines host \w+'s agent reported for orders-2\.0\.0-1, at .+; it has stopped$/,
+    );
+    // Never placed anywhere: not_found, naming it.
+    await expect(fleet.logs('orders-9.9.9-0')).rejects.toMatchObject({
+      code: 'not_found',
+      message: 'no host runs orders-9.9.9-0, and no agent reported logs for it',
+    });
   });
 
   it('the stop assignment of a host that stays down is forgotten after forgetStopsAfterMs, not before', async () => {
@@ -344,5 +367,24 @@ describe('fleet runtime answers', () => {
     await expect(fleet.start({ id: 'orders-2.0.0-0', ...SPEC })).rejects.toThrow(
       /host a1 did not report orders-2\.0\.0-0 running within 5000 ms \(phase pending\)/,
     );
+  });
+});
+
+describe('reportIn: the report in an audited assignment', () => {
+  const status = { logTail: ['a', 'b'], reportedAt: '2026-12-07T10:00:00.000Z' };
+  it.each([
+    ['an assignment', { host: 'h1', status }, { host: 'h1', status, stopped: true }],
+    [
+      'one never reported',
+      { host: 'h1', status: { logTail: [], reportedAt: null } },
+      { host: 'h1', status: { logTail: [], reportedAt: null }, stopped: true },
+    ],
+    ['null (a create has no before)', null, null],
+    ['no host', { status }, null],
+    ['no status', { host: 'h1' }, null],
+    ['a tail that is not lines', { host: 'h1', status: { ...status, logTail: [1] } }, null],
+    ['a reportedAt that is not a time', { host: 'h1', status: { ...status, reportedAt: 5 } }, null],
+  ])('%s', (_, before, expected) => {
+    expect(reportIn(before)).toEqual(expected);
   });
 });

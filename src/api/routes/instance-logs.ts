@@ -14,7 +14,12 @@ export interface InstanceLogsOptions {
   runtime: Runtime | null;
 }
 
-const logsSchema = z.object({ id: z.string(), lines: z.array(z.string()) });
+const logsSchema = z.object({
+  id: z.string(),
+  lines: z.array(z.string()),
+  /** Where the lines come from when not the instance's own log here (an agent's last report). */
+  from: z.string().optional(),
+});
 
 export const instanceLogsPlugin: FastifyPluginAsyncZod<InstanceLogsOptions> = async (
   app,
@@ -48,7 +53,8 @@ export const instanceLogsPlugin: FastifyPluginAsyncZod<InstanceLogsOptions> = as
       }
       const text = await runtime.logs(instance.id, { tailLines: req.query.tail });
       const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
-      return { id: instance.id, lines };
+      const from = (await runtime.logOrigin?.(instance.id)) ?? null;
+      return { id: instance.id, lines, ...(from === null ? {} : { from }) };
     },
   );
 };

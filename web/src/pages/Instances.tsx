@@ -10,14 +10,18 @@ import { useResource } from '../useResource';
 
 function Logs({ id, onClose }: { id: string; onClose: () => void }) {
   const [lines, setLines] = useState<string[] | null>(null);
+  // In a fleet the lines are the agent's last report, not the log itself: said above them.
+  const [from, setFrom] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [tail, setTail] = useState(100);
   const fetchLogs = async () => {
     try {
-      const r = await api<{ lines: string[] }>(`/instances/${encodeURIComponent(id)}/logs`, {
-        query: { tail },
-      });
+      const r = await api<{ lines: string[]; from?: string }>(
+        `/instances/${encodeURIComponent(id)}/logs`,
+        { query: { tail } },
+      );
       setLines(r.lines);
+      setFrom(r.from ?? null);
       setError(null);
     } catch (e) {
       setError(e as ApiError);
@@ -45,6 +49,7 @@ function Logs({ id, onClose }: { id: string; onClose: () => void }) {
         </button>
       </h2>
       <ErrorNote error={error} />
+      {from === null ? null : <p className="small muted">({from})</p>}
       <pre>
         {lines === null ? 'Loading…' : lines.length === 0 ? '(no output yet)' : lines.join('\n')}
       </pre>
