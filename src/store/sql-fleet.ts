@@ -26,6 +26,16 @@ import {
   unknownRef,
 } from './validate.js';
 
+/**
+ * A stopped instance's health is `unknown`: nothing probes it any more, so the verdict it last had
+ * (`healthy`, read by `host describe` and the dashboard as if it still held) no longer says
+ * anything. Here, where every writer passes (engine, agents' reports, PATCH /v1/instances), so a
+ * late report of a healthy probe does not bring the old verdict back either.
+ */
+function withStoppedHealth<T extends Pick<Instance, 'state' | 'health'>>(next: T): T {
+  return next.state === 'stopped' ? { ...next, health: 'unknown' } : next;
+}
+
 type FleetOps = Pick<
   StoreTx,
   | 'getVersion'
@@ -223,7 +233,7 @@ export function fleetOps(cx: SqlContext): FleetOps {
       const before = await getInstance(id);
       if (before === null) throw notFound('instance', id);
       const { createdAt: _c, updatedAt: _u, ...content } = before;
-      const next = { ...content, ...p };
+      const next = withStoppedHealth({ ...content, ...p });
       if (sameContent(before, next)) return before;
       const updated: Instance = { ...next, createdAt: before.createdAt, updatedAt: cx.now() };
       await db

@@ -113,6 +113,13 @@ export function crudTests(env: ContractEnv): void {
       expect(await s.getInstance(i.id)).toEqual(ready);
       expect(ready).toMatchObject({ state: 'ready', health: 'healthy', host: 'h2' });
 
+      // Stopped, nothing probes it: its health is unknown, not its last verdict, and a late
+      // healthy report does not bring that back.
+      const stopped = await s.updateInstance(i.id, { state: 'stopped' }, ACTOR);
+      expect(stopped).toMatchObject({ state: 'stopped', health: 'unknown' });
+      expect(await s.updateInstance(i.id, { health: 'healthy' }, ACTOR)).toEqual(stopped);
+      expect(await s.getInstance(i.id)).toEqual(stopped);
+
       const lane = await s.getLane('shop', 'dev');
       expect(lane?.rules).toEqual([{ lane: 'dev', header: { name: 'x-dev', equals: '1' } }]);
       const lane2 = await s.updateLane(
