@@ -30,9 +30,20 @@ export class PostgresArtifactStore implements ArtifactStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Its own pool on the store's database (the tables come with the store's migrations). */
-  static async open(url: string, maxConnections = 4): Promise<PostgresArtifactStore> {
-    return new PostgresArtifactStore(await createPostgresKysely(url, { maxConnections }));
+  /**
+   * Its own pool on the store's database (the tables come with the store's migrations). `field`:
+   * what named the URL, for the error a failed connection throws.
+   */
+  static async open(
+    url: string,
+    { maxConnections = 4, field }: { maxConnections?: number; field?: string } = {},
+  ): Promise<PostgresArtifactStore> {
+    return new PostgresArtifactStore(
+      await createPostgresKysely(url, {
+        maxConnections,
+        ...(field === undefined ? {} : { field }),
+      }),
+    );
   }
 
   async put(expected: string, body: Readable, o: { maxBytes: number }): Promise<ArtifactMeta> {

@@ -258,7 +258,7 @@ async function startLocked(
     flags.maxArtifactBytes === undefined
       ? undefined
       : parseByteFlag(flags.maxArtifactBytes, '--max-artifact-bytes');
-  const opened = await openStoreWithArtifacts(storeAt);
+  const opened = await openStoreWithArtifacts(storeAt, flags.storeField);
   const { store } = opened;
   const adminUrl =
     proxyAdmin === null ? null : `http://${hostForUrl(proxyAdmin.host)}:${proxyAdmin.port}`;

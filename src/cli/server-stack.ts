@@ -136,7 +136,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
   try {
     const auth = fileAuth ?? (await serverAuth(flags, dataDir));
     const warnings = [...(warning === null ? [] : [warning]), ...auth.warnings];
-    const opened = await openStoreWithArtifacts(storeAt);
+    const opened = await openStoreWithArtifacts(storeAt, flags.storeField);
     const { store } = opened;
     const runtime = fleetRuntime(store);
     const logger = pino({ name: 'turnout-server', level: 'warn' }, pino.destination(2));

@@ -24,18 +24,24 @@ export function artifactsDirOf(at: StoreLocation & { kind: 'sqlite' }): string {
   return join(dirname(at.path), 'artifacts');
 }
 
-/** The store, checking versions against the artifact store opened with it. */
-export async function openStoreWithArtifacts(at: StoreLocation): Promise<StoreWithArtifacts> {
+/**
+ * The store, checking versions against the artifact store opened with it. `field` names what chose
+ * `at` (`--store`, `TURNOUT_STORE`) in the error a Postgres that cannot be reached throws.
+ */
+export async function openStoreWithArtifacts(
+  at: StoreLocation,
+  field = '--store',
+): Promise<StoreWithArtifacts> {
   const artifacts: ArtifactStore =
     at.kind === 'sqlite'
       ? await DirArtifactStore.open(artifactsDirOf(at))
-      : await PostgresArtifactStore.open(at.url);
+      : await PostgresArtifactStore.open(at.url, { field });
   let store: Store;
   try {
     store =
       at.kind === 'sqlite'
         ? await openSqliteStore(at.path, { artifacts })
-        : await openPostgresStore(at.url, { artifacts });
+        : await openPostgresStore(at.url, { artifacts, field });
   } catch (error) {
     await artifacts.close().catch(() => {});
     throw error;

@@ -5,6 +5,7 @@
 
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { TurnoutError } from '../errors.js';
 import type { Database } from './db.js';
 import { openSqlStore } from './sql-store.js';
 import type { ArtifactLookup, Store } from './store.js';
@@ -14,6 +15,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Where pushed artifacts are (src/artifacts); none: a version naming one is refused. */
   artifacts?: ArtifactLookup;
+  /** What named the URL (`--store`, `TURNOUT_STORE`), for the error a failed connection throws. */
+  field?: string;
 }
 
 /** Opens the store at `url` (`postgres://user@host:port/db`), applying pending migrations. */
@@ -46,10 +49,32 @@ export async function createPostgresKysely(
     client.release();
   } catch (error) {
     await pool.end();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot connect to Postgres at ${redactUrl(url)}: ${reason}`, { cause: error });
+    throw connectError(error, url, options.field);
   }
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * SQLSTATEs of a Postgres that answered and refused the URL's database or credentials: class 28
+ * (invalid authorization, e.g. a wrong password) and 3D000 (no such database).
+ */
+function refusesTheUrl(code: unknown): boolean {
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
+}
+
+/**
+ * Why the first connection failed, naming `field` and never the password. A Postgres that refuses
+ * the URL's user or database is bad input (invalid_argument, exit 2: fix the URL); one that cannot
+ * be reached (refused, no such host, a timeout) is upstream_unavailable (exit 1: start it, or try
+ * again), neither an internal error.
+ */
+function connectError(error: unknown, url: string, field: string | undefined): TurnoutError {
+  const reason = error instanceof Error ? error.message : String(error);
+  const said = `cannot connect to Postgres at ${redactUrl(url)}: ${reason}`;
+  const code = refusesTheUrl((error as { code?: unknown } | null)?.code)
+    ? 'invalid_argument'
+    : 'upstream_unavailable';
+  return new TurnoutError(code, field === undefined ? said : `${field}: ${said}`, field);
 }
 
 /** The URL without its password (`***` instead), for messages and summaries. */

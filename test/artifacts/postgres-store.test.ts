@@ -16,12 +16,12 @@ async function postgresTarget(pgTest: TestPostgres): Promise<ArtifactTarget & { 
   const db = await pgTest.createDatabase('turnout_art');
   // The tables come with the store's migrations.
   await (await openPostgresStore(db.url, { maxConnections: 2 })).close();
-  const store = await PostgresArtifactStore.open(db.url, 4);
+  const store = await PostgresArtifactStore.open(db.url, { maxConnections: 4 });
   return {
     url: db.url,
     store,
     leftovers: () => orphanChunkBytes(db.url),
-    reopen: () => PostgresArtifactStore.open(db.url, 2),
+    reopen: () => PostgresArtifactStore.open(db.url, { maxConnections: 2 }),
     dispose: async () => {
       await store.close();
       await db.drop();
