@@ -10,7 +10,6 @@
 // off a data dir in use. stop() ends the engine, then the agent (its proxy, and the instances
 // unless keepInstances) while the API still answers it, then the rest and the store.
 
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +30,7 @@ import type { StoreLocation } from '../server/store-url.js';
 import { describeStoreLocation, parseStoreLocation } from '../server/store-url.js';
 import { dataDirToken, generatedApiToken } from '../server/tokens.js';
 import { parseByteFlag } from './byte-flag.js';
+import { makeDataDir } from './data-dir.js';
 import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { parseListen } from './proxy-command.js';
@@ -115,8 +115,9 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
     tls: tls !== undefined,
     insecure: flags.insecure === true,
   });
-  // Owner-only: the store, the admin token, run specs and logs live here.
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Owner-only: the store, the admin token, run specs and logs live here. A failed start undoes
+  // what it added (src/cli/data-dir.ts).
+  const made = makeDataDir(dataDir);
   const lock = lockDataDir(dataDir);
   try {
     const stack = await startLocked(flags, {
@@ -147,6 +148,7 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
     };
   } catch (error) {
     lock.release();
+    made.undo();
     throw error;
   }
 }

@@ -4,7 +4,6 @@
 // stops nothing they run. The data dir holds the SQLite store (unless --store names another) and
 // the generated tokens, and is locked for as long as the server runs.
 
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { ApiAuth, ApiToken } from '../api/auth.js';
@@ -22,6 +21,7 @@ import type { DataDirToken } from '../server/tokens.js';
 import { dataDirToken, generatedApiToken, readTokensFile } from '../server/tokens.js';
 import type { Store } from '../store/store.js';
 import { parseByteFlag } from './byte-flag.js';
+import { makeDataDir } from './data-dir.js';
 import { downloadsOf } from './download-flags.js';
 import { listenError } from './listen-error.js';
 import { hostForUrl } from './local-stack.js';
@@ -129,9 +129,9 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
     { tls: tls !== undefined, insecure: flags.insecure === true },
     '--listen',
   );
-  // A bad tokens file fails before the data dir is made.
+  // A bad tokens file fails before the data dir is made; a later failure undoes what it added.
   const fileAuth = flags.tokens === undefined ? null : await serverAuth(flags, dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const made = makeDataDir(dataDir);
   const lock = lockDataDir(dataDir, 'turnout server');
   try {
     const auth = fileAuth ?? (await serverAuth(flags, dataDir));
@@ -192,6 +192,7 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
     };
   } catch (error) {
     lock.release();
+    made.undo();
     throw error;
   }
 }
