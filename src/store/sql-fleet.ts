@@ -202,7 +202,7 @@ export function fleetOps(cx: SqlContext): FleetOps {
     },
     async createInstance(input, actor) {
       await cx.lock(actor);
-      const i = parseInput(instanceInputSchema, input, 'instance');
+      const i = withStoppedHealth(parseInput(instanceInputSchema, input, 'instance'));
       const id = i.id ?? randomUUID();
       if ((await getInstance(id)) !== null) throw duplicate('instance', id, 'id');
       if ((await getVersion(i.module, i.version)) === null) {

@@ -119,6 +119,19 @@ export function crudTests(env: ContractEnv): void {
       expect(stopped).toMatchObject({ state: 'stopped', health: 'unknown' });
       expect(await s.updateInstance(i.id, { health: 'healthy' }, ACTOR)).toEqual(stopped);
       expect(await s.getInstance(i.id)).toEqual(stopped);
+      const registered = await s.createInstance(
+        {
+          id: 'i-stopped',
+          module: 'orders',
+          version: '2.0.0',
+          host: 'h2',
+          address: '10.0.0.2:8081',
+          state: 'stopped',
+          health: 'healthy',
+        },
+        ACTOR,
+      );
+      expect(registered).toMatchObject({ state: 'stopped', health: 'unknown' });
 
       const lane = await s.getLane('shop', 'dev');
       expect(lane?.rules).toEqual([{ lane: 'dev', header: { name: 'x-dev', equals: '1' } }]);

@@ -274,7 +274,8 @@ describe('the dashboard shows what runs and what failed', () => {
       body: { product: 'shop', items: [{ module: 'orders', version: '2.0.0' }] },
     });
     expect(created.status).toBe(201);
-    // A stopped instance keeps the health its last check recorded: healthy.
+    // Given as healthy: the store records a stopped one's health as unknown, but a row stopped
+    // before it did keeps its verdict; the page reads stopped, grey, either way.
     const base = { module: 'orders', version: '2.0.0', host: 'h1', health: 'healthy' as const };
     await a.store.createInstance(
       { ...base, id: 'orders-old', address: '127.0.0.1:9', state: 'stopped' },

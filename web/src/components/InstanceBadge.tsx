@@ -1,6 +1,7 @@
-// How an instance's state and health read. A stopped instance keeps the health its last check
-// recorded (often `healthy`), but it serves nothing: it reads grey and stopped, never a green
-// "healthy" (the trial's Instances page showed stopped old versions as healthy).
+// How an instance's state and health read. A stopped instance serves nothing: it reads grey and
+// stopped, never a green "healthy" (the trial's Instances page showed stopped old versions as
+// healthy). The store now records a stopped instance's health as unknown, but a row stopped before
+// that keeps the verdict its last check recorded, so the view does not rely on it.
 
 import '../drive.css';
 import type { Instance } from '../api';
@@ -13,11 +14,7 @@ export function shownHealth(i: Pick<Instance, 'state' | 'health'>): string {
 export function HealthBadge({ instance }: { instance: Instance }) {
   const health = shownHealth(instance);
   return (
-    <span
-      className={`badge health-${health}`}
-      data-health={health}
-      title={instance.state === 'stopped' ? `last check: ${instance.health}` : undefined}
-    >
+    <span className={`badge health-${health}`} data-health={health}>
       {instance.state === 'stopped' ? '—' : health}
     </span>
   );
