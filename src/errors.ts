@@ -103,7 +103,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   upstream_unavailable: {
     status: 503,
     exit: 1,
-    summary: 'every attempt was answered 503 and no retry was left',
+    summary:
+      'what this depends on cannot be reached: in the proxy, every attempt was answered 503 and no retry was left; in the CLI, the Turnout API or a --store Postgres',
   },
   upstream_timeout: { status: 504, exit: 1, summary: 'the upstream did not answer in time' },
   shutting_down: { status: 503, exit: 1, summary: 'the proxy is draining for shutdown' },

@@ -270,6 +270,9 @@ async function startLocked(
     dataDir,
     baseDir: flags.baseDir ?? process.cwd(),
     proxyUrl: outbound === null ? null : `http://${hostForUrl(outbound.host)}:${outbound.port}`,
+  }).catch(async (error: unknown) => {
+    await opened.close().catch(() => {});
+    throw error;
   });
   const runtime = new LocalFleetRuntime(store, processes);
   const listeners = {
