@@ -78,6 +78,8 @@ export class ReleaseEngine {
     Pick<EngineOptions, 'logger' | 'onChange' | 'runtime' | 'traffic' | 'proxiesApplied'>;
   /** The store version at which each draining instance left routing. */
   private readonly drainedAt = new Map<string, number>();
+  /** Per ticket, the error its last tick failed with (logged once while it stays the same). */
+  private readonly ticketErrors = new Map<number, string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly ticks = new Rerun(
     () => this.tick(),
@@ -210,7 +212,7 @@ export class ReleaseEngine {
       let wrote = await this.hostFailure(observed, now);
       if (wrote) observed = await observe(this.o.store);
       for (const view of ticketViews(observed, now, this.o.traffic)) {
-        wrote = (await this.advance(await this.withHealth(view, observed), observed)) || wrote;
+        wrote = (await this.advanceOne(view, observed)) || wrote;
       }
       if (wrote) observed = await observe(this.o.store);
       await this.reclaim(observed, now);
@@ -269,6 +271,31 @@ export class ReleaseEngine {
    * recover() registers with the ticket's `instance.start` on the next lead: never a record
    * without its event (the event was lost so) nor a second start.
    */
+  /**
+   * advance(), with one ticket's failure kept to that ticket: the others still move (a canary
+   * whose lane the store refused once stalled every product's releases until it was aborted). Its
+   * error is logged when it first occurs and when it changes, not on every tick. A lost lease
+   * still ends the tick.
+   */
+  private async advanceOne(view: TicketView, observed: Observed): Promise<boolean> {
+    const id = view.ticket.id;
+    try {
+      const wrote = await this.advance(await this.withHealth(view, observed), observed);
+      this.ticketErrors.delete(id);
+      return wrote;
+    } catch (error) {
+      if (error instanceof LostLease) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (this.ticketErrors.get(id) !== reason)
+        this.o.logger?.error(
+          { event: 'ticket_tick_failed', ticket: id, err: error },
+          `ticket ${id}: the engine could not move it (${reason}); other tickets move on`,
+        );
+      this.ticketErrors.set(id, reason);
+      return true; // it may have written part of its move: observe again
+    }
+  }
+
   private async advance(view: TicketView, observed: Observed): Promise<boolean> {
     const decision = reconcile(view);
     if (decision.actions.length === 0 && decision.patch === null && decision.events.length === 0) {

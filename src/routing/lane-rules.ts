@@ -72,7 +72,7 @@ const laneNameSchema = text('lane').superRefine((lane, ctx) => {
 });
 
 /** Header names are case-insensitive and Node lower-cases incoming ones, so rules are lower-cased. */
-const headerNameSchema = text('header name')
+export const headerNameSchema = text('header name')
   .max(MAX_NAME_LENGTH, `a header name is at most ${MAX_NAME_LENGTH} characters`)
   .regex(TOKEN, "a header name is an HTTP token (letters, digits and !#$%&'*+-.^_`|~)")
   .toLowerCase()
@@ -82,7 +82,7 @@ const headerNameSchema = text('header name')
   );
 
 /** Cookie names are case-sensitive (RFC 6265), so they are kept as written. */
-const cookieNameSchema = text('cookie name')
+export const cookieNameSchema = text('cookie name')
   .max(MAX_NAME_LENGTH, `a cookie name is at most ${MAX_NAME_LENGTH} characters`)
   .regex(TOKEN, "a cookie name is an HTTP token (letters, digits and !#$%&'*+-.^_`|~)");
 

@@ -5,7 +5,12 @@
 
 import { z } from 'zod';
 import type { LaneMatch } from '../routing/lane-rules.js';
-import { laneRuleSchema, TRUST_SOURCES } from '../routing/lane-rules.js';
+import {
+  cookieNameSchema,
+  headerNameSchema,
+  laneRuleSchema,
+  TRUST_SOURCES,
+} from '../routing/lane-rules.js';
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
 
@@ -95,10 +100,12 @@ export const canarySchema = z
     /** Requests matching these go to the lane at every step (e.g. internal users first). */
     segments: z.array(segmentSchema).max(20).default([]),
     /** The user key the share is hashed on, so a user stays in (or out of) the lane. */
-    // Trust as in a lane rule's key (trusted-hop when not said; any-client must be said).
+    // Trust as in a lane rule's key (trusted-hop when not said; any-client must be said). Names
+    // as a lane rule's: the canary's lane rule is made of this key, and a name that rule refuses
+    // would stop the engine at the canary's start rather than here.
     key: z
-      .strictObject({ header: z.string().min(1).max(256), trust: keyTrust })
-      .or(z.strictObject({ cookie: z.string().min(1).max(256), trust: keyTrust }))
+      .strictObject({ header: headerNameSchema, trust: keyTrust })
+      .or(z.strictObject({ cookie: cookieNameSchema, trust: keyTrust }))
       .default({ header: 'x-user-id' }),
   })
   .superRefine((c, ctx) => {
