@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 // The routing core's own modules, not routing/index.js: the index also loads the lane rules (zod,
 // re2js), which `turnout dtab show` never needs and would double its start-up time.
+import { TurnoutError } from '../errors.js';
 import type { BindResult } from '../routing/bind.js';
 import { bind, bindResultJson } from '../routing/bind.js';
 import type { Dtab } from '../routing/dtab.js';
@@ -41,7 +42,24 @@ interface DtabOpts {
 }
 
 function bindOptions(opts: DtabOpts, namers: readonly Namer[] = []) {
-  return opts.maxDepth === undefined ? { namers } : { namers, maxDepth: Number(opts.maxDepth) };
+  return opts.maxDepth === undefined
+    ? { namers }
+    : { namers, maxDepth: parseMaxDepth(opts.maxDepth) };
+}
+
+/** Ten times Finagle's default: deeper is a typo, and a cyclic dtab would recurse that far. */
+const MAX_MAX_DEPTH = 1000;
+
+/** `--max-depth`: a whole number from 1 to 1000 (Number('abc') bound nothing and said so wrongly). */
+export function parseMaxDepth(text: string): number {
+  const n = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_MAX_DEPTH))
+    throw new TurnoutError(
+      'invalid_argument',
+      `--max-depth ${text}: a whole number from 1 to ${MAX_MAX_DEPTH}`,
+      '--max-depth',
+    );
+  return n;
 }
 
 export function registerDtabCommands(

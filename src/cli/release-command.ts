@@ -57,6 +57,22 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** Polling the API faster than this only loads it (0s polled without a pause). */
+const MIN_INTERVAL_MS = 100;
+const MAX_INTERVAL_MS = 3_600_000;
+
+/** `--interval` of --watch and --follow: a duration from 100ms to 1h. */
+export function parseInterval(text: string, flag: string): number {
+  const ms = parseDuration(text, flag);
+  if (ms < MIN_INTERVAL_MS || ms > MAX_INTERVAL_MS)
+    throw new TurnoutError(
+      'invalid_argument',
+      `${flag} ${text}: from ${MIN_INTERVAL_MS}ms to 1h (each round asks the API again)`,
+      flag.replace(/^--/, ''),
+    );
+  return ms;
+}
+
 /** `header:x-user-tier=internal`, `cookie:beta=1`, `cidr:10.0.0.0/8`, `query:beta=1` → a lane match. */
 export function parseSegment(text: string): Record<string, unknown> {
   const m = /^(header|cookie|query):([^=]+)=(.*)$/.exec(text);
@@ -174,7 +190,7 @@ async function follow(
   until: (t: TicketData) => boolean = () => false,
 ): Promise<TicketData> {
   const tty = process.stdout.isTTY === true && flags.json !== true;
-  const interval = flags.interval === undefined ? 500 : parseDuration(flags.interval, '--interval');
+  const interval = flags.interval === undefined ? 500 : parseInterval(flags.interval, '--interval');
   let last = '';
   for (;;) {
     const s = await snapshot(client, id);
@@ -523,6 +539,8 @@ export function registerLogsCommand(
       .option('--interval <duration>', 'how often --follow asks for new lines', '500ms'),
   ).action(
     async (id: string, f: ApiFlags & { tail: string; follow?: boolean; interval: string }) => {
+      // Checked before anything is printed (a bad --interval used to fail after the first tail).
+      const every = f.follow === true ? parseInterval(f.interval, '--interval') : 0;
       const api = createApiClient({ server: f.server, token: f.token, caFile: f.ca });
       const path = `/v1/instances/${encodeURIComponent(id)}`;
       const read = async () =>
@@ -540,7 +558,7 @@ export function registerLogsCommand(
         if (from !== undefined) io.err(`(${from})`);
         io.out(printed.join('\n'));
       }
-      if (f.follow === true) await followLogs(io, f, printed, tail, api, path);
+      if (f.follow === true) await followLogs(io, f, every, printed, tail, api, path);
       setExit(0);
     },
   );
@@ -549,13 +567,13 @@ export function registerLogsCommand(
 /** Polls the tail until the instance is stopped or gone; prints only lines not printed yet. */
 async function followLogs(
   io: Io,
-  f: ApiFlags & { interval: string },
+  f: ApiFlags,
+  every: number,
   first: string[],
   tail: () => Promise<string[]>,
   api: ApiClient,
   path: string,
 ): Promise<void> {
-  const every = parseDuration(f.interval, '--interval');
   let printed = first;
   for (;;) {
     await new Promise((r) => setTimeout(r, every));

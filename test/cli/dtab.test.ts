@@ -86,6 +86,23 @@ describe('turnout dtab (real process)', () => {
     expect(r.stdout).toContain('Max recursion level: 2 reached in Namer lookup');
   });
 
+  it.each(['abc', '0', '-1', '1001', '1e3', '2.5'])(
+    '--max-depth %s: exit 2 naming the flag, nothing bound',
+    async (depth) => {
+      const r = await turnout(
+        'dtab',
+        'bind',
+        '--dtab',
+        '/s=>/$/inet/h/1',
+        '--max-depth',
+        depth,
+        '/s',
+      );
+      expect(r).toMatchObject({ code: 2, stdout: '' });
+      expect(r.stderr).toContain(`--max-depth ${depth}: a whole number from 1 to 1000`);
+    },
+  );
+
   it('explains delegation as an indented tree and marks the chosen alternative', async () => {
     const r = await turnout(
       'dtab',

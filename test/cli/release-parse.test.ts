@@ -6,6 +6,7 @@ import { main } from '../../src/cli/main.js';
 import {
   parseCount,
   parseDuration,
+  parseInterval,
   parseItem,
   parseSegment,
   prereleaseHint,
@@ -64,6 +65,29 @@ describe('parseDuration', () => {
       expect(e.message).toContain('500ms, 30s, 5m or 1h');
     });
   }
+});
+
+describe('parseInterval (--interval of --watch and --follow)', () => {
+  for (const [text, ms] of [
+    ['100ms', 100],
+    ['500ms', 500],
+    ['1h', 3_600_000],
+  ] as const) {
+    it(`reads ${text} as ${ms} ms`, () => expect(parseInterval(text, '--interval')).toBe(ms));
+  }
+  // 0s polled the API without a pause (a walkthrough's `logs -f --interval 0s`: 16 % CPU).
+  for (const text of ['0s', '99ms', '61m', '2h']) {
+    it(`refuses ${text}, naming the flag and the range`, () => {
+      const e = refusal(() => parseInterval(text, '--interval'));
+      expect(e).toMatchObject({ code: 'invalid_argument', field: 'interval' });
+      expect(e.message).toBe(
+        `--interval ${text}: from 100ms to 1h (each round asks the API again)`,
+      );
+    });
+  }
+  it('refuses what is not a duration as parseDuration does', () => {
+    expect(refusal(() => parseInterval('-1s', '--interval')).message).toContain('a duration');
+  });
 });
 
 describe('parseSegment (--segment)', () => {
