@@ -1,6 +1,6 @@
 // The `turnout` command line: builds the command tree and maps every error to one exit code.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { exitCodeOf, TurnoutError } from '../errors.js';
 import { registerAgentCommand } from './agent-command.js';
 import { registerApplyCommand } from './apply-command.js';
@@ -38,6 +38,14 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError()
+    // Commander's help does not say which options are required (`request --lane` read as optional
+    // until the command refused to run without it); the setting is copied to every subcommand.
+    .configureHelp({
+      optionDescription(option) {
+        const said = new Help().optionDescription(option);
+        return option.mandatory ? `${said} (required)` : said;
+      },
+    })
     // Options after a subcommand are the subcommand's (`server token join --data d`, where
     // `server` has a --data of its own).
     .enablePositionalOptions();
