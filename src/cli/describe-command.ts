@@ -25,6 +25,7 @@ import type { Io } from './io.js';
 import { emit } from './io.js';
 import { type Kind, kindOf, kindsHelp } from './kinds.js';
 import { formatTable } from './table.js';
+import { ticketId } from './ticket-id.js';
 
 const enc = encodeURIComponent;
 type Rec = Record<string, unknown>;
@@ -126,8 +127,8 @@ async function describeModule(client: ApiClient, name: string): Promise<Describe
 }
 
 async function describeTicket(client: ApiClient, id: string): Promise<Described> {
-  const ticket = (await client.get(`/v1/tickets/${enc(id)}`)) as TicketRecord;
-  const events = (await client.list(`/v1/tickets/${enc(id)}/events`)) as Rec[];
+  const ticket = (await client.get(`/v1/tickets/${ticketId(id)}`)) as TicketRecord;
+  const events = (await client.list(`/v1/tickets/${ticketId(id)}/events`)) as Rec[];
   const text = [
     ...fieldLines([
       ['Ticket', `#${ticket.id} for product ${ticket.product}`],

@@ -10,6 +10,7 @@ import type { Io } from './io.js';
 import { emit } from './io.js';
 import { KIND_NAMES, type Kind, kindOf, kindsHelp } from './kinds.js';
 import { formatTable } from './table.js';
+import { ticketId } from './ticket-id.js';
 
 const KINDS = Object.keys(KIND_NAMES) as Kind[];
 
@@ -65,7 +66,7 @@ const INFO: Record<Kind, KindInfo> = {
   },
   tickets: {
     list: () => '/v1/tickets',
-    one: (n) => `/v1/tickets/${enc(n)}`,
+    one: (n) => `/v1/tickets/${ticketId(n)}`,
     columns: ['id', 'product', 'state', 'updatedAt'],
   },
 };

@@ -15,6 +15,7 @@ import { newLines } from './log-follow.js';
 import type { AssignmentData } from './release-hosts-view.js';
 import type { EventData, InstanceData, LaneShare, TicketData } from './release-view.js';
 import { prereleaseHeader, renderTicket, settled } from './release-view.js';
+import { ticketId } from './ticket-id.js';
 import { WATCH_EXIT, watchEnd, watchEndLine } from './watch-end.js';
 
 type Flags = ApiFlags & { wait?: boolean; watch?: boolean; interval?: string };
@@ -116,17 +117,6 @@ export function withTrust(
     return kind === undefined || kind === 'cidr' ? s : { [kind]: { ...(match as object), trust } };
   });
   body.key = { ...(body.key ?? { header: 'x-user-id' }), trust };
-}
-
-function ticketId(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new TurnoutError(
-      'invalid_argument',
-      `ticket ${text}: a ticket id is a positive integer`,
-      'ticket',
-    );
-  return n;
 }
 
 async function snapshot(client: ApiClient, id: number) {
