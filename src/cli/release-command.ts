@@ -58,6 +58,20 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/**
+ * What to do next after a command without --wait: the ticket may still be on its way to `goal` (a
+ * canary asked of an open ticket deploys first), and the hint's step comes once it is there, so
+ * how to watch it get there comes first.
+ */
+export function nextSteps(
+  ticket: Pick<TicketData, 'id' | 'state'>,
+  goal: string | null,
+  hint: readonly string[],
+): string[] {
+  if (goal === null || ticket.state === goal) return [...hint];
+  return [`watch it get there: turnout release status ${ticket.id} --watch`, ...hint];
+}
+
 /** Polling the API faster than this only loads it (0s polled without a pause). */
 const MIN_INTERVAL_MS = 100;
 const MAX_INTERVAL_MS = 3_600_000;
@@ -235,7 +249,8 @@ export function registerReleaseCommand(
       return;
     }
     io.out(f.json === true ? JSON.stringify(ticket) : renderTicket(ticket, [], []).join('\n'));
-    if (hint !== undefined && f.json !== true) io.out((await hint()).join('\n'));
+    if (hint !== undefined && f.json !== true)
+      io.out(nextSteps(ticket, goal, await hint()).join('\n'));
     setExit(0);
   };
 

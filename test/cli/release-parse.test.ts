@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import {
+  nextSteps,
   parseCount,
   parseDuration,
   parseInterval,
@@ -87,6 +88,19 @@ describe('parseInterval (--interval of --watch and --follow)', () => {
   }
   it('refuses what is not a duration as parseDuration does', () => {
     expect(refusal(() => parseInterval('-1s', '--interval')).message).toContain('a duration');
+  });
+});
+
+describe('nextSteps (the hint of a command without --wait)', () => {
+  const promote = ['next: turnout release promote 5   (or abort 5)'];
+  it('on its way to the goal (a canary asked of an open ticket): how to watch it first', () =>
+    expect(nextSteps({ id: 5, state: 'open' }, 'canary', promote)).toEqual([
+      'watch it get there: turnout release status 5 --watch',
+      ...promote,
+    ]));
+  it('already at the goal, or no goal (create): the hint alone', () => {
+    expect(nextSteps({ id: 5, state: 'canary' }, 'canary', promote)).toEqual(promote);
+    expect(nextSteps({ id: 5, state: 'open' }, null, ['next: deploy'])).toEqual(['next: deploy']);
   });
 });
 
