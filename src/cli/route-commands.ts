@@ -154,10 +154,7 @@ export function registerRouteCommands(
           [
             `product  ${product.name} (config version ${compiled.version})`,
             `lane     ${assignment.lane ?? 'stable'} — ${assignment.reason}${laneNote}`,
-            ...assignment.rules.map(
-              (r) =>
-                `       ${r.matched ? '*' : ' '} rules[${r.index}] → ${r.lane}: ${r.rule} — ${r.reason}`,
-            ),
+            ...assignment.rules.map(ruleLine),
             'dtab',
             ...dtab.map((d, i) => `  ${String(i + 1).padStart(3)}  ${showDentry(d)}`),
             'delegation',
@@ -167,4 +164,19 @@ export function registerRouteCommands(
       );
       if (!described.routed) setExit(1);
     });
+}
+
+/**
+ * One edge rule in `route explain`: `*` when it matched, then why — unless the reason only says
+ * the rule again (a matched rule's reason is its own text).
+ */
+export function ruleLine(r: {
+  matched: boolean;
+  index: number;
+  lane: string;
+  rule: string;
+  reason: string;
+}): string {
+  const why = r.reason === r.rule ? '' : ` — ${r.reason}`;
+  return `       ${r.matched ? '*' : ' '} rules[${r.index}] → ${r.lane}: ${r.rule}${why}`;
 }

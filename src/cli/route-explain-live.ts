@@ -6,7 +6,7 @@ import type { Explanation } from '../routing/explain.js';
 import { renderExplanation } from '../routing/explain-text.js';
 import type { Io } from './io.js';
 import { emit } from './io.js';
-import { parseHeaderFlags } from './route-commands.js';
+import { parseHeaderFlags, ruleLine } from './route-commands.js';
 
 interface LiveOpts {
   product: string;
@@ -75,10 +75,7 @@ export async function explainLive(name: string, opts: LiveOpts, io: Io): Promise
     [
       `product  ${a.product} (live snapshot version ${a.snapshotVersion}, ${client.server})`,
       `lane     ${a.lane.lane ?? 'stable'} — ${a.lane.reason}${laneNote}`,
-      ...a.lane.rules.map(
-        (r) =>
-          `       ${r.matched ? '*' : ' '} rules[${r.index}] → ${r.lane}: ${r.rule} — ${r.reason}`,
-      ),
+      ...a.lane.rules.map(ruleLine),
       'dtab',
       ...a.dtab.map((d, i) => `  ${String(i + 1).padStart(3)}  ${d}`),
       'delegation',

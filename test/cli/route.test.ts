@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ruleLine } from '../../src/cli/route-commands.js';
 import { turnout } from './run.js';
 
 const CONFIG = 'examples/routing.yaml';
@@ -150,4 +151,26 @@ describe('turnout route explain (real process, examples/routing.yaml)', () => {
       `${file}: products[0].dtab: invalid dtab: simple expected but 'n' found`,
     );
   });
+});
+
+describe('ruleLine: one edge rule in route explain', () => {
+  const rule = 'header x-prerelease equals "s3cret" (from any client)';
+  it.each([
+    [
+      'a matched rule, whose reason is its own text, is said once',
+      { matched: true, index: 0, lane: 't-3', rule, reason: rule },
+      `       * rules[0] → t-3: ${rule}`,
+    ],
+    [
+      'an unmatched rule says why not',
+      {
+        matched: false,
+        index: 1,
+        lane: 'qa',
+        rule: 'header x-q1 equals "1"',
+        reason: 'header x-q1 is absent',
+      },
+      '         rules[1] → qa: header x-q1 equals "1" — header x-q1 is absent',
+    ],
+  ])('%s', (_, r, line) => expect(ruleLine(r)).toBe(line));
 });
