@@ -45,6 +45,7 @@ export function downloadText(d: NonNullable<AssignmentData['status']['download']
 export function hostStepLines(
   items: readonly { module: string; version: string }[],
   assignments: readonly AssignmentData[],
+  instances: readonly { id: string; state: string }[] = [],
 ): string[] {
   const mine = assignments.filter(
     (a) =>
@@ -60,6 +61,11 @@ export function hostStepLines(
     const what = `${a.module}@${a.version}`;
     let detail = `${s.phase.padEnd(8)} ${step}`;
     if (step === 'download' && s.download != null) detail += ` ${downloadText(s.download)}`;
+    // The engine drains, then stops, an instance (an abort, a revert) before its assignment says
+    // stop: until then the host still reports it running, and `routing` would read as serving.
+    const left = instances.find((i) => i.id === a.id)?.state;
+    if (s.phase === 'running' && (left === 'draining' || left === 'stopped'))
+      detail = `${s.phase.padEnd(8)} ${left === 'draining' ? 'draining' : 'stopping'}`;
     // A process that exits is restarted by its host's runtime, so a crash loop never reads
     // `failed`: an exit short of routing is shown like a failure, with the restarts so far.
     const exited = s.phase !== 'failed' && s.lastExit !== null && step !== 'routing';

@@ -108,7 +108,7 @@ export function renderTicket(
       `    ${`${item.module}@${item.version}`.padEnd(28)} ${bar(Math.min(ready, replicas), replicas, 10)} ${ready}/${replicas} ready${detail === '' ? '' : `  ${detail}`}`,
     );
   }
-  lines.push(...hostStepLines(t.items, assignments));
+  lines.push(...hostStepLines(t.items, assignments, instances));
   const steps = t.plan.canary?.steps;
   if (t.plan.strategy === 'rolling') lines.push(...rollingLines(t));
   else if (steps !== undefined && (t.state === 'canary' || t.progress.canaryStep !== undefined)) {

@@ -29,6 +29,25 @@ const a = (id: string, host: string, s: AssignmentData['status']): AssignmentDat
 const ITEMS = [{ module: 'orders', version: '2.0.0' }];
 
 describe('per-host steps', () => {
+  it('an instance the engine drains or has stopped reads so, not routing, while its host still runs it', () => {
+    const running = status({ phase: 'running', step: 'routing' });
+    const lines = hostStepLines(
+      ITEMS,
+      [a('o-1', 'h1', running), a('o-2', 'h2', running), a('o-3', 'h3', running)],
+      [
+        { id: 'o-1', state: 'draining' },
+        { id: 'o-2', state: 'stopped' },
+        { id: 'o-3', state: 'ready' },
+      ],
+    );
+    expect(lines).toEqual([
+      '  hosts',
+      `    h1             ${'orders@2.0.0'.padEnd(24)} running  draining`,
+      `    h2             ${'orders@2.0.0'.padEnd(24)} running  stopping`,
+      `    h3             ${'orders@2.0.0'.padEnd(24)} running  routing`,
+    ]);
+  });
+
   it('shows each host: queued, bytes of a total, verified, routing, and a failure', () => {
     const lines = hostStepLines(ITEMS, [
       a(
