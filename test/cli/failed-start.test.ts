@@ -4,30 +4,27 @@
 // here, a Postgres port nothing listens on.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
+import type { HeldPort } from '../support/held-port.js';
+import { holdPort } from '../support/held-port.js';
 import { madeTempDir } from '../support/temp-dir.js';
 import { freePort, runTurnout } from '../support/turnout-up.js';
 
-let holder: Server;
+let held: HeldPort;
 let taken: string;
 let parent: string;
 let n = 0;
 
 beforeAll(async () => {
   await ensureBuilt();
-  holder = createServer();
-  await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
-  const address = holder.address();
-  taken = `127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  held = await holdPort();
+  taken = held.address;
   parent = madeTempDir('turnout-failed-start-');
 }, 180_000);
 
-afterAll(async () => {
-  await new Promise<void>((done) => holder.close(() => done()));
-});
+afterAll(() => held.close());
 
 const fresh = () => join(parent, `run-${++n}`);
 const OFF = ['--edge', 'off', '--outbound', 'off', '--admin', 'off'];

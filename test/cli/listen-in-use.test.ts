@@ -2,31 +2,26 @@
 // API listener of `up`, `demo` and `server`, and for the listeners of `up`'s own proxy (which then fails
 // `up` instead of being restarted): the real bin, with the port held by a real socket here.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
+import type { HeldPort } from '../support/held-port.js';
+import { holdPort } from '../support/held-port.js';
+import { madeTempDir } from '../support/temp-dir.js';
 import { turnout } from './run.js';
 
-let holder: Server;
+let held: HeldPort;
 let taken: string;
 let data: string;
 
 beforeAll(async () => {
   await ensureBuilt();
-  holder = createServer();
-  await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
-  const address = holder.address();
-  taken = `127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-  data = mkdtempSync(join(tmpdir(), 'turnout-inuse-'));
+  held = await holdPort();
+  taken = held.address;
+  data = madeTempDir('turnout-inuse-');
 }, 180_000);
 
-afterAll(async () => {
-  await new Promise<void>((done) => holder.close(() => done()));
-  rmSync(data, { recursive: true, force: true });
-});
+afterAll(() => held.close());
 
 const OFF = { '--outbound': 'off', '--edge': 'off', '--admin': 'off' };
 

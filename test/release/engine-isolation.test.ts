@@ -4,51 +4,17 @@
 // promoted all the same, and the first's error is logged once while it stays the same. Real SQLite
 // store; the refusal is the store's own error, raised by a proxy around the real transaction.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TurnoutError } from '../../src/errors.js';
-import { runCommand } from '../../src/release/commands.js';
 import { ReleaseEngine } from '../../src/release/engine.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store, StoreTx } from '../../src/store/store.js';
+import { madeTempDir } from '../support/temp-dir.js';
+import { promotingTicket } from './store-fixtures.js';
 
 const ENGINE = 'engine';
-
-/** A product with one module, v2 running and healthy, and a ticket for v2 asked to promote. */
-async function promoting(store: Store, product: string, module: string): Promise<number> {
-  await store.createModule(
-    { name: module, org: 'acme', calls: [], run: { process: { command: 'node' } } },
-    ENGINE,
-  );
-  for (const version of ['1.0.0', '2.0.0']) await store.createVersion({ module, version }, ENGINE);
-  await store.createProduct(
-    {
-      name: product,
-      org: 'acme',
-      entry: module,
-      baseDtab: `/svc/${module} => /v/${module}/1.0.0;`,
-    },
-    ENGINE,
-  );
-  await store.createInstance(
-    {
-      id: `${module}-2.0.0-0`,
-      module,
-      version: '2.0.0',
-      host: 'local',
-      address: '127.0.0.1:9',
-      state: 'ready',
-      health: 'healthy',
-    },
-    ENGINE,
-  );
-  const t = await store.createTicket({ product, items: [{ module, version: '2.0.0' }] }, 'rey');
-  await store.transaction((tx) => runCommand(tx, t.id, { command: 'promote' }, 'rey'));
-  return t.id;
-}
 
 /** The store, whose transactions refuse any update of ticket `id`. */
 function refusingTicket(store: Store, id: number): Store {
@@ -88,16 +54,12 @@ function errorLog(): { logger: Logger; errors: { event?: unknown; ticket?: unkno
 }
 
 describe('engine: a ticket it cannot move', () => {
-  let dir = '';
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
   it('does not hold up another product’s ticket; its error is logged once while unchanged', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'turnout-isolation-'));
-    const store = await openSqliteStore(join(dir, 'turnout.db'));
+    const store = await openSqliteStore(join(madeTempDir('turnout-isolation-'), 'turnout.db'));
     try {
       await store.createOrg({ name: 'acme' }, ENGINE);
-      const stuck = await promoting(store, 'shop', 'orders');
-      const other = await promoting(store, 'admin', 'console');
+      const stuck = await promotingTicket(store, 'shop', 'orders');
+      const other = await promotingTicket(store, 'admin', 'console');
       const { logger, errors } = errorLog();
       const engine = new ReleaseEngine({
         store: refusingTicket(store, stuck),

@@ -11,39 +11,13 @@ import { runCommand } from '../../src/release/commands.js';
 import { ReleaseEngine } from '../../src/release/engine.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { promotingTicket } from './store-fixtures.js';
 
 const ENGINE = 'engine';
 
 async function given(store: Store): Promise<number> {
   await store.createOrg({ name: 'acme' }, ENGINE);
-  await store.createModule(
-    { name: 'orders', org: 'acme', calls: [], run: { process: { command: 'node' } } },
-    ENGINE,
-  );
-  for (const version of ['1.0.0', '2.0.0'])
-    await store.createVersion({ module: 'orders', version }, ENGINE);
-  await store.createProduct(
-    { name: 'shop', org: 'acme', entry: 'orders', baseDtab: '/svc/orders => /v/orders/1.0.0;' },
-    ENGINE,
-  );
-  await store.createInstance(
-    {
-      id: 'orders-2.0.0-0',
-      module: 'orders',
-      version: '2.0.0',
-      host: 'local',
-      address: '127.0.0.1:9',
-      state: 'ready',
-      health: 'healthy',
-    },
-    ENGINE,
-  );
-  const t = await store.createTicket(
-    { product: 'shop', items: [{ module: 'orders', version: '2.0.0' }] },
-    'rey',
-  );
-  await store.transaction((tx) => runCommand(tx, t.id, { command: 'promote' }, 'rey'));
-  return t.id;
+  return promotingTicket(store, 'shop', 'orders');
 }
 
 /** The store, with `between` run once right after the engine's first read (its observe). */
