@@ -147,8 +147,9 @@ export async function startLocal(flags: LocalOptions): Promise<LocalStack> {
       },
     };
   } catch (error) {
-    lock.release();
+    // Undone while the lock is still held, so no other run's files are taken for this one's.
     made.undo();
+    lock.release();
     throw error;
   }
 }

@@ -191,8 +191,9 @@ export async function startServer(flags: ServerOptions): Promise<ServerStack> {
       },
     };
   } catch (error) {
-    lock.release();
+    // Undone while the lock is still held, so no other run's files are taken for this one's.
     made.undo();
+    lock.release();
     throw error;
   }
 }
