@@ -127,8 +127,9 @@ async function describeModule(client: ApiClient, name: string): Promise<Describe
 }
 
 async function describeTicket(client: ApiClient, id: string): Promise<Described> {
-  const ticket = (await client.get(`/v1/tickets/${ticketId(id)}`)) as TicketRecord;
-  const events = (await client.list(`/v1/tickets/${ticketId(id)}/events`)) as Rec[];
+  const n = ticketId(id);
+  const ticket = (await client.get(`/v1/tickets/${n}`)) as TicketRecord;
+  const events = (await client.list(`/v1/tickets/${n}/events`)) as Rec[];
   const text = [
     ...fieldLines([
       ['Ticket', `#${ticket.id} for product ${ticket.product}`],

@@ -266,12 +266,6 @@ export class ReleaseEngine {
   }
 
   /**
-   * One ticket: start what it needs, then write its decision — the started instances' records
-   * with it — in one transaction. So a crash leaves either both or a process and no record, which
-   * recover() registers with the ticket's `instance.start` on the next lead: never a record
-   * without its event (the event was lost so) nor a second start.
-   */
-  /**
    * advance(), with one ticket's failure kept to that ticket: the others still move (a canary
    * whose lane the store refused once stalled every product's releases until it was aborted). Its
    * error is logged when it first occurs and when it changes, not on every tick. A lost lease
@@ -296,6 +290,12 @@ export class ReleaseEngine {
     }
   }
 
+  /**
+   * One ticket: start what it needs, then write its decision — the started instances' records
+   * with it — in one transaction. So a crash leaves either both or a process and no record, which
+   * recover() registers with the ticket's `instance.start` on the next lead: never a record
+   * without its event (the event was lost so) nor a second start.
+   */
   private async advance(view: TicketView, observed: Observed): Promise<boolean> {
     const decision = reconcile(view);
     if (decision.actions.length === 0 && decision.patch === null && decision.events.length === 0) {
